@@ -1,0 +1,14 @@
+import { defineConfig } from "vitest/config"
+
+export default defineConfig({
+  resolve: { conditions: ["source"] },
+  ssr: { resolve: { conditions: ["source"] } },
+  test: {
+    include: ["test/**/*.test.ts"],
+    sequence: { concurrent: false },
+    testTimeout: 30_000,
+    // the JSON report is what .ci/run counts
+    reporters: ["default", "json"],
+    outputFile: { json: ".vitest/results.json" }
+  }
+})
