@@ -1,0 +1,44 @@
+/**
+ * basic: an agent with one tool, run to its answer (Agno's `arun`), then
+ * printed to the terminal (`aprint_response`).
+ *
+ *   npm run example -- basic
+ */
+import { NodeRuntime } from "@effect/platform-node"
+import { Console, Effect, Schema } from "effect"
+import { Agent, Tool, Toolkit } from "effect-agents"
+import { ScriptedModel } from "effect-agents/testing"
+
+const getWeather = Tool.make("get_weather", {
+  description: "Get the current weather for a city",
+  parameters: { city: Schema.String.annotations({ description: "The city's name" }) },
+  handler: ({ city }) => ({ city, temperatureC: 18, conditions: "sunny" })
+})
+
+const WeatherAgent = Agent.make({
+  name: "Weather Agent",
+  instructions: "You answer questions about the weather. Use your tools; answer in one sentence.",
+  toolkit: Toolkit.make(getWeather)
+})
+
+// Offline: a scripted model that calls each tool once, then answers.
+const ModelLive = ScriptedModel.layer(
+  ScriptedModel.useEachTool({
+    arguments: { get_weather: { city: "Paris" } },
+    answer: ([result]) => `Right now it is ${JSON.parse(result!.content).temperatureC}°C and sunny in Paris.`,
+    latency: "300 millis"
+  })
+)
+
+const program = Effect.gen(function*() {
+  const agent = yield* WeatherAgent
+
+  const result = yield* agent.run("What's the weather in Paris?")
+  yield* Console.log(`answer:  ${result.content}`)
+  yield* Console.log(`steps:   ${result.metrics.steps}, tool calls: ${result.metrics.toolCalls}`)
+  yield* Console.log(`tokens:  ${result.metrics.totalTokens} in all, ${result.metrics.durationMs} ms\n`)
+
+  yield* Agent.printResponse(agent, "Is it a good day for a picnic in Paris?", { showMetrics: true })
+})
+
+program.pipe(Effect.provide(ModelLive), NodeRuntime.runMain)

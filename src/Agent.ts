@@ -1,0 +1,438 @@
+/**
+ * An agent: instructions, a model, tools and a policy, run as a loop of
+ * steps. Each step calls the model, runs the tool calls it asked for
+ * concurrently, and feeds the results back, until the model answers.
+ *
+ * `Agent.make` is an Effect that builds the agent from its context: the
+ * `LanguageModel` (unless a `model` is given) and the services its tools
+ * need, so an agent is a service like any other.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Agent, Tool, Toolkit } from "effect-agents"
+ * import { ScriptedModel } from "effect-agents/testing"
+ *
+ * const weather = Tool.make("get_weather", {
+ *   description: "Current weather in a city",
+ *   parameters: { city: Schema.String },
+ *   handler: ({ city }) => `18°C and sunny in ${city}`
+ * })
+ *
+ * const program = Effect.gen(function*() {
+ *   const agent = yield* Agent.make({
+ *     name: "assistant",
+ *     instructions: "Answer with the help of your tools.",
+ *     toolkit: Toolkit.make(weather)
+ *   })
+ *   const result = yield* agent.run("What is the weather in Paris?")
+ *   console.log(result.content, result.metrics.totalTokens)
+ * }).pipe(Effect.provide(ScriptedModel.layer(ScriptedModel.useEachTool())))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import type * as Either from "effect/Either"
+import { dual } from "effect/Function"
+import * as Mailbox from "effect/Mailbox"
+import type * as Option from "effect/Option"
+import type { Pipeable } from "effect/Pipeable"
+import { pipeArguments } from "effect/Pipeable"
+import * as Predicate from "effect/Predicate"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import type { AgentError } from "./AgentError.js"
+import * as Loop from "./internal/loop.js"
+import * as LanguageModel from "./LanguageModel.js"
+import * as Policy from "./Policy.js"
+import * as Printer from "./Printer.js"
+import type { RunEvent } from "./RunEvent.js"
+import * as Tool from "./Tool.js"
+import * as Toolkit from "./Toolkit.js"
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export const TypeId: unique symbol = Symbol.for("effect-agents/Agent")
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * What a run starts from: the user's message, or a conversation (the agent's
+ * instructions go first unless it opens with a system message).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Input = string | ReadonlyArray<LanguageModel.Message>
+
+/**
+ * Settings of one run, over the agent's own.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunOptions {
+  readonly policy?: Policy.Options | undefined
+  readonly maxSteps?: number | undefined
+  /** The run's id (default: a random UUID). */
+  readonly runId?: string | undefined
+}
+
+/**
+ * One tool call of a step, and what came of it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ToolCallRecord {
+  readonly id: string
+  readonly name: string
+  /** The arguments as the model wrote them (JSON text). */
+  readonly arguments: string
+  /** The text the model got back. */
+  readonly result: string
+  readonly isError: boolean
+  readonly durationMs: number
+}
+
+/**
+ * One step of a run: a model response and the tool calls it asked for.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Step {
+  readonly index: number
+  readonly text: string
+  readonly toolCalls: ReadonlyArray<ToolCallRecord>
+  readonly usage: LanguageModel.Usage
+  readonly finishReason: LanguageModel.FinishReason
+  readonly model: string
+}
+
+/**
+ * The figures of a run. Times are milliseconds of Effect's clock. The time
+ * to first token runs from the start of the run to the first text the model
+ * produced (the first streamed delta, or the first response with text).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunMetrics {
+  readonly inputTokens: number
+  readonly outputTokens: number
+  readonly totalTokens: number
+  readonly durationMs: number
+  readonly timeToFirstTokenMs: number | undefined
+  readonly steps: number
+  readonly toolCalls: number
+  /** Model call attempts beyond the first of each call, fallbacks included. */
+  readonly retries: number
+}
+
+/**
+ * The outcome of a run. `output` is the final answer decoded with the
+ * agent's output Schema, or the answer's text when the agent has none.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunResult<Output = string> {
+  readonly runId: string
+  readonly agent: string
+  readonly content: string
+  readonly output: Output
+  /** The whole conversation: instructions, input, answers and tool results. */
+  readonly messages: ReadonlyArray<LanguageModel.Message>
+  readonly steps: ReadonlyArray<Step>
+  readonly metrics: RunMetrics
+}
+
+/**
+ * Anything that runs like an agent: agents, and teams of them.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Runnable<Output = string> {
+  readonly name: string
+  /** Runs to the final answer. */
+  run(input: Input, options?: RunOptions): Effect.Effect<RunResult<Output>, AgentError>
+  /** The same run, as a backpressured stream of its events. */
+  stream(input: Input, options?: RunOptions): Stream.Stream<RunEvent<Output>, AgentError>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Agent<Output = string> extends Runnable<Output>, Pipeable {
+  readonly [TypeId]: TypeId
+  readonly instructions: string
+  readonly model: LanguageModel.Service
+  readonly toolkit: Toolkit.Any
+  readonly maxSteps: number
+  readonly policy: Policy.Policy
+  /**
+   * The agent as a tool another agent can call with a task: agent-to-agent
+   * calls. The tool's result is the agent's answer; a failed run is a tool
+   * error the calling model sees.
+   */
+  asTool(options?: AsToolOptions): Tool.Tool<string, { readonly input: string }, string>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface AsToolOptions {
+  /** Default: the agent's name made a valid tool name (`"Web Searcher"` → `"Web_Searcher"`). */
+  readonly name?: string | undefined
+  /** Default: the agent's name and instructions. */
+  readonly description?: string | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options<Output, OutputEncoded, Tk extends Toolkit.Any> {
+  readonly name: string
+  readonly instructions: string
+  readonly toolkit?: Tk | undefined
+  /** The model to use instead of the `LanguageModel` in context. */
+  readonly model?: LanguageModel.Service | undefined
+  /** Steps before the run fails with `MaxStepsExceeded` (default 10). */
+  readonly maxSteps?: number | undefined
+  /** How many tool calls of one step run at once (default: all of them). */
+  readonly toolConcurrency?: number | "unbounded" | undefined
+  /** A Schema for structured output, decoded into `result.output`. */
+  readonly output?: Schema.Schema<Output, OutputEncoded> | undefined
+  readonly policy?: Policy.Options | undefined
+}
+
+/**
+ * Whether a value is an {@link Agent}.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isAgent = (u: unknown): u is Agent<unknown> => Predicate.hasProperty(u, TypeId)
+
+const Proto = {
+  [TypeId]: TypeId,
+  pipe() {
+    return pipeArguments(this, arguments)
+  },
+  toJSON(this: Agent<unknown>) {
+    return { _id: "Agent", name: this.name, model: this.model.model, tools: Object.keys(this.toolkit.tools) }
+  }
+}
+
+/**
+ * Streams a run through a bounded mailbox: the loop waits when the consumer
+ * is behind, and stopping the stream interrupts the run.
+ */
+const streamLoop = <Output>(
+  config: Loop.LoopConfig<Output>,
+  input: Input,
+  options: RunOptions | undefined
+): Stream.Stream<RunEvent<Output>, AgentError> =>
+  Stream.unwrapScoped(Effect.gen(function*() {
+    const mailbox = yield* Mailbox.make<RunEvent<Output>, AgentError>({ capacity: 16 })
+    yield* Loop.runLoop(config, input, options, (event) => mailbox.offer(event)).pipe(
+      Mailbox.into(mailbox),
+      Effect.forkScoped
+    )
+    return Mailbox.toStream(mailbox)
+  }))
+
+/**
+ * Builds an agent from its context: the `LanguageModel` in context (unless
+ * `model` is given) and the services its tools need, which are captured so
+ * that `run` needs nothing more.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Agent } from "effect-agents"
+ *
+ * class Researcher extends Effect.Service<Researcher>()("Researcher", {
+ *   effect: Agent.make({
+ *     name: "researcher",
+ *     instructions: "Find facts. Answer in JSON.",
+ *     output: Schema.Struct({ facts: Schema.Array(Schema.String) }),
+ *     maxSteps: 6,
+ *     policy: { runTimeout: "1 minute" }
+ *   })
+ * }) {}
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: {
+  <Tk extends Toolkit.Any = Toolkit.Toolkit<{}>, Output = string, OutputEncoded = Output>(
+    options: Options<Output, OutputEncoded, Tk> & { readonly model: LanguageModel.Service }
+  ): Effect.Effect<Agent<Output>, never, Toolkit.Requirements<Tk>>
+  <Tk extends Toolkit.Any = Toolkit.Toolkit<{}>, Output = string, OutputEncoded = Output>(
+    options: Options<Output, OutputEncoded, Tk>
+  ): Effect.Effect<Agent<Output>, never, LanguageModel.LanguageModel | Toolkit.Requirements<Tk>>
+} = <Tk extends Toolkit.Any, Output, OutputEncoded>(options: Options<Output, OutputEncoded, Tk>) =>
+  Effect.gen(function*() {
+    const model = options.model ?? (yield* LanguageModel.LanguageModel)
+    const context = yield* Effect.context<never>()
+    const toolkit: Toolkit.Any = options.toolkit ?? Toolkit.empty
+    const config: Loop.LoopConfig<Output> = {
+      name: options.name,
+      instructions: options.instructions,
+      model,
+      toolkit,
+      context,
+      maxSteps: options.maxSteps ?? 10,
+      toolConcurrency: options.toolConcurrency ?? "unbounded",
+      policy: Policy.merge(Policy.defaults, options.policy),
+      output: options.output === undefined ? undefined : Loop.outputSpec(options.name, options.output)
+    }
+    const agent: Agent<Output> = Object.assign(Object.create(Proto), {
+      name: config.name,
+      instructions: config.instructions,
+      model,
+      toolkit,
+      maxSteps: config.maxSteps,
+      policy: config.policy,
+      run: (input: Input, runOptions?: RunOptions) => Loop.runLoop(config, input, runOptions, undefined),
+      stream: (input: Input, runOptions?: RunOptions) => streamLoop(config, input, runOptions),
+      asTool: (toolOptions?: AsToolOptions) => asTool(agent, toolOptions)
+    })
+    return agent
+  })
+
+const asTool = <Output>(
+  agent: Runnable<Output> & { readonly instructions: string },
+  options?: AsToolOptions
+): Tool.Tool<string, { readonly input: string }, string> =>
+  Tool.make(options?.name ?? Loop.toIdentifier(agent.name), {
+    description: options?.description ?? `Delegate a task to the agent "${agent.name}": ${agent.instructions}`,
+    parameters: {
+      input: Schema.String.annotations({ description: "The task or question for the agent, self-contained" })
+    },
+    handler: ({ input }) => Effect.map(agent.run(input), (result) => result.content)
+  })
+
+/**
+ * Runs an agent to its final answer; data-first or data-last.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Agent } from "effect-agents"
+ *
+ * declare const agent: Agent.Agent
+ * const answer = agent.pipe(Agent.run("Summarise the news"), Effect.map((result) => result.content))
+ * ```
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const run: {
+  (input: Input, options?: RunOptions): <Output>(self: Runnable<Output>) => Effect.Effect<RunResult<Output>, AgentError>
+  <Output>(self: Runnable<Output>, input: Input, options?: RunOptions): Effect.Effect<RunResult<Output>, AgentError>
+} = dual(
+  (args) => isRunnable(args[0]),
+  <Output>(self: Runnable<Output>, input: Input, options?: RunOptions) => self.run(input, options)
+)
+
+const isRunnable = (u: unknown): u is Runnable<unknown> =>
+  Predicate.hasProperty(u, "run") && Predicate.hasProperty(u, "stream") && Predicate.isFunction(u.run)
+
+/**
+ * One run for {@link runAll}: a runnable and its input (and run options).
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export type RunSpec<Output> =
+  | readonly [runnable: Runnable<Output>, input: Input]
+  | readonly [runnable: Runnable<Output>, input: Input, options: RunOptions]
+
+/**
+ * Options for {@link runAll}: those of `Effect.all`.
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export interface RunAllOptions {
+  readonly concurrency?: number | "unbounded" | "inherit" | undefined
+  readonly mode?: "default" | "either" | "validate" | undefined
+}
+
+/**
+ * Runs many agents at once, with `Effect.all`'s options: `concurrency`
+ * bounds how many run at a time; `mode: "default"` fails at the first
+ * failure (and interrupts the others), `"either"` keeps every outcome
+ * (Python's `gather(return_exceptions=True)`), `"validate"` fails with every
+ * failure at the end.
+ *
+ * @example
+ * ```ts
+ * import { Either } from "effect"
+ * import { Agent } from "effect-agents"
+ *
+ * declare const researcher: Agent.Agent
+ * declare const writer: Agent.Agent
+ *
+ * const outcomes = Agent.runAll([[researcher, "Find X"], [writer, "Draft Y"]], { concurrency: 2, mode: "either" })
+ * // Effect<Array<Either<RunResult, AgentError>>>
+ * ```
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const runAll: {
+  <Output>(
+    runs: Iterable<RunSpec<Output>>,
+    options: RunAllOptions & { readonly mode: "either" }
+  ): Effect.Effect<Array<Either.Either<RunResult<Output>, AgentError>>>
+  <Output>(
+    runs: Iterable<RunSpec<Output>>,
+    options: RunAllOptions & { readonly mode: "validate" }
+  ): Effect.Effect<Array<RunResult<Output>>, Array<Option.Option<AgentError>>>
+  <Output>(
+    runs: Iterable<RunSpec<Output>>,
+    options?: RunAllOptions & { readonly mode?: "default" | undefined }
+  ): Effect.Effect<Array<RunResult<Output>>, AgentError>
+} = <Output>(runs: Iterable<RunSpec<Output>>, options?: RunAllOptions) =>
+  Effect.all(
+    Array.from(runs, ([runnable, input, runOptions]) => runnable.run(input, runOptions)),
+    options
+  ) as never
+
+/**
+ * Runs an agent (or a team) and prints the run to the terminal: the
+ * message, its tool calls, the response (streamed with `stream: true`) and,
+ * with `showMetrics`, tokens and timings. See the `Printer` module.
+ *
+ * @example
+ * ```ts
+ * import { Agent } from "effect-agents"
+ *
+ * declare const agent: Agent.Agent
+ * const program = Agent.printResponse(agent, "Plan a trip to Lisbon", { stream: true, showMetrics: true })
+ * ```
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const printResponse: <Output>(
+  runnable: Runnable<Output>,
+  input: Input,
+  options?: Printer.PrintOptions
+) => Effect.Effect<RunResult<Output>, AgentError> = Printer.printResponse

@@ -1,0 +1,175 @@
+/**
+ * How an agent copes with a world that fails: retries of model calls,
+ * timeouts at every level, and fallback models.
+ *
+ * The defaults are safe: a model call is retried on retryable errors with a
+ * jittered exponential backoff from 200 ms (factor 2, 5 attempts in all),
+ * waiting at least the `retry-after` a provider gave; a model call times out
+ * after 2 minutes, a tool call after 1 minute, a run after 10 minutes. Every
+ * setting can be changed per agent and per run.
+ *
+ * @example
+ * ```ts
+ * import { Schedule } from "effect"
+ * import { Policy } from "effect-agents"
+ *
+ * const patient = Policy.make({
+ *   retry: Schedule.exponential("1 second").pipe(Schedule.intersect(Schedule.recurs(8))),
+ *   modelTimeout: "5 minutes",
+ *   runTimeout: "30 minutes"
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Duration from "effect/Duration"
+import { dual } from "effect/Function"
+import * as Schedule from "effect/Schedule"
+import type { ModelError } from "./AgentError.js"
+import type * as LanguageModel from "./LanguageModel.js"
+
+/**
+ * A resolved policy.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Policy {
+  /**
+   * The backoff between attempts of a model call, or `undefined` for no
+   * retries. Only retryable errors are retried, and never sooner than a
+   * `RateLimited` error's `retryAfter` (see {@link retrySchedule}).
+   */
+  readonly retry: Schedule.Schedule<unknown, ModelError> | undefined
+  /** The limit of one attempt of a model call. */
+  readonly modelTimeout: Duration.Duration
+  /** The limit of one tool call, for tools without a timeout of their own. */
+  readonly toolTimeout: Duration.Duration
+  /** The limit of a whole run. */
+  readonly runTimeout: Duration.Duration
+  /** Models tried in turn, each with the same retries, when the model fails. */
+  readonly fallback: ReadonlyArray<LanguageModel.Service>
+}
+
+/**
+ * The settings of a policy; what is left out keeps its current value. A
+ * timeout of `Duration.infinity` means none; `retry: false` means no retries.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  readonly retry?: Schedule.Schedule<unknown, ModelError> | false | undefined
+  readonly modelTimeout?: Duration.DurationInput | undefined
+  readonly toolTimeout?: Duration.DurationInput | undefined
+  readonly runTimeout?: Duration.DurationInput | undefined
+  readonly fallback?: ReadonlyArray<LanguageModel.Service> | undefined
+}
+
+/**
+ * The default backoff: exponential from 200 ms with factor 2, jittered
+ * (each delay times a random factor in [0.8, 1.2]), at most 4 retries
+ * (5 attempts in all).
+ *
+ * @since 0.1.0
+ * @category defaults
+ */
+export const defaultRetry: Schedule.Schedule<unknown, ModelError> = Schedule.exponential("200 millis", 2).pipe(
+  Schedule.jittered,
+  Schedule.intersect(Schedule.recurs(4))
+)
+
+/**
+ * The default policy.
+ *
+ * @since 0.1.0
+ * @category defaults
+ */
+export const defaults: Policy = {
+  retry: defaultRetry,
+  modelTimeout: Duration.minutes(2),
+  toolTimeout: Duration.minutes(1),
+  runTimeout: Duration.minutes(10),
+  fallback: []
+}
+
+/**
+ * Overrides some settings of a policy.
+ *
+ * @example
+ * ```ts
+ * import { Policy } from "effect-agents"
+ *
+ * const strict = Policy.merge(Policy.defaults, { retry: false, runTimeout: "30 seconds" })
+ * const noRetries = Policy.merge({ retry: false }) // data-last, for pipe
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const merge: {
+  (options: Options | undefined): (self: Policy) => Policy
+  (self: Policy, options: Options | undefined): Policy
+} = dual(2, (self: Policy, options: Options | undefined): Policy => {
+  if (options === undefined) return self
+  return {
+    retry: options.retry === undefined ? self.retry : options.retry === false ? undefined : options.retry,
+    modelTimeout: options.modelTimeout === undefined ? self.modelTimeout : Duration.decode(options.modelTimeout),
+    toolTimeout: options.toolTimeout === undefined ? self.toolTimeout : Duration.decode(options.toolTimeout),
+    runTimeout: options.runTimeout === undefined ? self.runTimeout : Duration.decode(options.runTimeout),
+    fallback: options.fallback ?? self.fallback
+  }
+})
+
+/**
+ * A policy from the defaults and some settings.
+ *
+ * @example
+ * ```ts
+ * import { Policy } from "effect-agents"
+ *
+ * const noRetries = Policy.make({ retry: false })
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options): Policy => merge(defaults, options)
+
+/**
+ * The schedule a model call is retried with: the policy's backoff, only
+ * while the error is retryable, and never sooner than the `retryAfter` of a
+ * `RateLimited` error. `undefined` when the policy has no retries.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { LanguageModel, Policy } from "effect-agents"
+ *
+ * const schedule = Policy.retrySchedule(Policy.defaults)!
+ * const call = LanguageModel.generate({ messages: [LanguageModel.user("hi")], tools: [] }).pipe(
+ *   Effect.retry(schedule)
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category scheduling
+ */
+export const retrySchedule = (policy: Policy): Schedule.Schedule<unknown, ModelError> | undefined =>
+  policy.retry === undefined ? undefined : honourRetryAfter(policy.retry)
+
+const honourRetryAfter = (schedule: Schedule.Schedule<unknown, ModelError>): Schedule.Schedule<unknown, ModelError> =>
+  Schedule.intersect(schedule, Schedule.identity<ModelError>()).pipe(
+    Schedule.modifyDelay(([, error], delay) =>
+      error._tag === "RateLimited" && error.retryAfter !== undefined ? Duration.max(delay, error.retryAfter) : delay
+    ),
+    Schedule.whileInput((error: ModelError) => error.retryable)
+  )
+
+/**
+ * Whether a timeout setting limits anything (`Duration.infinity` does not).
+ *
+ * @since 0.1.0
+ * @category scheduling
+ */
+export const isLimited = (timeout: Duration.Duration): boolean => Duration.isFinite(timeout)

@@ -1,0 +1,189 @@
+/**
+ * Prints a run to the terminal, the way Agno's `print_response` does: the
+ * message, the tool calls in one line each, the response (streamed as it
+ * arrives with `stream: true`) and, on request, the metrics.
+ *
+ * Output goes to the {@link Writer} in context, standard output by default,
+ * so tests and other front ends can capture it.
+ *
+ * @example
+ * ```ts
+ * import { Agent } from "effect-agents"
+ *
+ * declare const agent: Agent.Agent
+ * const program = Agent.printResponse(agent, "What is the weather in Paris?", { stream: true, showMetrics: true })
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
+import type { Input, RunMetrics, Runnable, RunOptions, RunResult, ToolCallRecord } from "./Agent.js"
+import type { AgentError } from "./AgentError.js"
+import { inputText } from "./internal/loop.js"
+import * as RunEvent from "./RunEvent.js"
+
+/**
+ * Where printed text goes.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface WriterService {
+  readonly write: (text: string) => Effect.Effect<void>
+  /** Whether to use ANSI styles. */
+  readonly color: boolean
+}
+
+/**
+ * The writer in context; standard output (styled when it is a terminal)
+ * unless another is provided.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Printer } from "effect-agents"
+ *
+ * const lines: Array<string> = []
+ * const capture = Effect.provideService(Printer.Writer, {
+ *   write: (text) => Effect.sync(() => lines.push(text)),
+ *   color: false
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class Writer extends Context.Reference<Writer>()("effect-agents/Printer/Writer", {
+  defaultValue: (): WriterService => ({
+    write: (text) => Effect.sync(() => process.stdout.write(text)),
+    color: process.stdout.isTTY === true
+  })
+}) {}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface PrintOptions extends RunOptions {
+  /** Print the response as it streams in (default false). */
+  readonly stream?: boolean | undefined
+  /** Print each tool call with its result (default true). */
+  readonly showToolCalls?: boolean | undefined
+  /** Print tokens, steps, tool calls, retries and timings (default false). */
+  readonly showMetrics?: boolean | undefined
+}
+
+const truncate = (text: string, max: number): string => {
+  const line = text.replace(/\s+/g, " ").trim()
+  return line.length <= max ? line : `${line.slice(0, max - 1)}…`
+}
+
+const milliseconds = (ms: number): string => (ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`)
+
+/**
+ * One tool call in one line: `name(args) → result (duration)`.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const formatToolCall = (call: ToolCallRecord): string =>
+  `${call.isError ? "✗" : "•"} ${call.name}(${truncate(call.arguments, 60)}) → ${truncate(call.result, 80)} (${
+    milliseconds(call.durationMs)
+  })`
+
+/**
+ * The metrics of a run in one line.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const formatMetrics = (metrics: RunMetrics): string =>
+  [
+    `tokens ${metrics.inputTokens} in · ${metrics.outputTokens} out · ${metrics.totalTokens} total`,
+    `steps ${metrics.steps}`,
+    `tool calls ${metrics.toolCalls}`,
+    `retries ${metrics.retries}`,
+    `first token ${metrics.timeToFirstTokenMs === undefined ? "–" : milliseconds(metrics.timeToFirstTokenMs)}`,
+    `duration ${milliseconds(metrics.durationMs)}`
+  ].join(" │ ")
+
+/**
+ * Runs a runnable (an agent, or a team) and prints the run. Returns the
+ * run's result.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Agent, Printer } from "effect-agents"
+ *
+ * declare const agent: Agent.Agent
+ * const program = Printer.printResponse(agent, "Hello", { stream: true })
+ * ```
+ *
+ * @since 0.1.0
+ * @category printing
+ */
+export const printResponse = <Output>(
+  runnable: Runnable<Output>,
+  input: Input,
+  options?: PrintOptions
+): Effect.Effect<RunResult<Output>, AgentError> =>
+  Effect.gen(function*() {
+    const writer = yield* Writer
+    const style = (code: string, text: string) => (writer.color ? `\x1b[${code}m${text}\x1b[0m` : text)
+    const heading = (title: string) => writer.write(`${style("1;36", `▸ ${title}`)}\n`)
+    const showToolCalls = options?.showToolCalls ?? true
+
+    yield* heading(`Message to ${runnable.name}`)
+    yield* writer.write(`${inputText(input)}\n\n`)
+
+    const finish = (result: RunResult<Output>) =>
+      options?.showMetrics
+        ? Effect.zipRight(heading("Metrics"), writer.write(`${style("2", formatMetrics(result.metrics))}\n`))
+        : Effect.void
+
+    if (!options?.stream) {
+      const result = yield* runnable.run(input, options)
+      const calls = result.steps.flatMap((step) => step.toolCalls)
+      if (showToolCalls && calls.length > 0) {
+        yield* heading("Tool calls")
+        yield* writer.write(calls.map((call) => `${formatToolCall(call)}\n`).join("") + "\n")
+      }
+      yield* heading(`Response (${milliseconds(result.metrics.durationMs)})`)
+      yield* writer.write(`${result.content}\n\n`)
+      yield* finish(result)
+      return result
+    }
+
+    // Streaming: a section heading is written when its first line arrives.
+    let section: "none" | "tools" | "response" = "none"
+    const enter = (next: "tools" | "response") =>
+      section === next ? Effect.void : Effect.suspend(() => {
+        // tool lines end with a newline; streamed text does not
+        const gap = section === "response" ? "\n\n" : section === "tools" ? "\n" : ""
+        section = next
+        return Effect.zipRight(writer.write(gap), heading(next === "tools" ? "Tool calls" : "Response"))
+      })
+    const completed = yield* runnable.stream(input, options).pipe(
+      Stream.tap((event) => {
+        switch (event._tag) {
+          case "TextDelta":
+            return Effect.zipRight(enter("response"), writer.write(event.text))
+          case "ToolCallCompleted":
+            return showToolCalls
+              ? Effect.zipRight(enter("tools"), writer.write(`${formatToolCall(event.call)}\n`))
+              : Effect.void
+          default:
+            return Effect.void
+        }
+      }),
+      Stream.filter(RunEvent.is("RunCompleted")),
+      Stream.runLast,
+      Effect.flatMap(Effect.orDieWith(() => new Error("the run's stream ended without a RunCompleted event")))
+    )
+    yield* writer.write("\n\n")
+    yield* finish(completed.result)
+    return completed.result
+  })

@@ -1,0 +1,350 @@
+/**
+ * A deterministic `LanguageModel` that replies from a script: for tests,
+ * examples and benchmarks, with no network and no API key.
+ *
+ * A script is a list of {@link Turn}s served in order (one per model call),
+ * or a function from the request to a turn. A turn answers with text, tool
+ * calls or both, after an optional latency (an `Effect.sleep`, so `TestClock`
+ * drives it), and can fail its first attempts with any `ModelError`. Streams
+ * split the text into chunks. Usage is estimated at four characters a token
+ * unless the turn gives it.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Agent } from "effect-agents"
+ * import { ScriptedModel } from "effect-agents/testing"
+ *
+ * const program = Effect.gen(function*() {
+ *   const model = yield* ScriptedModel.make([
+ *     { toolCalls: [{ name: "search", arguments: { query: "effect" } }], latency: "100 millis" },
+ *     { text: "Effect is a TypeScript library." }
+ *   ])
+ *   const agent = yield* Agent.make({ name: "a", instructions: "", model })
+ *   // ...
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as JSONSchema from "effect/JSONSchema"
+import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
+import type { ModelError } from "./AgentError.js"
+import { InvalidRequest } from "./AgentError.js"
+import * as LanguageModel from "./LanguageModel.js"
+
+/**
+ * A tool call in a script. Arguments are given as a value (sent as JSON) or
+ * as raw text (to script a model that writes broken JSON).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ScriptedToolCall {
+  readonly name: string
+  readonly arguments?: unknown
+  readonly id?: string | undefined
+}
+
+/**
+ * One reply of the model.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Turn {
+  readonly text?: string | undefined
+  readonly toolCalls?: ReadonlyArray<ScriptedToolCall> | undefined
+  /** Time before the response (or before the first streamed part). */
+  readonly latency?: Duration.DurationInput | undefined
+  /** Streamed text is split at word boundaries into this many chunks (default: one per word). */
+  readonly chunks?: number | undefined
+  /** Time between streamed chunks (default none). */
+  readonly chunkInterval?: Duration.DurationInput | undefined
+  readonly usage?: LanguageModel.Usage | undefined
+  /** Fail the first `times` attempts at this turn (default 1), after the latency. */
+  readonly fail?: { readonly error: ModelError; readonly times?: number | undefined } | undefined
+  /** Never answer: the call hangs until it is interrupted. */
+  readonly hang?: boolean | undefined
+}
+
+/**
+ * Turns served in order, or a function of the request and of the call's
+ * index (counting every call, failed attempts included).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Script =
+  | ReadonlyArray<Turn>
+  | ((request: LanguageModel.GenerateRequest, index: number) => Turn)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** The model's name (default `"scripted"`). */
+  readonly model?: string | undefined
+  /** The latency of turns that give none. */
+  readonly latency?: Duration.DurationInput | undefined
+}
+
+/**
+ * A scripted model, which also records what it was asked.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ScriptedModel extends LanguageModel.Service {
+  /** Every request received so far, in order. */
+  readonly requests: Effect.Effect<ReadonlyArray<LanguageModel.GenerateRequest>>
+}
+
+const estimateTokens = (text: string): number => Math.max(1, Math.ceil(text.length / 4))
+
+const requestText = (request: LanguageModel.GenerateRequest): string =>
+  request.messages.map((message) =>
+    message.role === "assistant"
+      ? message.content + message.toolCalls.map((call) => call.name + call.arguments).join("")
+      : message.content
+  ).join("\n")
+
+const splitText = (text: string, chunks: number | undefined): ReadonlyArray<string> => {
+  const words = text.match(/\S+\s*|\s+/g) ?? []
+  if (chunks === undefined || chunks >= words.length) return words
+  const size = Math.ceil(words.length / Math.max(1, chunks))
+  const pieces: Array<string> = []
+  for (let i = 0; i < words.length; i += size) pieces.push(words.slice(i, i + size).join(""))
+  return pieces
+}
+
+/**
+ * A scripted model.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { AgentError } from "effect-agents"
+ * import { ScriptedModel } from "effect-agents/testing"
+ *
+ * const flaky = ScriptedModel.make([
+ *   { fail: { error: new AgentError.ModelUnavailable({ message: "502" }), times: 2 }, text: "third time lucky" }
+ * ])
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (script: Script, options?: Options): Effect.Effect<ScriptedModel> =>
+  Effect.sync(() => {
+    const model = options?.model ?? "scripted"
+    const requests: Array<LanguageModel.GenerateRequest> = []
+    let cursor = 0
+    let failuresServed = 0
+
+    // The turn for the next call and the call's index: sleeps the turn's
+    // latency, then fails or answers.
+    const next = (request: LanguageModel.GenerateRequest): Effect.Effect<readonly [Turn, number], ModelError> =>
+      Effect.suspend(() => {
+        const index = requests.length
+        requests.push(request)
+        let turn: Turn
+        let failing = false
+        if (typeof script === "function") {
+          turn = script(request, index)
+          failing = turn.fail !== undefined
+        } else {
+          const scripted = script[cursor]
+          if (scripted === undefined) {
+            return Effect.fail(
+              new InvalidRequest({ message: `ScriptedModel: the script has no turn left (${script.length} served)` })
+            )
+          }
+          turn = scripted
+          failing = turn.fail !== undefined && failuresServed < (turn.fail.times ?? 1)
+          if (failing) failuresServed++
+          else {
+            cursor++
+            failuresServed = 0
+          }
+        }
+        const latency = turn.latency ?? options?.latency
+        const answer: Effect.Effect<readonly [Turn, number], ModelError> = turn.hang
+          ? Effect.never
+          : failing && turn.fail !== undefined
+          ? Effect.fail(turn.fail.error)
+          : Effect.succeed([turn, index])
+        return latency === undefined ? answer : Effect.zipRight(Effect.sleep(latency), answer)
+      })
+
+    const respond = (
+      request: LanguageModel.GenerateRequest,
+      [turn, index]: readonly [Turn, number]
+    ): LanguageModel.GenerateResponse => {
+      const toolCalls = (turn.toolCalls ?? []).map((call, i): LanguageModel.ToolCall => ({
+        id: call.id ?? `call_${index}_${i}`,
+        name: call.name,
+        arguments: typeof call.arguments === "string" ? call.arguments : JSON.stringify(call.arguments ?? {})
+      }))
+      const text = turn.text ?? ""
+      return {
+        text,
+        toolCalls,
+        usage: turn.usage ?? {
+          inputTokens: estimateTokens(requestText(request)),
+          outputTokens: estimateTokens(text + toolCalls.map((call) => call.name + call.arguments).join(""))
+        },
+        finishReason: toolCalls.length > 0 ? "tool-calls" : "stop",
+        model
+      }
+    }
+
+    const streamTurn = (
+      request: LanguageModel.GenerateRequest,
+      next: readonly [Turn, number]
+    ): Stream.Stream<LanguageModel.StreamPart> => {
+      const [turn] = next
+      const response = respond(request, next)
+      const interval = turn.chunkInterval
+      const deltas = Stream.fromIterable(splitText(response.text, turn.chunks)).pipe(
+        Stream.zipWithIndex,
+        Stream.mapEffect(([text, i]) => {
+          const part: LanguageModel.StreamPart = { _tag: "TextDelta", text }
+          return i === 0 || interval === undefined ? Effect.succeed(part) : Effect.as(Effect.sleep(interval), part)
+        })
+      )
+      const rest = LanguageModel.toParts({ ...response, text: "" })
+      return Stream.concat(deltas, Stream.fromIterable(rest))
+    }
+
+    const scripted: ScriptedModel = {
+      model,
+      generate: (request) => Effect.map(next(request), (turn) => respond(request, turn)),
+      stream: (request) => Stream.unwrap(Effect.map(next(request), (turn) => streamTurn(request, turn))),
+      requests: Effect.sync(() => requests.slice())
+    }
+    return scripted
+  })
+
+/**
+ * A layer of the `LanguageModel` service from a script.
+ *
+ * @example
+ * ```ts
+ * import { ScriptedModel } from "effect-agents/testing"
+ *
+ * const ModelLive = ScriptedModel.layer([{ text: "Hello!" }])
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (script: Script, options?: Options): Layer.Layer<LanguageModel.LanguageModel> =>
+  Layer.effect(LanguageModel.LanguageModel, make(script, options))
+
+// -----------------------------------------------------------------------------
+// useEachTool
+// -----------------------------------------------------------------------------
+
+/**
+ * A sample value of a JSON Schema: strings take `text`, numbers are 1, and
+ * so on. Enough for scripted arguments and answers to decode.
+ */
+const sample = (schema: unknown, text: string, defs: Record<string, unknown>, depth = 0): unknown => {
+  if (typeof schema !== "object" || schema === null || depth > 8) return null
+  const s = schema as Record<string, unknown>
+  if (typeof s.$ref === "string") return sample(defs[s.$ref.split("/").at(-1) ?? ""], text, defs, depth + 1)
+  if ("const" in s) return s.const
+  if (Array.isArray(s.enum)) return s.enum[0]
+  const union = (s.anyOf ?? s.oneOf) as ReadonlyArray<unknown> | undefined
+  if (Array.isArray(union) && union.length > 0) return sample(union[0], text, defs, depth + 1)
+  switch (s.type) {
+    case "string":
+      return text
+    case "number":
+    case "integer":
+      return typeof s.minimum === "number" ? s.minimum : 1
+    case "boolean":
+      return true
+    case "null":
+      return null
+    case "array":
+      return s.items === undefined ? [] : [sample(s.items, text, defs, depth + 1)]
+    case "object": {
+      const properties = (s.properties ?? {}) as Record<string, unknown>
+      const required = new Set(Array.isArray(s.required) ? s.required : Object.keys(properties))
+      const value: Record<string, unknown> = {}
+      for (const [key, property] of Object.entries(properties)) {
+        if (required.has(key)) value[key] = sample(property, text, defs, depth + 1)
+      }
+      return value
+    }
+    default:
+      return null
+  }
+}
+
+const sampleOf = (schema: JSONSchema.JsonSchema7Root, text: string): unknown =>
+  sample(schema, text, (schema.$defs ?? {}) as Record<string, unknown>)
+
+const defaultAnswer = (results: ReadonlyArray<LanguageModel.ToolMessage>, request: string): string =>
+  results.length === 0
+    ? `You asked: "${request}". This is the scripted model's answer.`
+    : "Here is what I found:\n" + results.map((result) => `- ${result.name}: ${result.content}`).join("\n")
+
+/**
+ * A script that reads naturally in examples: on a new user message it calls
+ * every tool of the request once, all in one step (arguments from
+ * `arguments`, else a sample of each tool's JSON Schema with the user's
+ * message for strings), then answers from the tool results. With structured
+ * output it answers with a sample of the response schema.
+ *
+ * @example
+ * ```ts
+ * import { ScriptedModel } from "effect-agents/testing"
+ *
+ * const ModelLive = ScriptedModel.layer(
+ *   ScriptedModel.useEachTool({ arguments: { get_weather: { city: "Paris" } }, latency: "300 millis" })
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category scripts
+ */
+export const useEachTool = (options?: {
+  readonly arguments?: Readonly<Record<string, unknown>> | undefined
+  readonly answer?:
+    | ((results: ReadonlyArray<LanguageModel.ToolMessage>, request: LanguageModel.GenerateRequest) => string)
+    | undefined
+  readonly latency?: Duration.DurationInput | undefined
+  readonly chunkInterval?: Duration.DurationInput | undefined
+}): (request: LanguageModel.GenerateRequest) => Turn =>
+(request) => {
+  const messages = request.messages
+  let lastUser = messages.length - 1
+  while (lastUser >= 0 && messages[lastUser]!.role !== "user") lastUser--
+  const userText = messages[lastUser]?.content ?? ""
+  const since = messages.slice(lastUser + 1)
+  const latency = options?.latency
+  const chunkInterval = options?.chunkInterval
+  if (since.length === 0 && request.tools.length > 0) {
+    return {
+      latency,
+      toolCalls: request.tools.map((tool) => ({
+        name: tool.name,
+        arguments: options?.arguments?.[tool.name] ?? sampleOf(tool.parameters, userText)
+      }))
+    }
+  }
+  const results = since.filter((message): message is LanguageModel.ToolMessage => message.role === "tool")
+  const text = request.responseFormat !== undefined
+    ? JSON.stringify(sampleOf(request.responseFormat.schema, userText))
+    : options?.answer !== undefined
+    ? options.answer(results, request)
+    : defaultAnswer(results, userText)
+  return { latency, chunkInterval, text }
+}

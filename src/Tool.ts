@@ -1,0 +1,454 @@
+/**
+ * A tool: something an agent's model can call, with Schema-typed parameters.
+ *
+ * The parameters Schema decodes the model's arguments and gives the JSON
+ * Schema the model sees. The handler may return an Effect, a Promise (it is
+ * given an `AbortSignal` that fires when the call is interrupted) or a plain
+ * value; whatever it throws, rejects or fails with becomes a typed
+ * `ToolFailed`. {@link blocking} runs a blocking function on a worker thread.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Tool } from "effect-agents"
+ *
+ * const add = Tool.make("add", {
+ *   description: "Add two numbers",
+ *   parameters: { a: Schema.Number, b: Schema.Number },
+ *   handler: ({ a, b }) => a + b
+ * })
+ *
+ * const program = add.execute({ a: 1, b: 2 }) // Effect<number, ToolError>
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import type { Pipeable } from "effect/Pipeable"
+import { pipeArguments } from "effect/Pipeable"
+import * as Predicate from "effect/Predicate"
+import type * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import { issuesOf, ToolFailed, ToolInputInvalid, ToolTimeout } from "./AgentError.js"
+import type { ToolError } from "./AgentError.js"
+import * as JsonSchema from "./internal/jsonSchema.js"
+import { moduleSpecifier, runInWorker } from "./internal/worker.js"
+import type * as LanguageModel from "./LanguageModel.js"
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export const TypeId: unique symbol = Symbol.for("effect-agents/Tool")
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * A tool named `Name`, called with `Params`, succeeding with `Success`, and
+ * needing the services `R`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Tool<Name extends string, Params, Success, R = never> extends Pipeable {
+  readonly [TypeId]: TypeId
+  readonly name: Name
+  readonly description: string
+  /** The Schema that decodes the arguments. */
+  readonly parameters: Schema.Schema.AnyNoContext
+  /** The Schema that encodes a result for the model, when one was given. */
+  readonly success: Schema.Schema.AnyNoContext | undefined
+  /** The tool as the model sees it. */
+  readonly definition: LanguageModel.ToolDefinition
+  /** The tool's own timeout; when unset, the agent's policy gives one. */
+  readonly timeout: Duration.Duration | undefined
+  /** Retries of failed calls (`ToolFailed`, `ToolTimeout`). */
+  readonly retry: Schedule.Schedule<unknown, ToolError> | undefined
+  /** Runs the handler on decoded parameters (no timeout, no retry). */
+  handle(params: Params): Effect.Effect<Success, ToolFailed, R>
+  /**
+   * Decodes `args` and runs the handler with the tool's timeout and retry
+   * schedule: the same path a model's call takes.
+   */
+  execute(args: unknown, options?: ExecuteOptions): Effect.Effect<Success, ToolError, R>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ExecuteOptions {
+  /** The timeout to use when the tool has none of its own. */
+  readonly defaultTimeout?: Duration.DurationInput | undefined
+}
+
+/**
+ * Any tool.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Any extends Tool<string, never, unknown, unknown> {}
+
+/**
+ * @since 0.1.0
+ * @category type-level
+ */
+export type Parameters<T> = T extends Tool<infer _N, infer P, infer _S, infer _R> ? P : never
+
+/**
+ * @since 0.1.0
+ * @category type-level
+ */
+export type Success<T> = T extends Tool<infer _N, infer _P, infer S, infer _R> ? S : never
+
+/**
+ * @since 0.1.0
+ * @category type-level
+ */
+export type Requirements<T> = T extends Tool<infer _N, infer _P, infer _S, infer R> ? R : never
+
+/**
+ * The parameters of a tool: a Schema, or the fields of a `Schema.Struct`.
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type ParametersInput = Schema.Schema.AnyNoContext | Schema.Struct.Fields
+
+/**
+ * The decoded type of a {@link ParametersInput}.
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type ParametersOf<P extends ParametersInput> = P extends Schema.Schema.AnyNoContext ? Schema.Schema.Type<P>
+  : P extends Schema.Struct.Fields ? Schema.Struct.Type<P>
+  : never
+
+/**
+ * What a handler may return: an Effect, a Promise, or a plain value.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type HandlerResult<A, E, R> = Effect.Effect<A, E, R> | PromiseLike<A> | A
+
+/**
+ * Whether a value is a {@link Tool}.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isTool = (u: unknown): u is Any => Predicate.hasProperty(u, TypeId)
+
+const namePattern = /^[a-zA-Z0-9_-]{1,64}$/
+
+const toSchema = (parameters: ParametersInput): Schema.Schema.AnyNoContext =>
+  Schema.isSchema(parameters) ? parameters : Schema.Struct(parameters) as unknown as Schema.Schema.AnyNoContext
+
+const messageOf = (error: unknown): string => {
+  if (Predicate.hasProperty(error, "message") && typeof error.message === "string" && error.message.length > 0) {
+    return error.message
+  }
+  if (typeof error === "string") return error
+  return JSON.stringify(error) ?? String(error)
+}
+
+const failed = (tool: string, error: unknown, failure?: Schema.Schema.AnyNoContext): ToolFailed => {
+  if (failure !== undefined) {
+    const encoded = Schema.encodeUnknownEither(failure)(error)
+    if (Either.isRight(encoded)) return new ToolFailed({ tool, message: JSON.stringify(encoded.right), error })
+  }
+  return new ToolFailed({ tool, message: messageOf(error), error })
+}
+
+const fromPromise = <A>(
+  tool: string,
+  promise: PromiseLike<A>,
+  controller: AbortController,
+  failure: Schema.Schema.AnyNoContext | undefined
+): Effect.Effect<A, ToolFailed> =>
+  Effect.async<A, ToolFailed>((resume) => {
+    promise.then(
+      (value) => resume(Effect.succeed(value)),
+      (error) => resume(Effect.fail(failed(tool, error, failure)))
+    )
+    return Effect.sync(() => controller.abort())
+  })
+
+interface Definition<Params, Success, R> {
+  readonly name: string
+  readonly description: string
+  readonly parameters: Schema.Schema.AnyNoContext
+  readonly success: Schema.Schema.AnyNoContext | undefined
+  readonly strict: boolean | undefined
+  readonly timeout: Duration.DurationInput | undefined
+  readonly retry: Schedule.Schedule<unknown, ToolError> | undefined
+  readonly handle: (params: Params) => Effect.Effect<Success, ToolFailed, R>
+}
+
+const Proto = {
+  [TypeId]: TypeId,
+  pipe() {
+    return pipeArguments(this, arguments)
+  },
+  toJSON(this: Any) {
+    return { _id: "Tool", name: this.name, description: this.description }
+  }
+}
+
+const makeTool = <Name extends string, Params, Success, R>(
+  definition: Definition<Params, Success, R> & { readonly name: Name }
+): Tool<Name, Params, Success, R> => {
+  if (!namePattern.test(definition.name)) {
+    throw new Error(`Tool name "${definition.name}" must match ${namePattern} (letters, digits, "_" and "-")`)
+  }
+  const name = definition.name
+  const parameters = JsonSchema.fromSchema(definition.parameters)
+  const decode = Schema.decodeUnknown(definition.parameters, { errors: "all" })
+  const timeout = definition.timeout === undefined ? undefined : Duration.decode(definition.timeout)
+  const retry = definition.retry
+  const handle = definition.handle
+  const tool: Tool<Name, Params, Success, R> = Object.assign(Object.create(Proto), {
+    name,
+    description: definition.description,
+    parameters: definition.parameters,
+    success: definition.success,
+    definition: {
+      name,
+      description: definition.description,
+      parameters,
+      strict: definition.strict ?? JsonSchema.isStrictCompatible(parameters)
+    },
+    timeout,
+    retry,
+    handle,
+    execute(args: unknown, options?: ExecuteOptions) {
+      const limit = timeout ??
+        (options?.defaultTimeout === undefined ? undefined : Duration.decode(options.defaultTimeout))
+      return Effect.flatMap(
+        Effect.mapError(decode(args), (error) => new ToolInputInvalid({ tool: name, issues: issuesOf(error) })),
+        (params: Params) => {
+          let call: Effect.Effect<Success, ToolFailed | ToolTimeout, R> = handle(params)
+          if (limit !== undefined) {
+            call = Effect.timeoutFail(call, {
+              duration: limit,
+              onTimeout: () => new ToolTimeout({ tool: name, timeout: limit })
+            })
+          }
+          return retry === undefined ? call : Effect.retry(call, retry)
+        }
+      )
+    }
+  })
+  return tool
+}
+
+/**
+ * Defines a tool. The handler receives the decoded parameters and an
+ * `AbortSignal` that fires when the call is interrupted (a timeout, a
+ * cancelled run); it may return an Effect, a Promise or a plain value.
+ * Services the handler's Effect needs become the tool's requirements.
+ *
+ * `success` (a Schema) encodes results for the model; without it, strings go
+ * as they are and anything else as JSON. `failure` encodes the handler's own
+ * typed failures the same way.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Tool } from "effect-agents"
+ *
+ * // a plain function
+ * const add = Tool.make("add", {
+ *   description: "Add two numbers",
+ *   parameters: { a: Schema.Number, b: Schema.Number },
+ *   handler: ({ a, b }) => a + b
+ * })
+ *
+ * // a Promise, cancelled through the signal
+ * const fetchPage = Tool.make("fetch_page", {
+ *   description: "Download a web page",
+ *   parameters: { url: Schema.String },
+ *   handler: ({ url }, signal) => fetch(url, { signal }).then((r) => r.text()),
+ *   timeout: "10 seconds"
+ * })
+ *
+ * // an Effect
+ * const now = Tool.make("now", {
+ *   description: "The current time",
+ *   parameters: {},
+ *   handler: () => Effect.map(Effect.clockWith((clock) => clock.currentTimeMillis), (ms) => new Date(ms).toISOString())
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = <
+  const Name extends string,
+  P extends ParametersInput,
+  A,
+  E = never,
+  R = never,
+  SI = A,
+  FI = E
+>(name: Name, options: {
+  readonly description: string
+  readonly parameters: P
+  readonly success?: Schema.Schema<A, SI> | undefined
+  readonly failure?: Schema.Schema<E, FI> | undefined
+  readonly handler: (params: ParametersOf<P>, signal: AbortSignal) => HandlerResult<A, E, R>
+  readonly timeout?: Duration.DurationInput | undefined
+  readonly retry?: Schedule.Schedule<unknown, ToolError> | undefined
+  readonly strict?: boolean | undefined
+}): Tool<Name, ParametersOf<P>, A, R> => {
+  const failure: Schema.Schema.AnyNoContext | undefined = options.failure
+  const handler = options.handler
+  return makeTool({
+    name,
+    description: options.description,
+    parameters: toSchema(options.parameters),
+    success: options.success,
+    strict: options.strict,
+    timeout: options.timeout,
+    retry: options.retry,
+    handle: (params: ParametersOf<P>) =>
+      Effect.suspend(() => {
+        const controller = new AbortController()
+        return Effect.try({
+          try: () => handler(params, controller.signal),
+          catch: (error) => failed(name, error, failure)
+        }).pipe(
+          Effect.flatMap((result): Effect.Effect<A, ToolFailed, R> => {
+            if (Effect.isEffect(result)) {
+              return Effect.catchAllDefect(
+                Effect.mapError(result as Effect.Effect<A, E, R>, (error) => failed(name, error, failure)),
+                (defect) => Effect.fail(failed(name, defect))
+              )
+            }
+            if (Predicate.isPromiseLike(result)) return fromPromise(name, result, controller, failure)
+            return Effect.succeed(result)
+          })
+        )
+      })
+  })
+}
+
+/**
+ * Defines a tool whose work is a blocking, synchronous function (or one that
+ * keeps the CPU busy): each call runs `module[export](params)` on a worker
+ * thread, so the event loop and every other fiber keep going. Interrupting
+ * the call (a timeout, a cancelled run) terminates the thread, which stops
+ * the work for real.
+ *
+ * The function lives in a module because a worker thread shares no memory
+ * with the caller: it imports the module itself, so the module must be one
+ * Node loads on its own (JavaScript, such as a `.mjs` file or your compiled
+ * output; TypeScript loaders like tsx do not register in worker threads on
+ * Node 20). Its argument and result cross threads by structured clone; with a
+ * `success` Schema the result is decoded with it. Each call starts a thread
+ * of its own (a few milliseconds), worth it for work that blocks for longer.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Tool } from "effect-agents"
+ *
+ * // ./primes.js: export const countPrimes = ({ below }) => { ... }
+ * const countPrimes = Tool.blocking("count_primes", {
+ *   description: "Count the primes below a number (CPU heavy)",
+ *   parameters: { below: Schema.Int },
+ *   success: Schema.Int,
+ *   module: new URL("./primes.js", import.meta.url),
+ *   export: "countPrimes"
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const blocking = <const Name extends string, P extends ParametersInput, A = unknown, SI = A>(
+  name: Name,
+  options: {
+    readonly description: string
+    readonly parameters: P
+    readonly success?: Schema.Schema<A, SI> | undefined
+    /** The module that exports the function: a file URL, an absolute path or a package name. */
+    readonly module: string | URL
+    /** The name of the function's export (default `"default"`). */
+    readonly export?: string | undefined
+    readonly timeout?: Duration.DurationInput | undefined
+    readonly retry?: Schedule.Schedule<unknown, ToolError> | undefined
+    readonly strict?: boolean | undefined
+  }
+): Tool<Name, ParametersOf<P>, A, never> => {
+  const module = moduleSpecifier(options.module)
+  const exportName = options.export ?? "default"
+  const parameters = toSchema(options.parameters)
+  const encodeParams = Schema.encodeUnknown(parameters)
+  const success = options.success
+  const decodeResult: (u: unknown) => Effect.Effect<A, ToolFailed> = success === undefined
+    ? (u) => Effect.succeed(u as A)
+    : (u) =>
+      Effect.mapError(
+        Schema.decodeUnknown(success)(u),
+        (error) => new ToolFailed({ tool: name, message: `result does not match the success schema: ${error.message}` })
+      )
+  return makeTool({
+    name,
+    description: options.description,
+    parameters,
+    success,
+    strict: options.strict,
+    timeout: options.timeout,
+    retry: options.retry,
+    handle: (params: ParametersOf<P>) =>
+      encodeParams(params).pipe(
+        Effect.orDie,
+        Effect.flatMap((args) => runInWorker(module, exportName, args)),
+        Effect.mapError((message) => new ToolFailed({ tool: name, message })),
+        Effect.flatMap(decodeResult)
+      )
+  })
+}
+
+/**
+ * The text a tool result reaches the model as: a string as it is; anything
+ * else encoded by the tool's `success` Schema when it has one, else as JSON.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Tool } from "effect-agents"
+ *
+ * const today = Tool.make("today", {
+ *   description: "Today's date",
+ *   parameters: {},
+ *   success: Schema.DateFromString,
+ *   handler: () => new Date(0)
+ * })
+ * const text = Effect.flatMap(today.execute({}), (date) => Tool.toContent(today, date))
+ * // Effect<string>: "1970-01-01T00:00:00.000Z"
+ * ```
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const toContent = (tool: Any, value: unknown): Effect.Effect<string, ToolFailed> => {
+  if (typeof value === "string") return Effect.succeed(value)
+  if (tool.success === undefined) return Effect.succeed(JSON.stringify(value) ?? "null")
+  return Schema.encodeUnknown(tool.success)(value).pipe(
+    Effect.map((encoded) => typeof encoded === "string" ? encoded : JSON.stringify(encoded) ?? "null"),
+    Effect.mapError((error) =>
+      new ToolFailed({ tool: tool.name, message: `result does not match the success schema: ${error.message}` })
+    )
+  )
+}

@@ -1,0 +1,30 @@
+/**
+ * effect-agents: AI agents, tools and teams as Effect services, with
+ * structured concurrency, typed failures, retries, timeouts and streaming.
+ *
+ * @since 0.1.0
+ */
+
+/** @since 0.1.0 */
+export * as Agent from "./Agent.js"
+
+/** @since 0.1.0 */
+export * as AgentError from "./AgentError.js"
+
+/** @since 0.1.0 */
+export * as LanguageModel from "./LanguageModel.js"
+
+/** @since 0.1.0 */
+export * as Policy from "./Policy.js"
+
+/** @since 0.1.0 */
+export * as Printer from "./Printer.js"
+
+/** @since 0.1.0 */
+export * as RunEvent from "./RunEvent.js"
+
+/** @since 0.1.0 */
+export * as Tool from "./Tool.js"
+
+/** @since 0.1.0 */
+export * as Toolkit from "./Toolkit.js"

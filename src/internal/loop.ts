@@ -1,0 +1,331 @@
+import * as Clock from "effect/Clock"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import type { Input, RunOptions, RunResult, Step, ToolCallRecord } from "../Agent.js"
+import type { AgentError, Issue, ModelError } from "../AgentError.js"
+import {
+  issuesOf,
+  MalformedResponse,
+  MaxStepsExceeded,
+  ModelTimeout,
+  OutputInvalid,
+  RunTimeout
+} from "../AgentError.js"
+import * as LanguageModel from "../LanguageModel.js"
+import * as Policy from "../Policy.js"
+import type { RunEvent } from "../RunEvent.js"
+import * as Toolkit from "../Toolkit.js"
+import * as JsonSchema from "./jsonSchema.js"
+
+/** The structured output of an agent: its response format and its decoder. */
+export interface OutputSpec<Output> {
+  readonly format: LanguageModel.ResponseFormat
+  readonly decode: (text: string) => Either.Either<Output, ReadonlyArray<Issue>>
+}
+
+export const outputSpec = <Output, I>(name: string, schema: Schema.Schema<Output, I>): OutputSpec<Output> => {
+  const decode = Schema.decodeUnknownEither(schema, { errors: "all" })
+  const jsonSchema = JsonSchema.fromSchema(schema)
+  return {
+    format: { name: toIdentifier(name), schema: jsonSchema, strict: JsonSchema.isStrictCompatible(jsonSchema) },
+    decode: (text) =>
+      Either.try({
+        try: (): unknown => JSON.parse(text),
+        catch: (error): ReadonlyArray<Issue> => [
+          { path: "(root)", message: `the answer is not valid JSON: ${(error as Error).message}` }
+        ]
+      }).pipe(Either.flatMap((json) => Either.mapLeft(decode(json), issuesOf)))
+  }
+}
+
+/** A name usable as a tool or schema name: letters, digits, `_` and `-`. */
+export const toIdentifier = (name: string): string =>
+  name.trim().replace(/[^a-zA-Z0-9_-]+/g, "_").replace(/^_+|_+$/g, "").slice(0, 64) || "agent"
+
+/** What the loop needs to know of an agent. */
+export interface LoopConfig<Output> {
+  readonly name: string
+  readonly instructions: string
+  readonly model: LanguageModel.Service
+  readonly toolkit: Toolkit.Any
+  /** The services the tools need, captured when the agent was made. */
+  readonly context: Context.Context<never>
+  readonly maxSteps: number
+  readonly toolConcurrency: number | "unbounded"
+  readonly policy: Policy.Policy
+  readonly output: OutputSpec<Output> | undefined
+}
+
+/** Receives the events of a streamed run; absent for `run`. */
+export type Emit<Output> = (event: RunEvent<Output>) => Effect.Effect<unknown>
+
+const toMessages = (instructions: string, input: Input): Array<LanguageModel.Message> => {
+  const messages: Array<LanguageModel.Message> = typeof input === "string" ? [LanguageModel.user(input)] : [...input]
+  if (instructions.length > 0 && messages[0]?.role !== "system") messages.unshift(LanguageModel.system(instructions))
+  return messages
+}
+
+/** The user's message of an input: the input itself, or the conversation's last user message. */
+export const inputText = (input: Input): string =>
+  typeof input === "string" ? input : input.findLast((message) => message.role === "user")?.content ?? ""
+
+const correction = (issues: ReadonlyArray<Issue>): LanguageModel.UserMessage =>
+  LanguageModel.user(
+    "Your answer does not match the required output schema:\n" +
+      issues.map((issue) => `- ${issue.path}: ${issue.message}`).join("\n") +
+      "\nAnswer again with only a JSON value that matches the schema."
+  )
+
+/**
+ * Runs an agent: call the model, run the step's tool calls concurrently,
+ * feed their results back, until a final answer or `maxSteps`. With `emit`,
+ * the model is streamed and every event is emitted; without it, the model is
+ * called with `generate` and nothing is emitted.
+ */
+export const runLoop = <Output>(
+  config: LoopConfig<Output>,
+  input: Input,
+  options: RunOptions | undefined,
+  emit: Emit<Output> | undefined
+): Effect.Effect<RunResult<Output>, AgentError> =>
+  Effect.suspend(() => {
+    const policy = Policy.merge(config.policy, options?.policy)
+    const maxSteps = options?.maxSteps ?? config.maxSteps
+    const runId = options?.runId ?? crypto.randomUUID()
+    const agent = config.name
+    const models = [config.model, ...policy.fallback]
+    const retrySchedule = Policy.retrySchedule(policy)
+    const toolOptions = { defaultTimeout: Policy.isLimited(policy.toolTimeout) ? policy.toolTimeout : undefined }
+    const tools = config.toolkit.definitions
+    const responseFormat = config.output?.format
+
+    const messages = toMessages(config.instructions, input)
+    const steps: Array<Step> = []
+    let startedAt = 0
+    let inputTokens = 0
+    let outputTokens = 0
+    let toolCalls = 0
+    let retries = 0
+    let timeToFirstTokenMs: number | undefined
+
+    const markFirstToken = Effect.suspend(() =>
+      timeToFirstTokenMs !== undefined
+        ? Effect.void
+        : Effect.map(Clock.currentTimeMillis, (now) => {
+          timeToFirstTokenMs ??= now - startedAt
+        })
+    )
+
+    // One attempt of a model call, with the policy's timeout. `partial` is set
+    // once streamed text reached the caller: such a call is not retried, as
+    // its text cannot be taken back.
+    let partial = false
+    const attempt = (model: LanguageModel.Service, request: LanguageModel.GenerateRequest, step: number) => {
+      const call: Effect.Effect<LanguageModel.GenerateResponse, ModelError> = emit === undefined
+        ? Effect.tap(model.generate(request), (response) => response.text.length > 0 ? markFirstToken : Effect.void)
+        : streamed(model, request, step, emit)
+      const timed = Policy.isLimited(policy.modelTimeout)
+        ? Effect.timeoutFail(call, {
+          duration: policy.modelTimeout,
+          onTimeout: () => new ModelTimeout({ timeout: policy.modelTimeout })
+        })
+        : call
+      return timed.pipe(
+        Effect.tap((response) =>
+          Effect.annotateCurrentSpan({
+            "gen_ai.response.model": response.model,
+            "gen_ai.usage.input_tokens": response.usage.inputTokens,
+            "gen_ai.usage.output_tokens": response.usage.outputTokens
+          })
+        ),
+        Effect.withSpan("model.call", {
+          kind: "client",
+          attributes: { "gen_ai.request.model": model.model, "gen_ai.agent.name": agent, "agent.step": step }
+        })
+      )
+    }
+
+    const streamed = (
+      model: LanguageModel.Service,
+      request: LanguageModel.GenerateRequest,
+      step: number,
+      emit: Emit<Output>
+    ): Effect.Effect<LanguageModel.GenerateResponse, ModelError> =>
+      Effect.suspend(() => {
+        let text = ""
+        const calls: Array<LanguageModel.ToolCall> = []
+        let finish: LanguageModel.FinishPart | undefined
+        return model.stream(request).pipe(
+          Stream.runForEach((part) => {
+            switch (part._tag) {
+              case "TextDelta": {
+                text += part.text
+                partial = true
+                return Effect.zipRight(markFirstToken, emit({ _tag: "TextDelta", runId, agent, step, text: part.text }))
+              }
+              case "ToolCall": {
+                calls.push(part.toolCall)
+                return Effect.void
+              }
+              case "Finish": {
+                finish = part
+                return Effect.void
+              }
+            }
+          }),
+          Effect.flatMap(() =>
+            finish === undefined
+              ? Effect.fail(new MalformedResponse({ message: "the stream ended without a finish part" }))
+              : Effect.succeed({
+                text,
+                toolCalls: calls,
+                usage: finish.usage,
+                finishReason: finish.finishReason,
+                model: finish.model
+              })
+          )
+        )
+      })
+
+    // A model call with the policy: retries on each model, then the fallbacks.
+    const callModel = (step: number): Effect.Effect<LanguageModel.GenerateResponse, ModelError> => {
+      // A snapshot: the conversation grows after the call, the request must not.
+      const request: LanguageModel.GenerateRequest = { messages: messages.slice(), tools, responseFormat }
+      const withRetry = (model: LanguageModel.Service) => {
+        let attempts = 0
+        const counted = Effect.suspend(() => {
+          if (attempts++ > 0) retries++
+          partial = false
+          return attempt(model, request, step)
+        })
+        return retrySchedule === undefined
+          ? counted
+          : Effect.retry(counted, { schedule: retrySchedule, while: () => !partial })
+      }
+      let call = withRetry(models[0]!)
+      for (const fallback of models.slice(1)) {
+        call = Effect.catchAll(call, (error) => {
+          if (partial) return Effect.fail(error)
+          retries++
+          return withRetry(fallback)
+        })
+      }
+      return call
+    }
+
+    const callTool = (step: number, toolCall: LanguageModel.ToolCall) =>
+      Effect.gen(function*() {
+        if (emit !== undefined) yield* emit({ _tag: "ToolCallStarted", runId, agent, step, toolCall })
+        const started = yield* Clock.currentTimeMillis
+        const { error, message } = yield* Effect.provide(
+          Toolkit.handleCall(config.toolkit, toolCall, toolOptions),
+          config.context
+        )
+        const record: ToolCallRecord = {
+          id: toolCall.id,
+          name: toolCall.name,
+          arguments: toolCall.arguments,
+          result: message.content,
+          isError: message.isError,
+          durationMs: (yield* Clock.currentTimeMillis) - started
+        }
+        if (error !== undefined) yield* Effect.annotateCurrentSpan("tool.error", error._tag)
+        if (emit !== undefined) yield* emit({ _tag: "ToolCallCompleted", runId, agent, step, call: record })
+        return { record, message }
+      }).pipe(
+        Effect.withSpan("tool.call", {
+          attributes: { "gen_ai.tool.name": toolCall.name, "gen_ai.tool.call.id": toolCall.id, "agent.step": step }
+        })
+      )
+
+    const finishStep = (step: Step) => {
+      steps.push(step)
+      return emit === undefined ? Effect.void : emit({ _tag: "StepCompleted", runId, agent, step })
+    }
+
+    const complete = (content: string, output: Output) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const result: RunResult<Output> = {
+          runId,
+          agent,
+          content,
+          output,
+          messages,
+          steps,
+          metrics: {
+            inputTokens,
+            outputTokens,
+            totalTokens: inputTokens + outputTokens,
+            durationMs: now - startedAt,
+            timeToFirstTokenMs,
+            steps: steps.length,
+            toolCalls,
+            retries
+          }
+        }
+        yield* Effect.annotateCurrentSpan({
+          "gen_ai.usage.input_tokens": inputTokens,
+          "gen_ai.usage.output_tokens": outputTokens,
+          "agent.steps": steps.length
+        })
+        if (emit !== undefined) yield* emit({ _tag: "RunCompleted", runId, agent, result })
+        return result
+      })
+
+    const loop = Effect.gen(function*() {
+      startedAt = yield* Clock.currentTimeMillis
+      if (emit !== undefined) yield* emit({ _tag: "RunStarted", runId, agent, input: inputText(input) })
+      let correctionsLeft = 1
+      for (let index = 0; index < maxSteps; index++) {
+        const stepResult = yield* Effect.gen(function*() {
+          const response = yield* callModel(index)
+          inputTokens += response.usage.inputTokens
+          outputTokens += response.usage.outputTokens
+          messages.push(LanguageModel.assistant(response.text, response.toolCalls))
+          const step = (records: ReadonlyArray<ToolCallRecord>): Step => ({
+            index,
+            text: response.text,
+            toolCalls: records,
+            usage: response.usage,
+            finishReason: response.finishReason,
+            model: response.model
+          })
+          if (response.toolCalls.length === 0) {
+            yield* finishStep(step([]))
+            if (config.output === undefined) return { done: true, content: response.text, output: response.text }
+            const decoded = config.output.decode(response.text)
+            if (Either.isRight(decoded)) return { done: true, content: response.text, output: decoded.right }
+            if (correctionsLeft === 0 || index + 1 >= maxSteps) {
+              return yield* new OutputInvalid({ agent, content: response.text, issues: decoded.left })
+            }
+            correctionsLeft--
+            messages.push(correction(decoded.left))
+            return { done: false } as const
+          }
+          toolCalls += response.toolCalls.length
+          const results = yield* Effect.forEach(response.toolCalls, (toolCall) => callTool(index, toolCall), {
+            concurrency: config.toolConcurrency
+          })
+          for (const { message } of results) messages.push(message)
+          yield* finishStep(step(results.map(({ record }) => record)))
+          return { done: false } as const
+        }).pipe(Effect.withSpan("agent.step", { attributes: { "agent.step": index } }))
+        if (stepResult.done) return yield* complete(stepResult.content, stepResult.output as Output)
+      }
+      return yield* new MaxStepsExceeded({ agent, maxSteps })
+    })
+
+    const limited = Policy.isLimited(policy.runTimeout)
+      ? Effect.timeoutFail(loop, {
+        duration: policy.runTimeout,
+        onTimeout: () => new RunTimeout({ agent, timeout: policy.runTimeout })
+      })
+      : loop
+    return Effect.withSpan(limited, "agent.run", {
+      attributes: { "gen_ai.agent.name": agent, "gen_ai.request.model": config.model.model, "run.id": runId }
+    })
+  })

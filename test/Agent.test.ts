@@ -1,0 +1,430 @@
+import { describe, expect, expectTypeOf, it } from "@effect/vitest"
+import { Chunk, Effect, Either, Fiber, Option, Ref, Schema, Stream, TestClock, Tracer } from "effect"
+import type { LanguageModel } from "effect-agents"
+import { Agent, AgentError, RunEvent, Tool, Toolkit } from "effect-agents"
+import { ScriptedModel } from "effect-agents/testing"
+
+const add = Tool.make("add", {
+  description: "Add two numbers",
+  parameters: { a: Schema.Number, b: Schema.Number },
+  handler: ({ a, b }) => a + b
+})
+
+const sleeper = (name: string, ms: number) =>
+  Tool.make(name, {
+    description: `Sleeps ${ms} ms`,
+    parameters: {},
+    handler: () => Effect.as(Effect.sleep(ms), `${name} done`)
+  })
+
+const scripted = <Tk extends Toolkit.Any = Toolkit.Toolkit<{}>>(
+  script: ScriptedModel.Script,
+  options?: Partial<Agent.Options<string, string, Tk>>
+) =>
+  Effect.gen(function*() {
+    const model = yield* ScriptedModel.make(script)
+    const agent = yield* Agent.make({ name: "tester", instructions: "Be helpful.", ...options, model })
+    return { agent, model }
+  })
+
+const toolMessages = (request: LanguageModel.GenerateRequest) =>
+  request.messages.filter((message) => message.role === "tool")
+
+describe("Agent.run", () => {
+  it.effect("calls tools and feeds their results back until the model answers", () =>
+    Effect.gen(function*() {
+      const { agent, model } = yield* scripted([
+        { toolCalls: [{ name: "add", arguments: { a: 1, b: 2 } }] },
+        { text: "1 + 2 = 3" }
+      ], { toolkit: Toolkit.make(add) })
+      const result = yield* agent.run("What is 1 + 2?")
+      expect(result.content).toBe("1 + 2 = 3")
+      expect(result.output).toBe("1 + 2 = 3")
+      expect(result.messages.map((message) => [message.role, message.content])).toEqual([
+        ["system", "Be helpful."],
+        ["user", "What is 1 + 2?"],
+        ["assistant", ""],
+        ["tool", "3"],
+        ["assistant", "1 + 2 = 3"]
+      ])
+      expect(result.steps.map((step) => step.toolCalls.map((call) => [call.name, call.result]))).toEqual([
+        [["add", "3"]],
+        []
+      ])
+      const requests = yield* model.requests
+      expect(requests).toHaveLength(2)
+      expect(requests[0]!.tools.map((tool) => tool.name)).toEqual(["add"])
+      expect(toolMessages(requests[1]!)).toEqual([
+        { role: "tool", toolCallId: "call_0_0", name: "add", content: "3", isError: false }
+      ])
+    }))
+
+  it.effect("runs the tool calls of one step concurrently: the step takes the time of the slowest", () =>
+    Effect.gen(function*() {
+      const toolkit = Toolkit.make(sleeper("a", 100), sleeper("b", 300), sleeper("c", 200))
+      const script: ScriptedModel.Script = [
+        { toolCalls: [{ name: "a" }, { name: "b" }, { name: "c" }] },
+        { text: "done" }
+      ]
+      const { agent } = yield* scripted(script, { toolkit })
+      const fiber = yield* Effect.fork(agent.run("go"))
+      yield* TestClock.adjust("300 millis")
+      const result = yield* Fiber.join(fiber)
+      expect(result.metrics.durationMs).toBe(300)
+      expect(result.steps[0]!.toolCalls.map((call) => call.durationMs)).toEqual([100, 300, 200])
+
+      const serial = yield* scripted(script, { toolkit, toolConcurrency: 1 })
+      const serialFiber = yield* Effect.fork(serial.agent.run("go"))
+      yield* TestClock.adjust("600 millis")
+      expect((yield* Fiber.join(serialFiber)).metrics.durationMs).toBe(600)
+    }))
+
+  it.effect("reports invalid arguments to the model with the issues, and the corrected call succeeds", () =>
+    Effect.gen(function*() {
+      const { agent, model } = yield* scripted([
+        { toolCalls: [{ name: "add", arguments: { a: "1" } }] },
+        { toolCalls: [{ name: "add", arguments: { a: 1, b: 2 } }] },
+        { text: "3" }
+      ], { toolkit: Toolkit.make(add) })
+      const result = yield* agent.run("1 + 2?")
+      expect(result.content).toBe("3")
+      const [, second, third] = yield* model.requests
+      const [rejected] = toolMessages(second!)
+      expect(rejected!.isError).toBe(true)
+      expect(rejected!.content).toBe(
+        "Error: invalid arguments for tool \"add\": a: Expected number, actual \"1\"; b: is missing"
+      )
+      expect(toolMessages(third!).at(-1)!.content).toBe("3")
+      expect(result.steps[0]!.toolCalls[0]!.isError).toBe(true)
+    }))
+
+  it.effect("reports an unknown tool and arguments that are not JSON to the model", () =>
+    Effect.gen(function*() {
+      const { agent, model } = yield* scripted([
+        { toolCalls: [{ name: "multiply", arguments: {} }, { name: "add", arguments: "{\"a\": 1," }] },
+        { text: "sorry" }
+      ], { toolkit: Toolkit.make(add) })
+      yield* agent.run("2 * 3?")
+      const [unknown, broken] = toolMessages((yield* model.requests)[1]!)
+      expect(unknown!.content).toBe("Error: no tool named \"multiply\"; available tools: add")
+      expect(broken!.content).toMatch(
+        /^Error: invalid arguments for tool "add": \(root\): arguments are not valid JSON/
+      )
+    }))
+
+  it.effect("a throwing sync tool and a rejecting async tool become failures the model sees", () =>
+    Effect.gen(function*() {
+      const toolkit = Toolkit.make(
+        Tool.make("sync_boom", {
+          description: "",
+          parameters: {},
+          handler: (): string => {
+            throw new TypeError("cannot read the file")
+          }
+        }),
+        Tool.make("async_boom", {
+          description: "",
+          parameters: {},
+          handler: () => Promise.reject(new Error("connection refused"))
+        })
+      )
+      const { agent, model } = yield* scripted([
+        { toolCalls: [{ name: "sync_boom" }, { name: "async_boom" }] },
+        { text: "both tools failed" }
+      ], { toolkit })
+      const result = yield* agent.run("try them")
+      expect(result.content).toBe("both tools failed")
+      expect(toolMessages((yield* model.requests)[1]!).map((message) => [message.content, message.isError])).toEqual([
+        ["Error: cannot read the file", true],
+        ["Error: connection refused", true]
+      ])
+    }))
+
+  it.effect("fails with MaxStepsExceeded when the model never answers", () =>
+    Effect.gen(function*() {
+      const { agent, model } = yield* scripted(() => ({ toolCalls: [{ name: "add", arguments: { a: 1, b: 1 } }] }), {
+        toolkit: Toolkit.make(add),
+        maxSteps: 3
+      })
+      const error = yield* Effect.flip(agent.run("loop"))
+      expect(error).toStrictEqual(new AgentError.MaxStepsExceeded({ agent: "tester", maxSteps: 3 }))
+      expect(yield* model.requests).toHaveLength(3)
+      const perCall = yield* Effect.flip(agent.run("loop", { maxSteps: 1 }))
+      expect(perCall).toStrictEqual(new AgentError.MaxStepsExceeded({ agent: "tester", maxSteps: 1 }))
+    }))
+
+  it.effect("continues a conversation given as messages", () =>
+    Effect.gen(function*() {
+      const { agent, model } = yield* scripted([{ text: "You are Ada." }])
+      yield* agent.run([
+        { role: "user", content: "My name is Ada." },
+        { role: "assistant", content: "Hello Ada!", toolCalls: [] },
+        { role: "user", content: "What is my name?" }
+      ])
+      expect((yield* model.requests)[0]!.messages.map((message) => message.role)).toEqual([
+        "system",
+        "user",
+        "assistant",
+        "user"
+      ])
+    }))
+})
+
+describe("structured output", () => {
+  const Weather = Schema.Struct({ city: Schema.String, celsius: Schema.Number })
+
+  it.effect("decodes the final answer into result.output and asks the model for JSON", () =>
+    Effect.gen(function*() {
+      const model = yield* ScriptedModel.make([{ text: "{\"city\":\"Paris\",\"celsius\":18}" }])
+      const agent = yield* Agent.make({ name: "Weather Bot", instructions: "", model, output: Weather })
+      const result = yield* agent.run("Paris?")
+      expectTypeOf(result.output).toEqualTypeOf<{ readonly city: string; readonly celsius: number }>()
+      expect(result.output).toEqual({ city: "Paris", celsius: 18 })
+      const [request] = yield* model.requests
+      expect(request!.responseFormat).toEqual({
+        name: "Weather_Bot",
+        strict: true,
+        schema: {
+          type: "object",
+          required: ["city", "celsius"],
+          properties: { city: { type: "string" }, celsius: { type: "number" } },
+          additionalProperties: false
+        }
+      })
+    }))
+
+  it.effect("re-asks once with the issues, then succeeds", () =>
+    Effect.gen(function*() {
+      const model = yield* ScriptedModel.make([
+        { text: "It is 18 degrees in Paris." },
+        { text: "{\"city\":\"Paris\",\"celsius\":18}" }
+      ])
+      const agent = yield* Agent.make({ name: "weather", instructions: "", model, output: Weather })
+      const result = yield* agent.run("Paris?")
+      expect(result.output).toEqual({ city: "Paris", celsius: 18 })
+      const correction = (yield* model.requests)[1]!.messages.at(-1)!
+      expect(correction.role).toBe("user")
+      expect(correction.content).toContain("(root): the answer is not valid JSON")
+    }))
+
+  it.effect("fails with OutputInvalid when the corrected answer does not decode either", () =>
+    Effect.gen(function*() {
+      const model = yield* ScriptedModel.make([{ text: "{\"city\":1}" }, { text: "{\"city\":\"Paris\"}" }])
+      const agent = yield* Agent.make({ name: "weather", instructions: "", model, output: Weather })
+      const error = yield* Effect.flip(agent.run("Paris?"))
+      expect(error).toStrictEqual(
+        new AgentError.OutputInvalid({
+          agent: "weather",
+          content: "{\"city\":\"Paris\"}",
+          issues: [{ path: "celsius", message: "is missing" }]
+        })
+      )
+      expect((yield* model.requests)[1]!.messages.at(-1)!.content).toContain("- city: Expected string, actual 1")
+    }))
+})
+
+describe("Agent.stream", () => {
+  const script: ScriptedModel.Script = [
+    { text: "Let me add.", toolCalls: [{ name: "add", arguments: { a: 2, b: 3 } }] },
+    { text: "The sum is 5." }
+  ]
+
+  it.effect("yields the run's events in order, with the same content as run", () =>
+    Effect.gen(function*() {
+      const { agent } = yield* scripted(script, { toolkit: Toolkit.make(add) })
+      const events = Chunk.toReadonlyArray(yield* Stream.runCollect(agent.stream("2 + 3?", { runId: "r1" })))
+      expect(events.map((event) => event._tag)).toEqual([
+        "RunStarted",
+        "TextDelta",
+        "TextDelta",
+        "TextDelta",
+        "ToolCallStarted",
+        "ToolCallCompleted",
+        "StepCompleted",
+        "TextDelta",
+        "TextDelta",
+        "TextDelta",
+        "TextDelta",
+        "StepCompleted",
+        "RunCompleted"
+      ])
+      expect(events.every((event) => event.runId === "r1" && event.agent === "tester")).toBe(true)
+      const deltas = events.filter(RunEvent.is("TextDelta"))
+      expect(deltas.filter((delta) => delta.step === 1).map((delta) => delta.text).join("")).toBe("The sum is 5.")
+      const completed = events.at(-1)
+      if (completed?._tag !== "RunCompleted") return expect.fail("the last event is RunCompleted")
+
+      const { agent: again } = yield* scripted(script, { toolkit: Toolkit.make(add) })
+      const result = yield* again.run("2 + 3?", { runId: "r1" })
+      expect(completed.result.content).toBe(result.content)
+      expect(completed.result.messages).toEqual(result.messages)
+      expect(completed.result.metrics).toEqual(result.metrics)
+    }))
+
+  it.effect("stopping the stream interrupts the run: its tools' finalizers run and no event follows", () =>
+    Effect.gen(function*() {
+      const finalized = yield* Ref.make(0)
+      const slow = Tool.make("slow", {
+        description: "",
+        parameters: {},
+        handler: () => Effect.never.pipe(Effect.ensuring(Ref.update(finalized, (n) => n + 1)))
+      })
+      const { agent } = yield* scripted([{ toolCalls: [{ name: "slow" }] }], { toolkit: Toolkit.make(slow) })
+      const events = yield* agent.stream("go").pipe(
+        Stream.takeUntil((event) => event._tag === "ToolCallStarted"),
+        Stream.runCollect
+      )
+      expect(Chunk.toReadonlyArray(events).map((event) => event._tag)).toEqual(["RunStarted", "ToolCallStarted"])
+      expect(yield* Ref.get(finalized)).toBe(1)
+    }))
+
+  it.effect("fails the stream with the run's error", () =>
+    Effect.gen(function*() {
+      const { agent } = yield* scripted([{ text: "" }], { maxSteps: 0 })
+      const error = yield* Effect.flip(Stream.runDrain(agent.stream("go")))
+      expect(error._tag).toBe("MaxStepsExceeded")
+    }))
+})
+
+describe("metrics", () => {
+  it.effect("usage and metrics add up over the steps", () =>
+    Effect.gen(function*() {
+      const { agent } = yield* scripted([
+        {
+          toolCalls: [{ name: "add", arguments: { a: 1, b: 2 } }, { name: "add", arguments: { a: 3, b: 4 } }],
+          usage: { inputTokens: 100, outputTokens: 20 },
+          latency: "250 millis"
+        },
+        { text: "3 and 7", usage: { inputTokens: 150, outputTokens: 5 }, latency: "100 millis" }
+      ], { toolkit: Toolkit.make(add) })
+      const fiber = yield* Effect.fork(agent.run("sums"))
+      yield* TestClock.adjust("350 millis")
+      const { metrics, steps } = yield* Fiber.join(fiber)
+      expect(metrics).toEqual({
+        inputTokens: 250,
+        outputTokens: 25,
+        totalTokens: 275,
+        durationMs: 350,
+        timeToFirstTokenMs: 350,
+        steps: 2,
+        toolCalls: 2,
+        retries: 0
+      })
+      expect(steps.map((step) => step.usage)).toEqual([
+        { inputTokens: 100, outputTokens: 20 },
+        { inputTokens: 150, outputTokens: 5 }
+      ])
+    }))
+
+  it.effect("measures the time to first token of a stream at its first text delta", () =>
+    Effect.gen(function*() {
+      const { agent } = yield* scripted([
+        { text: "Hello there, friend.", latency: "120 millis", chunkInterval: "10 millis" }
+      ])
+      const fiber = yield* Effect.fork(Stream.runLast(agent.stream("hi")))
+      yield* TestClock.adjust("1 second")
+      const last = Option.getOrThrow(yield* Fiber.join(fiber))
+      if (last._tag !== "RunCompleted") return expect.fail("the last event is RunCompleted")
+      expect(last.result.metrics.timeToFirstTokenMs).toBe(120)
+      expect(last.result.metrics.durationMs).toBe(140)
+    }))
+})
+
+describe("Agent.runAll", () => {
+  it.effect("runs agents concurrently and, with mode either, keeps every outcome", () =>
+    Effect.gen(function*() {
+      const make = (name: string, turn: ScriptedModel.Turn) =>
+        Effect.flatMap(ScriptedModel.make([turn]), (model) => Agent.make({ name, instructions: "", model }))
+      const a = yield* make("a", { text: "A", latency: "1 second" })
+      const b = yield* make("b", {
+        fail: { error: new AgentError.InvalidRequest({ message: "bad request" }) },
+        latency: "1 second"
+      })
+      const c = yield* make("c", { text: "C", latency: "1 second" })
+      const fiber = yield* Effect.fork(
+        Agent.runAll([[a, "x"], [b, "y"], [c, "z"]], { concurrency: "unbounded", mode: "either" })
+      )
+      yield* TestClock.adjust("1 second")
+      const outcomes = yield* Fiber.join(fiber)
+      expect(outcomes.map(Either.map((result) => result.content))).toEqual([
+        Either.right("A"),
+        Either.left(new AgentError.InvalidRequest({ message: "bad request" })),
+        Either.right("C")
+      ])
+    }))
+
+  it.effect("in the default mode, fails with the first failure", () =>
+    Effect.gen(function*() {
+      const ok = yield* Effect.flatMap(ScriptedModel.make([{ text: "ok" }]), (model) =>
+        Agent.make({ name: "ok", instructions: "", model }))
+      const broken = yield* Effect.flatMap(ScriptedModel.make([]), (model) =>
+        Agent.make({ name: "broken", instructions: "", model }))
+      const error = yield* Effect.flip(Agent.runAll([[ok, "1"], [broken, "2"]], { concurrency: 2 }))
+      expect(error._tag).toBe("InvalidRequest")
+    }))
+})
+
+describe("Agent.asTool", () => {
+  it.effect("lets an agent call another agent", () =>
+    Effect.gen(function*() {
+      const researcher = yield* Effect.flatMap(
+        ScriptedModel.make([{ text: "Effect was first released in 2020." }]),
+        (model) => Agent.make({ name: "Web Researcher", instructions: "Find facts.", model })
+      )
+      const delegate = researcher.asTool()
+      expect(delegate.name).toBe("Web_Researcher")
+      expect(delegate.definition.description).toBe("Delegate a task to the agent \"Web Researcher\": Find facts.")
+      const { agent, model } = yield* scripted([
+        { toolCalls: [{ name: "Web_Researcher", arguments: { input: "When was Effect released?" } }] },
+        { text: "In 2020." }
+      ], { toolkit: Toolkit.make(delegate) })
+      const result = yield* agent.run("When was Effect released?")
+      expect(result.content).toBe("In 2020.")
+      expect(toolMessages((yield* model.requests)[1]!)[0]!.content).toBe("Effect was first released in 2020.")
+    }))
+})
+
+describe("observability", () => {
+  it.effect("every run, step, model call and tool call is a span", () =>
+    Effect.gen(function*() {
+      const spans: Array<Tracer.Span> = []
+      const base = yield* Effect.tracer
+      const recording = Tracer.make({
+        span: (...args) => {
+          const span = base.span(...args)
+          spans.push(span)
+          return span
+        },
+        context: base.context
+      })
+      const { agent } = yield* scripted([
+        { toolCalls: [{ name: "add", arguments: { a: 1, b: 2 } }], usage: { inputTokens: 10, outputTokens: 3 } },
+        { text: "3", usage: { inputTokens: 20, outputTokens: 1 } }
+      ], { toolkit: Toolkit.make(add) })
+      yield* Effect.withTracer(agent.run("1 + 2?"), recording)
+
+      const parentName = (span: Tracer.Span) =>
+        Option.match(span.parent, { onNone: () => "(root)", onSome: (parent) => (parent as Tracer.Span).name })
+      expect(spans.map((span) => [span.name, parentName(span)])).toEqual([
+        ["agent.run", "(root)"],
+        ["agent.step", "agent.run"],
+        ["model.call", "agent.step"],
+        ["tool.call", "agent.step"],
+        ["agent.step", "agent.run"],
+        ["model.call", "agent.step"]
+      ])
+      const attributes = (name: string) => Object.fromEntries(spans.find((span) => span.name === name)!.attributes)
+      expect(attributes("agent.run")).toMatchObject({
+        "gen_ai.agent.name": "tester",
+        "gen_ai.request.model": "scripted",
+        "gen_ai.usage.input_tokens": 30,
+        "gen_ai.usage.output_tokens": 4
+      })
+      expect(attributes("model.call")).toMatchObject({
+        "gen_ai.request.model": "scripted",
+        "gen_ai.usage.input_tokens": 10,
+        "gen_ai.usage.output_tokens": 3
+      })
+      expect(attributes("tool.call")).toMatchObject({ "gen_ai.tool.name": "add", "gen_ai.tool.call.id": "call_0_0" })
+    }))
+})

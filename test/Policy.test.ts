@@ -1,0 +1,224 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Clock, Duration, Effect, Exit, Fiber, Ref, Schedule, Schema, Stream, TestClock } from "effect"
+import { Agent, AgentError, LanguageModel, Policy, Tool, Toolkit } from "effect-agents"
+import { ScriptedModel } from "effect-agents/testing"
+
+const unavailable = new AgentError.ModelUnavailable({ message: "upstream is down", status: 503 })
+
+const agentWith = (script: ScriptedModel.Script, policy?: Policy.Options, extra?: { readonly toolkit?: Toolkit.Any }) =>
+  Effect.gen(function*() {
+    const model = yield* ScriptedModel.make(script)
+    const agent = yield* Agent.make({ name: "resilient", instructions: "", model, policy, toolkit: extra?.toolkit })
+    return { agent, model }
+  })
+
+/** How many requests the model has seen. */
+const seen = (model: ScriptedModel.ScriptedModel) => Effect.map(model.requests, (requests) => requests.length)
+
+describe("retries", () => {
+  it.effect("follow the policy's schedule, then succeed", () =>
+    Effect.gen(function*() {
+      const { agent, model } = yield* agentWith(
+        [{ fail: { error: unavailable, times: 2 }, text: "ok" }],
+        { retry: Schedule.exponential("100 millis").pipe(Schedule.intersect(Schedule.recurs(3))) }
+      )
+      const fiber = yield* Effect.fork(agent.run("hi"))
+      yield* TestClock.adjust("99 millis")
+      expect(yield* seen(model)).toBe(1)
+      yield* TestClock.adjust("1 millis")
+      expect(yield* seen(model)).toBe(2)
+      yield* TestClock.adjust("199 millis")
+      expect(yield* seen(model)).toBe(2)
+      yield* TestClock.adjust("1 millis")
+      const result = yield* Fiber.join(fiber)
+      expect(result.content).toBe("ok")
+      expect(result.metrics.retries).toBe(2)
+    }))
+
+  it.effect("the default schedule: jittered exponential from 200 ms, 5 attempts in all", () =>
+    Effect.gen(function*() {
+      const attemptedAt: Array<number> = []
+      const down = LanguageModel.make({
+        model: "down",
+        generate: () =>
+          Effect.flatMap(Clock.currentTimeMillis, (now) => {
+            attemptedAt.push(now)
+            return Effect.fail(unavailable)
+          })
+      })
+      const agent = yield* Agent.make({ name: "patient", instructions: "", model: down })
+      const fiber = yield* Effect.fork(agent.run("hi"))
+      yield* TestClock.adjust("1 minute")
+      expect(yield* Fiber.await(fiber)).toStrictEqual(Exit.fail(unavailable))
+      expect(attemptedAt).toHaveLength(5)
+      const delays = attemptedAt.slice(1).map((at, i) => at - attemptedAt[i]!)
+      // each delay is 200 ms × 2^n times a jitter factor in [0.8, 1.2]
+      delays.forEach((delay, n) => {
+        expect(delay).toBeGreaterThanOrEqual(0.8 * 200 * 2 ** n)
+        expect(delay).toBeLessThanOrEqual(1.2 * 200 * 2 ** n)
+      })
+    }))
+
+  it.effect("wait at least the retry-after of a RateLimited error", () =>
+    Effect.gen(function*() {
+      const limited = new AgentError.RateLimited({ message: "slow down", retryAfter: Duration.seconds(2) })
+      const { agent, model } = yield* agentWith([{ fail: { error: limited }, text: "ok" }], {
+        retry: Schedule.spaced("100 millis").pipe(Schedule.intersect(Schedule.recurs(3)))
+      })
+      const fiber = yield* Effect.fork(agent.run("hi"))
+      yield* TestClock.adjust("1999 millis")
+      expect(yield* seen(model)).toBe(1)
+      yield* TestClock.adjust("1 millis")
+      expect((yield* Fiber.join(fiber)).content).toBe("ok")
+      expect(yield* seen(model)).toBe(2)
+    }))
+
+  it.effect("a RateLimited error without retry-after backs off by the schedule", () =>
+    Effect.gen(function*() {
+      const limited = new AgentError.RateLimited({ message: "slow down" })
+      const { agent, model } = yield* agentWith([{ fail: { error: limited }, text: "ok" }], {
+        retry: Schedule.spaced("300 millis")
+      })
+      const fiber = yield* Effect.fork(agent.run("hi"))
+      yield* TestClock.adjust("299 millis")
+      expect(yield* seen(model)).toBe(1)
+      yield* TestClock.adjust("1 millis")
+      expect((yield* Fiber.join(fiber)).content).toBe("ok")
+    }))
+
+  it.effect("non-retryable errors are not retried", () =>
+    Effect.gen(function*() {
+      for (
+        const error of [
+          new AgentError.InvalidRequest({ message: "bad", status: 400 }),
+          new AgentError.AuthenticationFailed({ message: "who are you", status: 401 }),
+          new AgentError.MalformedResponse({ message: "garbage" })
+        ]
+      ) {
+        const { agent, model } = yield* agentWith([{ fail: { error }, text: "unreachable" }])
+        expect(yield* Effect.flip(agent.run("hi"))).toStrictEqual(error)
+        expect(yield* seen(model)).toBe(1)
+      }
+    }))
+
+  it.effect("can be turned off for one run", () =>
+    Effect.gen(function*() {
+      const { agent, model } = yield* agentWith([{ fail: { error: unavailable }, text: "ok" }])
+      expect(yield* Effect.flip(agent.run("hi", { policy: { retry: false } }))).toStrictEqual(unavailable)
+      expect(yield* seen(model)).toBe(1)
+    }))
+
+  it.effect("a stream that failed after its text reached the caller is not retried", () =>
+    Effect.gen(function*() {
+      const attempts = yield* Ref.make(0)
+      const cutOff = LanguageModel.make({
+        model: "cut-off",
+        generate: () => Effect.fail(unavailable),
+        stream: () =>
+          Stream.concat(
+            Stream.fromEffect(
+              Effect.as(Ref.update(attempts, (n) => n + 1), { _tag: "TextDelta" as const, text: "Hel" })
+            ),
+            Stream.fail(unavailable)
+          )
+      })
+      const agent = yield* Agent.make({ name: "streamer", instructions: "", model: cutOff })
+      const error = yield* Effect.flip(Stream.runDrain(agent.stream("hi")))
+      expect(error).toStrictEqual(unavailable)
+      expect(yield* Ref.get(attempts)).toBe(1)
+    }))
+})
+
+describe("timeouts", () => {
+  it.effect("a model call that hangs times out with ModelTimeout, and is retried", () =>
+    Effect.gen(function*() {
+      const { agent, model } = yield* agentWith(() => ({ hang: true }), {
+        modelTimeout: "1 second",
+        retry: Schedule.recurs(1)
+      })
+      const fiber = yield* Effect.fork(agent.run("hi"))
+      yield* TestClock.adjust("1 second")
+      expect(yield* seen(model)).toBe(2)
+      yield* TestClock.adjust("1 second")
+      expect(yield* Fiber.await(fiber)).toStrictEqual(
+        Exit.fail(new AgentError.ModelTimeout({ timeout: Duration.seconds(1) }))
+      )
+    }))
+
+  it.effect("a tool timeout from the policy is reported to the model", () =>
+    Effect.gen(function*() {
+      const slow = Tool.make("slow", { description: "", parameters: {}, handler: () => Effect.never })
+      const { agent, model } = yield* agentWith(
+        [{ toolCalls: [{ name: "slow" }] }, { text: "the tool timed out" }],
+        { toolTimeout: "2 seconds" },
+        { toolkit: Toolkit.make(slow) }
+      )
+      const fiber = yield* Effect.fork(agent.run("hi"))
+      yield* TestClock.adjust("2 seconds")
+      expect((yield* Fiber.join(fiber)).content).toBe("the tool timed out")
+      const toolMessage = (yield* model.requests)[1]!.messages.at(-1)!
+      expect(toolMessage.content).toBe("Error: tool \"slow\" timed out after 2s")
+    }))
+
+  it.effect("a run timeout interrupts the tool in flight; its finalizer runs once", () =>
+    Effect.gen(function*() {
+      const finalized = yield* Ref.make(0)
+      const slow = Tool.make("slow", {
+        description: "",
+        parameters: { n: Schema.Number },
+        handler: () => Effect.never.pipe(Effect.ensuring(Ref.update(finalized, (n) => n + 1)))
+      })
+      const { agent } = yield* agentWith(
+        [{ toolCalls: [{ name: "slow", arguments: { n: 1 } }], latency: "1 second" }],
+        { runTimeout: "5 seconds", toolTimeout: Duration.infinity },
+        { toolkit: Toolkit.make(slow) }
+      )
+      const fiber = yield* Effect.fork(agent.run("hi"))
+      yield* TestClock.adjust("5 seconds")
+      expect(yield* Fiber.await(fiber)).toStrictEqual(
+        Exit.fail(new AgentError.RunTimeout({ agent: "resilient", timeout: Duration.seconds(5) }))
+      )
+      expect(yield* Ref.get(finalized)).toBe(1)
+    }))
+})
+
+describe("fallback", () => {
+  it.effect("a fallback model answers when the primary fails, even with a non-retryable error", () =>
+    Effect.gen(function*() {
+      const backup = yield* ScriptedModel.make([{ text: "from the backup" }], { model: "backup" })
+      const { agent, model } = yield* agentWith(
+        [{ fail: { error: new AgentError.AuthenticationFailed({ message: "revoked key" }) } }],
+        { fallback: [backup] }
+      )
+      const result = yield* agent.run("hi")
+      expect(result.content).toBe("from the backup")
+      expect(result.steps[0]!.model).toBe("backup")
+      expect(result.metrics.retries).toBe(1)
+      expect(yield* seen(model)).toBe(1)
+    }))
+
+  it.effect("the primary's retries come first, then the fallback", () =>
+    Effect.gen(function*() {
+      const backup = yield* ScriptedModel.make([{ text: "from the backup" }], { model: "backup" })
+      const { agent, model } = yield* agentWith([{ fail: { error: unavailable, times: 10 } }], {
+        retry: Schedule.spaced("1 second").pipe(Schedule.intersect(Schedule.recurs(2))),
+        fallback: [backup]
+      })
+      const fiber = yield* Effect.fork(agent.run("hi"))
+      yield* TestClock.adjust("2 seconds")
+      const result = yield* Fiber.join(fiber)
+      expect(result.content).toBe("from the backup")
+      expect(yield* seen(model)).toBe(3)
+      expect(result.metrics.retries).toBe(3)
+    }))
+})
+
+describe("Policy", () => {
+  it("merges settings over a policy; unset ones keep their value", () => {
+    const policy = Policy.make({ modelTimeout: "5 seconds", retry: false })
+    expect(policy.modelTimeout).toStrictEqual(Duration.seconds(5))
+    expect(policy.retry).toBeUndefined()
+    expect(policy.toolTimeout).toStrictEqual(Policy.defaults.toolTimeout)
+    expect(Policy.merge({ runTimeout: "1 minute" })(policy).runTimeout).toStrictEqual(Duration.minutes(1))
+  })
+})

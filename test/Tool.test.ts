@@ -1,0 +1,387 @@
+import { describe, expect, expectTypeOf, it } from "@effect/vitest"
+import { Context, Deferred, Duration, Effect, Exit, Fiber, Layer, Ref, Schedule, Schema, TestClock } from "effect"
+import { AgentError, Tool, Toolkit } from "effect-agents"
+
+const blockingModule = new URL("./fixtures/blocking.mjs", import.meta.url)
+
+class Point extends Schema.Class<Point>("Point")({ x: Schema.Number, y: Schema.Number }) {}
+
+describe("Tool.make", () => {
+  it.effect("runs plain, Promise and Effect handlers on decoded parameters", () =>
+    Effect.gen(function*() {
+      const plain = Tool.make("add", {
+        description: "Add",
+        parameters: { a: Schema.Number, b: Schema.Number },
+        handler: ({ a, b }) => a + b
+      })
+      const promised = Tool.make("upper", {
+        description: "Upper-case",
+        parameters: { text: Schema.String },
+        handler: async ({ text }) => text.toUpperCase()
+      })
+      const effectful = Tool.make("double", {
+        description: "Double",
+        parameters: Schema.Struct({ n: Schema.NumberFromString }),
+        handler: ({ n }) => Effect.succeed(n * 2)
+      })
+      expect(yield* plain.execute({ a: 1, b: 2 })).toBe(3)
+      expect(yield* promised.execute({ text: "hi" })).toBe("HI")
+      expect(yield* effectful.execute({ n: "21" })).toBe(42)
+      expectTypeOf(plain.execute({})).toEqualTypeOf<Effect.Effect<number, AgentError.ToolError>>()
+    }))
+
+  it.effect("reports arguments that do not decode as ToolInputInvalid with readable issues", () =>
+    Effect.gen(function*() {
+      const tool = Tool.make("add", {
+        description: "Add",
+        parameters: { a: Schema.Number, b: Schema.Number },
+        handler: ({ a, b }) => a + b
+      })
+      const error = yield* Effect.flip(tool.execute({ a: "1" }))
+      expect(error._tag).toBe("ToolInputInvalid")
+      if (error._tag !== "ToolInputInvalid") return
+      expect(error.issues).toEqual([
+        { path: "a", message: "Expected number, actual \"1\"" },
+        { path: "b", message: "is missing" }
+      ])
+      expect(error.message).toContain("invalid arguments for tool \"add\"")
+    }))
+
+  it.effect("turns a throw, a rejection, a typed failure and a defect into ToolFailed", () =>
+    Effect.gen(function*() {
+      const throwing = Tool.make("throwing", {
+        description: "",
+        parameters: {},
+        handler: (): string => {
+          throw new Error("sync boom")
+        }
+      })
+      const rejecting = Tool.make("rejecting", {
+        description: "",
+        parameters: {},
+        handler: () => Promise.reject(new Error("async boom"))
+      })
+      const failing = Tool.make("failing", {
+        description: "",
+        parameters: {},
+        handler: () => Effect.fail({ code: 42 })
+      })
+      const dying = Tool.make("dying", {
+        description: "",
+        parameters: {},
+        handler: () => Effect.die(new Error("defect boom"))
+      })
+      const errors = yield* Effect.forEach(
+        [throwing, rejecting, failing, dying],
+        (tool) => Effect.flip(tool.execute({}))
+      )
+      expect(errors.map((error) => [error._tag, error.message])).toEqual([
+        ["ToolFailed", "sync boom"],
+        ["ToolFailed", "async boom"],
+        ["ToolFailed", "{\"code\":42}"],
+        ["ToolFailed", "defect boom"]
+      ])
+    }))
+
+  it.effect("encodes typed failures with the failure Schema", () =>
+    Effect.gen(function*() {
+      class NotFound extends Schema.TaggedError<NotFound>()("NotFound", { id: Schema.String }) {}
+      const tool = Tool.make("lookup", {
+        description: "",
+        parameters: { id: Schema.String },
+        failure: NotFound,
+        handler: ({ id }) => Effect.fail(new NotFound({ id }))
+      })
+      const error = yield* Effect.flip(tool.execute({ id: "x1" }))
+      expect(JSON.parse(error.message)).toEqual({ _tag: "NotFound", id: "x1" })
+      expect(error._tag === "ToolFailed" && error.error).toBeInstanceOf(NotFound)
+    }))
+
+  it.effect("renders results for the model: strings as they are, else by the success Schema or as JSON", () =>
+    Effect.gen(function*() {
+      const text = Tool.make("text", { description: "", parameters: {}, handler: () => "plain" })
+      const list = Tool.make("list", { description: "", parameters: {}, handler: () => [1, 2] })
+      const point = Tool.make("point", {
+        description: "",
+        parameters: {},
+        success: Point,
+        handler: () => new Point({ x: 1, y: 2 })
+      })
+      const date = Tool.make("date", {
+        description: "",
+        parameters: {},
+        success: Schema.DateFromString,
+        handler: () => new Date(0)
+      })
+      const nothing = Tool.make("nothing", { description: "", parameters: {}, handler: () => undefined })
+      const tools: ReadonlyArray<Tool.Tool<string, {}, unknown>> = [text, list, point, date, nothing]
+      const rendered = yield* Effect.forEach(
+        tools,
+        (tool) => Effect.flatMap(tool.execute({}), (value) => Tool.toContent(tool, value))
+      )
+      expect(rendered).toEqual([
+        "plain",
+        "[1,2]",
+        "{\"x\":1,\"y\":2}",
+        "1970-01-01T00:00:00.000Z",
+        "null"
+      ])
+    }))
+
+  it.effect("gives the model the JSON Schema of the parameters, strict when every field is required", () =>
+    Effect.sync(() => {
+      const strict = Tool.make("search", {
+        description: "Search the web",
+        parameters: { query: Schema.String.annotations({ description: "what to look for" }), limit: Schema.Int },
+        handler: () => "ok"
+      })
+      expect(strict.definition).toEqual({
+        name: "search",
+        description: "Search the web",
+        strict: true,
+        parameters: {
+          type: "object",
+          required: ["query", "limit"],
+          properties: {
+            query: { type: "string", description: "what to look for" },
+            limit: { type: "integer", description: "an integer", title: "int" }
+          },
+          additionalProperties: false
+        }
+      })
+      const loose = Tool.make("loose", {
+        description: "",
+        parameters: { query: Schema.String, limit: Schema.optional(Schema.Int) },
+        handler: () => "ok"
+      })
+      expect(loose.definition.strict).toBe(false)
+    }))
+
+  it("keeps recursive definitions in $defs and inlines the rest", () => {
+    interface Category {
+      readonly name: string
+      readonly children: ReadonlyArray<Category>
+    }
+    const Category = Schema.Struct({
+      name: Schema.String,
+      children: Schema.Array(Schema.suspend((): Schema.Schema<Category> => Category))
+    }).annotations({ identifier: "Category" })
+    const tool = Tool.make("tree", { description: "", parameters: { root: Category }, handler: () => "" })
+    const node = {
+      type: "object",
+      required: ["name", "children"],
+      properties: { name: { type: "string" }, children: { type: "array", items: { $ref: "#/$defs/Category" } } },
+      additionalProperties: false
+    }
+    expect(tool.definition.parameters).toEqual({
+      type: "object",
+      required: ["root"],
+      properties: { root: node },
+      additionalProperties: false,
+      $defs: { Category: node }
+    })
+  })
+
+  it("refuses a name a model API would reject", () => {
+    expect(() => Tool.make("web search", { description: "", parameters: {}, handler: () => "" })).toThrow(/must match/)
+  })
+
+  it.effect("interrupting a Promise handler fires its AbortSignal", () =>
+    Effect.gen(function*() {
+      const aborted = yield* Deferred.make<string>()
+      const tool = Tool.make("hang", {
+        description: "",
+        parameters: {},
+        handler: (_, signal) =>
+          new Promise<string>(() => {
+            signal.addEventListener("abort", () => Effect.runSync(Deferred.succeed(aborted, "aborted")))
+          })
+      })
+      const fiber = yield* Effect.fork(tool.execute({}))
+      yield* Effect.yieldNow()
+      yield* Fiber.interrupt(fiber)
+      expect(yield* Deferred.await(aborted)).toBe("aborted")
+    }))
+
+  it.effect("a timeout interrupts the call, runs its finalizer once and fails with ToolTimeout", () =>
+    Effect.gen(function*() {
+      const finalized = yield* Ref.make(0)
+      const tool = Tool.make("slow", {
+        description: "",
+        parameters: {},
+        timeout: "1 second",
+        handler: () =>
+          Effect.sleep("1 minute").pipe(Effect.as("done"), Effect.ensuring(Ref.update(finalized, (n) => n + 1)))
+      })
+      const fiber = yield* Effect.fork(tool.execute({}))
+      yield* TestClock.adjust("1 second")
+      const exit = yield* Fiber.await(fiber)
+      expect(exit).toStrictEqual(Exit.fail(new AgentError.ToolTimeout({ tool: "slow", timeout: Duration.seconds(1) })))
+      expect(yield* Ref.get(finalized)).toBe(1)
+    }))
+
+  it.effect("the tool's own timeout wins over the default one", () =>
+    Effect.gen(function*() {
+      const tool = Tool.make("slow", {
+        description: "",
+        parameters: {},
+        timeout: "5 seconds",
+        handler: () => Effect.as(Effect.sleep("3 seconds"), "done")
+      })
+      const fiber = yield* Effect.fork(tool.execute({}, { defaultTimeout: "1 second" }))
+      yield* TestClock.adjust("3 seconds")
+      expect(yield* Fiber.join(fiber)).toBe("done")
+    }))
+
+  it.effect("retries failed calls with the tool's schedule", () =>
+    Effect.gen(function*() {
+      const calls = yield* Ref.make(0)
+      const tool = Tool.make("flaky", {
+        description: "",
+        parameters: {},
+        retry: Schedule.recurs(2),
+        handler: () =>
+          Effect.flatMap(
+            Ref.updateAndGet(calls, (n) => n + 1),
+            (n) => n < 3 ? Effect.fail("not yet") : Effect.succeed(n)
+          )
+      })
+      expect(yield* tool.execute({})).toBe(3)
+    }))
+
+  it.effect("handlers may need services, provided by a scoped layer", () =>
+    Effect.gen(function*() {
+      class Database extends Context.Tag("test/Database")<Database, { readonly query: (sql: string) => string }>() {}
+      const events: Array<string> = []
+      const DatabaseLive = Layer.scoped(
+        Database,
+        Effect.acquireRelease(
+          Effect.sync(() => {
+            events.push("open")
+            return { query: (sql: string) => `rows for ${sql}` }
+          }),
+          () => Effect.sync(() => events.push("close"))
+        )
+      )
+      const query = Tool.make("query", {
+        description: "Run SQL",
+        parameters: { sql: Schema.String },
+        handler: ({ sql }) => Effect.map(Database, (db) => db.query(sql))
+      })
+      const toolkit = Toolkit.make(query)
+      const execute = toolkit.execute("query", { sql: "select 1" })
+      expectTypeOf(execute).toEqualTypeOf<Effect.Effect<string, AgentError.ToolError, Database>>()
+      expect(yield* Effect.provide(execute, DatabaseLive)).toBe("rows for select 1")
+      expect(events).toEqual(["open", "close"])
+    }))
+})
+
+describe("Toolkit", () => {
+  it.effect("executes a tool by name and reports an unknown name", () =>
+    Effect.gen(function*() {
+      const toolkit = Toolkit.make(
+        Tool.make("echo", { description: "", parameters: { text: Schema.String }, handler: ({ text }) => text })
+      )
+      expect(yield* toolkit.execute("echo", { text: "hi" })).toBe("hi")
+      const error = yield* Effect.flip(toolkit.execute("ecko", {}))
+      expect(error).toStrictEqual(new AgentError.ToolNotFound({ tool: "ecko", available: ["echo"] }))
+    }))
+
+  it("refuses two tools with one name", () => {
+    const tool = Tool.make("echo", { description: "", parameters: {}, handler: () => "" })
+    expect(() => Toolkit.make(tool, tool)).toThrow(/two tools are named "echo"/)
+  })
+
+  it.effect("handleCall turns every outcome into a tool message", () =>
+    Effect.gen(function*() {
+      const toolkit = Toolkit.make(
+        Tool.make("add", {
+          description: "",
+          parameters: { a: Schema.Number, b: Schema.Number },
+          handler: ({ a, b }) => a + b
+        })
+      )
+      const ok = yield* Toolkit.handleCall(toolkit, { id: "1", name: "add", arguments: "{\"a\":1,\"b\":2}" })
+      const badJson = yield* Toolkit.handleCall(toolkit, { id: "2", name: "add", arguments: "{\"a\":1," })
+      const unknown = yield* Toolkit.handleCall(toolkit, { id: "3", name: "mul", arguments: "{}" })
+      expect(ok.message).toEqual({ role: "tool", toolCallId: "1", name: "add", content: "3", isError: false })
+      expect(badJson.message.isError).toBe(true)
+      expect(badJson.error?._tag).toBe("ToolInputInvalid")
+      expect(badJson.message.content).toMatch(
+        /^Error: invalid arguments for tool "add": \(root\): arguments are not valid JSON/
+      )
+      expect(unknown.message.content).toBe("Error: no tool named \"mul\"; available tools: add")
+    }))
+})
+
+describe("Tool.blocking", () => {
+  it.live("runs a blocking function on a worker thread while other fibers keep running", () =>
+    Effect.gen(function*() {
+      const spin = Tool.blocking("spin", {
+        description: "Keep the CPU busy",
+        parameters: { ms: Schema.Number },
+        success: Schema.Struct({ spunMs: Schema.Number, spins: Schema.Boolean }),
+        module: blockingModule,
+        export: "spin"
+      })
+      const done = yield* Deferred.make<void>()
+      // A fiber on the main thread notes the longest pause between its turns.
+      const ticker = Effect.gen(function*() {
+        let last = Date.now()
+        let longestPause = 0
+        while (!(yield* Deferred.isDone(done))) {
+          yield* Effect.yieldNow()
+          const now = Date.now()
+          longestPause = Math.max(longestPause, now - last)
+          last = now
+        }
+        return longestPause
+      })
+      const tickerFiber = yield* Effect.fork(ticker)
+      const started = Date.now()
+      const result = yield* spin.execute({ ms: 200 })
+      const elapsed = Date.now() - started
+      yield* Deferred.succeed(done, undefined)
+      const longestPause = yield* Fiber.join(tickerFiber)
+      expect(result).toEqual({ spunMs: 200, spins: true })
+      expect(elapsed).toBeGreaterThanOrEqual(200)
+      // On the main thread the ticker would have stopped for the whole 200 ms.
+      expect(longestPause).toBeLessThan(100)
+    }))
+
+  it.live("uses the default export, and reports a throwing function as ToolFailed", () =>
+    Effect.gen(function*() {
+      const multiply = Tool.blocking("multiply", {
+        description: "",
+        parameters: { a: Schema.Number, b: Schema.Number },
+        module: blockingModule
+      })
+      const explode = Tool.blocking("explode", {
+        description: "",
+        parameters: {},
+        module: blockingModule.pathname,
+        export: "explode"
+      })
+      expect(yield* multiply.execute({ a: 6, b: 7 })).toBe(42)
+      const error = yield* Effect.flip(explode.execute({}))
+      expect(error).toStrictEqual(
+        new AgentError.ToolFailed({ tool: "explode", message: "the blocking function failed" })
+      )
+    }))
+
+  it.live("a timeout terminates the worker thread", () =>
+    Effect.gen(function*() {
+      const spin = Tool.blocking("spin", {
+        description: "",
+        parameters: { ms: Schema.Number },
+        module: blockingModule,
+        export: "spin",
+        timeout: "50 millis"
+      })
+      const started = Date.now()
+      const error = yield* Effect.flip(spin.execute({ ms: 5_000 }))
+      expect(error._tag).toBe("ToolTimeout")
+      // The call returned once the thread was gone, long before the 5 s of work.
+      expect(Date.now() - started).toBeLessThan(2_000)
+    }))
+})
