@@ -33,7 +33,8 @@ import type * as JSONSchema from "effect/JSONSchema"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import type { ModelError } from "./AgentError.js"
-import { InvalidRequest } from "./AgentError.js"
+import { ModelUnavailable } from "./AgentError.js"
+import * as internal from "./internal/script.js"
 import * as LanguageModel from "./LanguageModel.js"
 
 /**
@@ -67,6 +68,12 @@ export interface Turn {
   readonly usage?: LanguageModel.Usage | undefined
   /** Fail the first `times` attempts at this turn (default 1), after the latency. */
   readonly fail?: { readonly error: ModelError; readonly times?: number | undefined } | undefined
+  /**
+   * Break the stream after this many text chunks: it fails with
+   * `ModelUnavailable`, as a dropped connection would (a `generate` call
+   * fails at once).
+   */
+  readonly cutAfter?: number | undefined
   /** Never answer: the call hangs until it is interrupted. */
   readonly hang?: boolean | undefined
 }
@@ -104,23 +111,7 @@ export interface ScriptedModel extends LanguageModel.Service {
   readonly requests: Effect.Effect<ReadonlyArray<LanguageModel.GenerateRequest>>
 }
 
-const estimateTokens = (text: string): number => Math.max(1, Math.ceil(text.length / 4))
-
-const requestText = (request: LanguageModel.GenerateRequest): string =>
-  request.messages.map((message) =>
-    message.role === "assistant"
-      ? message.content + message.toolCalls.map((call) => call.name + call.arguments).join("")
-      : message.content
-  ).join("\n")
-
-const splitText = (text: string, chunks: number | undefined): ReadonlyArray<string> => {
-  const words = text.match(/\S+\s*|\s+/g) ?? []
-  if (chunks === undefined || chunks >= words.length) return words
-  const size = Math.ceil(words.length / Math.max(1, chunks))
-  const pieces: Array<string> = []
-  for (let i = 0; i < words.length; i += size) pieces.push(words.slice(i, i + size).join(""))
-  return pieces
-}
+type Answer = Extract<internal.Served, { readonly _tag: "Answer" }>
 
 /**
  * A scripted model.
@@ -142,90 +133,52 @@ const splitText = (text: string, chunks: number | undefined): ReadonlyArray<stri
 export const make = (script: Script, options?: Options): Effect.Effect<ScriptedModel> =>
   Effect.sync(() => {
     const model = options?.model ?? "scripted"
-    const requests: Array<LanguageModel.GenerateRequest> = []
-    let cursor = 0
-    let failuresServed = 0
+    const cursor = internal.makeCursor(script)
+    const cut = (index: number) =>
+      new ModelUnavailable({ message: `ScriptedModel: the stream of call ${index} was cut off` })
 
-    // The turn for the next call and the call's index: sleeps the turn's
-    // latency, then fails or answers.
-    const next = (request: LanguageModel.GenerateRequest): Effect.Effect<readonly [Turn, number], ModelError> =>
+    // The next turn, after its latency: fails, hangs or answers.
+    const next = (request: LanguageModel.GenerateRequest): Effect.Effect<Answer, ModelError> =>
       Effect.suspend(() => {
-        const index = requests.length
-        requests.push(request)
-        let turn: Turn
-        let failing = false
-        if (typeof script === "function") {
-          turn = script(request, index)
-          failing = turn.fail !== undefined
-        } else {
-          const scripted = script[cursor]
-          if (scripted === undefined) {
-            return Effect.fail(
-              new InvalidRequest({ message: `ScriptedModel: the script has no turn left (${script.length} served)` })
-            )
-          }
-          turn = scripted
-          failing = turn.fail !== undefined && failuresServed < (turn.fail.times ?? 1)
-          if (failing) failuresServed++
-          else {
-            cursor++
-            failuresServed = 0
-          }
-        }
-        const latency = turn.latency ?? options?.latency
-        const answer: Effect.Effect<readonly [Turn, number], ModelError> = turn.hang
+        const served = cursor.next(request)
+        const latency = served.turn.latency ?? options?.latency
+        const answer: Effect.Effect<Answer, ModelError> = served.turn.hang
           ? Effect.never
-          : failing && turn.fail !== undefined
-          ? Effect.fail(turn.fail.error)
-          : Effect.succeed([turn, index])
+          : served._tag === "Fail"
+          ? Effect.fail(served.error)
+          : Effect.succeed(served)
         return latency === undefined ? answer : Effect.zipRight(Effect.sleep(latency), answer)
       })
 
-    const respond = (
-      request: LanguageModel.GenerateRequest,
-      [turn, index]: readonly [Turn, number]
-    ): LanguageModel.GenerateResponse => {
-      const toolCalls = (turn.toolCalls ?? []).map((call, i): LanguageModel.ToolCall => ({
-        id: call.id ?? `call_${index}_${i}`,
-        name: call.name,
-        arguments: typeof call.arguments === "string" ? call.arguments : JSON.stringify(call.arguments ?? {})
-      }))
-      const text = turn.text ?? ""
-      return {
-        text,
-        toolCalls,
-        usage: turn.usage ?? {
-          inputTokens: estimateTokens(requestText(request)),
-          outputTokens: estimateTokens(text + toolCalls.map((call) => call.name + call.arguments).join(""))
-        },
-        finishReason: toolCalls.length > 0 ? "tool-calls" : "stop",
-        model
-      }
-    }
+    const generate = (request: LanguageModel.GenerateRequest) =>
+      Effect.flatMap(next(request), ({ index, turn }) =>
+        turn.cutAfter === undefined
+          ? Effect.succeed(internal.respond(request, turn, index, model))
+          : Effect.fail(cut(index)))
 
-    const streamTurn = (
-      request: LanguageModel.GenerateRequest,
-      next: readonly [Turn, number]
-    ): Stream.Stream<LanguageModel.StreamPart> => {
-      const [turn] = next
-      const response = respond(request, next)
-      const interval = turn.chunkInterval
-      const deltas = Stream.fromIterable(splitText(response.text, turn.chunks)).pipe(
-        Stream.zipWithIndex,
-        Stream.mapEffect(([text, i]) => {
-          const part: LanguageModel.StreamPart = { _tag: "TextDelta", text }
-          return i === 0 || interval === undefined ? Effect.succeed(part) : Effect.as(Effect.sleep(interval), part)
-        })
-      )
-      const rest = LanguageModel.toParts({ ...response, text: "" })
-      return Stream.concat(deltas, Stream.fromIterable(rest))
-    }
+    const stream = (request: LanguageModel.GenerateRequest): Stream.Stream<LanguageModel.StreamPart, ModelError> =>
+      Stream.unwrap(Effect.map(next(request), ({ index, turn }) => {
+        const response = internal.respond(request, turn, index, model)
+        const interval = turn.chunkInterval
+        const pieces = internal.splitText(response.text, turn.chunks)
+        const deltas = Stream.fromIterable(pieces.slice(0, turn.cutAfter)).pipe(
+          Stream.zipWithIndex,
+          Stream.mapEffect(([text, i]) => {
+            const part: LanguageModel.StreamPart = { _tag: "TextDelta", text }
+            return i === 0 || interval === undefined ? Effect.succeed(part) : Effect.as(Effect.sleep(interval), part)
+          })
+        )
+        const rest = turn.cutAfter === undefined
+          ? Stream.fromIterable(LanguageModel.toParts({ ...response, text: "" }))
+          : Stream.fail(cut(index))
+        return Stream.concat(deltas, rest)
+      }))
 
     const scripted: ScriptedModel = {
       model,
-      generate: (request) => Effect.map(next(request), (turn) => respond(request, turn)),
-      stream: (request) => Stream.unwrap(Effect.map(next(request), (turn) => streamTurn(request, turn))),
-      requests: Effect.sync(() => requests.slice())
+      generate,
+      stream,
+      requests: Effect.sync(() => cursor.requests.slice())
     }
     return scripted
   })
@@ -300,8 +253,9 @@ const defaultAnswer = (results: ReadonlyArray<LanguageModel.ToolMessage>, reques
  * A script that reads naturally in examples: on a new user message it calls
  * every tool of the request once, all in one step (arguments from
  * `arguments`, else a sample of each tool's JSON Schema with the user's
- * message for strings), then answers from the tool results. With structured
- * output it answers with a sample of the response schema.
+ * message for strings), then answers from the tool results: with `answer`, or
+ * by listing them; with structured output and no `answer`, with a sample of
+ * the response schema.
  *
  * @example
  * ```ts
@@ -341,10 +295,10 @@ export const useEachTool = (options?: {
     }
   }
   const results = since.filter((message): message is LanguageModel.ToolMessage => message.role === "tool")
-  const text = request.responseFormat !== undefined
-    ? JSON.stringify(sampleOf(request.responseFormat.schema, userText))
-    : options?.answer !== undefined
+  const text = options?.answer !== undefined
     ? options.answer(results, request)
+    : request.responseFormat !== undefined
+    ? JSON.stringify(sampleOf(request.responseFormat.schema, userText))
     : defaultAnswer(results, userText)
   return { latency, chunkInterval, text }
 }

@@ -110,22 +110,22 @@ describe("retries", () => {
 
   it.effect("a stream that failed after its text reached the caller is not retried", () =>
     Effect.gen(function*() {
-      const attempts = yield* Ref.make(0)
-      const cutOff = LanguageModel.make({
-        model: "cut-off",
-        generate: () => Effect.fail(unavailable),
-        stream: () =>
-          Stream.concat(
-            Stream.fromEffect(
-              Effect.as(Ref.update(attempts, (n) => n + 1), { _tag: "TextDelta" as const, text: "Hel" })
-            ),
-            Stream.fail(unavailable)
-          )
-      })
-      const agent = yield* Agent.make({ name: "streamer", instructions: "", model: cutOff })
+      const { agent, model } = yield* agentWith([{ text: "Hello there", cutAfter: 1 }, { text: "unreachable" }])
       const error = yield* Effect.flip(Stream.runDrain(agent.stream("hi")))
-      expect(error).toStrictEqual(unavailable)
-      expect(yield* Ref.get(attempts)).toBe(1)
+      expect(error._tag).toBe("ModelUnavailable")
+      expect(yield* seen(model)).toBe(1)
+    }))
+
+  it.effect("a stream that failed before any text is retried", () =>
+    Effect.gen(function*() {
+      const { agent, model } = yield* agentWith([{ text: "Hello there", cutAfter: 0 }, { text: "Hello again" }], {
+        retry: Schedule.recurs(1)
+      })
+      const last = yield* Stream.runLast(agent.stream("hi"))
+      expect(last._tag === "Some" && last.value._tag === "RunCompleted" && last.value.result.content).toBe(
+        "Hello again"
+      )
+      expect(yield* seen(model)).toBe(2)
     }))
 })
 

@@ -77,6 +77,20 @@ describe("ScriptedModel", () => {
       ])
     }))
 
+  it.effect("cutAfter breaks a stream after that many chunks, and fails a generate call", () =>
+    Effect.gen(function*() {
+      const model = yield* ScriptedModel.make([{ text: "one two three", cutAfter: 2 }, { text: "x", cutAfter: 0 }])
+      const parts: Array<LanguageModel.StreamPart> = []
+      const error = yield* Effect.flip(
+        Stream.runForEach(model.stream(request("a")), (part) => Effect.sync(() => parts.push(part)))
+      )
+      expect(parts).toEqual([{ _tag: "TextDelta", text: "one " }, { _tag: "TextDelta", text: "two " }])
+      expect(error).toStrictEqual(
+        new AgentError.ModelUnavailable({ message: "ScriptedModel: the stream of call 0 was cut off" })
+      )
+      expect((yield* Effect.flip(model.generate(request("b"))))._tag).toBe("ModelUnavailable")
+    }))
+
   it.effect("estimates usage at four characters a token", () =>
     Effect.gen(function*() {
       const model = yield* ScriptedModel.make([{ text: "12345678" }])

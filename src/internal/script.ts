@@ -1,0 +1,89 @@
+import type { ModelError } from "../AgentError.js"
+import { InvalidRequest } from "../AgentError.js"
+import type * as LanguageModel from "../LanguageModel.js"
+import type { Script, Turn } from "../ScriptedModel.js"
+
+/** What a call gets from the script. */
+export type Served =
+  | { readonly _tag: "Answer"; readonly turn: Turn; readonly index: number }
+  | { readonly _tag: "Fail"; readonly turn: Turn; readonly error: ModelError; readonly index: number }
+
+/**
+ * Serves a script: one turn per call, in order, a turn's `fail` served on its
+ * first `times` calls. Records every request. Not an Effect: callers (the
+ * scripted model, the test server) add the latency.
+ */
+export const makeCursor = (script: Script) => {
+  const requests: Array<LanguageModel.GenerateRequest> = []
+  let cursor = 0
+  let failuresServed = 0
+  const next = (request: LanguageModel.GenerateRequest): Served => {
+    const index = requests.length
+    requests.push(request)
+    if (typeof script === "function") {
+      const turn = script(request, index)
+      return turn.fail === undefined
+        ? { _tag: "Answer", turn, index }
+        : { _tag: "Fail", turn, error: turn.fail.error, index }
+    }
+    const turn = script[cursor]
+    if (turn === undefined) {
+      const error = new InvalidRequest({
+        message: `ScriptedModel: the script has no turn left (${script.length} served)`
+      })
+      return { _tag: "Fail", turn: {}, error, index }
+    }
+    if (turn.fail !== undefined && failuresServed < (turn.fail.times ?? 1)) {
+      failuresServed++
+      return { _tag: "Fail", turn, error: turn.fail.error, index }
+    }
+    cursor++
+    failuresServed = 0
+    return { _tag: "Answer", turn, index }
+  }
+  return { next, requests }
+}
+
+const estimateTokens = (text: string): number => Math.max(1, Math.ceil(text.length / 4))
+
+const requestText = (request: LanguageModel.GenerateRequest): string =>
+  request.messages.map((message) =>
+    message.role === "assistant"
+      ? message.content + message.toolCalls.map((call) => call.name + call.arguments).join("")
+      : message.content
+  ).join("\n")
+
+/** The response a turn gives to a request; `index` numbers its tool calls' ids. */
+export const respond = (
+  request: LanguageModel.GenerateRequest,
+  turn: Turn,
+  index: number,
+  model: string
+): LanguageModel.GenerateResponse => {
+  const toolCalls = (turn.toolCalls ?? []).map((call, i): LanguageModel.ToolCall => ({
+    id: call.id ?? `call_${index}_${i}`,
+    name: call.name,
+    arguments: typeof call.arguments === "string" ? call.arguments : JSON.stringify(call.arguments ?? {})
+  }))
+  const text = turn.text ?? ""
+  return {
+    text,
+    toolCalls,
+    usage: turn.usage ?? {
+      inputTokens: estimateTokens(requestText(request)),
+      outputTokens: estimateTokens(text + toolCalls.map((call) => call.name + call.arguments).join(""))
+    },
+    finishReason: toolCalls.length > 0 ? "tool-calls" : "stop",
+    model
+  }
+}
+
+/** Splits text at word boundaries: one piece per word, or `chunks` pieces. */
+export const splitText = (text: string, chunks: number | undefined): ReadonlyArray<string> => {
+  const words = text.match(/\S+\s*|\s+/g) ?? []
+  if (chunks === undefined || chunks >= words.length) return words
+  const size = Math.ceil(words.length / Math.max(1, chunks))
+  const pieces: Array<string> = []
+  for (let i = 0; i < words.length; i += size) pieces.push(words.slice(i, i + size).join(""))
+  return pieces
+}
