@@ -1,13 +1,16 @@
 /**
  * The showcase behind `npm start`: a travel agent with two tools, printed as
  * it streams (tool calls, answer, token metrics), then three trips planned at
- * once. Runs offline on the scripted model.
+ * once. Runs offline on the scripted model, or on a real model when
+ * OPENAI_API_KEY is set (OPENAI_BASE_URL for any OpenAI-compatible server,
+ * OPENAI_MODEL for the model, default gpt-4o-mini).
  *
  *   npm start
+ *   OPENAI_API_KEY=sk-... npm start
  */
 import { NodeRuntime } from "@effect/platform-node"
-import { Console, Duration, Effect, Schema } from "effect"
-import { Agent, Tool, Toolkit } from "effect-agents"
+import { Config, Console, Duration, Effect, Layer, Option, Schema } from "effect"
+import { Agent, OpenAiClient, OpenAiModel, Tool, Toolkit } from "effect-agents"
 import { ScriptedModel } from "effect-agents/testing"
 
 const forecasts: Record<string, string> = { Lisbon: "22°C, sunny", Oslo: "9°C, rain", Kyoto: "17°C, clear" }
@@ -35,7 +38,7 @@ const TravelAgent = Agent.make({
 const cityOf = (request: string) => Object.keys(forecasts).find((city) => request.includes(city)) ?? "Lisbon"
 
 // Offline: calls both tools at once for the city in the question, then answers from what they returned.
-const ModelLive = ScriptedModel.layer((request) => {
+const ScriptedLive = ScriptedModel.layer((request) => {
   const question = request.messages.findLast((message) => message.role === "user")?.content ?? ""
   const city = cityOf(question)
   return ScriptedModel.useEachTool({
@@ -48,6 +51,15 @@ const ModelLive = ScriptedModel.layer((request) => {
     }
   })(request)
 })
+
+// A real model when OPENAI_API_KEY is set, else the scripted one.
+const ModelLive = Layer.unwrapEffect(Effect.gen(function*() {
+  const key = yield* Config.option(Config.redacted("OPENAI_API_KEY"))
+  if (Option.isNone(key)) return ScriptedLive
+  const model = yield* Config.string("OPENAI_MODEL").pipe(Config.withDefault("gpt-4o-mini"))
+  yield* Console.log(`(using ${model} through the OpenAI API)\n`)
+  return OpenAiModel.layer({ model }).pipe(Layer.provide(OpenAiClient.layerConfig()))
+}))
 
 const program = Effect.gen(function*() {
   const agent = yield* TravelAgent

@@ -15,6 +15,12 @@ export * as AgentError from "./AgentError.js"
 export * as LanguageModel from "./LanguageModel.js"
 
 /** @since 0.1.0 */
+export * as OpenAiClient from "./OpenAiClient.js"
+
+/** @since 0.1.0 */
+export * as OpenAiModel from "./OpenAiModel.js"
+
+/** @since 0.1.0 */
 export * as Policy from "./Policy.js"
 
 /** @since 0.1.0 */

@@ -1,8 +1,12 @@
 /**
- * Helpers to test agents offline: a scripted language model.
+ * Helpers to test agents offline: a scripted language model, and an
+ * OpenAI-compatible server that answers from the same scripts.
  *
  * @since 0.1.0
  */
+
+/** @since 0.1.0 */
+export * as OpenAiCompatServer from "./OpenAiCompatServer.js"
 
 /** @since 0.1.0 */
 export * as ScriptedModel from "./ScriptedModel.js"

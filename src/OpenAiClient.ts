@@ -1,0 +1,158 @@
+/**
+ * The official `openai` SDK client as a service, for OpenAI and any
+ * OpenAI-compatible server (vLLM, Ollama, LM Studio, llama.cpp) through its
+ * base URL.
+ *
+ * The API key is a `Redacted` value: it is handed to the SDK only, and the
+ * service prints as `<redacted>` in logs, errors and `toString`. The SDK's
+ * own retries are off: the agent's policy is the one place retries happen.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { OpenAiClient, OpenAiModel } from "effect-agents"
+ *
+ * // OPENAI_API_KEY, and OPENAI_BASE_URL for a compatible server
+ * const ModelLive = OpenAiModel.layer({ model: "gpt-4o-mini" }).pipe(Layer.provide(OpenAiClient.layerConfig()))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import { NodeInspectSymbol } from "effect/Inspectable"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import OpenAI from "openai"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  readonly apiKey: Redacted.Redacted<string>
+  /** Default: OpenAI's API, `https://api.openai.com/v1`. */
+  readonly baseURL?: string | undefined
+  readonly organization?: string | undefined
+  readonly project?: string | undefined
+  /**
+   * The SDK's limit for one HTTP request (default 10 minutes). The policy's
+   * `modelTimeout` is the usual place to limit model calls.
+   */
+  readonly timeout?: Duration.DurationInput | undefined
+  /** The `fetch` the SDK uses (default: the global one). */
+  readonly fetch?: typeof fetch | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /** The SDK client, for endpoints this library does not wrap. */
+  readonly client: OpenAI
+  readonly baseURL: string
+  /** The SDK's request timeout. */
+  readonly timeout: Duration.Duration
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class OpenAiClient extends Context.Tag("effect-agents/OpenAiClient")<OpenAiClient, Service>() {}
+
+/**
+ * A client from options.
+ *
+ * @example
+ * ```ts
+ * import { Redacted } from "effect"
+ * import { OpenAiClient } from "effect-agents"
+ *
+ * const local = OpenAiClient.make({ apiKey: Redacted.make("unused"), baseURL: "http://127.0.0.1:11434/v1" })
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options): Service => {
+  const baseURL = options.baseURL ?? "https://api.openai.com/v1"
+  const timeout = Duration.decode(options.timeout ?? Duration.minutes(10))
+  const client = new OpenAI({
+    apiKey: Redacted.value(options.apiKey),
+    baseURL,
+    organization: options.organization ?? null,
+    project: options.project ?? null,
+    maxRetries: 0,
+    timeout: Duration.toMillis(timeout),
+    ...(options.fetch === undefined ? {} : { fetch: options.fetch })
+  })
+  const describe = () => ({ _id: "OpenAiClient", baseURL, apiKey: "<redacted>" })
+  return {
+    client,
+    baseURL,
+    timeout,
+    toJSON: describe,
+    toString: () => JSON.stringify(describe()),
+    [NodeInspectSymbol]: describe
+  } as Service
+}
+
+/**
+ * A layer of the client from options.
+ *
+ * @example
+ * ```ts
+ * import { Redacted } from "effect"
+ * import { OpenAiClient } from "effect-agents"
+ *
+ * const ClientLive = OpenAiClient.layer({ apiKey: Redacted.make(process.env.KEY ?? ""), project: "proj_123" })
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options): Layer.Layer<OpenAiClient> => Layer.sync(OpenAiClient, () => make(options))
+
+/**
+ * A layer of the client from configuration: `OPENAI_API_KEY` (required, read
+ * with `Config.redacted`), `OPENAI_BASE_URL`, `OPENAI_ORG_ID` and
+ * `OPENAI_PROJECT_ID` (optional).
+ *
+ * @example
+ * ```ts
+ * import { OpenAiClient } from "effect-agents"
+ *
+ * const ClientLive = OpenAiClient.layerConfig() // fails with a ConfigError without OPENAI_API_KEY
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  options?: Omit<Options, "apiKey" | "baseURL" | "organization" | "project">
+): Layer.Layer<OpenAiClient, ConfigError.ConfigError> =>
+  Layer.effect(
+    OpenAiClient,
+    Effect.map(
+      Config.all({
+        apiKey: Config.redacted("OPENAI_API_KEY"),
+        baseURL: Config.option(Config.string("OPENAI_BASE_URL")),
+        organization: Config.option(Config.string("OPENAI_ORG_ID")),
+        project: Config.option(Config.string("OPENAI_PROJECT_ID"))
+      }),
+      (config) =>
+        make({
+          ...options,
+          apiKey: config.apiKey,
+          baseURL: Option.getOrUndefined(config.baseURL),
+          organization: Option.getOrUndefined(config.organization),
+          project: Option.getOrUndefined(config.project)
+        })
+    )
+  )

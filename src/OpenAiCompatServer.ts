@@ -1,0 +1,457 @@
+/**
+ * An OpenAI-compatible server on 127.0.0.1, in your test process: real HTTP
+ * for the real `openai` SDK, answering `POST /v1/chat/completions` from a
+ * `ScriptedModel` script. Test agents on `OpenAiModel` offline.
+ *
+ * A turn's `fail` becomes the HTTP answer a provider would give:
+ * `RateLimited` → 429 with retry-after headers, `ModelUnavailable` → its
+ * status (503 by default), `InvalidRequest` → 400, `AuthenticationFailed` →
+ * 401, `MalformedResponse` → a body that is not JSON, `ModelTimeout` → no
+ * answer until the client goes away. `hang` never answers either, and
+ * `cutAfter` drops the connection after that many streamed chunks. Streams are
+ * SSE `chat.completion.chunk` events ending with `data: [DONE]`, with usage in
+ * a last chunk when the client asks for it.
+ *
+ * The server records every request and counts open, completed,
+ * client-aborted and server-cut requests. Its latencies and timestamps follow
+ * the Effect clock of the fiber that started it (use `it.live` in tests).
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer, Redacted } from "effect"
+ * import { Agent, OpenAiClient, OpenAiModel } from "effect-agents"
+ * import { OpenAiCompatServer } from "effect-agents/testing"
+ *
+ * const program = Effect.gen(function*() {
+ *   const server = yield* OpenAiCompatServer.make([{ text: "Hello from the local server" }])
+ *   const model = yield* OpenAiModel.make({ model: "local" }).pipe(
+ *     Effect.provide(OpenAiClient.layer({ apiKey: Redacted.make("test"), baseURL: server.url }))
+ *   )
+ *   const agent = yield* Agent.make({ name: "a", instructions: "", model })
+ *   return yield* agent.run("Hi")
+ * }).pipe(Effect.scoped)
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import type * as HttpServerError from "@effect/platform/HttpServerError"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import { createServer } from "node:http"
+import type { ModelError } from "./AgentError.js"
+import { issuesOf } from "./AgentError.js"
+import * as Script from "./internal/script.js"
+import type * as LanguageModel from "./LanguageModel.js"
+import type { Script as ScriptType, Turn } from "./ScriptedModel.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /**
+   * The headers of a 429: `"both"` (default: `retry-after-ms` and
+   * `retry-after` in seconds), `"ms"`, `"seconds"` (whole seconds, rounded
+   * up), `"date"` (an HTTP date) or `"none"`.
+   */
+  readonly retryAfterHeaders?: "both" | "ms" | "seconds" | "date" | "none" | undefined
+}
+
+/**
+ * A request the server received.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RecordedRequest {
+  /** The JSON body as sent. */
+  readonly body: unknown
+  /** The body read as a `LanguageModel` request (what the script sees). */
+  readonly request: LanguageModel.GenerateRequest
+  readonly model: string
+  readonly stream: boolean
+  /** When it arrived, in milliseconds of the server's clock. */
+  readonly receivedAt: number
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Stats {
+  /** Requests received, valid or not. */
+  readonly total: number
+  /** Requests whose response has not finished yet. */
+  readonly open: number
+  readonly peakOpen: number
+  readonly completed: number
+  /** Requests whose client went away before the response finished. */
+  readonly abortedByClient: number
+  /** Responses the script cut off (`cutAfter`). */
+  readonly cutByServer: number
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface OpenAiCompatServer {
+  /** The base URL for the SDK: `http://127.0.0.1:PORT/v1`. */
+  readonly url: string
+  readonly port: number
+  readonly requests: Effect.Effect<ReadonlyArray<RecordedRequest>>
+  readonly stats: Effect.Effect<Stats>
+  /**
+   * Waits until the counters satisfy `predicate`, e.g. until no request is
+   * open any more, and returns them. Driven by the server's own events.
+   */
+  readonly awaitStats: (predicate: (stats: Stats) => boolean) => Effect.Effect<Stats>
+}
+
+// -----------------------------------------------------------------------------
+// Request bodies
+// -----------------------------------------------------------------------------
+
+const Content = Schema.Union(
+  Schema.String,
+  Schema.Array(Schema.Struct({ type: Schema.String, text: Schema.optional(Schema.String) })),
+  Schema.Null
+)
+
+const Body = Schema.Struct({
+  model: Schema.String,
+  messages: Schema.Array(Schema.Struct({
+    role: Schema.Literal("system", "developer", "user", "assistant", "tool"),
+    content: Schema.optional(Content),
+    tool_call_id: Schema.optional(Schema.String),
+    tool_calls: Schema.optional(Schema.Array(Schema.Struct({
+      id: Schema.String,
+      function: Schema.Struct({ name: Schema.String, arguments: Schema.String })
+    })))
+  })),
+  tools: Schema.optional(Schema.Array(Schema.Struct({
+    function: Schema.Struct({
+      name: Schema.String,
+      description: Schema.optional(Schema.String),
+      parameters: Schema.optional(Schema.Object),
+      strict: Schema.optional(Schema.NullOr(Schema.Boolean))
+    })
+  }))),
+  stream: Schema.optional(Schema.NullOr(Schema.Boolean)),
+  stream_options: Schema.optional(Schema.NullOr(Schema.Struct({ include_usage: Schema.optional(Schema.Boolean) }))),
+  response_format: Schema.optional(Schema.Struct({
+    type: Schema.String,
+    json_schema: Schema.optional(Schema.Struct({
+      name: Schema.String,
+      schema: Schema.optional(Schema.Object),
+      strict: Schema.optional(Schema.NullOr(Schema.Boolean))
+    }))
+  }))
+})
+
+type Body = typeof Body.Type
+
+const text = (content: typeof Content.Type | undefined): string =>
+  typeof content === "string" ? content : (content ?? []).map((part) => part.text ?? "").join("")
+
+const toRequest = (body: Body): LanguageModel.GenerateRequest => ({
+  messages: body.messages.map((message): LanguageModel.Message => {
+    switch (message.role) {
+      case "system":
+      case "developer":
+        return { role: "system", content: text(message.content) }
+      case "user":
+        return { role: "user", content: text(message.content) }
+      case "assistant":
+        return {
+          role: "assistant",
+          content: text(message.content),
+          toolCalls: (message.tool_calls ?? []).map((call) => ({
+            id: call.id,
+            name: call.function.name,
+            arguments: call.function.arguments
+          }))
+        }
+      case "tool":
+        return {
+          role: "tool",
+          toolCallId: message.tool_call_id ?? "",
+          name: "",
+          content: text(message.content),
+          isError: false
+        }
+    }
+  }),
+  tools: (body.tools ?? []).map((tool) => ({
+    name: tool.function.name,
+    description: tool.function.description ?? "",
+    parameters: (tool.function.parameters ?? {}) as LanguageModel.ToolDefinition["parameters"],
+    strict: tool.function.strict === true
+  })),
+  responseFormat: body.response_format?.json_schema === undefined ? undefined : {
+    name: body.response_format.json_schema.name,
+    schema: (body.response_format.json_schema.schema ?? {}) as LanguageModel.ToolDefinition["parameters"],
+    strict: body.response_format.json_schema.strict === true
+  }
+})
+
+// -----------------------------------------------------------------------------
+// Responses
+// -----------------------------------------------------------------------------
+
+const finishReason = (response: LanguageModel.GenerateResponse) =>
+  response.finishReason === "tool-calls" ? "tool_calls" : "stop"
+
+const usageOf = (usage: LanguageModel.Usage) => ({
+  prompt_tokens: usage.inputTokens,
+  completion_tokens: usage.outputTokens,
+  total_tokens: usage.inputTokens + usage.outputTokens
+})
+
+const completionBody = (id: string, created: number, response: LanguageModel.GenerateResponse) => ({
+  id,
+  object: "chat.completion",
+  created,
+  model: response.model,
+  choices: [{
+    index: 0,
+    message: {
+      role: "assistant",
+      content: response.text.length > 0 || response.toolCalls.length === 0 ? response.text : null,
+      refusal: null,
+      ...(response.toolCalls.length === 0 ? {} : {
+        tool_calls: response.toolCalls.map((call) => ({
+          id: call.id,
+          type: "function",
+          function: { name: call.name, arguments: call.arguments }
+        }))
+      })
+    },
+    logprobs: null,
+    finish_reason: finishReason(response)
+  }],
+  usage: usageOf(response.usage)
+})
+
+const splitInTwo = (text: string): ReadonlyArray<string> => {
+  const middle = Math.ceil(text.length / 2)
+  return text.length < 2 ? [text] : [text.slice(0, middle), text.slice(middle)]
+}
+
+const encoder = new TextEncoder()
+const event = (data: unknown): Uint8Array =>
+  encoder.encode(`data: ${typeof data === "string" ? data : JSON.stringify(data)}\n\n`)
+
+const errorBody = (message: string, type: string) => ({ error: { message, type, param: null, code: null } })
+
+// -----------------------------------------------------------------------------
+// Server
+// -----------------------------------------------------------------------------
+
+/**
+ * Starts a server answering from `script`; it stops when the scope closes.
+ *
+ * @example
+ * ```ts
+ * import { Duration, Effect } from "effect"
+ * import { AgentError } from "effect-agents"
+ * import { OpenAiCompatServer } from "effect-agents/testing"
+ *
+ * const server = OpenAiCompatServer.make([
+ *   { fail: { error: new AgentError.RateLimited({ message: "slow down", retryAfter: Duration.millis(50) }) }, text: "ok" }
+ * ], { retryAfterHeaders: "ms" })
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  script: ScriptType,
+  options?: Options
+): Effect.Effect<OpenAiCompatServer, HttpServerError.ServeError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const cursor = Script.makeCursor(script)
+    const recorded: Array<RecordedRequest> = []
+    const stats = { total: 0, open: 0, peakOpen: 0, completed: 0, abortedByClient: 0, cutByServer: 0 }
+    const watchers = new Set<() => void>()
+    const changed = () => watchers.forEach((watcher) => watcher())
+    const awaitStats = (predicate: (stats: Stats) => boolean): Effect.Effect<Stats> =>
+      Effect.async<Stats>((resume) => {
+        const check = () => {
+          if (!predicate(stats)) return
+          watchers.delete(check)
+          resume(Effect.succeed({ ...stats }))
+        }
+        watchers.add(check)
+        check()
+        return Effect.sync(() => watchers.delete(check))
+      })
+    const retryAfterHeaders = options?.retryAfterHeaders ?? "both"
+
+    const failure = (error: ModelError, now: number): Effect.Effect<HttpServerResponse.HttpServerResponse> => {
+      switch (error._tag) {
+        case "RateLimited": {
+          const ms = error.retryAfter === undefined ? undefined : Duration.toMillis(error.retryAfter)
+          const headers: Record<string, string> = {}
+          if (ms !== undefined && (retryAfterHeaders === "both" || retryAfterHeaders === "ms")) {
+            headers["retry-after-ms"] = String(ms)
+          }
+          if (ms !== undefined && retryAfterHeaders === "both") headers["retry-after"] = String(ms / 1000)
+          if (ms !== undefined && retryAfterHeaders === "seconds") headers["retry-after"] = String(Math.ceil(ms / 1000))
+          if (ms !== undefined && retryAfterHeaders === "date") {
+            headers["retry-after"] = new Date(now + ms).toUTCString()
+          }
+          return Effect.succeed(
+            HttpServerResponse.unsafeJson(errorBody(error.message, "rate_limit_error"), { status: 429, headers })
+          )
+        }
+        case "ModelUnavailable":
+          return Effect.succeed(
+            HttpServerResponse.unsafeJson(errorBody(error.message, "server_error"), { status: error.status ?? 503 })
+          )
+        case "InvalidRequest":
+          return Effect.succeed(
+            HttpServerResponse.unsafeJson(errorBody(error.message, "invalid_request_error"), {
+              status: error.status ?? 400
+            })
+          )
+        case "AuthenticationFailed":
+          return Effect.succeed(
+            HttpServerResponse.unsafeJson(errorBody(error.message, "authentication_error"), {
+              status: error.status ?? 401
+            })
+          )
+        case "MalformedResponse":
+          return Effect.succeed(HttpServerResponse.text("{\"id\": \"chatcmpl-", { contentType: "application/json" }))
+        case "ModelTimeout":
+          return Effect.never
+      }
+    }
+
+    const sse = (
+      id: string,
+      created: number,
+      response: LanguageModel.GenerateResponse,
+      turn: Turn,
+      includeUsage: boolean,
+      cut: Effect.Effect<void>
+    ): HttpServerResponse.HttpServerResponse => {
+      const chunk = (delta: unknown, finish: string | null = null) => ({
+        id,
+        object: "chat.completion.chunk",
+        created,
+        model: response.model,
+        choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }]
+      })
+      const interval = turn.chunkInterval
+      const pieces = Script.splitText(response.text, turn.chunks)
+      const deltas = Stream.fromIterable(pieces.slice(0, turn.cutAfter)).pipe(
+        Stream.zipWithIndex,
+        Stream.mapEffect(([content, i]) => {
+          const bytes = event(chunk({ content }))
+          return i === 0 || interval === undefined ? Effect.succeed(bytes) : Effect.as(Effect.sleep(interval), bytes)
+        })
+      )
+      if (turn.cutAfter !== undefined) {
+        return HttpServerResponse.stream(Stream.concat(deltas, Stream.fromEffect(Effect.zipRight(cut, Effect.never))), {
+          contentType: "text/event-stream"
+        })
+      }
+      const toolCalls = response.toolCalls.flatMap((call, index) =>
+        splitInTwo(call.arguments).map((args, i) =>
+          event(chunk({
+            tool_calls: [
+              i === 0
+                ? { index, id: call.id, type: "function", function: { name: call.name, arguments: args } }
+                : { index, function: { arguments: args } }
+            ]
+          }))
+        )
+      )
+      const tail = [
+        ...toolCalls,
+        event(chunk({}, finishReason(response))),
+        ...(includeUsage ? [event({ ...chunk({}), choices: [], usage: usageOf(response.usage) })] : []),
+        event("[DONE]")
+      ]
+      return HttpServerResponse.stream(
+        Stream.concat(Stream.make(event(chunk({ role: "assistant", content: "" }))), deltas).pipe(
+          Stream.concat(Stream.fromIterable(tail))
+        ),
+        { contentType: "text/event-stream", headers: { "cache-control": "no-cache" } }
+      )
+    }
+
+    const completions = Effect.gen(function*() {
+      const httpRequest = yield* HttpServerRequest.HttpServerRequest
+      const nodeResponse = NodeHttpServerRequest.toServerResponse(httpRequest)
+      let cut = false
+      stats.total++
+      stats.open++
+      stats.peakOpen = Math.max(stats.peakOpen, stats.open)
+      changed()
+      nodeResponse.once("close", () => {
+        stats.open--
+        if (nodeResponse.writableEnded) stats.completed++
+        else if (cut) stats.cutByServer++
+        else stats.abortedByClient++
+        changed()
+      })
+      // Closes the connection once what was written has gone out, mid-response.
+      const cutConnection = Effect.sync(() => {
+        cut = true
+        nodeResponse.socket?.destroySoon()
+      })
+
+      const receivedAt = yield* Clock.currentTimeMillis
+      const json = yield* Effect.either(httpRequest.json)
+      if (json._tag === "Left") {
+        return HttpServerResponse.unsafeJson(errorBody("the body is not JSON", "invalid_request_error"), {
+          status: 400
+        })
+      }
+      const decoded = Schema.decodeUnknownEither(Body, { errors: "all" })(json.right)
+      if (decoded._tag === "Left") {
+        const message = issuesOf(decoded.left).map((issue) => `${issue.path}: ${issue.message}`).join("; ")
+        return HttpServerResponse.unsafeJson(errorBody(message, "invalid_request_error"), { status: 400 })
+      }
+      const body = decoded.right
+      const request = toRequest(body)
+      const stream = body.stream === true
+      recorded.push({ body: json.right, request, model: body.model, stream, receivedAt })
+
+      const served = cursor.next(request)
+      if (served.turn.latency !== undefined) yield* Effect.sleep(served.turn.latency)
+      if (served.turn.hang) return yield* Effect.never
+      if (served._tag === "Fail") return yield* failure(served.error, yield* Clock.currentTimeMillis)
+
+      const id = `chatcmpl-${served.index}`
+      const created = Math.floor(receivedAt / 1000)
+      const response = Script.respond(request, served.turn, served.index, body.model)
+      if (stream) {
+        return sse(id, created, response, served.turn, body.stream_options?.include_usage === true, cutConnection)
+      }
+      if (served.turn.cutAfter !== undefined) return yield* Effect.zipRight(cutConnection, Effect.never)
+      return HttpServerResponse.unsafeJson(completionBody(id, created, response))
+    })
+
+    const server = yield* NodeHttpServer.make(() => createServer(), { port: 0, host: "127.0.0.1" })
+    yield* server.serve(HttpRouter.empty.pipe(HttpRouter.post("/v1/chat/completions", completions)))
+    const port = server.address._tag === "TcpAddress" ? server.address.port : 0
+    return {
+      url: `http://127.0.0.1:${port}/v1`,
+      port,
+      requests: Effect.sync(() => recorded.slice()),
+      stats: Effect.sync(() => ({ ...stats })),
+      awaitStats
+    }
+  })
