@@ -23,11 +23,13 @@
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as JSONSchema from "effect/JSONSchema"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type { ModelError } from "./AgentError.js"
+import { ModelTimeout } from "./AgentError.js"
 
 // -----------------------------------------------------------------------------
 // Messages
@@ -249,6 +251,13 @@ export interface GenerateRequest {
   readonly toolChoice?: ToolChoice | undefined
   readonly parallelToolCalls?: boolean | undefined
   readonly responseFormat?: ResponseFormat | undefined
+  /**
+   * How long the call may take. A provider stops a call that runs longer
+   * (aborting its request) and fails it with `ModelTimeout`; for a stream,
+   * the limit covers the whole stream. Providers built with {@link make}
+   * get this for free.
+   */
+  readonly timeout?: Duration.Duration | undefined
 }
 
 /**
@@ -385,7 +394,10 @@ export class LanguageModel extends Context.Tag("effect-agents/LanguageModel")<La
 
 /**
  * Builds a {@link Service}. Without `stream`, streaming calls `generate` and
- * emits its response as parts.
+ * emits its response as parts. The request's `timeout` is enforced with
+ * Effect's clock (the call is interrupted and fails with `ModelTimeout`)
+ * unless the provider says it enforces it itself (`enforcesTimeout`), as a
+ * provider with a cheaper way to stop a call does.
  *
  * @example
  * ```ts
@@ -413,13 +425,32 @@ export const make = (options: {
   readonly model: string
   readonly generate: Service["generate"]
   readonly stream?: Service["stream"] | undefined
-}): Service => ({
-  model: options.model,
-  generate: options.generate,
-  stream: options.stream ??
-    ((request) =>
-      Stream.unwrap(Effect.map(options.generate(request), (response) => Stream.fromIterable(toParts(response)))))
-})
+  /** Whether `generate` and `stream` stop calls at the request's `timeout` themselves. */
+  readonly enforcesTimeout?: boolean | undefined
+}): Service => {
+  const generate = options.generate
+  const stream = options.stream ??
+    ((request: GenerateRequest) =>
+      Stream.unwrap(Effect.map(generate(request), (response) => Stream.fromIterable(toParts(response)))))
+  if (options.enforcesTimeout) return { model: options.model, generate, stream }
+  const limited = (request: GenerateRequest) =>
+    request.timeout !== undefined && Duration.isFinite(request.timeout) ? request.timeout : undefined
+  return {
+    model: options.model,
+    generate: (request) => {
+      const timeout = limited(request)
+      return timeout === undefined
+        ? generate(request)
+        : Effect.timeoutFail(generate(request), { duration: timeout, onTimeout: () => new ModelTimeout({ timeout }) })
+    },
+    stream: (request) => {
+      const timeout = limited(request)
+      return timeout === undefined
+        ? stream(request)
+        : Stream.interruptWhen(stream(request), Effect.zipRight(Effect.sleep(timeout), new ModelTimeout({ timeout })))
+    }
+  }
+}
 
 /**
  * A response as the parts a stream of it would carry.

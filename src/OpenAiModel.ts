@@ -182,15 +182,26 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
       if (semaphore !== undefined) yield* Effect.acquireRelease(semaphore.take(1), () => semaphore.release(1))
     })
 
-    const fail = (error: unknown) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.fail(toModelError(error, { now, timeout })))
+    // A request's own timeout, else the client's; the SDK's timer stops the request (no fiber needed).
+    const timeoutOf = (request: LanguageModel.GenerateRequest): Duration.Duration =>
+      request.timeout !== undefined && Duration.isFinite(request.timeout) ? request.timeout : timeout
+
+    const fail = (request: LanguageModel.GenerateRequest) => (error: unknown) =>
+      Effect.flatMap(
+        Clock.currentTimeMillis,
+        (now) => Effect.fail(toModelError(error, { now, timeout: timeoutOf(request) }))
+      )
 
     const call = (request: LanguageModel.GenerateRequest): Effect.Effect<LanguageModel.GenerateResponse, ModelError> =>
       Effect.tryPromise({
-        try: (signal) => client.chat.completions.create(Wire.toBody(request, options), { signal }),
+        try: (signal) =>
+          client.chat.completions.create(Wire.toBody(request, options), {
+            signal,
+            timeout: Duration.toMillis(timeoutOf(request))
+          }),
         catch: identity
       }).pipe(
-        Effect.catchAll(fail),
+        Effect.catchAll(fail(request)),
         Effect.flatMap((completion) => {
           const response = Wire.fromCompletion(completion)
           return response instanceof MalformedResponse ? Effect.fail(response) : Effect.succeed(response)
@@ -202,21 +213,30 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
 
     const stream = (request: LanguageModel.GenerateRequest): Stream.Stream<LanguageModel.StreamPart, ModelError> =>
       Stream.unwrapScoped(Effect.gen(function*() {
+        const startedAt = yield* Clock.currentTimeMillis
         yield* admit
         // Aborted when the stream ends or is interrupted: the request never outlives its consumer.
         const controller = new AbortController()
         yield* Effect.addFinalizer(() => Effect.sync(() => controller.abort()))
+        const limit = timeoutOf(request)
         const chunks = yield* Effect.tryPromise({
           try: () =>
             client.chat.completions.create(
               { ...Wire.toBody(request, options), stream: true, stream_options: { include_usage: true } },
-              { signal: controller.signal }
+              { signal: controller.signal, timeout: Duration.toMillis(limit) }
             ),
           catch: identity
-        }).pipe(Effect.catchAll(fail))
+        }).pipe(Effect.catchAll(fail(request)))
         const assembler = Wire.makeChunkAssembler(options.model)
+        // The SDK's timer stops at the response's headers: the rest of the stream is limited here.
+        const deadline = Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          Effect.zipRight(
+            Effect.sleep(Duration.subtract(limit, Duration.millis(now - startedAt))),
+            new ModelTimeout({ timeout: limit })
+          ))
         return Stream.fromAsyncIterable(chunks, identity).pipe(
-          Stream.catchAll((error) => Stream.fromEffect(fail(error))),
+          Stream.catchAll((error) => Stream.fromEffect(fail(request)(error))),
+          Stream.interruptWhen(deadline),
           Stream.mapConcat(assembler.push),
           Stream.concat(Stream.suspend(() => {
             const end = assembler.end()
@@ -225,7 +245,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
         )
       }))
 
-    return LanguageModel.make({ model: options.model, generate, stream })
+    return LanguageModel.make({ model: options.model, generate, stream, enforcesTimeout: true })
   })
 
 /**

@@ -3,9 +3,10 @@
  * timeouts at every level, and fallback models.
  *
  * The defaults are safe: a model call is retried on retryable errors with a
- * jittered exponential backoff from 200 ms (factor 2, 5 attempts in all),
- * waiting at least the `retry-after` a provider gave; a model call times out
- * after 2 minutes, a tool call after 1 minute, a run after 10 minutes. Every
+ * jittered exponential backoff from 200 ms (factor 2, 5 attempts in all), or
+ * after the `retry-after` a provider gave; a model call times out after 2
+ * minutes and a run after 10 minutes. Tool calls have no timeout of their
+ * own unless a tool or the policy sets one (the run's bounds them). Every
  * setting can be changed per agent and per run.
  *
  * @example
@@ -41,9 +42,9 @@ export interface Policy {
    * `RateLimited` error's `retryAfter` (see {@link retrySchedule}).
    */
   readonly retry: Schedule.Schedule<unknown, ModelError> | undefined
-  /** The limit of one attempt of a model call. */
+  /** The limit of one attempt of a model call, enforced by the model (see `GenerateRequest.timeout`). */
   readonly modelTimeout: Duration.Duration
-  /** The limit of one tool call, for tools without a timeout of their own. */
+  /** The limit of one tool call, for tools without a timeout of their own (default: none). */
   readonly toolTimeout: Duration.Duration
   /** The limit of a whole run. */
   readonly runTimeout: Duration.Duration
@@ -88,7 +89,7 @@ export const defaultRetry: Schedule.Schedule<unknown, ModelError> = Schedule.exp
 export const defaults: Policy = {
   retry: defaultRetry,
   modelTimeout: Duration.minutes(2),
-  toolTimeout: Duration.minutes(1),
+  toolTimeout: Duration.infinity,
   runTimeout: Duration.minutes(10),
   fallback: []
 }

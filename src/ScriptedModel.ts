@@ -27,13 +27,13 @@
  *
  * @since 0.1.0
  */
-import type * as Duration from "effect/Duration"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as JSONSchema from "effect/JSONSchema"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import type { ModelError } from "./AgentError.js"
-import { ModelUnavailable } from "./AgentError.js"
+import { ModelTimeout, ModelUnavailable } from "./AgentError.js"
 import * as internal from "./internal/script.js"
 import * as LanguageModel from "./LanguageModel.js"
 
@@ -137,17 +137,35 @@ export const make = (script: Script, options?: Options): Effect.Effect<ScriptedM
     const cut = (index: number) =>
       new ModelUnavailable({ message: `ScriptedModel: the stream of call ${index} was cut off` })
 
+    const timeoutOf = (request: LanguageModel.GenerateRequest) =>
+      request.timeout !== undefined && Duration.isFinite(request.timeout) ? request.timeout : undefined
+
+    // Sleeps `delay` (forever when undefined), unless what is `left` of the
+    // call's `timeout` runs out first: then the call fails with ModelTimeout.
+    const wait = (
+      delay: Duration.Duration | undefined,
+      left: Duration.Duration | undefined,
+      timeout: Duration.Duration | undefined
+    ): Effect.Effect<void, ModelTimeout> =>
+      left !== undefined && timeout !== undefined && (delay === undefined || Duration.greaterThanOrEqualTo(delay, left))
+        ? Effect.zipRight(Effect.sleep(left), new ModelTimeout({ timeout }))
+        : delay === undefined
+        ? Effect.never
+        : Duration.isZero(delay)
+        ? Effect.void
+        : Effect.sleep(delay)
+
     // The next turn, after its latency: fails, hangs or answers.
     const next = (request: LanguageModel.GenerateRequest): Effect.Effect<Answer, ModelError> =>
       Effect.suspend(() => {
         const served = cursor.next(request)
-        const latency = served.turn.latency ?? options?.latency
-        const answer: Effect.Effect<Answer, ModelError> = served.turn.hang
-          ? Effect.never
-          : served._tag === "Fail"
+        const input = served.turn.latency ?? options?.latency
+        const latency = input === undefined ? Duration.zero : Duration.decode(input)
+        const answer: Effect.Effect<Answer, ModelError> = served._tag === "Fail"
           ? Effect.fail(served.error)
           : Effect.succeed(served)
-        return latency === undefined ? answer : Effect.zipRight(Effect.sleep(latency), answer)
+        const timeout = timeoutOf(request)
+        return Effect.zipRight(wait(served.turn.hang ? undefined : latency, timeout, timeout), answer)
       })
 
     const generate = (request: LanguageModel.GenerateRequest) =>
@@ -159,13 +177,19 @@ export const make = (script: Script, options?: Options): Effect.Effect<ScriptedM
     const stream = (request: LanguageModel.GenerateRequest): Stream.Stream<LanguageModel.StreamPart, ModelError> =>
       Stream.unwrap(Effect.map(next(request), ({ index, turn }) => {
         const response = internal.respond(request, turn, index, model)
-        const interval = turn.chunkInterval
-        const pieces = internal.splitText(response.text, turn.chunks)
-        const deltas = Stream.fromIterable(pieces.slice(0, turn.cutAfter)).pipe(
+        const interval = turn.chunkInterval === undefined ? undefined : Duration.decode(turn.chunkInterval)
+        const timeout = timeoutOf(request)
+        const latency = turn.latency ?? options?.latency
+        // what is left of the timeout once the first chunk is out
+        let left = timeout === undefined ? undefined : Duration.subtract(timeout, latency ?? Duration.zero)
+        const deltas = Stream.fromIterable(internal.splitText(response.text, turn.chunks).slice(0, turn.cutAfter)).pipe(
           Stream.zipWithIndex,
           Stream.mapEffect(([text, i]) => {
             const part: LanguageModel.StreamPart = { _tag: "TextDelta", text }
-            return i === 0 || interval === undefined ? Effect.succeed(part) : Effect.as(Effect.sleep(interval), part)
+            if (i === 0 || interval === undefined) return Effect.succeed(part)
+            const budget = left
+            if (budget !== undefined) left = Duration.subtract(budget, interval)
+            return Effect.as(wait(interval, budget, timeout), part)
           })
         )
         const rest = turn.cutAfter === undefined
@@ -175,9 +199,7 @@ export const make = (script: Script, options?: Options): Effect.Effect<ScriptedM
       }))
 
     const scripted: ScriptedModel = {
-      model,
-      generate,
-      stream,
+      ...LanguageModel.make({ model, generate, stream, enforcesTimeout: true }),
       requests: Effect.sync(() => cursor.requests.slice())
     }
     return scripted

@@ -172,7 +172,7 @@ const failed = (tool: string, error: unknown, failure?: Schema.Schema.AnyNoConte
 const fromPromise = <A>(
   tool: string,
   promise: PromiseLike<A>,
-  controller: AbortController,
+  controller: AbortController | undefined,
   failure: Schema.Schema.AnyNoContext | undefined
 ): Effect.Effect<A, ToolFailed> =>
   Effect.async<A, ToolFailed>((resume) => {
@@ -180,8 +180,11 @@ const fromPromise = <A>(
       (value) => resume(Effect.succeed(value)),
       (error) => resume(Effect.fail(failed(tool, error, failure)))
     )
-    return Effect.sync(() => controller.abort())
+    if (controller !== undefined) return Effect.sync(() => controller.abort())
   })
+
+/** The signal given to handlers that do not declare one: it never fires. */
+const neverAborted: AbortSignal = new AbortController().signal
 
 interface Definition<Params, Success, R> {
   readonly name: string
@@ -254,7 +257,8 @@ const makeTool = <Name extends string, Params, Success, R>(
 /**
  * Defines a tool. The handler receives the decoded parameters and an
  * `AbortSignal` that fires when the call is interrupted (a timeout, a
- * cancelled run); it may return an Effect, a Promise or a plain value.
+ * cancelled run), when it declares that second parameter; it may return an
+ * Effect, a Promise or a plain value.
  * Services the handler's Effect needs become the tool's requirements.
  *
  * `success` (a Schema) encodes results for the model; without it, strings go
@@ -312,6 +316,7 @@ export const make = <
 }): Tool<Name, ParametersOf<P>, A, R> => {
   const failure: Schema.Schema.AnyNoContext | undefined = options.failure
   const handler = options.handler
+  const usesSignal = handler.length >= 2
   return makeTool({
     name,
     description: options.description,
@@ -322,9 +327,10 @@ export const make = <
     retry: options.retry,
     handle: (params: ParametersOf<P>) =>
       Effect.suspend(() => {
-        const controller = new AbortController()
+        // an AbortController is costly to make: only for handlers that take the signal
+        const controller = usesSignal ? new AbortController() : undefined
         return Effect.try({
-          try: () => handler(params, controller.signal),
+          try: () => handler(params, controller?.signal ?? neverAborted),
           catch: (error) => failed(name, error, failure)
         }).pipe(
           Effect.flatMap((result): Effect.Effect<A, ToolFailed, R> => {

@@ -274,6 +274,21 @@ describe("OpenAiModel over the openai SDK", () => {
       expect(stats).toMatchObject({ total: 1, open: 0, abortedByClient: 1, completed: 0 })
     }))
 
+  it.scopedLive("the policy's model timeout stops a hanging request through the SDK: ModelTimeout, then a retry", () =>
+    Effect.gen(function*() {
+      const { model, server } = yield* setup([{ hang: true }, { text: "second time" }, { hang: true }])
+      const agent = yield* agentOn(model, { policy: { modelTimeout: "100 millis", ...quickRetry } })
+      const result = yield* agent.run("x")
+      expect(result.content).toBe("second time")
+      expect(result.metrics.retries).toBe(1)
+      const timeout = Duration.millis(50)
+      expect(yield* Effect.flip(model.generate({ ...question("y"), timeout }))).toStrictEqual(
+        new AgentError.ModelTimeout({ timeout })
+      )
+      const stats = yield* server.awaitStats((stats) => stats.open === 0)
+      expect(stats).toMatchObject({ total: 3, abortedByClient: 2, completed: 1 })
+    }))
+
   it.scopedLive("interrupting a fiber mid-stream aborts the request", () =>
     Effect.gen(function*() {
       const { model, server } = yield* setup([{ text: "a b c d e f g h i j", chunkInterval: "50 millis" }])

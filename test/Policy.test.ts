@@ -182,6 +182,32 @@ describe("timeouts", () => {
     }))
 })
 
+describe("LanguageModel.make", () => {
+  it.effect("enforces the request's timeout for providers that do not", () =>
+    Effect.gen(function*() {
+      const interrupted = yield* Ref.make(0)
+      const slow = LanguageModel.make({
+        model: "slow",
+        generate: () => Effect.never.pipe(Effect.onInterrupt(() => Ref.update(interrupted, (n) => n + 1)))
+      })
+      const timeout = Duration.seconds(3)
+      const request: LanguageModel.GenerateRequest = { messages: [LanguageModel.user("hi")], tools: [], timeout }
+      const generate = yield* Effect.fork(Effect.flip(slow.generate(request)))
+      const stream = yield* Effect.fork(Effect.flip(Stream.runDrain(slow.stream(request))))
+      yield* TestClock.adjust("3 seconds")
+      expect(yield* Fiber.join(generate)).toStrictEqual(new AgentError.ModelTimeout({ timeout }))
+      expect(yield* Fiber.join(stream)).toStrictEqual(new AgentError.ModelTimeout({ timeout }))
+      expect(yield* Ref.get(interrupted)).toBe(2)
+    }))
+
+  it.effect("the agent sends its policy's model timeout with every request", () =>
+    Effect.gen(function*() {
+      const { agent, model } = yield* agentWith([{ text: "ok" }], { modelTimeout: "45 seconds" })
+      yield* agent.run("hi")
+      expect((yield* model.requests)[0]!.timeout).toStrictEqual(Duration.seconds(45))
+    }))
+})
+
 describe("fallback", () => {
   it.effect("a fallback model answers when the primary fails, even with a non-retryable error", () =>
     Effect.gen(function*() {

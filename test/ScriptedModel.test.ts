@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Fiber, Schema, Stream, TestClock } from "effect"
+import { Chunk, Duration, Effect, Fiber, Schema, Stream, TestClock } from "effect"
 import { Agent, AgentError, LanguageModel, Tool, Toolkit } from "effect-agents"
 import { ScriptedModel } from "effect-agents/testing"
 
@@ -89,6 +89,31 @@ describe("ScriptedModel", () => {
         new AgentError.ModelUnavailable({ message: "ScriptedModel: the stream of call 0 was cut off" })
       )
       expect((yield* Effect.flip(model.generate(request("b"))))._tag).toBe("ModelUnavailable")
+    }))
+
+  it.effect("stops a call at the request's timeout with ModelTimeout, on Effect's clock", () =>
+    Effect.gen(function*() {
+      const model = yield* ScriptedModel.make([
+        { text: "late", latency: "5 seconds" },
+        { text: "one two three four", latency: "1 second", chunkInterval: "1 second" }
+      ])
+      const timeout = Duration.millis(2500)
+      const slow = yield* Effect.fork(Effect.flip(model.generate({ ...request("a"), timeout })))
+      yield* TestClock.adjust("2499 millis")
+      expect(slow.unsafePoll()).toBeNull()
+      yield* TestClock.adjust("1 millis")
+      expect(yield* Fiber.join(slow)).toStrictEqual(new AgentError.ModelTimeout({ timeout }))
+
+      // the stream gets its first two chunks (at 1 s and 2 s), then times out at 2.5 s
+      const parts: Array<LanguageModel.StreamPart> = []
+      const streamed = yield* Effect.fork(
+        Effect.flip(
+          Stream.runForEach(model.stream({ ...request("b"), timeout }), (part) => Effect.sync(() => parts.push(part)))
+        )
+      )
+      yield* TestClock.adjust("2500 millis")
+      expect(yield* Fiber.join(streamed)).toStrictEqual(new AgentError.ModelTimeout({ timeout }))
+      expect(parts.map((part) => part._tag === "TextDelta" && part.text)).toEqual(["one ", "two "])
     }))
 
   it.effect("estimates usage at four characters a token", () =>

@@ -6,14 +6,7 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type { Input, RunOptions, RunResult, Step, ToolCallRecord } from "../Agent.js"
 import type { AgentError, Issue, ModelError } from "../AgentError.js"
-import {
-  issuesOf,
-  MalformedResponse,
-  MaxStepsExceeded,
-  ModelTimeout,
-  OutputInvalid,
-  RunTimeout
-} from "../AgentError.js"
+import { issuesOf, MalformedResponse, MaxStepsExceeded, OutputInvalid, RunTimeout } from "../AgentError.js"
 import * as LanguageModel from "../LanguageModel.js"
 import * as Policy from "../Policy.js"
 import type { RunEvent } from "../RunEvent.js"
@@ -99,6 +92,8 @@ export const runLoop = <Output>(
     const models = [config.model, ...policy.fallback]
     const retrySchedule = Policy.retrySchedule(policy)
     const toolOptions = { defaultTimeout: Policy.isLimited(policy.toolTimeout) ? policy.toolTimeout : undefined }
+    // the model enforces its call's timeout: it can stop the call more cheaply than a racing fiber
+    const timeout = Policy.isLimited(policy.modelTimeout) ? policy.modelTimeout : undefined
     const tools = config.toolkit.definitions
     const responseFormat = config.output?.format
 
@@ -127,13 +122,7 @@ export const runLoop = <Output>(
       const call: Effect.Effect<LanguageModel.GenerateResponse, ModelError> = emit === undefined
         ? Effect.tap(model.generate(request), (response) => response.text.length > 0 ? markFirstToken : Effect.void)
         : streamed(model, request, step, emit)
-      const timed = Policy.isLimited(policy.modelTimeout)
-        ? Effect.timeoutFail(call, {
-          duration: policy.modelTimeout,
-          onTimeout: () => new ModelTimeout({ timeout: policy.modelTimeout })
-        })
-        : call
-      return timed.pipe(
+      return call.pipe(
         Effect.tap((response) =>
           Effect.annotateCurrentSpan({
             "gen_ai.response.model": response.model,
@@ -142,6 +131,7 @@ export const runLoop = <Output>(
           })
         ),
         Effect.withSpan("model.call", {
+          captureStackTrace: false,
           kind: "client",
           attributes: { "gen_ai.request.model": model.model, "gen_ai.agent.name": agent, "agent.step": step }
         })
@@ -193,7 +183,7 @@ export const runLoop = <Output>(
     // A model call with the policy: retries on each model, then the fallbacks.
     const callModel = (step: number): Effect.Effect<LanguageModel.GenerateResponse, ModelError> => {
       // A snapshot: the conversation grows after the call, the request must not.
-      const request: LanguageModel.GenerateRequest = { messages: messages.slice(), tools, responseFormat }
+      const request: LanguageModel.GenerateRequest = { messages: messages.slice(), tools, responseFormat, timeout }
       const withRetry = (model: LanguageModel.Service) => {
         let attempts = 0
         const counted = Effect.suspend(() => {
@@ -237,6 +227,7 @@ export const runLoop = <Output>(
         return { record, message }
       }).pipe(
         Effect.withSpan("tool.call", {
+          captureStackTrace: false,
           attributes: { "gen_ai.tool.name": toolCall.name, "gen_ai.tool.call.id": toolCall.id, "agent.step": step }
         })
       )
@@ -307,13 +298,16 @@ export const runLoop = <Output>(
             return { done: false } as const
           }
           toolCalls += response.toolCalls.length
-          const results = yield* Effect.forEach(response.toolCalls, (toolCall) => callTool(index, toolCall), {
-            concurrency: config.toolConcurrency
-          })
+          // One call needs no fiber of its own; several run concurrently.
+          const results = response.toolCalls.length === 1
+            ? [yield* callTool(index, response.toolCalls[0]!)]
+            : yield* Effect.forEach(response.toolCalls, (toolCall) => callTool(index, toolCall), {
+              concurrency: config.toolConcurrency
+            })
           for (const { message } of results) messages.push(message)
           yield* finishStep(step(results.map(({ record }) => record)))
           return { done: false } as const
-        }).pipe(Effect.withSpan("agent.step", { attributes: { "agent.step": index } }))
+        }).pipe(Effect.withSpan("agent.step", { captureStackTrace: false, attributes: { "agent.step": index } }))
         if (stepResult.done) return yield* complete(stepResult.content, stepResult.output as Output)
       }
       return yield* new MaxStepsExceeded({ agent, maxSteps })
@@ -326,6 +320,7 @@ export const runLoop = <Output>(
       })
       : loop
     return Effect.withSpan(limited, "agent.run", {
+      captureStackTrace: false,
       attributes: { "gen_ai.agent.name": agent, "gen_ai.request.model": config.model.model, "run.id": runId }
     })
   })
