@@ -19,6 +19,8 @@ export interface Drain {
   /** The same for a stream: in flight from its first pull to its end. */
   readonly trackStream: <A, E, R>(stream: Stream.Stream<A, E, R>) => Stream.Stream<A, E | ServerShuttingDown, R>
   readonly inFlight: Effect.Effect<number>
+  /** Waits until the server begins to drain. */
+  readonly awaitDraining: Effect.Effect<void>
   /**
    * Stops new runs, waits up to `grace` for those in flight, interrupts the
    * rest and waits for them to end. Returns how many were interrupted.
@@ -58,10 +60,12 @@ export const make: Effect.Effect<Drain> = Effect.gen(function*() {
         )
       ),
     inFlight: Effect.map(SubscriptionRef.get(state), (s) => s.inFlight),
+    awaitDraining: state.changes.pipe(Stream.takeUntil((s) => s.draining), Stream.runDrain),
     drain: (grace) =>
       Effect.gen(function*() {
         yield* SubscriptionRef.update(state, (s) => ({ ...s, draining: true }))
-        const finished = yield* Effect.timeoutOption(idle, grace)
+        // interruptible: a shutdown runs in a finalizer, which is not, and the timeout must stop the wait
+        const finished = yield* Effect.timeoutOption(Effect.interruptible(idle), grace)
         if (Option.isSome(finished)) return 0
         const interrupted = (yield* SubscriptionRef.get(state)).inFlight
         yield* Deferred.fail(stop, new ServerShuttingDown())
