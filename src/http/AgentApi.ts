@@ -707,6 +707,11 @@ export class Batches extends HttpApiGroup.make("batches")
   .add(
     HttpApiEndpoint.get("get", "/v1/batches/:id")
       .setPath(IdPath)
+      .setUrlParams(Schema.Struct({
+        wait: Schema.optional(
+          Schema.BooleanFromString.annotations({ description: "true: answer once the batch has ended (long poll)" })
+        )
+      }))
       .addSuccess(Batch)
       .addError(BatchNotFound)
       .annotate(OpenApi.Summary, "A batch's progress and results")

@@ -106,6 +106,8 @@ export interface Service {
   readonly port: number
   /** Runs in flight: requests being answered and batch runs. */
   readonly inFlight: Effect.Effect<number>
+  /** Waits until the server begins to shut down (to stop work of your own, say). */
+  readonly awaitShutdown: Effect.Effect<void>
 }
 
 /**
@@ -257,7 +259,7 @@ const batchesGroup = ({ batchConcurrency, batches, drain, registry }: Settings) 
           yield* drain.guard
           return yield* batches.start(served, payload.inputs, payload.concurrency ?? batchConcurrency)
         }))
-      .handle("get", ({ path }) => batches.get(path.id))
+      .handle("get", ({ path, urlParams }) => batches.get(path.id, urlParams.wait === true))
       .handle("cancel", ({ path }) => batches.cancel(path.id)))
 
 const systemGroup = ({ registry }: Settings) =>
@@ -347,7 +349,7 @@ export const layer = (options?: Options): Layer.Layer<AgentServer, HttpServerErr
       )
 
       const port = server.address._tag === "TcpAddress" ? server.address.port : 0
-      return { url: `http://${host}:${port}`, host, port, inFlight: drain.inFlight }
+      return { url: `http://${host}:${port}`, host, port, inFlight: drain.inFlight, awaitShutdown: drain.awaitDraining }
     })
   )
 

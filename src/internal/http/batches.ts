@@ -1,5 +1,6 @@
 import * as Cause from "effect/Cause"
 import * as DateTime from "effect/DateTime"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberMap from "effect/FiberMap"
@@ -18,7 +19,8 @@ export interface Batches {
     inputs: ReadonlyArray<AgentApi.Input>,
     concurrency: number
   ) => Effect.Effect<AgentApi.BatchAccepted>
-  readonly get: (id: string) => Effect.Effect<AgentApi.Batch, BatchNotFound>
+  /** The batch now, or once it has ended with `wait`. */
+  readonly get: (id: string, wait: boolean) => Effect.Effect<AgentApi.Batch, BatchNotFound>
   /** Interrupts the batch's runs and answers once they have ended. */
   readonly cancel: (id: string) => Effect.Effect<AgentApi.Batch, BatchNotFound>
 }
@@ -34,6 +36,8 @@ interface State {
   readonly agent: string
   readonly createdAt: DateTime.Utc
   readonly items: ReadonlyArray<Item>
+  /** Done when the batch has ended. */
+  readonly ended: Deferred.Deferred<void>
   status: AgentApi.Batch["status"]
   finishedAt?: DateTime.Utc
 }
@@ -110,6 +114,7 @@ export const make = (options: { readonly drain: Drain; readonly retention: numbe
           agent: served.name,
           createdAt: yield* DateTime.now,
           items: inputs.map((): Item => ({ status: "pending" })),
+          ended: yield* Deferred.make<void>(),
           status: "running"
         }
         store.set(state.id, state)
@@ -119,12 +124,13 @@ export const make = (options: { readonly drain: Drain; readonly retention: numbe
           discard: true
         }).pipe(
           Effect.onExit((exit) =>
-            Effect.map(DateTime.now, (now) => {
+            Effect.flatMap(DateTime.now, (now) => {
               state.finishedAt = now
               state.status = Exit.isInterrupted(exit) ? "cancelled" : "completed"
               for (const item of state.items) {
                 if (item.status === "pending" || item.status === "running") item.status = "cancelled"
               }
+              return Deferred.succeed(state.ended, undefined)
             })
           )
         )
@@ -140,7 +146,11 @@ export const make = (options: { readonly drain: Drain; readonly retention: numbe
 
     return {
       start,
-      get: (id) => Effect.map(lookup(id), snapshot),
+      get: (id, wait) =>
+        lookup(id).pipe(
+          Effect.tap((state) => wait ? Deferred.await(state.ended) : Effect.void),
+          Effect.map(snapshot)
+        ),
       cancel: (id) =>
         lookup(id).pipe(
           Effect.tap(() => FiberMap.remove(fibers, id)),
