@@ -237,6 +237,13 @@ export const RunError = Schema.Union(
 export const StreamError = Schema.Union(...RunError.members, ServerShuttingDown)
 
 /**
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const describe = (error: AgentApi.StreamError) => `${error._tag}: ${error.message}`
+ * ```
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -249,6 +256,14 @@ export type StreamError = typeof StreamError.Type
 /**
  * A message of a conversation sent as input. System messages are not
  * accepted: the agent's own instructions always come first.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const message = Schema.decodeUnknownSync(AgentApi.InputMessage)({ role: "user", content: "Hi" })
+ * ```
  *
  * @since 0.1.0
  * @category runs
@@ -279,6 +294,13 @@ export const Input = Schema.Union(
 ).annotations({ identifier: "Input", description: "A message, or a conversation without system messages" })
 
 /**
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const input: AgentApi.Input = [{ role: "user", content: "Hi" }]
+ * ```
+ *
  * @since 0.1.0
  * @category runs
  */
@@ -308,12 +330,29 @@ export const RunRequest = Schema.Struct({
 }).annotations({ identifier: "RunRequest" })
 
 /**
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const request: AgentApi.RunRequest = { input: "Hi", runId: "ticket-123" }
+ * ```
+ *
  * @since 0.1.0
  * @category runs
  */
 export type RunRequest = typeof RunRequest.Type
 
 /**
+ * One tool call of a step and its result, as `Agent.ToolCallRecord` on the wire.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const failed = (call: typeof AgentApi.ToolCallRecord.Type) => call.isError
+ * ```
+ *
  * @since 0.1.0
  * @category runs
  */
@@ -327,6 +366,15 @@ export const ToolCallRecord = Schema.Struct({
 }).annotations({ identifier: "ToolCallRecord" })
 
 /**
+ * One step of a run, as `Agent.Step` on the wire.
+ *
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const toolNames = (step: typeof AgentApi.Step.Type) => step.toolCalls.map((call) => call.name)
+ * ```
+ *
  * @since 0.1.0
  * @category runs
  */
@@ -340,6 +388,15 @@ export const Step = Schema.Struct({
 }).annotations({ identifier: "Step" })
 
 /**
+ * The figures of a run, as `Agent.RunMetrics` on the wire (milliseconds of the server's clock).
+ *
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const cost = (metrics: typeof AgentApi.RunMetrics.Type) => metrics.inputTokens * 0.15 + metrics.outputTokens * 0.6
+ * ```
+ *
  * @since 0.1.0
  * @category runs
  */
@@ -384,6 +441,13 @@ export const RunResult = Schema.Struct({
 }).annotations({ identifier: "RunResult" })
 
 /**
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const tokens = (result: AgentApi.RunResult) => result.metrics.totalTokens
+ * ```
+ *
  * @since 0.1.0
  * @category runs
  */
@@ -431,6 +495,14 @@ export const RunEvent = Schema.Union(
 ).annotations({ identifier: "RunEvent" })
 
 /**
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const text = (events: ReadonlyArray<AgentApi.RunEvent>) =>
+ *   events.flatMap((event) => event._tag === "TextDelta" ? [event.text] : []).join("")
+ * ```
+ *
  * @since 0.1.0
  * @category runs
  */
@@ -461,6 +533,13 @@ export const ToolResult = Schema.Struct({
 }).annotations({ identifier: "ToolResult" })
 
 /**
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const content = (result: AgentApi.ToolResult) => result.content
+ * ```
+ *
  * @since 0.1.0
  * @category tools
  */
@@ -491,6 +570,13 @@ export const BatchRequest = Schema.Struct({
 }).annotations({ identifier: "BatchRequest" })
 
 /**
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const request: AgentApi.BatchRequest = { agent: "summariser", inputs: ["one", "two"] }
+ * ```
+ *
  * @since 0.1.0
  * @category batches
  */
@@ -498,6 +584,17 @@ export type BatchRequest = typeof BatchRequest.Type
 
 /**
  * The answer to a new batch (202): its id, to ask for its progress.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { AgentClient } from "effect-agents/http"
+ *
+ * declare const client: AgentClient.Client
+ * const id = client.batches.create({ payload: { agent: "summariser", inputs: ["one", "two"] } }).pipe(
+ *   Effect.map((accepted) => accepted.id)
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category batches
@@ -509,6 +606,13 @@ export const BatchAccepted = Schema.Struct({
 }).annotations({ identifier: "BatchAccepted" })
 
 /**
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const id = (accepted: AgentApi.BatchAccepted) => accepted.id
+ * ```
+ *
  * @since 0.1.0
  * @category batches
  */
@@ -517,12 +621,27 @@ export type BatchAccepted = typeof BatchAccepted.Type
 /**
  * Where one run of a batch is.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const isStatus = Schema.is(AgentApi.ItemStatus)
+ * ```
+ *
  * @since 0.1.0
  * @category batches
  */
 export const ItemStatus = Schema.Literal("pending", "running", "done", "failed", "cancelled")
 
 /**
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const ended = (status: AgentApi.ItemStatus) => status === "done" || status === "failed" || status === "cancelled"
+ * ```
+ *
  * @since 0.1.0
  * @category batches
  */
@@ -530,6 +649,13 @@ export type ItemStatus = typeof ItemStatus.Type
 
 /**
  * One run of a batch: `result` once done, `error` once failed.
+ *
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const item: AgentApi.BatchItem = { index: 0, status: "pending" }
+ * ```
  *
  * @since 0.1.0
  * @category batches
@@ -542,6 +668,13 @@ export const BatchItem = Schema.Struct({
 }).annotations({ identifier: "BatchItem" })
 
 /**
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const answers = (items: ReadonlyArray<AgentApi.BatchItem>) => items.map((item) => item.result?.content)
+ * ```
+ *
  * @since 0.1.0
  * @category batches
  */
@@ -581,6 +714,13 @@ export const Batch = Schema.Struct({
 }).annotations({ identifier: "Batch" })
 
 /**
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const finished = (batch: AgentApi.Batch) => batch.status !== "running"
+ * ```
+ *
  * @since 0.1.0
  * @category batches
  */
@@ -611,6 +751,13 @@ export const Health = Schema.Struct({
 }).annotations({ identifier: "Health" })
 
 /**
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const served = (health: AgentApi.Health) => [...health.agents, ...health.teams]
+ * ```
+ *
  * @since 0.1.0
  * @category health
  */
@@ -647,6 +794,15 @@ const NamePath = Schema.Struct({ name: Schema.String })
 
 /**
  * The runs and tools of agents (and teams, which are served like agents).
+ *
+ * @example
+ * ```ts
+ * import { HttpApi } from "@effect/platform"
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * // the agents' endpoints, in an API of your own
+ * class MyApi extends HttpApi.make("my-api").add(AgentApi.Agents) {}
+ * ```
  *
  * @since 0.1.0
  * @category groups
@@ -693,6 +849,14 @@ const IdPath = Schema.Struct({ id: Schema.String })
 /**
  * Background batches of runs.
  *
+ * @example
+ * ```ts
+ * import { HttpApi } from "@effect/platform"
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * class MyApi extends HttpApi.make("my-api").add(AgentApi.Batches) {}
+ * ```
+ *
  * @since 0.1.0
  * @category groups
  */
@@ -729,6 +893,14 @@ export class Batches extends HttpApiGroup.make("batches")
 
 /**
  * `GET /health`, without authentication.
+ *
+ * @example
+ * ```ts
+ * import { HttpApi } from "@effect/platform"
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * class MyApi extends HttpApi.make("my-api").add(AgentApi.System) {}
+ * ```
  *
  * @since 0.1.0
  * @category groups

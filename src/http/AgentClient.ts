@@ -42,6 +42,14 @@ import * as Sse from "../internal/http/sse.js"
 import * as AgentApi from "./AgentApi.js"
 
 /**
+ * @example
+ * ```ts
+ * import { Redacted } from "effect"
+ * import { AgentClient } from "effect-agents/http"
+ *
+ * const options: AgentClient.Options = { baseUrl: "http://127.0.0.1:8080", token: Redacted.make("s3cret") }
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -56,6 +64,18 @@ export interface Options {
  * What a streamed run can fail with: the run's error (or the server shutting
  * down) from its `error` event, the errors the server answers before the
  * stream begins, and the transport's.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { AgentClient } from "effect-agents/http"
+ *
+ * declare const client: AgentClient.Client
+ * const text = client.stream("assistant", { input: "Hi" }).pipe(
+ *   Stream.runCollect,
+ *   Effect.catchTag("ServerShuttingDown", () => Effect.succeed([]))
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -73,6 +93,14 @@ export type StreamFailure =
  * The endpoints of `AgentApi.Api` as methods, as `HttpApiClient` derives
  * them.
  *
+ * @example
+ * ```ts
+ * import { AgentClient } from "effect-agents/http"
+ *
+ * declare const api: AgentClient.ApiClient
+ * const health = api.health()
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -83,6 +111,14 @@ export type ApiClient = typeof AgentApi.Api extends HttpApi.HttpApi<infer _Id, i
 /**
  * The endpoints of the API as methods (`client.agents.run`,
  * `client.batches.create`, `client.health`, …), and `stream`.
+ *
+ * @example
+ * ```ts
+ * import { AgentClient } from "effect-agents/http"
+ *
+ * declare const client: AgentClient.Client
+ * const batch = client.batches.get({ path: { id: "…" }, urlParams: { wait: true } })
+ * ```
  *
  * @since 0.1.0
  * @category models

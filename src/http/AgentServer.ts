@@ -69,6 +69,14 @@ import * as AgentApi from "./AgentApi.js"
 import * as Registry from "./Registry.js"
 
 /**
+ * @example
+ * ```ts
+ * import { Redacted } from "effect"
+ * import { AgentServer } from "effect-agents/http"
+ *
+ * const options: AgentServer.Options = { port: 0, token: Redacted.make("s3cret"), maxBodySize: 64 * 1024 }
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -95,6 +103,15 @@ export interface Options {
 
 /**
  * A running agent server.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { AgentServer } from "effect-agents/http"
+ *
+ * const stopOnShutdown = (work: Effect.Effect<void>) =>
+ *   Effect.flatMap(AgentServer.AgentServer, (server) => Effect.raceFirst(work, server.awaitShutdown))
+ * ```
  *
  * @since 0.1.0
  * @category models

@@ -33,6 +33,13 @@ import { AgentNotFound } from "./AgentApi.js"
  * The kinds of runnables served. Teams are served at the same endpoints as
  * agents; `GET /health` lists each kind apart.
  *
+ * @example
+ * ```ts
+ * import { Registry } from "effect-agents/http"
+ *
+ * const kind: Registry.Kind = "team"
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -40,6 +47,13 @@ export type Kind = "agent" | "team"
 
 /**
  * A runnable served under its name.
+ *
+ * @example
+ * ```ts
+ * import { Registry } from "effect-agents/http"
+ *
+ * const tools = (served: Registry.Served) => Object.keys(served.toolkit.tools)
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -57,6 +71,13 @@ export interface Served {
 /**
  * What an agent server serves. DAGs, once they exist, get a map of their own
  * here (they take a typed input rather than a message), next to `runnables`.
+ *
+ * @example
+ * ```ts
+ * import { Registry } from "effect-agents/http"
+ *
+ * const isServed = (registry: Registry.Service, name: string) => registry.runnables.has(name)
+ * ```
  *
  * @since 0.1.0
  * @category models
@@ -86,6 +107,16 @@ export class Registry extends Context.Tag("effect-agents/http/Registry")<Registr
 /**
  * What to serve: agents (whose tools can also be run directly), and teams or
  * any other `Agent.Runnable`.
+ *
+ * @example
+ * ```ts
+ * import { Registry } from "effect-agents/http"
+ * import type { Agent } from "effect-agents"
+ *
+ * declare const researcher: Agent.Agent
+ * declare const crew: Agent.Runnable
+ * const options: Registry.Options = { agents: [researcher], teams: [crew] }
+ * ```
  *
  * @since 0.1.0
  * @category models
