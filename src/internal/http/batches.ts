@@ -4,6 +4,7 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberMap from "effect/FiberMap"
+import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type { AgentError } from "../../AgentError.js"
 import type * as AgentApi from "../../http/AgentApi.js"
@@ -87,21 +88,25 @@ export const make = (options: { readonly drain: Drain; readonly retention: numbe
         return options.drain.track(served.runnable.run(input))
       }).pipe(
         Effect.onExit((exit) =>
-          Effect.sync(() => {
+          Effect.suspend(() => {
             if (Exit.isSuccess(exit)) {
               item.status = "done"
               item.result = Wire.result(exit.value)
-              return
+              return Effect.void
             }
             const failure = Cause.failureOption(exit.cause)
-            if (failure._tag === "Some" && failure.value._tag !== "ServerShuttingDown") {
+            if (Option.isSome(failure) && failure.value._tag !== "ServerShuttingDown") {
               item.status = "failed"
               item.error = failure.value
-            } else if (Cause.isInterruptedOnly(exit.cause) || failure._tag === "Some") {
-              item.status = "cancelled"
-            } else {
-              item.status = "failed"
+              return Effect.void
             }
+            // cancelled with the batch, or by a shutdown (before or while it ran)
+            if (Option.isSome(failure) || Cause.isInterruptedOnly(exit.cause)) {
+              item.status = "cancelled"
+              return Effect.void
+            }
+            item.status = "failed"
+            return Effect.logError("AgentServer: a batch run died", exit.cause)
           })
         ),
         Effect.exit
