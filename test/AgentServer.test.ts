@@ -176,6 +176,39 @@ describe("AgentServer", () => {
       expect(raw.status).toBe(200)
     }))
 
+  it.scopedLive("serves the OpenAPI document, listing every endpoint, and a docs page", () =>
+    Effect.gen(function*() {
+      const { server } = yield* standard({ server: { token: Redacted.make("s3cret") } })
+      const spec = yield* http("GET", `${server.url}/openapi.json`)
+      expect(spec.status).toBe(200)
+      const document = json(spec.text) as {
+        paths: Record<string, Record<string, { operationId: string; responses: Record<string, unknown> }>>
+        components: { securitySchemes: Record<string, unknown> }
+      }
+      const operations = Object.entries(document.paths).flatMap(([path, methods]) =>
+        Object.entries(methods).map(([method, operation]) => `${method.toUpperCase()} ${path} ${operation.operationId}`)
+      )
+      expect(operations.sort()).toEqual([
+        "DELETE /v1/batches/{id} batches.cancel",
+        "GET /health health",
+        "GET /v1/batches/{id} batches.get",
+        "POST /v1/agents/{name}/runs agents.run",
+        "POST /v1/agents/{name}/runs/stream agents.stream",
+        "POST /v1/agents/{name}/tools/{tool} agents.tool",
+        "POST /v1/batches batches.create"
+      ])
+      expect(Object.keys(document.paths["/v1/agents/{name}/runs"]!.post!.responses).sort()).toEqual(
+        ["200", "400", "401", "404", "413", "500", "502", "503", "504"]
+      )
+      expect(document.paths["/v1/batches"]!.post!.responses["202"]).toBeDefined()
+      expect(document.components.securitySchemes).toEqual({ bearer: { type: "http", scheme: "bearer" } })
+
+      const docs = yield* http("GET", `${server.url}/docs`)
+      expect(docs.status).toBe(200)
+      expect(docs.headers["content-type"]).toContain("text/html")
+      expect((yield* http("GET", `${server.url}/v1/nothing`)).status).toBe(404)
+    }))
+
   it.scopedLive("POST /v1/agents/{name}/runs answers with the run's result", () =>
     Effect.gen(function*() {
       const { client, model } = yield* standard()
@@ -466,6 +499,20 @@ describe("AgentServer", () => {
       expect(yield* model.requests).toHaveLength(2)
       // cancelling again answers the same
       expect((yield* client.batches.cancel({ path: { id } })).status).toBe("cancelled")
+    }))
+
+  it.scopedLive("finished batches beyond batchRetention are forgotten, oldest first", () =>
+    Effect.gen(function*() {
+      const { client } = yield* standard({ server: { batchRetention: 1 } })
+      const first = yield* client.batches.create({ payload: { agent: "plain", inputs: ["one"] } })
+      expect((yield* client.batches.get({ path: { id: first.id }, urlParams: { wait: true } })).status).toBe(
+        "completed"
+      )
+      const second = yield* client.batches.create({ payload: { agent: "plain", inputs: ["two"] } })
+      const forgotten = yield* Effect.flip(client.batches.get({ path: { id: first.id }, urlParams: {} }))
+      expect(forgotten).toMatchObject({ _tag: "BatchNotFound", id: first.id })
+      const kept = yield* client.batches.get({ path: { id: second.id }, urlParams: { wait: true } })
+      expect(kept.results[0]!.result!.content).toContain("two")
     }))
 
   // ---------------------------------------------------------------------------
