@@ -44,8 +44,10 @@ const ModelLive = ScriptedModel.layer(
   })
 )
 
-// AGENT_SERVER_PORT, AGENT_SERVER_HOST, AGENT_SERVER_TOKEN, … (see AgentServer.layerConfig)
+// AGENT_SERVER_PORT, AGENT_SERVER_HOST, AGENT_SERVER_TOKEN, … (see AgentServer.layerConfig); port 8080,
+// or a free one when 8080 is taken
 const ServerLive = AgentServer.layerConfig({ port: 8080, shutdownGracePeriod: "5 seconds" }).pipe(
+  Layer.orElse(() => AgentServer.layerConfig({ port: 0, shutdownGracePeriod: "5 seconds" })),
   Layer.provide(RegistryLive),
   Layer.provide(ModelLive)
 )
