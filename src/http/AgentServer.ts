@@ -42,6 +42,7 @@ import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { HttpApiDecodeError } from "@effect/platform/HttpApiError"
 import * as HttpApiScalar from "@effect/platform/HttpApiScalar"
+import * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
 import type * as HttpServerError from "@effect/platform/HttpServerError"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
@@ -143,6 +144,9 @@ export interface Service {
  */
 export class AgentServer extends Context.Tag("effect-agents/http/AgentServer")<AgentServer, Service>() {}
 
+/** How long the last responses of a shutdown have to go out before every connection is dropped. */
+const flushTimeout = Duration.seconds(1)
+
 const defaults = {
   port: 8080,
   host: "127.0.0.1",
@@ -187,12 +191,19 @@ const causeMessage = (error: HttpServerError.RequestError): string =>
  * Before routing: 503 while draining, 413 for a declared length over the
  * limit. Around the handlers: the body is read with the limit, and the
  * platform's defects for a body that is too long (sent without a length) or
- * that is not JSON become a 413 and a 400.
+ * that is not JSON become a 413 and a 400. A response that goes out while
+ * the server drains closes its connection, so the server can close.
  */
 const guard = (drain: Drain.Drain, maxBodySize: number) =>
   HttpApiBuilder.middleware(AgentApi.Api, (app) =>
     Effect.gen(function*() {
       yield* drain.guard
+      yield* HttpApp.appendPreResponseHandler((_request, response) =>
+        Effect.map(
+          drain.isDraining,
+          (draining) => draining ? HttpServerResponse.setHeader(response, "connection", "close") : response
+        )
+      )
       const request = yield* HttpServerRequest.HttpServerRequest
       const length = Number(request.headers["content-length"] ?? "0")
       if (length > maxBodySize) return yield* new AgentApi.PayloadTooLarge({ limit: maxBodySize })
@@ -350,18 +361,24 @@ export const layer = (options?: Options): Layer.Layer<AgentServer, HttpServerErr
       const context = yield* Layer.build(AppLive)
       const app = yield* Effect.provide(HttpApiBuilder.httpApp, context)
 
-      // Finalizers run last to first: the drain, then the handler is removed,
-      // then the server closes, then batches still running are interrupted.
+      // Finalizers run last to first: the shutdown below, then the handler is
+      // removed, then the server (already closed), then batches still running
+      // are interrupted. Every request is counted until its response is
+      // written, so the shutdown can let the last ones (503s, error events) out.
       const nodeServer = createServer()
       const server = yield* NodeHttpServer.make(() => nodeServer, { port: options?.port ?? defaults.port, host })
-      yield* Effect.provide(server.serve(app), context)
+      yield* Effect.provide(server.serve(app, drain.trackResponse), context)
       yield* Effect.addFinalizer(() =>
         Effect.gen(function*() {
+          // stop accepting connections; the idle ones are closed
           yield* Effect.sync(() => nodeServer.close())
           const interrupted = yield* drain.drain(grace)
           if (interrupted > 0) {
             yield* Effect.logWarning(`AgentServer: interrupted ${interrupted} run(s) at the end of the grace period`)
           }
+          yield* Effect.timeoutOption(Effect.interruptible(drain.awaitResponses), flushTimeout)
+          // what is left is idle (kept alive) or silent
+          yield* Effect.sync(() => nodeServer.closeAllConnections())
         })
       )
 

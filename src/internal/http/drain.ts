@@ -14,11 +14,16 @@ import { ServerShuttingDown } from "../../http/AgentApi.js"
 export interface Drain {
   /** Fails with `ServerShuttingDown` once the server drains. */
   readonly guard: Effect.Effect<void, ServerShuttingDown>
+  readonly isDraining: Effect.Effect<boolean>
   /** Runs `effect` as a run in flight: refused when draining, interrupted when the grace period ends. */
   readonly track: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | ServerShuttingDown, R>
   /** The same for a stream: in flight from its first pull to its end. */
   readonly trackStream: <A, E, R>(stream: Stream.Stream<A, E, R>) => Stream.Stream<A, E | ServerShuttingDown, R>
   readonly inFlight: Effect.Effect<number>
+  /** Counts `effect` as a response being answered, until it is written (or its client gone). */
+  readonly trackResponse: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  /** Waits until no response is being answered. */
+  readonly awaitResponses: Effect.Effect<void>
   /** Waits until the server begins to drain. */
   readonly awaitDraining: Effect.Effect<void>
   /**
@@ -31,10 +36,11 @@ export interface Drain {
 interface State {
   readonly draining: boolean
   readonly inFlight: number
+  readonly responses: number
 }
 
 export const make: Effect.Effect<Drain> = Effect.gen(function*() {
-  const state = yield* SubscriptionRef.make<State>({ draining: false, inFlight: 0 })
+  const state = yield* SubscriptionRef.make<State>({ draining: false, inFlight: 0, responses: 0 })
   // Completed (failed) when the grace period is over: it interrupts what is left.
   const stop = yield* Deferred.make<never, ServerShuttingDown>()
 
@@ -50,6 +56,7 @@ export const make: Effect.Effect<Drain> = Effect.gen(function*() {
 
   const drain: Drain = {
     guard: Effect.flatMap(SubscriptionRef.get(state), (s) => s.draining ? new ServerShuttingDown() : Effect.void),
+    isDraining: Effect.map(SubscriptionRef.get(state), (s) => s.draining),
     track: (effect) =>
       Effect.acquireUseRelease(enter, () => Effect.raceFirst(effect, Deferred.await(stop)), () => leave),
     trackStream: (stream) =>
@@ -60,6 +67,13 @@ export const make: Effect.Effect<Drain> = Effect.gen(function*() {
         )
       ),
     inFlight: Effect.map(SubscriptionRef.get(state), (s) => s.inFlight),
+    trackResponse: (effect) =>
+      Effect.acquireUseRelease(
+        SubscriptionRef.update(state, (s) => ({ ...s, responses: s.responses + 1 })),
+        () => effect,
+        () => SubscriptionRef.update(state, (s) => ({ ...s, responses: s.responses - 1 }))
+      ),
+    awaitResponses: state.changes.pipe(Stream.takeUntil((s) => s.responses === 0), Stream.runDrain),
     awaitDraining: state.changes.pipe(Stream.takeUntil((s) => s.draining), Stream.runDrain),
     drain: (grace) =>
       Effect.gen(function*() {
