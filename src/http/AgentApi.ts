@@ -10,7 +10,7 @@
  * | `POST /v1/agents/{name}/runs/stream` | the same run as Server-Sent Events of its `RunEvent`s |
  * | `POST /v1/agents/{name}/tools/{tool}` | runs one tool of an agent with JSON arguments |
  * | `POST /v1/batches` | starts runs in the background (202 with the batch id) |
- * | `GET /v1/batches/{id}` | a batch's progress and results |
+ * | `GET /v1/batches/{id}` | a batch's progress and results (`?wait=true`: once it has ended) |
  * | `DELETE /v1/batches/{id}` | cancels a batch: its runs are interrupted |
  * | `GET /health` | the names of what is served |
  *
