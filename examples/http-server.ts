@@ -1,0 +1,85 @@
+/**
+ * http-server: agents served over HTTP (runs, streamed runs, tools, batches,
+ * health, OpenAPI and docs), on the scripted model; prints the curl commands
+ * to try, and serves until Ctrl-C (which drains runs in flight, then stops).
+ *
+ *   npm run example -- http-server
+ *   AGENT_SERVER_PORT=9000 AGENT_SERVER_TOKEN=s3cret npm run example -- http-server
+ */
+import { NodeRuntime } from "@effect/platform-node"
+import { Config, Console, Effect, Layer, Option, Schema } from "effect"
+import { Agent, Tool, Toolkit } from "effect-agents"
+import { AgentServer, Registry } from "effect-agents/http"
+import { ScriptedModel } from "effect-agents/testing"
+
+const getWeather = Tool.make("get_weather", {
+  description: "Get the current weather for a city",
+  parameters: { city: Schema.String.annotations({ description: "The city's name" }) },
+  handler: ({ city }) => ({ city, temperatureC: 18, conditions: "sunny" })
+})
+
+const convert = Tool.make("convert_temperature", {
+  description: "Convert a temperature from Celsius to Fahrenheit",
+  parameters: { celsius: Schema.Number },
+  handler: ({ celsius }) => ({ fahrenheit: celsius * 9 / 5 + 32 })
+})
+
+// The agents served, built in the registry's layer (their tools' services would come from there too).
+const RegistryLive = Registry.layer(Effect.gen(function*() {
+  const weather = yield* Agent.make({
+    name: "weather",
+    instructions: "Answer questions about the weather. Use your tools; answer in one sentence.",
+    toolkit: Toolkit.make(getWeather, convert)
+  })
+  const writer = yield* Agent.make({ name: "writer", instructions: "Write short, friendly answers." })
+  return { agents: [weather, writer] }
+}))
+
+// Offline: a scripted model that calls each tool once, then answers, streaming word by word.
+const ModelLive = ScriptedModel.layer(
+  ScriptedModel.useEachTool({
+    arguments: { get_weather: { city: "Paris" }, convert_temperature: { celsius: 18 } },
+    latency: "300 millis",
+    chunkInterval: "40 millis"
+  })
+)
+
+// AGENT_SERVER_PORT, AGENT_SERVER_HOST, AGENT_SERVER_TOKEN, … (see AgentServer.layerConfig); port 8080,
+// or a free one when 8080 is taken
+const ServerLive = AgentServer.layerConfig({ port: 8080, shutdownGracePeriod: "5 seconds" }).pipe(
+  Layer.orElse(() => AgentServer.layerConfig({ port: 0, shutdownGracePeriod: "5 seconds" })),
+  Layer.provide(RegistryLive),
+  Layer.provide(ModelLive)
+)
+
+const program = Effect.gen(function*() {
+  const server = yield* AgentServer.AgentServer
+  const token = yield* Config.option(Config.redacted("AGENT_SERVER_TOKEN"))
+  const auth = Option.isSome(token) ? ` -H "Authorization: Bearer $AGENT_SERVER_TOKEN"` : ""
+  const url = server.url
+  const json = `${auth} -H 'content-type: application/json'`
+  yield* Console.log(`Serving the agents "weather" and "writer" on ${url} (Ctrl-C to stop)
+
+  # what is served
+  curl ${url}/health
+  # a run, to its result
+  curl${json} -d '{"input":"What is the weather in Paris?"}' ${url}/v1/agents/weather/runs
+  # the same run, streamed as Server-Sent Events
+  curl -N${json} -d '{"input":"What is the weather in Paris?"}' ${url}/v1/agents/weather/runs/stream
+  # one tool, directly
+  curl${json} -d '{"celsius":21}' ${url}/v1/agents/weather/tools/convert_temperature
+  # a batch in the background, then its progress, its end (long poll) or its cancellation (use the id it answers with)
+  curl${json} -d '{"agent":"writer","inputs":["Hello","Bonjour","Hola"],"concurrency":2}' ${url}/v1/batches
+  curl${auth} ${url}/v1/batches/<id>
+  curl${auth} '${url}/v1/batches/<id>?wait=true'
+  curl${auth} -X DELETE ${url}/v1/batches/<id>
+  # bad input: 400 with the Schema issues
+  curl${json} -d '{"input":42}' ${url}/v1/agents/weather/runs
+  # the OpenAPI document, and the docs page in a browser
+  curl ${url}/openapi.json
+  open ${url}/docs
+`)
+  return yield* Effect.never
+})
+
+program.pipe(Effect.provide(ServerLive), NodeRuntime.runMain)

@@ -1,0 +1,941 @@
+/**
+ * The HTTP API of an agent server, defined once with `@effect/platform`'s
+ * `HttpApi`: the server implements it (`AgentServer`), the typed client calls
+ * it (`AgentClient`), and the OpenAPI document and the docs page are generated
+ * from it.
+ *
+ * | endpoint | does |
+ * | --- | --- |
+ * | `POST /v1/agents/{name}/runs` | runs an agent (or a team) to its result |
+ * | `POST /v1/agents/{name}/runs/stream` | the same run as Server-Sent Events of its `RunEvent`s |
+ * | `POST /v1/agents/{name}/tools/{tool}` | runs one tool of an agent with JSON arguments |
+ * | `POST /v1/batches` | starts runs in the background (202 with the batch id) |
+ * | `GET /v1/batches/{id}` | a batch's progress and results (`?wait=true`: once it has ended) |
+ * | `DELETE /v1/batches/{id}` | cancels a batch: its runs are interrupted |
+ * | `GET /health` | the names of what is served |
+ *
+ * Every error is a `Schema.TaggedError` with its HTTP status: a body that
+ * does not match the Schema is a 400 `HttpApiDecodeError` with the issues, an
+ * unknown agent, tool or batch a 404, a missing or wrong bearer token a 401,
+ * a body over the size limit a 413, a server shutting down a 503, and a run
+ * that fails answers with its typed `AgentError` (502 for model errors, 504
+ * for timeouts, 500 for the rest).
+ *
+ * @example
+ * ```ts
+ * import { OpenApi } from "@effect/platform"
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const spec = OpenApi.fromApi(AgentApi.Api)
+ * console.log(Object.keys(spec.paths))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as HttpApi from "@effect/platform/HttpApi"
+import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
+import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
+import * as HttpApiMiddleware from "@effect/platform/HttpApiMiddleware"
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
+import * as HttpApiSecurity from "@effect/platform/HttpApiSecurity"
+import * as OpenApi from "@effect/platform/OpenApi"
+import * as Schema from "effect/Schema"
+import * as AgentError from "../AgentError.js"
+import * as LanguageModel from "../LanguageModel.js"
+
+// -----------------------------------------------------------------------------
+// Errors
+// -----------------------------------------------------------------------------
+
+/**
+ * No agent (or team) of that name is served. `available` lists the names
+ * that are.
+ *
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const error = new AgentApi.AgentNotFound({ agent: "writer", available: ["researcher"] })
+ * console.log(error.message) // 'no agent named "writer"; served: researcher'
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class AgentNotFound extends Schema.TaggedError<AgentNotFound>()("AgentNotFound", {
+  agent: Schema.String,
+  available: Schema.Array(Schema.String)
+}, HttpApiSchema.annotations({ status: 404, description: "No agent or team of that name is served" })) {
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `no agent named "${this.agent}"; served: ${this.available.join(", ") || "(none)"}`
+  }
+}
+
+/**
+ * No batch of that id (it never existed, or it was evicted).
+ *
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const error = new AgentApi.BatchNotFound({ id: "0d6c…" })
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class BatchNotFound extends Schema.TaggedError<BatchNotFound>()("BatchNotFound", {
+  id: Schema.String
+}, HttpApiSchema.annotations({ status: 404, description: "No batch of that id" })) {
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `no batch with id "${this.id}"`
+  }
+}
+
+/**
+ * The request has no bearer token, or not the right one.
+ *
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const error = new AgentApi.Unauthorized({ message: "missing or invalid bearer token" })
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class Unauthorized extends Schema.TaggedError<Unauthorized>()("Unauthorized", {
+  message: Schema.String
+}, HttpApiSchema.annotations({ status: 401, description: "A valid bearer token is required" })) {}
+
+/**
+ * The request's body is larger than the server accepts; it was not read.
+ *
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const error = new AgentApi.PayloadTooLarge({ limit: 1_048_576 })
+ * console.log(error.message) // "the request body is larger than 1048576 bytes"
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class PayloadTooLarge extends Schema.TaggedError<PayloadTooLarge>()("PayloadTooLarge", {
+  limit: Schema.Number
+}, HttpApiSchema.annotations({ status: 413, description: "The request body is over the size limit" })) {
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `the request body is larger than ${this.limit} bytes`
+  }
+}
+
+/**
+ * The server is shutting down: it takes no new requests, and a run still
+ * going when the grace period ends is interrupted with this error.
+ *
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const error = new AgentApi.ServerShuttingDown()
+ * console.log(error.message) // "the server is shutting down"
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ServerShuttingDown extends Schema.TaggedError<ServerShuttingDown>()(
+  "ServerShuttingDown",
+  {},
+  HttpApiSchema.annotations({ status: 503, description: "The server is shutting down" })
+) {
+  /** @since 0.1.0 */
+  override get message(): string {
+    return "the server is shutting down"
+  }
+}
+
+const withStatus = <A>(status: number) => HttpApiSchema.annotations<A>({ status })
+
+/**
+ * What running a tool directly can fail with: the `ToolError`s, each with
+ * its status: an unknown tool 404, arguments that do not decode 400 (with
+ * the Schema issues), a failed handler 500, a timeout 504.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { AgentError } from "effect-agents"
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const error = Schema.decodeUnknownSync(AgentApi.ToolError)({ _tag: "ToolNotFound", tool: "x", available: [] })
+ * console.log(error instanceof AgentError.ToolNotFound) // true
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const ToolError = Schema.Union(
+  AgentError.ToolNotFound.annotations(withStatus(404)),
+  AgentError.ToolInputInvalid.annotations(withStatus(400)),
+  AgentError.ToolFailed.annotations(withStatus(500)),
+  AgentError.ToolTimeout.annotations(withStatus(504))
+)
+
+/**
+ * What a run can fail with over HTTP: every `AgentError`, each with its
+ * status. Model errors are 502 (the model upstream failed), timeouts 504,
+ * the tool errors as in {@link ToolError}, and the rest 500. The body is the
+ * encoded error, so clients get the typed error back.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { AgentError } from "effect-agents"
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const body = Schema.encodeSync(AgentApi.RunError)(new AgentError.MaxStepsExceeded({ agent: "a", maxSteps: 3 }))
+ * // { _tag: "MaxStepsExceeded", agent: "a", maxSteps: 3 }
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const RunError = Schema.Union(
+  AgentError.RateLimited.annotations(withStatus(502)),
+  AgentError.ModelUnavailable.annotations(withStatus(502)),
+  AgentError.InvalidRequest.annotations(withStatus(502)),
+  AgentError.AuthenticationFailed.annotations(withStatus(502)),
+  AgentError.MalformedResponse.annotations(withStatus(502)),
+  AgentError.ModelTimeout.annotations(withStatus(504)),
+  ...ToolError.members,
+  AgentError.MaxStepsExceeded.annotations(withStatus(500)),
+  AgentError.RunTimeout.annotations(withStatus(504)),
+  AgentError.OutputInvalid.annotations(withStatus(500))
+)
+
+/**
+ * An error event of a stream: the run's typed error, or the server's
+ * shutting down.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const error = Schema.decodeUnknownSync(AgentApi.StreamError)({ _tag: "ServerShuttingDown" })
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const StreamError = Schema.Union(...RunError.members, ServerShuttingDown)
+
+/**
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const describe = (error: AgentApi.StreamError) => `${error._tag}: ${error.message}`
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type StreamError = typeof StreamError.Type
+
+// -----------------------------------------------------------------------------
+// Runs
+// -----------------------------------------------------------------------------
+
+/**
+ * A message of a conversation sent as input. System messages are not
+ * accepted: the agent's own instructions always come first.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const message = Schema.decodeUnknownSync(AgentApi.InputMessage)({ role: "user", content: "Hi" })
+ * ```
+ *
+ * @since 0.1.0
+ * @category runs
+ */
+export const InputMessage = Schema.Union(
+  LanguageModel.UserMessage,
+  LanguageModel.AssistantMessage,
+  LanguageModel.ToolMessage
+).annotations({ identifier: "InputMessage" })
+
+/**
+ * What a run starts from: the user's message, or a conversation to continue.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const input = Schema.decodeUnknownSync(AgentApi.Input)([{ role: "user", content: "Hi" }])
+ * ```
+ *
+ * @since 0.1.0
+ * @category runs
+ */
+export const Input = Schema.Union(
+  Schema.String,
+  Schema.Array(InputMessage).pipe(Schema.minItems(1))
+).annotations({ identifier: "Input", description: "A message, or a conversation without system messages" })
+
+/**
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const input: AgentApi.Input = [{ role: "user", content: "Hi" }]
+ * ```
+ *
+ * @since 0.1.0
+ * @category runs
+ */
+export type Input = typeof Input.Type
+
+/**
+ * The body of a run: its input, and optionally the run's id (for your logs;
+ * default a random UUID).
+ *
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const request: AgentApi.RunRequest = { input: "What is the weather in Paris?" }
+ * ```
+ *
+ * @since 0.1.0
+ * @category runs
+ */
+export const RunRequest = Schema.Struct({
+  input: Input,
+  runId: Schema.optional(
+    Schema.String.pipe(Schema.pattern(/^[\w.:-]{1,128}$/)).annotations({
+      description: "Letters, digits, '_', '-', '.', ':' (at most 128)"
+    })
+  )
+}).annotations({ identifier: "RunRequest" })
+
+/**
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const request: AgentApi.RunRequest = { input: "Hi", runId: "ticket-123" }
+ * ```
+ *
+ * @since 0.1.0
+ * @category runs
+ */
+export type RunRequest = typeof RunRequest.Type
+
+/**
+ * One tool call of a step and its result, as `Agent.ToolCallRecord` on the wire.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const failed = (call: typeof AgentApi.ToolCallRecord.Type) => call.isError
+ * ```
+ *
+ * @since 0.1.0
+ * @category runs
+ */
+export const ToolCallRecord = Schema.Struct({
+  id: Schema.String,
+  name: Schema.String,
+  arguments: Schema.String,
+  result: Schema.String,
+  isError: Schema.Boolean,
+  durationMs: Schema.Number
+}).annotations({ identifier: "ToolCallRecord" })
+
+/**
+ * One step of a run, as `Agent.Step` on the wire.
+ *
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const toolNames = (step: typeof AgentApi.Step.Type) => step.toolCalls.map((call) => call.name)
+ * ```
+ *
+ * @since 0.1.0
+ * @category runs
+ */
+export const Step = Schema.Struct({
+  index: Schema.Number,
+  text: Schema.String,
+  toolCalls: Schema.Array(ToolCallRecord),
+  usage: LanguageModel.Usage,
+  finishReason: LanguageModel.FinishReason,
+  model: Schema.String
+}).annotations({ identifier: "Step" })
+
+/**
+ * The figures of a run, as `Agent.RunMetrics` on the wire (milliseconds of the server's clock).
+ *
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const cost = (metrics: typeof AgentApi.RunMetrics.Type) => metrics.inputTokens * 0.15 + metrics.outputTokens * 0.6
+ * ```
+ *
+ * @since 0.1.0
+ * @category runs
+ */
+export const RunMetrics = Schema.Struct({
+  inputTokens: Schema.Number,
+  outputTokens: Schema.Number,
+  totalTokens: Schema.Number,
+  durationMs: Schema.Number,
+  timeToFirstTokenMs: Schema.optional(Schema.Number),
+  steps: Schema.Number,
+  toolCalls: Schema.Number,
+  retries: Schema.Number
+}).annotations({ identifier: "RunMetrics" })
+
+/**
+ * The result of a run, as `Agent.RunResult` on the wire. `output` is the
+ * structured output as JSON (its Schema's encoded form) for agents with an
+ * output Schema, and the answer's text otherwise.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { AgentClient } from "effect-agents/http"
+ *
+ * declare const client: AgentClient.Client
+ * const answer = client.agents.run({ path: { name: "assistant" }, payload: { input: "Hi" } }).pipe(
+ *   Effect.map((result) => result.content)
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category runs
+ */
+export const RunResult = Schema.Struct({
+  runId: Schema.String,
+  agent: Schema.String,
+  content: Schema.String,
+  output: Schema.Unknown,
+  messages: Schema.Array(LanguageModel.Message),
+  steps: Schema.Array(Step),
+  metrics: RunMetrics
+}).annotations({ identifier: "RunResult" })
+
+/**
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const tokens = (result: AgentApi.RunResult) => result.metrics.totalTokens
+ * ```
+ *
+ * @since 0.1.0
+ * @category runs
+ */
+export type RunResult = typeof RunResult.Type
+
+/**
+ * The events of a streamed run, as `RunEvent.RunEvent` on the wire. In the
+ * Server-Sent Events stream each is one event named by its `_tag`.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const event = Schema.decodeUnknownSync(AgentApi.RunEvent)({
+ *   _tag: "TextDelta", runId: "r1", agent: "assistant", step: 0, text: "Hel"
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category runs
+ */
+export const RunEvent = Schema.Union(
+  Schema.TaggedStruct("RunStarted", { runId: Schema.String, agent: Schema.String, input: Schema.String }),
+  Schema.TaggedStruct("TextDelta", {
+    runId: Schema.String,
+    agent: Schema.String,
+    step: Schema.Number,
+    text: Schema.String
+  }),
+  Schema.TaggedStruct("ToolCallStarted", {
+    runId: Schema.String,
+    agent: Schema.String,
+    step: Schema.Number,
+    toolCall: LanguageModel.ToolCall
+  }),
+  Schema.TaggedStruct("ToolCallCompleted", {
+    runId: Schema.String,
+    agent: Schema.String,
+    step: Schema.Number,
+    call: ToolCallRecord
+  }),
+  Schema.TaggedStruct("StepCompleted", { runId: Schema.String, agent: Schema.String, step: Step }),
+  Schema.TaggedStruct("RunCompleted", { runId: Schema.String, agent: Schema.String, result: RunResult })
+).annotations({ identifier: "RunEvent" })
+
+/**
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const text = (events: ReadonlyArray<AgentApi.RunEvent>) =>
+ *   events.flatMap((event) => event._tag === "TextDelta" ? [event.text] : []).join("")
+ * ```
+ *
+ * @since 0.1.0
+ * @category runs
+ */
+export type RunEvent = typeof RunEvent.Type
+
+// -----------------------------------------------------------------------------
+// Tools
+// -----------------------------------------------------------------------------
+
+/**
+ * What a tool run directly answered: its result as JSON (encoded with the
+ * tool's `success` Schema when it has one) and the text a model would read.
+ *
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const result: AgentApi.ToolResult = { tool: "add", result: 3, content: "3" }
+ * ```
+ *
+ * @since 0.1.0
+ * @category tools
+ */
+export const ToolResult = Schema.Struct({
+  tool: Schema.String,
+  result: Schema.Unknown,
+  content: Schema.String
+}).annotations({ identifier: "ToolResult" })
+
+/**
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const content = (result: AgentApi.ToolResult) => result.content
+ * ```
+ *
+ * @since 0.1.0
+ * @category tools
+ */
+export type ToolResult = typeof ToolResult.Type
+
+// -----------------------------------------------------------------------------
+// Batches
+// -----------------------------------------------------------------------------
+
+/**
+ * The body of a batch: one agent, the inputs to run it on, and how many run
+ * at once (default: the server's `batchConcurrency`).
+ *
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const request: AgentApi.BatchRequest = { agent: "summariser", inputs: ["text one", "text two"], concurrency: 2 }
+ * ```
+ *
+ * @since 0.1.0
+ * @category batches
+ */
+export const BatchRequest = Schema.Struct({
+  agent: Schema.String,
+  inputs: Schema.Array(Input).pipe(Schema.minItems(1), Schema.maxItems(1000)),
+  concurrency: Schema.optional(Schema.Int.pipe(Schema.between(1, 64)))
+}).annotations({ identifier: "BatchRequest" })
+
+/**
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const request: AgentApi.BatchRequest = { agent: "summariser", inputs: ["one", "two"] }
+ * ```
+ *
+ * @since 0.1.0
+ * @category batches
+ */
+export type BatchRequest = typeof BatchRequest.Type
+
+/**
+ * The answer to a new batch (202): its id, to ask for its progress.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { AgentClient } from "effect-agents/http"
+ *
+ * declare const client: AgentClient.Client
+ * const id = client.batches.create({ payload: { agent: "summariser", inputs: ["one", "two"] } }).pipe(
+ *   Effect.map((accepted) => accepted.id)
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category batches
+ */
+export const BatchAccepted = Schema.Struct({
+  id: Schema.String,
+  agent: Schema.String,
+  total: Schema.Number
+}).annotations({ identifier: "BatchAccepted" })
+
+/**
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const id = (accepted: AgentApi.BatchAccepted) => accepted.id
+ * ```
+ *
+ * @since 0.1.0
+ * @category batches
+ */
+export type BatchAccepted = typeof BatchAccepted.Type
+
+/**
+ * Where one run of a batch is.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const isStatus = Schema.is(AgentApi.ItemStatus)
+ * ```
+ *
+ * @since 0.1.0
+ * @category batches
+ */
+export const ItemStatus = Schema.Literal("pending", "running", "done", "failed", "cancelled")
+
+/**
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const ended = (status: AgentApi.ItemStatus) => status === "done" || status === "failed" || status === "cancelled"
+ * ```
+ *
+ * @since 0.1.0
+ * @category batches
+ */
+export type ItemStatus = typeof ItemStatus.Type
+
+/**
+ * One run of a batch: `result` once done, `error` once failed.
+ *
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const item: AgentApi.BatchItem = { index: 0, status: "pending" }
+ * ```
+ *
+ * @since 0.1.0
+ * @category batches
+ */
+export const BatchItem = Schema.Struct({
+  index: Schema.Number,
+  status: ItemStatus,
+  result: Schema.optional(RunResult),
+  error: Schema.optional(RunError)
+}).annotations({ identifier: "BatchItem" })
+
+/**
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const answers = (items: ReadonlyArray<AgentApi.BatchItem>) => items.map((item) => item.result?.content)
+ * ```
+ *
+ * @since 0.1.0
+ * @category batches
+ */
+export type BatchItem = typeof BatchItem.Type
+
+/**
+ * A batch: `running` until every run has ended (`completed`), or
+ * `cancelled`; counts per item status, and every item in input order.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { AgentClient } from "effect-agents/http"
+ *
+ * declare const client: AgentClient.Client
+ * const progress = client.batches.get({ path: { id: "…" } }).pipe(Effect.map((batch) => batch.progress))
+ * ```
+ *
+ * @since 0.1.0
+ * @category batches
+ */
+export const Batch = Schema.Struct({
+  id: Schema.String,
+  agent: Schema.String,
+  status: Schema.Literal("running", "completed", "cancelled"),
+  total: Schema.Number,
+  progress: Schema.Struct({
+    done: Schema.Number,
+    failed: Schema.Number,
+    pending: Schema.Number,
+    running: Schema.Number,
+    cancelled: Schema.Number
+  }),
+  results: Schema.Array(BatchItem),
+  createdAt: Schema.DateTimeUtc,
+  finishedAt: Schema.optional(Schema.DateTimeUtc)
+}).annotations({ identifier: "Batch" })
+
+/**
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const finished = (batch: AgentApi.Batch) => batch.status !== "running"
+ * ```
+ *
+ * @since 0.1.0
+ * @category batches
+ */
+export type Batch = typeof Batch.Type
+
+// -----------------------------------------------------------------------------
+// Health
+// -----------------------------------------------------------------------------
+
+/**
+ * What `GET /health` answers: the names of what is served, by kind.
+ *
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const health: AgentApi.Health = { status: "ok", agents: ["assistant"], teams: [], dags: [] }
+ * ```
+ *
+ * @since 0.1.0
+ * @category health
+ */
+export const Health = Schema.Struct({
+  status: Schema.Literal("ok"),
+  agents: Schema.Array(Schema.String),
+  teams: Schema.Array(Schema.String),
+  dags: Schema.Array(Schema.String)
+}).annotations({ identifier: "Health" })
+
+/**
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const served = (health: AgentApi.Health) => [...health.agents, ...health.teams]
+ * ```
+ *
+ * @since 0.1.0
+ * @category health
+ */
+export type Health = typeof Health.Type
+
+// -----------------------------------------------------------------------------
+// Security
+// -----------------------------------------------------------------------------
+
+/**
+ * The bearer-token check of the agent and batch endpoints. The server's
+ * implementation lets every request through when no token is configured.
+ *
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * console.log(AgentApi.Authorization.key) // "effect-agents/http/Authorization"
+ * ```
+ *
+ * @since 0.1.0
+ * @category security
+ */
+export class Authorization extends HttpApiMiddleware.Tag<Authorization>()("effect-agents/http/Authorization", {
+  failure: Unauthorized,
+  security: { bearer: HttpApiSecurity.bearer }
+}) {}
+
+// -----------------------------------------------------------------------------
+// Endpoints
+// -----------------------------------------------------------------------------
+
+const NamePath = Schema.Struct({ name: Schema.String })
+
+/**
+ * The runs and tools of agents (and teams, which are served like agents).
+ *
+ * @example
+ * ```ts
+ * import { HttpApi } from "@effect/platform"
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * // the agents' endpoints, in an API of your own
+ * class MyApi extends HttpApi.make("my-api").add(AgentApi.Agents) {}
+ * ```
+ *
+ * @since 0.1.0
+ * @category groups
+ */
+export class Agents extends HttpApiGroup.make("agents")
+  .add(
+    HttpApiEndpoint.post("run", "/v1/agents/:name/runs")
+      .setPath(NamePath)
+      .setPayload(RunRequest)
+      .addSuccess(RunResult)
+      .addError(AgentNotFound)
+      .addError(RunError)
+      .annotate(OpenApi.Summary, "Run an agent to its result")
+  )
+  .add(
+    HttpApiEndpoint.post("stream", "/v1/agents/:name/runs/stream")
+      .setPath(NamePath)
+      .setPayload(RunRequest)
+      .addSuccess(HttpApiSchema.Text({ contentType: "text/event-stream" }))
+      .addError(AgentNotFound)
+      .annotate(OpenApi.Summary, "Run an agent, streaming its events")
+      .annotate(
+        OpenApi.Description,
+        "Server-Sent Events: one event per RunEvent, named by its _tag (data: the event as JSON), " +
+          "ending with RunCompleted; a failed run ends with an `error` event whose data is the encoded error."
+      )
+  )
+  .add(
+    HttpApiEndpoint.post("tool", "/v1/agents/:name/tools/:tool")
+      .setPath(Schema.Struct({ name: Schema.String, tool: Schema.String }))
+      .setPayload(Schema.Unknown.annotations({ description: "The tool's arguments" }))
+      .addSuccess(ToolResult)
+      .addError(AgentNotFound)
+      .addError(ToolError)
+      .annotate(OpenApi.Summary, "Run one tool of an agent")
+  )
+  .middleware(Authorization)
+  .annotate(OpenApi.Title, "Agents")
+  .annotate(OpenApi.Description, "Runs of agents and teams, and their tools")
+{}
+
+const IdPath = Schema.Struct({ id: Schema.String })
+
+/**
+ * Background batches of runs.
+ *
+ * @example
+ * ```ts
+ * import { HttpApi } from "@effect/platform"
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * class MyApi extends HttpApi.make("my-api").add(AgentApi.Batches) {}
+ * ```
+ *
+ * @since 0.1.0
+ * @category groups
+ */
+export class Batches extends HttpApiGroup.make("batches")
+  .add(
+    HttpApiEndpoint.post("create", "/v1/batches")
+      .setPayload(BatchRequest)
+      .addSuccess(BatchAccepted, { status: 202 })
+      .addError(AgentNotFound)
+      .annotate(OpenApi.Summary, "Start a batch of runs in the background")
+  )
+  .add(
+    HttpApiEndpoint.get("get", "/v1/batches/:id")
+      .setPath(IdPath)
+      .setUrlParams(Schema.Struct({
+        wait: Schema.optional(
+          Schema.BooleanFromString.annotations({ description: "true: answer once the batch has ended (long poll)" })
+        )
+      }))
+      .addSuccess(Batch)
+      .addError(BatchNotFound)
+      .annotate(OpenApi.Summary, "A batch's progress and results")
+  )
+  .add(
+    HttpApiEndpoint.del("cancel", "/v1/batches/:id")
+      .setPath(IdPath)
+      .addSuccess(Batch)
+      .addError(BatchNotFound)
+      .annotate(OpenApi.Summary, "Cancel a batch: its runs are interrupted")
+  )
+  .middleware(Authorization)
+  .annotate(OpenApi.Title, "Batches")
+{}
+
+/**
+ * `GET /health`, without authentication.
+ *
+ * @example
+ * ```ts
+ * import { HttpApi } from "@effect/platform"
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * class MyApi extends HttpApi.make("my-api").add(AgentApi.System) {}
+ * ```
+ *
+ * @since 0.1.0
+ * @category groups
+ */
+export class System extends HttpApiGroup.make("system", { topLevel: true })
+  .add(
+    HttpApiEndpoint.get("health", "/health")
+      .addSuccess(Health)
+      .annotate(OpenApi.Summary, "What is served")
+  )
+  .annotate(OpenApi.Title, "System")
+{}
+
+/**
+ * The whole API. Errors of every endpoint: a body that does not decode (400),
+ * a body over the size limit (413), a server shutting down (503).
+ *
+ * @example
+ * ```ts
+ * import { HttpApiClient } from "@effect/platform"
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const client = HttpApiClient.make(AgentApi.Api, { baseUrl: "http://127.0.0.1:8080" })
+ * ```
+ *
+ * @since 0.1.0
+ * @category api
+ */
+export class Api extends HttpApi.make("effect-agents")
+  .add(Agents)
+  .add(Batches)
+  .add(System)
+  .addError(PayloadTooLarge)
+  .addError(ServerShuttingDown)
+  .annotate(OpenApi.Title, "effect-agents")
+  .annotate(OpenApi.Version, "0.1.0")
+  .annotate(OpenApi.Description, "Agents, teams and batches of runs over HTTP")
+{}

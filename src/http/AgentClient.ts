@@ -1,0 +1,236 @@
+/**
+ * A typed client of an agent server, derived from `AgentApi.Api` with
+ * `HttpApiClient`: every endpoint is a method whose request and response are
+ * the API's Schemas, and whose failures are the API's typed errors (an
+ * `AgentError` of the run, `AgentNotFound`, `Unauthorized`, …). `stream`
+ * reads a streamed run as a `Stream` of its events.
+ *
+ * @example
+ * ```ts
+ * import { FetchHttpClient } from "@effect/platform"
+ * import { Effect, Stream } from "effect"
+ * import { AgentClient } from "effect-agents/http"
+ *
+ * const program = Effect.gen(function*() {
+ *   const client = yield* AgentClient.make({ baseUrl: "http://127.0.0.1:8080" })
+ *   const result = yield* client.agents.run({ path: { name: "assistant" }, payload: { input: "Hi" } })
+ *   console.log(result.content)
+ *   yield* client.stream("assistant", { input: "Tell me a story" }).pipe(
+ *     Stream.runForEach((event) => Effect.log(event._tag))
+ *   )
+ * }).pipe(Effect.provide(FetchHttpClient.layer))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type * as HttpApi from "@effect/platform/HttpApi"
+import * as HttpApiClient from "@effect/platform/HttpApiClient"
+import { HttpApiDecodeError } from "@effect/platform/HttpApiError"
+import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import { identity } from "effect/Function"
+import * as Layer from "effect/Layer"
+import type * as ParseResult from "effect/ParseResult"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import * as Sse from "../internal/http/sse.js"
+import * as AgentApi from "./AgentApi.js"
+
+/**
+ * @example
+ * ```ts
+ * import { Redacted } from "effect"
+ * import { AgentClient } from "effect-agents/http"
+ *
+ * const options: AgentClient.Options = { baseUrl: "http://127.0.0.1:8080", token: Redacted.make("s3cret") }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** The server's URL, e.g. `http://127.0.0.1:8080`. */
+  readonly baseUrl: string | URL
+  /** Sent as `Authorization: Bearer <token>`. */
+  readonly token?: Redacted.Redacted | string | undefined
+}
+
+/**
+ * What a streamed run can fail with: the run's error (or the server shutting
+ * down) from its `error` event, the errors the server answers before the
+ * stream begins, and the transport's.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { AgentClient } from "effect-agents/http"
+ *
+ * declare const client: AgentClient.Client
+ * const text = client.stream("assistant", { input: "Hi" }).pipe(
+ *   Stream.runCollect,
+ *   Effect.catchTag("ServerShuttingDown", () => Effect.succeed([]))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type StreamFailure =
+  | AgentApi.StreamError
+  | AgentApi.AgentNotFound
+  | AgentApi.Unauthorized
+  | AgentApi.PayloadTooLarge
+  | HttpApiDecodeError
+  | HttpClientError.HttpClientError
+  | ParseResult.ParseError
+
+/**
+ * The endpoints of `AgentApi.Api` as methods, as `HttpApiClient` derives
+ * them.
+ *
+ * @example
+ * ```ts
+ * import { AgentClient } from "effect-agents/http"
+ *
+ * declare const api: AgentClient.ApiClient
+ * const health = api.health()
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ApiClient = typeof AgentApi.Api extends HttpApi.HttpApi<infer _Id, infer Groups, infer E, infer _R>
+  ? HttpApiClient.Client<Groups, E, never>
+  : never
+
+/**
+ * The endpoints of the API as methods (`client.agents.run`,
+ * `client.batches.create`, `client.health`, …), and `stream`.
+ *
+ * @example
+ * ```ts
+ * import { AgentClient } from "effect-agents/http"
+ *
+ * declare const client: AgentClient.Client
+ * const batch = client.batches.get({ path: { id: "…" }, urlParams: { wait: true } })
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Client = ApiClient & {
+  /**
+   * Runs an agent with its events streamed: the stream ends after
+   * `RunCompleted`, or fails with the run's typed error. Interrupting it
+   * closes the connection, which interrupts the run on the server.
+   */
+  readonly stream: (agent: string, request: AgentApi.RunRequest) => Stream.Stream<AgentApi.RunEvent, StreamFailure>
+}
+
+/** Answers before a stream begins: the endpoint's errors, by status. */
+const StreamRefused = Schema.Union(
+  AgentApi.AgentNotFound,
+  AgentApi.Unauthorized,
+  AgentApi.PayloadTooLarge,
+  AgentApi.ServerShuttingDown,
+  HttpApiDecodeError
+)
+
+const decodeEvent = Schema.decode(Schema.parseJson(AgentApi.RunEvent))
+const decodeError = Schema.decode(Schema.parseJson(AgentApi.StreamError))
+
+/**
+ * Makes a client of the server at `baseUrl`, over the `HttpClient` in
+ * context (`FetchHttpClient.layer`, `NodeHttpClient.layerUndici`, …).
+ *
+ * @example
+ * ```ts
+ * import { FetchHttpClient } from "@effect/platform"
+ * import { Effect } from "effect"
+ * import { AgentClient } from "effect-agents/http"
+ *
+ * const health = AgentClient.make({ baseUrl: "http://127.0.0.1:8080", token: "s3cret" }).pipe(
+ *   Effect.flatMap((client) => client.health()),
+ *   Effect.provide(FetchHttpClient.layer)
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options): Effect.Effect<Client, never, HttpClient.HttpClient> =>
+  Effect.gen(function*() {
+    const token = options.token === undefined
+      ? undefined
+      : typeof options.token === "string"
+      ? options.token
+      : Redacted.value(options.token)
+    const authorize = token === undefined
+      ? identity<HttpClient.HttpClient>
+      : HttpClient.mapRequest(HttpClientRequest.bearerToken(token))
+    const httpClient = authorize(yield* HttpClient.HttpClient)
+    const api = yield* HttpApiClient.makeWith(AgentApi.Api, { httpClient, baseUrl: options.baseUrl })
+
+    const stream = (agent: string, request: AgentApi.RunRequest) =>
+      Stream.unwrap(Effect.gen(function*() {
+        const body = HttpClientRequest.bodyUnsafeJson(
+          HttpClientRequest.post(new URL(`/v1/agents/${encodeURIComponent(agent)}/runs/stream`, options.baseUrl)),
+          yield* Schema.encode(AgentApi.RunRequest)(request)
+        )
+        const response = yield* httpClient.execute(HttpClientRequest.setHeader(body, "accept", "text/event-stream"))
+        if (response.status !== 200) {
+          return yield* Effect.flatMap(HttpClientResponse.schemaBodyJson(StreamRefused)(response), Effect.fail)
+        }
+        return Sse.decode(response.stream).pipe(
+          Stream.mapEffect((event) =>
+            event.event === "error"
+              ? Effect.flatMap(decodeError(event.data), Effect.fail)
+              : decodeEvent(event.data)
+          ),
+          Stream.takeUntil((event) => event._tag === "RunCompleted")
+        )
+      }))
+
+    const client: Client = Object.assign(api, { stream })
+    return client
+  })
+
+/**
+ * A client as a service, for programs that call an agent server.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { AgentClient } from "effect-agents/http"
+ *
+ * const answer = Effect.flatMap(AgentClient.AgentClient, (client) =>
+ *   client.agents.run({ path: { name: "assistant" }, payload: { input: "Hi" } }))
+ * ```
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class AgentClient extends Context.Tag("effect-agents/http/AgentClient")<AgentClient, Client>() {}
+
+/**
+ * A layer of the {@link AgentClient} service.
+ *
+ * @example
+ * ```ts
+ * import { FetchHttpClient } from "@effect/platform"
+ * import { Layer } from "effect"
+ * import { AgentClient } from "effect-agents/http"
+ *
+ * const ClientLive = AgentClient.layer({ baseUrl: "http://127.0.0.1:8080" }).pipe(Layer.provide(FetchHttpClient.layer))
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options): Layer.Layer<AgentClient, never, HttpClient.HttpClient> =>
+  Layer.effect(AgentClient, make(options))

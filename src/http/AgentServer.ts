@@ -1,0 +1,434 @@
+/**
+ * Serves the agents (and teams) of a `Registry` over HTTP, on
+ * `@effect/platform-node`'s server, implementing `AgentApi.Api`: runs,
+ * streamed runs (Server-Sent Events), tools, background batches, health, the
+ * OpenAPI document (`/openapi.json`) and a docs page (`/docs`).
+ *
+ * - Bad input is refused before anything runs: a body that does not decode
+ *   (400, with the Schema issues), an unknown agent, tool or batch (404), a
+ *   body over `maxBodySize` (413, without reading it), a missing or wrong
+ *   bearer token when `token` is set (401).
+ * - A client that disconnects interrupts its run, streamed or not, down to
+ *   the model's HTTP request and the tools' finalizers.
+ * - Shutdown (the layer's scope closing: SIGINT or SIGTERM under
+ *   `NodeRuntime.runMain`) stops accepting connections and answers 503 to new
+ *   requests, lets runs in flight (batch runs included) finish within
+ *   `shutdownGracePeriod`, then interrupts them: their clients get a 503 or a
+ *   `ServerShuttingDown` error event; batch runs not started are cancelled.
+ *
+ * @example
+ * ```ts
+ * import { NodeRuntime } from "@effect/platform-node"
+ * import { Effect, Layer } from "effect"
+ * import { Agent } from "effect-agents"
+ * import { AgentServer, Registry } from "effect-agents/http"
+ * import { ScriptedModel } from "effect-agents/testing"
+ *
+ * const RegistryLive = Registry.layer(
+ *   Effect.map(Agent.make({ name: "assistant", instructions: "Be helpful." }), (assistant) => ({ agents: [assistant] }))
+ * )
+ *
+ * AgentServer.layer({ port: 8080 }).pipe(
+ *   Layer.provide(RegistryLive),
+ *   Layer.provide(ScriptedModel.layer(ScriptedModel.useEachTool())),
+ *   Layer.launch,
+ *   NodeRuntime.runMain
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import { HttpApiDecodeError } from "@effect/platform/HttpApiError"
+import * as HttpApiScalar from "@effect/platform/HttpApiScalar"
+import * as HttpApp from "@effect/platform/HttpApp"
+import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
+import type * as HttpServerError from "@effect/platform/HttpServerError"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import { createHash, timingSafeEqual } from "node:crypto"
+import { createServer } from "node:http"
+import type { ToolError } from "../AgentError.js"
+import { ToolNotFound } from "../AgentError.js"
+import * as Batches from "../internal/http/batches.js"
+import * as Drain from "../internal/http/drain.js"
+import * as Sse from "../internal/http/sse.js"
+import * as Wire from "../internal/http/wire.js"
+import * as AgentApi from "./AgentApi.js"
+import * as Registry from "./Registry.js"
+
+/**
+ * @example
+ * ```ts
+ * import { Redacted } from "effect"
+ * import { AgentServer } from "effect-agents/http"
+ *
+ * const options: AgentServer.Options = { port: 0, token: Redacted.make("s3cret"), maxBodySize: 64 * 1024 }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** Default 8080; 0 picks a free port (see `AgentServer.port`). */
+  readonly port?: number | undefined
+  /** Default `"127.0.0.1"`; `"0.0.0.0"` listens on every interface. */
+  readonly host?: string | undefined
+  /** When set, the agent and batch endpoints need `Authorization: Bearer <token>`. */
+  readonly token?: Redacted.Redacted | undefined
+  /** The largest request body in bytes (default 1 MiB); larger ones get a 413. */
+  readonly maxBodySize?: number | undefined
+  /** How long runs in flight may go on once shutdown began (default 10 seconds). */
+  readonly shutdownGracePeriod?: Duration.DurationInput | undefined
+  /** How many runs of one batch run at once when the request does not say (default 4). */
+  readonly batchConcurrency?: number | undefined
+  /** How many batches are kept in memory; the oldest finished ones go first (default 1000). */
+  readonly batchRetention?: number | undefined
+  /** The OpenAPI document's path (default `"/openapi.json"`). */
+  readonly openApiPath?: `/${string}` | undefined
+  /** The docs page's path (default `"/docs"`). */
+  readonly docsPath?: `/${string}` | undefined
+}
+
+/**
+ * A running agent server.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { AgentServer } from "effect-agents/http"
+ *
+ * const stopOnShutdown = (work: Effect.Effect<void>) =>
+ *   Effect.flatMap(AgentServer.AgentServer, (server) => Effect.raceFirst(work, server.awaitShutdown))
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /** `http://HOST:PORT` */
+  readonly url: string
+  readonly host: string
+  readonly port: number
+  /** Runs in flight: requests being answered and batch runs. */
+  readonly inFlight: Effect.Effect<number>
+  /** Waits until the server begins to shut down (to stop work of your own, say). */
+  readonly awaitShutdown: Effect.Effect<void>
+}
+
+/**
+ * The running server, as a service: its address, for tests and logs.
+ *
+ * @example
+ * ```ts
+ * import { Console, Effect } from "effect"
+ * import { AgentServer } from "effect-agents/http"
+ *
+ * const printUrl = Effect.flatMap(AgentServer.AgentServer, (server) => Console.log(`listening on ${server.url}`))
+ * ```
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class AgentServer extends Context.Tag("effect-agents/http/AgentServer")<AgentServer, Service>() {}
+
+/** How long the last responses of a shutdown have to go out before every connection is dropped. */
+const flushTimeout = Duration.seconds(1)
+
+const defaults = {
+  port: 8080,
+  host: "127.0.0.1",
+  maxBodySize: 1024 * 1024,
+  shutdownGracePeriod: Duration.seconds(10),
+  batchConcurrency: 4,
+  batchRetention: 1000,
+  openApiPath: "/openapi.json",
+  docsPath: "/docs"
+} as const
+
+// -----------------------------------------------------------------------------
+// Pieces
+// -----------------------------------------------------------------------------
+
+const digest = (text: string) => createHash("sha256").update(text).digest()
+
+/** Compares in constant time: hashes first, so lengths do not leak either. */
+const sameToken = (expected: Redacted.Redacted, provided: Redacted.Redacted): boolean => {
+  const value = Redacted.value(provided)
+  return value.length > 0 && timingSafeEqual(digest(Redacted.value(expected)), digest(value))
+}
+
+const authorization = (token: Redacted.Redacted | undefined) =>
+  Layer.succeed(
+    AgentApi.Authorization,
+    AgentApi.Authorization.of({
+      bearer: (provided) =>
+        token === undefined || sameToken(token, provided)
+          ? Effect.void
+          : Effect.fail(new AgentApi.Unauthorized({ message: "missing or invalid bearer token" }))
+    })
+  )
+
+const isRequestError = (u: unknown): u is HttpServerError.RequestError =>
+  Predicate.hasProperty(u, "_tag") && u._tag === "RequestError" && Predicate.hasProperty(u, "reason")
+
+const causeMessage = (error: HttpServerError.RequestError): string =>
+  Predicate.hasProperty(error.cause, "message") && typeof error.cause.message === "string" ? error.cause.message : ""
+
+/**
+ * Before routing: 503 while draining, 413 for a declared length over the
+ * limit. Around the handlers: the body is read with the limit, and the
+ * platform's defects for a body that is too long (sent without a length) or
+ * that is not JSON become a 413 and a 400. A response that goes out while
+ * the server drains closes its connection, so the server can close.
+ */
+const guard = (drain: Drain.Drain, maxBodySize: number) =>
+  HttpApiBuilder.middleware(AgentApi.Api, (app) =>
+    Effect.gen(function*() {
+      yield* drain.guard
+      yield* HttpApp.appendPreResponseHandler((_request, response) =>
+        Effect.map(
+          drain.isDraining,
+          (draining) => draining ? HttpServerResponse.setHeader(response, "connection", "close") : response
+        )
+      )
+      const request = yield* HttpServerRequest.HttpServerRequest
+      const length = Number(request.headers["content-length"] ?? "0")
+      if (length > maxBodySize) return yield* new AgentApi.PayloadTooLarge({ limit: maxBodySize })
+      return yield* app.pipe(
+        HttpIncomingMessage.withMaxBodySize(Option.some(maxBodySize)),
+        Effect.catchAllDefect((defect): Effect.Effect<never, AgentApi.PayloadTooLarge | HttpApiDecodeError> => {
+          if (!isRequestError(defect) || defect.reason !== "Decode") return Effect.die(defect)
+          if (causeMessage(defect) === "maxBytes exceeded") {
+            return Effect.fail(new AgentApi.PayloadTooLarge({ limit: maxBodySize }))
+          }
+          const message = `the body is not valid JSON: ${causeMessage(defect)}`
+          return Effect.fail(new HttpApiDecodeError({ message, issues: [{ _tag: "Type", path: [], message }] }))
+        })
+      )
+    }))
+
+const sseHeaders = { "cache-control": "no-cache", "x-accel-buffering": "no" }
+
+const encodeStreamError = Schema.encode(AgentApi.StreamError)
+
+/**
+ * A run's events as Server-Sent Events: one per event, named by its tag; a
+ * failure ends the stream with an `error` event carrying the encoded error.
+ */
+const eventStream = (
+  events: Stream.Stream<Wire.AnyRunEvent, AgentApi.StreamError>
+): HttpServerResponse.HttpServerResponse =>
+  HttpServerResponse.stream(
+    events.pipe(
+      Stream.map((event) => Sse.encode(event._tag, Wire.event(event))),
+      Stream.catchAll((error) =>
+        Stream.fromEffect(Effect.map(Effect.orDie(encodeStreamError(error)), (data) => Sse.encode("error", data)))
+      )
+    ),
+    { contentType: "text/event-stream", headers: sseHeaders }
+  )
+
+/** A tool's Effect needs the services of the registry's context; once they are provided it needs nothing. */
+const provideTools = (
+  effect: Effect.Effect<unknown, ToolError, unknown>,
+  context: Context.Context<never>
+): Effect.Effect<unknown, ToolError> => Effect.provide(effect, context) as Effect.Effect<unknown, ToolError>
+
+interface Settings {
+  readonly registry: Registry.Service
+  readonly drain: Drain.Drain
+  readonly batches: Batches.Batches
+  readonly batchConcurrency: number
+}
+
+const agentsGroup = ({ drain, registry }: Settings) =>
+  HttpApiBuilder.group(AgentApi.Api, "agents", (handlers) =>
+    handlers
+      .handle("run", ({ path, payload }) =>
+        Registry.runnable(registry, path.name).pipe(
+          Effect.flatMap((served) => drain.track(served.runnable.run(payload.input, { runId: payload.runId }))),
+          Effect.map(Wire.result)
+        ))
+      .handle("stream", ({ path, payload }) =>
+        Effect.map(
+          Registry.runnable(registry, path.name),
+          (served) => eventStream(drain.trackStream(served.runnable.stream(payload.input, { runId: payload.runId })))
+        ))
+      .handle("tool", ({ path, payload }) =>
+        Effect.gen(function*() {
+          const served = yield* Registry.runnable(registry, path.name)
+          const tool = served.toolkit.tools[path.tool]
+          if (tool === undefined) {
+            return yield* new ToolNotFound({ tool: path.tool, available: Object.keys(served.toolkit.tools) })
+          }
+          const value = yield* drain.track(provideTools(tool.execute(payload, served.toolOptions), registry.context))
+          return yield* Wire.toolResult(tool, value)
+        })))
+
+const batchesGroup = ({ batchConcurrency, batches, drain, registry }: Settings) =>
+  HttpApiBuilder.group(AgentApi.Api, "batches", (handlers) =>
+    handlers
+      .handle("create", ({ payload }) =>
+        Effect.gen(function*() {
+          const served = yield* Registry.runnable(registry, payload.agent)
+          yield* drain.guard
+          return yield* batches.start(served, payload.inputs, payload.concurrency ?? batchConcurrency)
+        }))
+      .handle("get", ({ path, urlParams }) => batches.get(path.id, urlParams.wait === true))
+      .handle("cancel", ({ path }) => batches.cancel(path.id)))
+
+const systemGroup = ({ registry }: Settings) =>
+  HttpApiBuilder.group(
+    AgentApi.Api,
+    "system",
+    (handlers) =>
+      handlers.handle("health", () => Effect.succeed({ status: "ok" as const, ...Registry.names(registry) }))
+  )
+
+// -----------------------------------------------------------------------------
+// Layers
+// -----------------------------------------------------------------------------
+
+/**
+ * Starts the server on `host:port` with the `Registry` in context; it drains
+ * and stops when the layer's scope closes.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer, Redacted } from "effect"
+ * import { AgentServer, Registry } from "effect-agents/http"
+ *
+ * declare const RegistryLive: Layer.Layer<Registry.Registry>
+ *
+ * const ServerLive = AgentServer.layer({
+ *   port: 8080,
+ *   token: Redacted.make("s3cret"),
+ *   maxBodySize: 256 * 1024,
+ *   shutdownGracePeriod: "30 seconds"
+ * }).pipe(Layer.provide(RegistryLive))
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options?: Options): Layer.Layer<AgentServer, HttpServerError.ServeError, Registry.Registry> =>
+  Layer.scoped(
+    AgentServer,
+    Effect.gen(function*() {
+      const host = options?.host ?? defaults.host
+      const maxBodySize = options?.maxBodySize ?? defaults.maxBodySize
+      const grace = options?.shutdownGracePeriod ?? defaults.shutdownGracePeriod
+      if (options?.token !== undefined && Redacted.value(options.token).length === 0) {
+        return yield* Effect.dieMessage("AgentServer: the bearer token must not be empty")
+      }
+      const registry = yield* Registry.Registry
+      const drain = yield* Drain.make
+      const batches = yield* Batches.make({ drain, retention: options?.batchRetention ?? defaults.batchRetention })
+      const settings: Settings = {
+        registry,
+        drain,
+        batches,
+        batchConcurrency: options?.batchConcurrency ?? defaults.batchConcurrency
+      }
+
+      const ApiLive = HttpApiBuilder.api(AgentApi.Api).pipe(
+        Layer.provide([agentsGroup(settings), batchesGroup(settings), systemGroup(settings)]),
+        Layer.provide(authorization(options?.token))
+      )
+      const AppLive = Layer.mergeAll(
+        HttpApiBuilder.middlewareOpenApi({ path: options?.openApiPath ?? defaults.openApiPath }),
+        HttpApiScalar.layer({ path: options?.docsPath ?? defaults.docsPath }),
+        guard(drain, maxBodySize)
+      ).pipe(
+        Layer.provideMerge(ApiLive),
+        Layer.provideMerge(HttpApiBuilder.Router.Live),
+        Layer.provideMerge(HttpApiBuilder.Middleware.layer),
+        Layer.provideMerge(NodeHttpServer.layerContext)
+      )
+      const context = yield* Layer.build(AppLive)
+      const app = yield* Effect.provide(HttpApiBuilder.httpApp, context)
+
+      // Finalizers run last to first: the shutdown below, then the handler is
+      // removed, then the server (already closed), then batches still running
+      // are interrupted. Every request is counted until its response is
+      // written, so the shutdown can let the last ones (503s, error events) out.
+      const nodeServer = createServer()
+      const server = yield* NodeHttpServer.make(() => nodeServer, { port: options?.port ?? defaults.port, host })
+      yield* Effect.provide(server.serve(app, drain.trackResponse), context)
+      yield* Effect.addFinalizer(() =>
+        Effect.gen(function*() {
+          // stop accepting connections; the idle ones are closed
+          yield* Effect.sync(() => nodeServer.close())
+          const interrupted = yield* drain.drain(grace)
+          if (interrupted > 0) {
+            yield* Effect.logWarning(`AgentServer: interrupted ${interrupted} run(s) at the end of the grace period`)
+          }
+          yield* Effect.timeoutOption(Effect.interruptible(drain.awaitResponses), flushTimeout)
+          // what is left is idle (kept alive) or silent
+          yield* Effect.sync(() => nodeServer.closeAllConnections())
+        })
+      )
+
+      const port = server.address._tag === "TcpAddress" ? server.address.port : 0
+      return { url: `http://${host}:${port}`, host, port, inFlight: drain.inFlight, awaitShutdown: drain.awaitDraining }
+    })
+  )
+
+/**
+ * {@link layer} with its settings from `Config`: `AGENT_SERVER_HOST`,
+ * `AGENT_SERVER_PORT`, `AGENT_SERVER_TOKEN` (read with `Config.redacted`;
+ * no token, no authentication), `AGENT_SERVER_MAX_BODY_SIZE` (bytes) and
+ * `AGENT_SERVER_SHUTDOWN_GRACE_PERIOD` (a duration such as `"30 seconds"`).
+ * Settings not in the config come from `options`, then the defaults.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { AgentServer, Registry } from "effect-agents/http"
+ *
+ * declare const RegistryLive: Layer.Layer<Registry.Registry>
+ *
+ * // AGENT_SERVER_PORT=9000 AGENT_SERVER_TOKEN=s3cret node server.js
+ * const ServerLive = AgentServer.layerConfig({ batchConcurrency: 8 }).pipe(Layer.provide(RegistryLive))
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  options?: Options
+): Layer.Layer<AgentServer, HttpServerError.ServeError | ConfigError.ConfigError, Registry.Registry> =>
+  Layer.unwrapEffect(
+    Config.all({
+      host: Config.option(Config.string("HOST")),
+      port: Config.option(Config.port("PORT")),
+      token: Config.option(Config.redacted("TOKEN")),
+      maxBodySize: Config.option(Config.integer("MAX_BODY_SIZE")),
+      shutdownGracePeriod: Config.option(Config.duration("SHUTDOWN_GRACE_PERIOD"))
+    }).pipe(
+      Config.nested("AGENT_SERVER"),
+      Effect.map((config) =>
+        layer({
+          ...options,
+          host: Option.getOrElse(config.host, () => options?.host),
+          port: Option.getOrElse(config.port, () => options?.port),
+          token: Option.getOrElse(config.token, () => options?.token),
+          maxBodySize: Option.getOrElse(config.maxBodySize, () => options?.maxBodySize),
+          shutdownGracePeriod: Option.getOrElse(config.shutdownGracePeriod, () => options?.shutdownGracePeriod)
+        })
+      )
+    )
+  )

@@ -1,0 +1,18 @@
+/**
+ * effect-agents/http: serve agents and teams over HTTP with
+ * `@effect/platform`, and call them with a typed client.
+ *
+ * @since 0.1.0
+ */
+
+/** @since 0.1.0 */
+export * as AgentApi from "./AgentApi.js"
+
+/** @since 0.1.0 */
+export * as AgentClient from "./AgentClient.js"
+
+/** @since 0.1.0 */
+export * as AgentServer from "./AgentServer.js"
+
+/** @since 0.1.0 */
+export * as Registry from "./Registry.js"

@@ -1,0 +1,165 @@
+import * as Cause from "effect/Cause"
+import * as DateTime from "effect/DateTime"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FiberMap from "effect/FiberMap"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+import type { AgentError } from "../../AgentError.js"
+import type * as AgentApi from "../../http/AgentApi.js"
+import { BatchNotFound } from "../../http/AgentApi.js"
+import type * as Registry from "../../http/Registry.js"
+import type { Drain } from "./drain.js"
+import * as Wire from "./wire.js"
+
+/** The batches of a server: started in the background, kept in memory. */
+export interface Batches {
+  readonly start: (
+    served: Registry.Served,
+    inputs: ReadonlyArray<AgentApi.Input>,
+    concurrency: number
+  ) => Effect.Effect<AgentApi.BatchAccepted>
+  /** The batch now, or once it has ended with `wait`. */
+  readonly get: (id: string, wait: boolean) => Effect.Effect<AgentApi.Batch, BatchNotFound>
+  /** Interrupts the batch's runs and answers once they have ended. */
+  readonly cancel: (id: string) => Effect.Effect<AgentApi.Batch, BatchNotFound>
+}
+
+interface Item {
+  status: AgentApi.ItemStatus
+  result?: AgentApi.RunResult
+  error?: AgentError
+}
+
+interface State {
+  readonly id: string
+  readonly agent: string
+  readonly createdAt: DateTime.Utc
+  readonly items: ReadonlyArray<Item>
+  /** Done when the batch has ended. */
+  readonly ended: Deferred.Deferred<void>
+  status: AgentApi.Batch["status"]
+  finishedAt?: DateTime.Utc
+}
+
+const snapshot = (state: State): AgentApi.Batch => {
+  const progress = { done: 0, failed: 0, pending: 0, running: 0, cancelled: 0 }
+  for (const item of state.items) progress[item.status]++
+  return {
+    id: state.id,
+    agent: state.agent,
+    status: state.status,
+    total: state.items.length,
+    progress,
+    results: state.items.map((item, index): AgentApi.BatchItem => ({ index, ...item })),
+    createdAt: state.createdAt,
+    ...(state.finishedAt === undefined ? {} : { finishedAt: state.finishedAt })
+  }
+}
+
+/**
+ * Batches run in a `FiberMap` keyed by id, in the server's scope: cancelling
+ * one removes its fiber (interrupting its runs), and closing the scope
+ * interrupts every batch still running. Each run is tracked by `drain`, so a
+ * shutdown gives batch runs the same grace period as requests, and starts no
+ * pending run. At most `retention` batches are kept; the oldest finished
+ * ones go first.
+ */
+export const make = (options: { readonly drain: Drain; readonly retention: number }): Effect.Effect<
+  Batches,
+  never,
+  Scope.Scope
+> =>
+  Effect.gen(function*() {
+    const fibers = yield* FiberMap.make<string>()
+    const store = new Map<string, State>()
+
+    const evict = () => {
+      for (const [id, state] of store) {
+        if (store.size <= options.retention) return
+        if (state.status !== "running") store.delete(id)
+      }
+    }
+
+    const runItem = (served: Registry.Served, input: AgentApi.Input, item: Item) =>
+      Effect.suspend(() => {
+        item.status = "running"
+        return options.drain.track(served.runnable.run(input))
+      }).pipe(
+        Effect.onExit((exit) =>
+          Effect.suspend(() => {
+            if (Exit.isSuccess(exit)) {
+              item.status = "done"
+              item.result = Wire.result(exit.value)
+              return Effect.void
+            }
+            const failure = Cause.failureOption(exit.cause)
+            if (Option.isSome(failure) && failure.value._tag !== "ServerShuttingDown") {
+              item.status = "failed"
+              item.error = failure.value
+              return Effect.void
+            }
+            // cancelled with the batch, or by a shutdown (before or while it ran)
+            if (Option.isSome(failure) || Cause.isInterruptedOnly(exit.cause)) {
+              item.status = "cancelled"
+              return Effect.void
+            }
+            item.status = "failed"
+            return Effect.logError("AgentServer: a batch run died", exit.cause)
+          })
+        ),
+        Effect.exit
+      )
+
+    const start: Batches["start"] = (served, inputs, concurrency) =>
+      Effect.gen(function*() {
+        const state: State = {
+          id: crypto.randomUUID(),
+          agent: served.name,
+          createdAt: yield* DateTime.now,
+          items: inputs.map((): Item => ({ status: "pending" })),
+          ended: yield* Deferred.make<void>(),
+          status: "running"
+        }
+        store.set(state.id, state)
+        evict()
+        const batch = Effect.forEach(inputs, (input, index) => runItem(served, input, state.items[index]!), {
+          concurrency,
+          discard: true
+        }).pipe(
+          Effect.onExit((exit) =>
+            Effect.flatMap(DateTime.now, (now) => {
+              state.finishedAt = now
+              state.status = Exit.isInterrupted(exit) ? "cancelled" : "completed"
+              for (const item of state.items) {
+                if (item.status === "pending" || item.status === "running") item.status = "cancelled"
+              }
+              return Deferred.succeed(state.ended, undefined)
+            })
+          )
+        )
+        yield* FiberMap.run(fibers, state.id, batch)
+        return { id: state.id, agent: served.name, total: inputs.length }
+      })
+
+    const lookup = (id: string) =>
+      Effect.suspend(() => {
+        const state = store.get(id)
+        return state === undefined ? Effect.fail(new BatchNotFound({ id })) : Effect.succeed(state)
+      })
+
+    return {
+      start,
+      get: (id, wait) =>
+        lookup(id).pipe(
+          Effect.tap((state) => wait ? Deferred.await(state.ended) : Effect.void),
+          Effect.map(snapshot)
+        ),
+      cancel: (id) =>
+        lookup(id).pipe(
+          Effect.tap(() => FiberMap.remove(fibers, id)),
+          Effect.map(snapshot)
+        )
+    }
+  })

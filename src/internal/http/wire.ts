@@ -1,0 +1,44 @@
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
+import type * as Agent from "../../Agent.js"
+import type { ToolFailed } from "../../AgentError.js"
+import type * as AgentApi from "../../http/AgentApi.js"
+import type { RunEvent } from "../../RunEvent.js"
+import * as Tool from "../../Tool.js"
+
+/**
+ * The output of a result as JSON. An agent without an output Schema answers
+ * with its text, which is its output; an agent with one answered with the JSON
+ * text of the encoded output (the loop decoded `content` into `output`), so
+ * `content` parsed is exactly the output's encoded form, whatever the Schema
+ * transforms (dates, options, classes).
+ */
+const outputOf = (result: Agent.RunResult<unknown>): unknown => {
+  if (result.output === result.content) return result.content
+  return Either.getOrElse(
+    Either.try((): unknown => JSON.parse(result.content)),
+    () => result.output
+  )
+}
+
+/** A run's result as it goes on the wire. */
+export const result = (result: Agent.RunResult<unknown>): AgentApi.RunResult => ({
+  ...result,
+  output: outputOf(result)
+})
+
+/** An event of any run. */
+export type AnyRunEvent = RunEvent<unknown>
+
+/** A run's event as it goes on the wire. */
+export const event = (event: RunEvent<unknown>): AgentApi.RunEvent =>
+  event._tag === "RunCompleted" ? { ...event, result: result(event.result) } : event
+
+/** A tool's result as JSON: encoded with its `success` Schema when it has one. */
+export const toolResult = (tool: Tool.Any, value: unknown): Effect.Effect<AgentApi.ToolResult, ToolFailed> =>
+  Effect.gen(function*() {
+    const content = yield* Tool.toContent(tool, value)
+    const json = tool.success === undefined ? value : yield* Effect.orDie(Schema.encodeUnknown(tool.success)(value))
+    return { tool: tool.name, result: json, content }
+  })
