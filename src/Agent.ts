@@ -290,6 +290,7 @@ export const make: {
     const model = options.model ?? (yield* LanguageModel.LanguageModel)
     const context = yield* Effect.context<never>()
     const toolkit: Toolkit.Any = options.toolkit ?? Toolkit.empty
+    const policy = Policy.merge(Policy.defaults, options.policy)
     const config: Loop.LoopConfig<Output> = {
       name: options.name,
       instructions: options.instructions,
@@ -298,7 +299,8 @@ export const make: {
       context,
       maxSteps: options.maxSteps ?? 10,
       toolConcurrency: options.toolConcurrency ?? "unbounded",
-      policy: Policy.merge(Policy.defaults, options.policy),
+      policy,
+      retrySchedule: Policy.retrySchedule(policy),
       output: options.output === undefined ? undefined : Loop.outputSpec(options.name, options.output)
     }
     const agent: Agent<Output> = Object.assign(Object.create(Proto), {

@@ -2,6 +2,7 @@ import * as Clock from "effect/Clock"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import type * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type { Input, RunOptions, RunResult, Step, ToolCallRecord } from "../Agent.js"
@@ -49,6 +50,8 @@ export interface LoopConfig<Output> {
   readonly maxSteps: number
   readonly toolConcurrency: number | "unbounded"
   readonly policy: Policy.Policy
+  /** The policy's retry schedule, made once. */
+  readonly retrySchedule: Schedule.Schedule<unknown, ModelError> | undefined
   readonly output: OutputSpec<Output> | undefined
 }
 
@@ -85,12 +88,12 @@ export const runLoop = <Output>(
   emit: Emit<Output> | undefined
 ): Effect.Effect<RunResult<Output>, AgentError> =>
   Effect.suspend(() => {
-    const policy = Policy.merge(config.policy, options?.policy)
+    const policy = options?.policy === undefined ? config.policy : Policy.merge(config.policy, options.policy)
     const maxSteps = options?.maxSteps ?? config.maxSteps
     const runId = options?.runId ?? crypto.randomUUID()
     const agent = config.name
     const models = [config.model, ...policy.fallback]
-    const retrySchedule = Policy.retrySchedule(policy)
+    const retrySchedule = options?.policy === undefined ? config.retrySchedule : Policy.retrySchedule(policy)
     const toolOptions = { defaultTimeout: Policy.isLimited(policy.toolTimeout) ? policy.toolTimeout : undefined }
     // the model enforces its call's timeout: it can stop the call more cheaply than a racing fiber
     const timeout = Policy.isLimited(policy.modelTimeout) ? policy.modelTimeout : undefined
@@ -184,17 +187,27 @@ export const runLoop = <Output>(
     const callModel = (step: number): Effect.Effect<LanguageModel.GenerateResponse, ModelError> => {
       // A snapshot: the conversation grows after the call, the request must not.
       const request: LanguageModel.GenerateRequest = { messages: messages.slice(), tools, responseFormat, timeout }
-      const withRetry = (model: LanguageModel.Service) => {
-        let attempts = 0
-        const counted = Effect.suspend(() => {
-          if (attempts++ > 0) retries++
+      const once = (model: LanguageModel.Service) =>
+        Effect.suspend(() => {
           partial = false
           return attempt(model, request, step)
         })
-        return retrySchedule === undefined
-          ? counted
-          : Effect.retry(counted, { schedule: retrySchedule, while: () => !partial })
-      }
+      // The retry machinery starts at the first failure, which is the schedule's first input:
+      // a call that succeeds pays nothing for it.
+      const withRetry = (model: LanguageModel.Service) =>
+        retrySchedule === undefined ? once(model) : Effect.catchAll(once(model), (first) => {
+          if (partial) return Effect.fail(first)
+          let replayed = false
+          const again = Effect.suspend(() => {
+            if (!replayed) {
+              replayed = true
+              return Effect.fail(first)
+            }
+            retries++
+            return once(model)
+          })
+          return Effect.retry(again, { schedule: retrySchedule, while: () => !partial })
+        })
       let call = withRetry(models[0]!)
       for (const fallback of models.slice(1)) {
         call = Effect.catchAll(call, (error) => {
@@ -210,10 +223,7 @@ export const runLoop = <Output>(
       Effect.gen(function*() {
         if (emit !== undefined) yield* emit({ _tag: "ToolCallStarted", runId, agent, step, toolCall })
         const started = yield* Clock.currentTimeMillis
-        const { error, message } = yield* Effect.provide(
-          Toolkit.handleCall(config.toolkit, toolCall, toolOptions),
-          config.context
-        )
+        const { error, message } = yield* Toolkit.handleCall(config.toolkit, toolCall, toolOptions)
         const record: ToolCallRecord = {
           id: toolCall.id,
           name: toolCall.name,
@@ -313,12 +323,14 @@ export const runLoop = <Output>(
       return yield* new MaxStepsExceeded({ agent, maxSteps })
     })
 
+    // the tools' services, captured when the agent was made
+    const provided = Effect.provide(loop, config.context)
     const limited = Policy.isLimited(policy.runTimeout)
-      ? Effect.timeoutFail(loop, {
+      ? Effect.timeoutFail(provided, {
         duration: policy.runTimeout,
         onTimeout: () => new RunTimeout({ agent, timeout: policy.runTimeout })
       })
-      : loop
+      : provided
     return Effect.withSpan(limited, "agent.run", {
       captureStackTrace: false,
       attributes: { "gen_ai.agent.name": agent, "gen_ai.request.model": config.model.model, "run.id": runId }
