@@ -103,6 +103,20 @@ describe("TaskGroup.run", () => {
       expect(yield* Effect.flip(Effect.failCause(exit.cause))).toStrictEqual(new Boom("boom"))
     }))
 
+  it.effect("a task under Effect.timeout is interrupted at the first failure, not when its timeout fires", () =>
+    Effect.gen(function*() {
+      // effect 3.22's concurrent Effect.all waits for the timeout here: 2 minutes, not 100 ms
+      const exit = yield* exitAfter(
+        TaskGroup.forEach([
+          Effect.never.pipe(Effect.timeoutFail({ duration: "2 minutes", onTimeout: () => new Boom("timeout") })),
+          failAfter(100, "first")
+        ], (effect) => effect),
+        100
+      )
+      if (Exit.isSuccess(exit)) return expect.fail("the run fails at 100 ms")
+      expect(labels(exit.cause)).toEqual(["first"])
+    }))
+
   it.effect("three tasks failing at once: every failure is kept, in the order they happened", () =>
     Effect.gen(function*() {
       const exit = yield* exitAfter(

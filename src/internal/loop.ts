@@ -17,6 +17,7 @@ import {
 import * as LanguageModel from "../LanguageModel.js"
 import * as Policy from "../Policy.js"
 import type { RunEvent } from "../RunEvent.js"
+import * as TaskGroup from "../TaskGroup.js"
 import * as Toolkit from "../Toolkit.js"
 import * as JsonSchema from "./jsonSchema.js"
 
@@ -307,7 +308,9 @@ export const runLoop = <Output>(
             return { done: false } as const
           }
           toolCalls += response.toolCalls.length
-          const results = yield* Effect.forEach(response.toolCalls, (toolCall) => callTool(index, toolCall), {
+          // the step's tool calls are one task group: interrupting the run interrupts
+          // every call in flight and waits for their finalizers
+          const results = yield* TaskGroup.forEach(response.toolCalls, (toolCall) => callTool(index, toolCall), {
             concurrency: config.toolConcurrency
           })
           for (const { message } of results) messages.push(message)
