@@ -199,6 +199,10 @@ export interface Scoped<E = never> extends TaskGroup<E> {
  *   `gather(return_exceptions=True)`, for dynamic work). The body's own
  *   failure interrupts the tasks in both modes.
  *
+ * With a bound, a task that joins another task still waiting for a slot
+ * holds its own slot meanwhile: when every slot is held so, they wait for
+ * ever. Join from the body, or from tasks forked in another group.
+ *
  * @example
  * ```ts
  * import { TaskGroup } from "effect-agents"

@@ -433,6 +433,16 @@ describe("TaskGroup.run", () => {
       expectTypeOf(program).toEqualTypeOf<Effect.Effect<string, A | B | TaskGroup.TaskGroupClosed>>()
       const error = yield* Effect.flip(program)
       expect(error).toBeInstanceOf(A)
+
+      // a helper typed with the errors its tasks may have takes a run's group (TaskGroup<unknown>)
+      const helper = (group: TaskGroup.TaskGroup<A>) =>
+        group.fork(Effect.fail(new A())).pipe(Effect.asVoid, Effect.catchTag("TaskGroupClosed", () => Effect.void))
+      expectTypeOf(TaskGroup.run(helper)).toEqualTypeOf<Effect.Effect<void, A>>()
+      // a scoped group only takes the tasks whose errors it declares
+      const scoped = yield* Effect.scoped(Effect.map(TaskGroup.make<A>(), (group) => group))
+      // @ts-expect-error B is not a failure the group declares
+      void scoped.fork(Effect.fail(new B()))
+      expectTypeOf(scoped.join).toEqualTypeOf<Effect.Effect<void, A>>()
     }))
 })
 

@@ -264,11 +264,11 @@ export class Group {
     if (Exit.isFailure(exit)) {
       const failed = this.record(exit.cause)
       if (this.status === "open") {
-        if (failed && (this.failFast || task === this.body)) {
+        if (task === this.body) {
+          // The body failed (in both modes), or interrupted itself: the run has no value to wait for.
+          this.stop(Cause.isInterruptedOnly(exit.cause) ? "aborting" : "failing")
+        } else if (failed && this.failFast) {
           this.stop("failing")
-        } else if (task === this.body && !failed) {
-          // The body interrupted itself: the run cannot produce its value.
-          this.stop("aborting")
         }
       }
     }
