@@ -3,15 +3,16 @@
  * steps (model latency, streamed text, concurrent tool calls that hold a
  * resource and sleep) interrupted at random points.
  *
- * Reproduce a failure with the seed and path fast-check prints:
+ * 200 cases each (`FC_NUM_RUNS` for more); reproduce a failure with the seed
+ * and path fast-check prints:
  * `FC_SEED=<seed> FC_PATH=<path> npx vitest run test/Agent.property.test.ts`.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Effect, Exit, FastCheck as fc, Fiber, Schema, Stream, TestClock } from "effect"
+import { Clock, Duration, Effect, Exit, FastCheck as fc, Fiber, Schema, Stream, TestClock } from "effect"
 import type { RunEvent } from "effect-agents"
 import { Agent, Tool, Toolkit } from "effect-agents"
 import { ScriptedModel } from "effect-agents/testing"
-import { fastCheckParameters } from "./fixtures/property.js"
+import { checkProperty } from "./fixtures/property.js"
 
 interface ToolStep {
   readonly latency: number
@@ -88,7 +89,14 @@ const makeAgent = (script: Script, toolConcurrency: number | "unbounded") =>
       instructions: "",
       model,
       toolkit: Toolkit.make(work),
-      toolConcurrency
+      toolConcurrency,
+      // nothing fails here: timeouts would only leave sleeps for the TestClock to step through
+      policy: {
+        retry: false,
+        modelTimeout: Duration.infinity,
+        toolTimeout: Duration.infinity,
+        runTimeout: Duration.infinity
+      }
     })
     return { agent, model, probe }
   })
@@ -104,87 +112,96 @@ const expectToolCallsFinalized = (probe: Probe, inFlightAtStop: ReadonlyArray<st
   }
 }
 
-/** Beyond the end of every script, and short of the policy's timeouts (a minute and more). */
+/** Beyond the end of every script. */
 const HORIZON = 10_000
 
 describe("agent cancellation properties", () => {
-  it.effect.prop(
+  it.effect(
     "4. an Agent.stream interrupted at a random point emits no event after it; its in-flight tool calls are interrupted",
-    [scripts, fc.double({ min: 0, max: 1, noNaN: true }), fc.constantFrom<number | "unbounded">(1, 2, "unbounded")],
-    ([script, point, toolConcurrency]) =>
-      Effect.gen(function*() {
-        const { agent, model, probe } = yield* makeAgent(script, toolConcurrency)
-        const stopAt = 1 + Math.floor(point * durationOf(script))
-        let stopped = false
-        const received: Array<{ readonly event: RunEvent.RunEvent; readonly at: number; readonly late: boolean }> = []
-        const consumer = yield* Effect.fork(
-          agent.stream("go").pipe(
-            Stream.runForEach((event) =>
-              Effect.map(Clock.currentTimeMillis, (at) => {
-                received.push({ event, at, late: stopped })
-              })
+    () =>
+      checkProperty(
+        fc.tuple(
+          scripts,
+          fc.double({ min: 0, max: 1, noNaN: true }),
+          fc.constantFrom<number | "unbounded">(1, 2, "unbounded")
+        ),
+        ([script, point, toolConcurrency]) =>
+          Effect.gen(function*() {
+            const { agent, model, probe } = yield* makeAgent(script, toolConcurrency)
+            const stopAt = 1 + Math.floor(point * durationOf(script))
+            const start = yield* Clock.currentTimeMillis
+            let stopped = false
+            const received: Array<{ readonly event: RunEvent.RunEvent; readonly at: number; readonly late: boolean }> =
+              []
+            const consumer = yield* Effect.fork(
+              agent.stream("go").pipe(
+                Stream.runForEach((event) =>
+                  Effect.map(Clock.currentTimeMillis, (now) => {
+                    received.push({ event, at: now - start, late: stopped })
+                  })
+                )
+              )
             )
-          )
-        )
-        yield* TestClock.adjust(stopAt)
-        stopped = true
-        const requestsAtStop = (yield* model.requests).length
-        const startedAtStop = [...probe.started]
-        const inFlightAtStop = probe.started.filter((call) => !probe.completed.includes(call))
-        const interrupting = yield* Effect.fork(Fiber.interrupt(consumer))
-        yield* TestClock.adjust(HORIZON)
-        const exit = interrupting.unsafePoll()
-        expect(exit, "the interruption returned").not.toBeNull()
-        if (exit === null || Exit.isFailure(exit)) return
+            yield* TestClock.adjust(stopAt)
+            stopped = true
+            const requestsAtStop = (yield* model.requests).length
+            const startedAtStop = [...probe.started]
+            const inFlightAtStop = probe.started.filter((call) => !probe.completed.includes(call))
+            const interrupting = yield* Effect.fork(Fiber.interrupt(consumer))
+            yield* TestClock.adjust(HORIZON)
+            const exit = interrupting.unsafePoll()
+            expect(exit, "the interruption returned").not.toBeNull()
+            if (exit === null || Exit.isFailure(exit)) return
 
-        expect(received.filter(({ late }) => late), "no event after the interruption").toEqual([])
-        expect(received.every(({ at }) => at <= stopAt)).toBe(true)
-        const finished = received.at(-1)?.event._tag === "RunCompleted"
-        expect(Exit.isInterrupted(exit.value) || (Exit.isSuccess(exit.value) && finished)).toBe(true)
-        // the run stopped with the stream: no tool call or model call after the interruption
-        expect(probe.started, "no tool call starts after the interruption").toEqual(startedAtStop)
-        expect((yield* model.requests).length, "no model call after the interruption").toBe(requestsAtStop)
-        expectToolCallsFinalized(probe, inFlightAtStop)
-        // a completed tool call was reported only if it completed before the interruption
-        const reported = received.flatMap(({ event }) => event._tag === "ToolCallCompleted" ? [event.call.id] : [])
-        expect(reported.length).toBeLessThanOrEqual(probe.completed.length)
-      }),
-    { fastCheck: fastCheckParameters(), concurrent: true }
+            expect(received.filter(({ late }) => late), "no event after the interruption").toEqual([])
+            expect(received.every(({ at }) => at <= stopAt)).toBe(true)
+            const finished = received.at(-1)?.event._tag === "RunCompleted"
+            expect(Exit.isInterrupted(exit.value) || (Exit.isSuccess(exit.value) && finished)).toBe(true)
+            // the run stopped with the stream: no tool call or model call after the interruption
+            expect(probe.started, "no tool call starts after the interruption").toEqual(startedAtStop)
+            expect((yield* model.requests).length, "no model call after the interruption").toBe(requestsAtStop)
+            expectToolCallsFinalized(probe, inFlightAtStop)
+            // a completed tool call was reported only if it completed before the interruption
+            const reported = received.flatMap(({ event }) => event._tag === "ToolCallCompleted" ? [event.call.id] : [])
+            expect(reported.length).toBeLessThanOrEqual(probe.completed.length)
+          })
+      ),
+    { concurrent: true }
   )
 
-  it.effect.prop(
+  it.effect(
     "5. an agent run interrupted during a tool call never calls the model again",
-    [scripts, fc.nat(), fc.nat()],
-    ([script, stepPick, offsetPick]) =>
-      Effect.gen(function*() {
-        const { agent, model, probe } = yield* makeAgent(script, "unbounded")
-        // the step interrupted, and an instant while its tool calls run (they start together after the
-        // model's latency; the step lasts as long as its longest call)
-        const k = stepPick % script.steps.length
-        const toolsStart = script.steps.slice(0, k + 1).reduce(
-          (time, step, i) => time + step.latency + (i < k ? Math.max(...step.calls) : 0),
-          0
-        )
-        const longest = Math.max(...script.steps[k]!.calls)
-        const stopAt = toolsStart + 1 + (offsetPick % (longest - 1))
+    () =>
+      checkProperty(fc.tuple(scripts, fc.nat(), fc.nat()), ([script, stepPick, offsetPick]) =>
+        Effect.gen(function*() {
+          const { agent, model, probe } = yield* makeAgent(script, "unbounded")
+          // the step interrupted, and an instant while its tool calls run (they start together after the
+          // model's latency; the step lasts as long as its longest call)
+          const k = stepPick % script.steps.length
+          const toolsStart = script.steps.slice(0, k + 1).reduce(
+            (time, step, i) => time + step.latency + (i < k ? Math.max(...step.calls) : 0),
+            0
+          )
+          const longest = Math.max(...script.steps[k]!.calls)
+          const stopAt = toolsStart + 1 + (offsetPick % (longest - 1))
 
-        const run = yield* Effect.fork(agent.run("go"))
-        yield* TestClock.adjust(stopAt)
-        const inFlightAtStop = probe.started.filter((call) => !probe.completed.includes(call))
-        expect(inFlightAtStop.length, "a tool call is in flight").toBeGreaterThan(0)
-        expect(inFlightAtStop.every((call) => call.startsWith(`${k}.`))).toBe(true)
-        const requestsAtStop = (yield* model.requests).length
-        expect(requestsAtStop).toBe(k + 1)
+          const run = yield* Effect.fork(agent.run("go"))
+          yield* TestClock.adjust(stopAt)
+          const inFlightAtStop = probe.started.filter((call) => !probe.completed.includes(call))
+          expect(inFlightAtStop.length, "a tool call is in flight").toBeGreaterThan(0)
+          expect(inFlightAtStop.every((call) => call.startsWith(`${k}.`))).toBe(true)
+          const requestsAtStop = (yield* model.requests).length
+          expect(requestsAtStop).toBe(k + 1)
 
-        const interrupting = yield* Effect.fork(Fiber.interrupt(run))
-        yield* TestClock.adjust(HORIZON)
-        const exit = interrupting.unsafePoll()
-        expect(exit, "the interruption returned").not.toBeNull()
-        if (exit === null || Exit.isFailure(exit)) return
-        expect(Exit.isInterrupted(exit.value), "the run ends interrupted").toBe(true)
-        expect((yield* model.requests).length, "the model is never called again").toBe(requestsAtStop)
-        expectToolCallsFinalized(probe, inFlightAtStop)
-      }),
-    { fastCheck: fastCheckParameters(), concurrent: true }
+          const interrupting = yield* Effect.fork(Fiber.interrupt(run))
+          yield* TestClock.adjust(HORIZON)
+          const exit = interrupting.unsafePoll()
+          expect(exit, "the interruption returned").not.toBeNull()
+          if (exit === null || Exit.isFailure(exit)) return
+          expect(Exit.isInterrupted(exit.value), "the run ends interrupted").toBe(true)
+          expect((yield* model.requests).length, "the model is never called again").toBe(requestsAtStop)
+          expectToolCallsFinalized(probe, inFlightAtStop)
+        })),
+    { concurrent: true }
   )
 })

@@ -8,13 +8,14 @@
  * outside at a random time. Every event happens at its own instant, so a small
  * model of the tree predicts the outcome exactly.
  *
- * Reproduce a failure with the seed and path fast-check prints:
+ * 200 cases (`FC_NUM_RUNS` for more); reproduce a failure with the seed and
+ * path fast-check prints:
  * `FC_SEED=<seed> FC_PATH=<path> npx vitest run test/TaskGroup.property.test.ts`.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Clock, Effect, Exit, FastCheck as fc, Fiber, Supervisor, TestClock } from "effect"
 import { TaskGroup } from "effect-agents"
-import { fastCheckParameters } from "./fixtures/property.js"
+import { checkProperty } from "./fixtures/property.js"
 
 // -----------------------------------------------------------------------------
 // Trees
@@ -237,10 +238,11 @@ const observe = (tree: Group, interruptAt: number | undefined) =>
   Effect.gen(function*() {
     const probe: Probe = { acquired: new Map(), released: new Map(), log: [] }
     const supervisor = yield* Supervisor.track
+    const start = yield* Clock.currentTimeMillis
     const atEnd = { time: -1, logLength: -1, fibersAlive: -1 }
     const root = runNode(tree, probe).pipe(
       Effect.ensuring(Effect.gen(function*() {
-        atEnd.time = yield* Clock.currentTimeMillis
+        atEnd.time = (yield* Clock.currentTimeMillis) - start
         atEnd.logLength = probe.log.length
         atEnd.fibersAlive = (yield* supervisor.value).length
       }))
@@ -260,46 +262,45 @@ const resourcesOf = (node: Node): Array<number> =>
 
 describe("TaskGroup cancellation properties", () => {
   // One run of each random tree is checked against properties 1 to 3.
-  it.effect.prop(
+  it.effect(
     "random trees of work: 1. resources released once, 2. no fiber left, 3. the outcome the model predicts",
-    [scenarios],
-    ([{ interruptAt, tree }]) =>
-      Effect.gen(function*() {
-        const { atEnd, exit, logLengthLater, probe } = yield* observe(tree, interruptAt)
-        const predicted = predict(tree, interruptAt ?? Infinity)
-        expect(exit, "the run has ended").not.toBeNull()
-        if (exit === null) return
+    () =>
+      checkProperty(scenarios, ({ interruptAt, tree }) =>
+        Effect.gen(function*() {
+          const { atEnd, exit, logLengthLater, probe } = yield* observe(tree, interruptAt)
+          const predicted = predict(tree, interruptAt ?? Infinity)
+          expect(exit, "the run has ended").not.toBeNull()
+          if (exit === null) return
 
-        // 1. every acquired resource is released exactly once, whatever happens (every leaf
-        // starts at 0, before anything can fail, so each acquires its resource)
-        const resources = resourcesOf(tree).sort()
-        expect([...probe.acquired.keys()].sort(), "1. the resources acquired").toEqual(resources)
-        for (const id of resources) {
-          expect(probe.acquired.get(id), `1. resource ${id} acquired once`).toBe(1)
-          expect(probe.released.get(id), `1. resource ${id} released once`).toBe(1)
-        }
+          // 1. every acquired resource is released exactly once, whatever happens (every leaf
+          // starts at 0, before anything can fail, so each acquires its resource)
+          const resources = resourcesOf(tree).sort()
+          expect([...probe.acquired.keys()].sort(), "1. the resources acquired").toEqual(resources)
+          for (const id of resources) {
+            expect(probe.acquired.get(id), `1. resource ${id} acquired once`).toBe(1)
+            expect(probe.released.get(id), `1. resource ${id} released once`).toBe(1)
+          }
 
-        // 2. when the run has ended, no fiber it started is running, and nothing happens when
-        // the clock moves on
-        expect(atEnd.fibersAlive, "2. fibers still running when the run ended").toBe(0)
-        expect(logLengthLater, "2. nothing happens after the end").toBe(atEnd.logLength)
+          // 2. when the run has ended, no fiber it started is running, and nothing happens when
+          // the clock moves on
+          expect(atEnd.fibersAlive, "2. fibers still running when the run ended").toBe(0)
+          expect(logLengthLater, "2. nothing happens after the end").toBe(atEnd.logLength)
 
-        // 3. the outcome matches the model: success when nothing failed and nothing was
-        // interrupted from outside; else exactly the failures before and during cancellation,
-        // each once; interrupted only when interrupted from outside with no failure
-        const interrupted = interruptAt !== undefined && interruptAt <= predicted.end
-        expect(atEnd.time, "3. the run ends when its last task ends").toBe(predicted.end)
-        if (predicted.failures.length > 0) {
-          expect(Exit.isFailure(exit), "3. the run fails").toBe(true)
-          if (Exit.isSuccess(exit)) return
-          expect(labelsOf(exit.cause), "3. the failures").toEqual([...predicted.failures].sort())
-          expect(Cause.isInterrupted(exit.cause), "3. interrupted from outside").toBe(interrupted)
-        } else if (interrupted) {
-          expect(Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause), "3. interrupted only").toBe(true)
-        } else {
-          expect(exit, "3. the run succeeds").toStrictEqual(Exit.void)
-        }
-      }),
-    { fastCheck: fastCheckParameters() }
+          // 3. the outcome matches the model: success when nothing failed and nothing was
+          // interrupted from outside; else exactly the failures before and during cancellation,
+          // each once; interrupted only when interrupted from outside with no failure
+          const interrupted = interruptAt !== undefined && interruptAt <= predicted.end
+          expect(atEnd.time, "3. the run ends when its last task ends").toBe(predicted.end)
+          if (predicted.failures.length > 0) {
+            expect(Exit.isFailure(exit), "3. the run fails").toBe(true)
+            if (Exit.isSuccess(exit)) return
+            expect(labelsOf(exit.cause), "3. the failures").toEqual([...predicted.failures].sort())
+            expect(Cause.isInterrupted(exit.cause), "3. interrupted from outside").toBe(interrupted)
+          } else if (interrupted) {
+            expect(Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause), "3. interrupted only").toBe(true)
+          } else {
+            expect(exit, "3. the run succeeds").toStrictEqual(Exit.void)
+          }
+        }))
   )
 })
