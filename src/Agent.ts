@@ -33,7 +33,8 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
-import type * as Either from "effect/Either"
+import * as Either from "effect/Either"
+import * as FiberRef from "effect/FiberRef"
 import { dual } from "effect/Function"
 import * as Mailbox from "effect/Mailbox"
 import type * as Option from "effect/Option"
@@ -48,6 +49,7 @@ import * as LanguageModel from "./LanguageModel.js"
 import * as Policy from "./Policy.js"
 import * as Printer from "./Printer.js"
 import type { RunEvent } from "./RunEvent.js"
+import * as TaskGroup from "./TaskGroup.js"
 import * as Tool from "./Tool.js"
 import * as Toolkit from "./Toolkit.js"
 
@@ -377,11 +379,14 @@ export interface RunAllOptions {
 }
 
 /**
- * Runs many agents at once, with `Effect.all`'s options: `concurrency`
- * bounds how many run at a time; `mode: "default"` fails at the first
- * failure (and interrupts the others), `"either"` keeps every outcome
- * (Python's `gather(return_exceptions=True)`), `"validate"` fails with every
- * failure at the end.
+ * Runs many agents at once, with `Effect.all`'s options, as one task group
+ * (see the `TaskGroup` module): `concurrency` bounds how many run at a time
+ * (default one at a time, as `Effect.all`; runs still waiting never start
+ * after a failure); `mode: "default"` fails at the first failure and
+ * interrupts the others (the Cause holds every failure, the first one first),
+ * `"either"` keeps every outcome (Python's
+ * `gather(return_exceptions=True)`), `"validate"` fails with every failure at
+ * the end. Interrupting it interrupts every run and waits for them.
  *
  * @example
  * ```ts
@@ -412,10 +417,23 @@ export const runAll: {
     options?: RunAllOptions & { readonly mode?: "default" | undefined }
   ): Effect.Effect<Array<RunResult<Output>>, AgentError>
 } = <Output>(runs: Iterable<RunSpec<Output>>, options?: RunAllOptions) =>
-  Effect.all(
-    Array.from(runs, ([runnable, input, runOptions]) => runnable.run(input, runOptions)),
-    options
-  ) as never
+  Effect.gen(function*() {
+    const specs = Array.from(runs)
+    const concurrency = options?.concurrency === "inherit"
+      ? yield* FiberRef.get(FiberRef.currentConcurrency)
+      : options?.concurrency ?? 1
+    const runOne = ([runnable, input, runOptions]: RunSpec<Output>) => runnable.run(input, runOptions)
+    if (options?.mode === "either") {
+      return yield* TaskGroup.forEach(specs, (spec) => Effect.either(runOne(spec)), { concurrency })
+    }
+    if (options?.mode === "validate") {
+      const outcomes = yield* TaskGroup.forEach(specs, (spec) => Effect.either(runOne(spec)), { concurrency })
+      return outcomes.every(Either.isRight)
+        ? outcomes.map((outcome) => outcome.right)
+        : yield* Effect.fail(outcomes.map(Either.getLeft))
+    }
+    return yield* TaskGroup.forEach(specs, runOne, { concurrency })
+  }) as never
 
 /**
  * Runs an agent (or a team) and prints the run to the terminal: the

@@ -30,6 +30,9 @@ export * as Printer from "./Printer.js"
 export * as RunEvent from "./RunEvent.js"
 
 /** @since 0.1.0 */
+export * as TaskGroup from "./TaskGroup.js"
+
+/** @since 0.1.0 */
 export * as Tool from "./Tool.js"
 
 /** @since 0.1.0 */

@@ -1,5 +1,5 @@
 import { describe, expect, expectTypeOf, it } from "@effect/vitest"
-import { Chunk, Effect, Either, Fiber, Option, Ref, Schema, Stream, TestClock, Tracer } from "effect"
+import { Cause, Chunk, Effect, Either, Exit, Fiber, Option, Ref, Schema, Stream, TestClock, Tracer } from "effect"
 import type { LanguageModel } from "effect-agents"
 import { Agent, AgentError, RunEvent, Tool, Toolkit } from "effect-agents"
 import { ScriptedModel } from "effect-agents/testing"
@@ -361,6 +361,53 @@ describe("Agent.runAll", () => {
         Agent.make({ name: "broken", instructions: "", model }))
       const error = yield* Effect.flip(Agent.runAll([[ok, "1"], [broken, "2"]], { concurrency: 2 }))
       expect(error._tag).toBe("InvalidRequest")
+    }))
+
+  it.effect("in the default mode, the first failure interrupts the other runs; the Cause holds the failures once", () =>
+    Effect.gen(function*() {
+      const make = (name: string, turn: ScriptedModel.Turn) =>
+        Effect.flatMap(ScriptedModel.make([turn]), (model) => Agent.make({ name, instructions: "", model }))
+      const hanging = yield* make("hanging", { hang: true })
+      const late = yield* make("late", {
+        fail: { error: new AgentError.ModelUnavailable({ message: "late" }), times: 99 }
+      })
+      const early = yield* make("early", {
+        fail: { error: new AgentError.InvalidRequest({ message: "early" }) },
+        latency: "1 second"
+      })
+      const fiber = yield* Effect.fork(
+        Agent.runAll([[hanging, "1"], [early, "2"], [late, "3"]], { concurrency: "unbounded" }).pipe(Effect.exit)
+      )
+      yield* TestClock.adjust("1 second")
+      const exit = yield* Fiber.join(fiber)
+      if (Exit.isSuccess(exit)) return expect.fail("runAll fails")
+      // "late" was still retrying with backoff, "hanging" waiting: both were interrupted, neither is a failure
+      expect(Chunk.toReadonlyArray(Cause.failures(exit.cause))).toStrictEqual([
+        new AgentError.InvalidRequest({ message: "early" })
+      ])
+      expect(Cause.isInterrupted(exit.cause)).toBe(false)
+    }))
+
+  it.effect("with mode validate, runs every agent and fails with every failure in place", () =>
+    Effect.gen(function*() {
+      const make = (name: string, turn: ScriptedModel.Turn) =>
+        Effect.flatMap(ScriptedModel.make([turn]), (model) => Agent.make({ name, instructions: "", model }))
+      const a = yield* make("a", { text: "A" })
+      const b = yield* make("b", { fail: { error: new AgentError.InvalidRequest({ message: "b" }) } })
+      const c = yield* make("c", { text: "C", latency: "1 second" })
+      const fiber = yield* Effect.fork(Agent.runAll([[a, "x"], [b, "y"], [c, "z"]], { mode: "validate" }))
+      yield* TestClock.adjust("1 second")
+      const error = yield* Effect.flip(Fiber.join(fiber))
+      expect(error).toStrictEqual([
+        Option.none(),
+        Option.some(new AgentError.InvalidRequest({ message: "b" })),
+        Option.none()
+      ])
+      const all = yield* Agent.runAll([[a, "x"], [a, "x"]], { mode: "validate", concurrency: "inherit" }).pipe(
+        Effect.flip,
+        Effect.map((failures) => failures.map(Option.isSome))
+      )
+      expect(all).toEqual([true, true]) // a's script has one turn: its second and third runs fail
     }))
 })
 

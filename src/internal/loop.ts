@@ -11,6 +11,7 @@ import { issuesOf, MalformedResponse, MaxStepsExceeded, OutputInvalid, RunTimeou
 import * as LanguageModel from "../LanguageModel.js"
 import * as Policy from "../Policy.js"
 import type { RunEvent } from "../RunEvent.js"
+import * as TaskGroup from "../TaskGroup.js"
 import * as Toolkit from "../Toolkit.js"
 import * as JsonSchema from "./jsonSchema.js"
 
@@ -308,10 +309,11 @@ export const runLoop = <Output>(
             return { done: false } as const
           }
           toolCalls += response.toolCalls.length
-          // One call needs no fiber of its own; several run concurrently.
+          // The step's tool calls are one task group: interrupting the run interrupts every call in
+          // flight and waits for their finalizers. One call needs no fiber of its own.
           const results = response.toolCalls.length === 1
             ? [yield* callTool(index, response.toolCalls[0]!)]
-            : yield* Effect.forEach(response.toolCalls, (toolCall) => callTool(index, toolCall), {
+            : yield* TaskGroup.forEach(response.toolCalls, (toolCall) => callTool(index, toolCall), {
               concurrency: config.toolConcurrency
             })
           for (const { message } of results) messages.push(message)

@@ -1,0 +1,81 @@
+/**
+ * effect-agents in the team's peer benchmark (../shared/bench): the library
+ * used the way an application would. One runtime with the OpenAI model layer,
+ * built once per agent; an Agent with one Tool; `run` and `stream` through
+ * `ManagedRuntime.runPromise`, whose `signal` interrupts the run's fiber
+ * (which aborts the HTTP request in flight). Library defaults throughout: the
+ * default policy (retries with backoff honouring retry-after, timeouts).
+ */
+import { Effect, Layer, ManagedRuntime, Redacted, Schema, Stream } from "effect"
+import { Agent, OpenAiClient, OpenAiModel, Tool, Toolkit } from "../src/index.js"
+
+export const name = "effect-agents"
+export const framework = "effect-agents (Agent.run over OpenAiModel, default policy)"
+export const packages = ["effect", "openai"]
+export const capabilities = {
+  cancel: "AbortSignal given to ManagedRuntime.runPromise interrupts the run's fiber",
+  dag: null,
+  stream: true
+}
+
+interface AgentOptions {
+  readonly baseURL: string
+  readonly apiKey: string
+  readonly model: string
+  readonly tool: {
+    readonly name: string
+    readonly description: string
+    readonly execute: (args: { x: number }) => Promise<string>
+  }
+  readonly systemPrompt: string
+  readonly maxSteps: number
+}
+
+interface RunOptions {
+  readonly signal?: AbortSignal
+  readonly onDelta?: (text: string) => void
+}
+
+const runtimes: Array<{ readonly dispose: () => Promise<void> }> = []
+
+export function createAgent(options: AgentOptions) {
+  const runtime = ManagedRuntime.make(
+    OpenAiModel.layer({ model: options.model }).pipe(
+      Layer.provide(OpenAiClient.layer({ apiKey: Redacted.make(options.apiKey), baseURL: options.baseURL }))
+    )
+  )
+  runtimes.push(runtime)
+  const tool = Tool.make(options.tool.name, {
+    description: options.tool.description,
+    parameters: { x: Schema.Number },
+    handler: (args) => options.tool.execute(args)
+  })
+  const agent = runtime.runSync(
+    Agent.make({
+      name: "bench",
+      instructions: options.systemPrompt,
+      toolkit: Toolkit.make(tool),
+      maxSteps: options.maxSteps
+    })
+  )
+  return {
+    run: (input: string, { signal }: RunOptions = {}) =>
+      runtime.runPromise(Effect.map(agent.run(input), (result) => ({ text: result.content })), { signal }),
+    stream: (input: string, { signal, onDelta }: RunOptions = {}) =>
+      runtime.runPromise(
+        agent.stream(input).pipe(
+          Stream.runFold("", (text, event) => {
+            if (event._tag !== "TextDelta") return text
+            onDelta?.(event.text)
+            return text + event.text
+          }),
+          Effect.map((text) => ({ text }))
+        ),
+        { signal }
+      )
+  }
+}
+
+export async function close() {
+  await Promise.all(runtimes.map((runtime) => runtime.dispose()))
+}
