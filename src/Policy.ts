@@ -38,8 +38,8 @@ import type * as LanguageModel from "./LanguageModel.js"
 export interface Policy {
   /**
    * The backoff between attempts of a model call, or `undefined` for no
-   * retries. Only retryable errors are retried, and never sooner than a
-   * `RateLimited` error's `retryAfter` (see {@link retrySchedule}).
+   * retries. Only retryable errors are retried, and a `RateLimited` error
+   * with a `retryAfter` is retried after exactly that (see {@link retrySchedule}).
    */
   readonly retry: Schedule.Schedule<unknown, ModelError> | undefined
   /** The limit of one attempt of a model call, enforced by the model (see `GenerateRequest.timeout`). */
@@ -139,8 +139,9 @@ export const make = (options: Options): Policy => merge(defaults, options)
 
 /**
  * The schedule a model call is retried with: the policy's backoff, only
- * while the error is retryable, and never sooner than the `retryAfter` of a
- * `RateLimited` error. `undefined` when the policy has no retries.
+ * while the error is retryable; after a `RateLimited` error that says when
+ * to come back (`retryAfter`), the delay is that, not the backoff: the
+ * provider knows best. `undefined` when the policy has no retries.
  *
  * @example
  * ```ts
@@ -161,8 +162,9 @@ export const retrySchedule = (policy: Policy): Schedule.Schedule<unknown, ModelE
 
 const honourRetryAfter = (schedule: Schedule.Schedule<unknown, ModelError>): Schedule.Schedule<unknown, ModelError> =>
   Schedule.intersect(schedule, Schedule.identity<ModelError>()).pipe(
+    // the provider said when: that is the delay (never sooner, and no later either)
     Schedule.modifyDelay(([, error], delay) =>
-      error._tag === "RateLimited" && error.retryAfter !== undefined ? Duration.max(delay, error.retryAfter) : delay
+      error._tag === "RateLimited" && error.retryAfter !== undefined ? error.retryAfter : delay
     ),
     Schedule.whileInput((error: ModelError) => error.retryable)
   )

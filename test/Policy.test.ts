@@ -59,7 +59,7 @@ describe("retries", () => {
       })
     }))
 
-  it.effect("wait at least the retry-after of a RateLimited error", () =>
+  it.effect("wait the retry-after of a RateLimited error, not the backoff", () =>
     Effect.gen(function*() {
       const limited = new AgentError.RateLimited({ message: "slow down", retryAfter: Duration.seconds(2) })
       const { agent, model } = yield* agentWith([{ fail: { error: limited }, text: "ok" }], {
@@ -71,6 +71,19 @@ describe("retries", () => {
       yield* TestClock.adjust("1 millis")
       expect((yield* Fiber.join(fiber)).content).toBe("ok")
       expect(yield* seen(model)).toBe(2)
+    }))
+
+  it.effect("a retry-after shorter than the backoff is honoured as given", () =>
+    Effect.gen(function*() {
+      const limited = new AgentError.RateLimited({ message: "slow down", retryAfter: Duration.millis(100) })
+      const { agent, model } = yield* agentWith([{ fail: { error: limited }, text: "ok" }], {
+        retry: Schedule.spaced("5 seconds").pipe(Schedule.intersect(Schedule.recurs(3)))
+      })
+      const fiber = yield* Effect.fork(agent.run("hi"))
+      yield* TestClock.adjust("99 millis")
+      expect(yield* seen(model)).toBe(1)
+      yield* TestClock.adjust("1 millis")
+      expect((yield* Fiber.join(fiber)).content).toBe("ok")
     }))
 
   it.effect("a RateLimited error without retry-after backs off by the schedule", () =>
