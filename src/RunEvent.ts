@@ -3,8 +3,8 @@
  * `RunStarted`, then for each step its `TextDelta`s, `ToolCallStarted` and
  * `ToolCallCompleted` (tool calls of one step run concurrently, so theirs
  * interleave) and `StepCompleted`, and last `RunCompleted` with the result.
- * Every event carries the run id and the agent's name. Events are plain
- * JSON-ready objects.
+ * Every event carries the run id, the agent's name and its `path` in a tree
+ * of agents. Events are plain JSON-ready objects.
  *
  * @example
  * ```ts
@@ -45,6 +45,12 @@ export type RunEvent<Output = unknown> =
 export interface Base {
   readonly runId: string
   readonly agent: string
+  /**
+   * Where in a tree of agents the event comes from, outermost first: an
+   * agent's own events have `[agent]`; a team's member's have
+   * `[team, member]`, so a UI can show members side by side.
+   */
+  readonly path: ReadonlyArray<string>
 }
 
 /**

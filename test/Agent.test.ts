@@ -249,6 +249,7 @@ describe("Agent.stream", () => {
         "RunCompleted"
       ])
       expect(events.every((event) => event.runId === "r1" && event.agent === "tester")).toBe(true)
+      expect(events.every((event) => event.path.length === 1 && event.path[0] === "tester")).toBe(true)
       const deltas = events.filter(RunEvent.is("TextDelta"))
       expect(deltas.filter((delta) => delta.step === 1).map((delta) => delta.text).join("")).toBe("The sum is 5.")
       const completed = events.at(-1)

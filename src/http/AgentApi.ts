@@ -463,7 +463,7 @@ export type RunResult = typeof RunResult.Type
  * import { AgentApi } from "effect-agents/http"
  *
  * const event = Schema.decodeUnknownSync(AgentApi.RunEvent)({
- *   _tag: "TextDelta", runId: "r1", agent: "assistant", step: 0, text: "Hel"
+ *   _tag: "TextDelta", runId: "r1", agent: "assistant", path: ["assistant"], step: 0, text: "Hel"
  * })
  * ```
  *
@@ -471,27 +471,45 @@ export type RunResult = typeof RunResult.Type
  * @category runs
  */
 export const RunEvent = Schema.Union(
-  Schema.TaggedStruct("RunStarted", { runId: Schema.String, agent: Schema.String, input: Schema.String }),
+  Schema.TaggedStruct("RunStarted", {
+    runId: Schema.String,
+    agent: Schema.String,
+    path: Schema.Array(Schema.String),
+    input: Schema.String
+  }),
   Schema.TaggedStruct("TextDelta", {
     runId: Schema.String,
     agent: Schema.String,
+    path: Schema.Array(Schema.String),
     step: Schema.Number,
     text: Schema.String
   }),
   Schema.TaggedStruct("ToolCallStarted", {
     runId: Schema.String,
     agent: Schema.String,
+    path: Schema.Array(Schema.String),
     step: Schema.Number,
     toolCall: LanguageModel.ToolCall
   }),
   Schema.TaggedStruct("ToolCallCompleted", {
     runId: Schema.String,
     agent: Schema.String,
+    path: Schema.Array(Schema.String),
     step: Schema.Number,
     call: ToolCallRecord
   }),
-  Schema.TaggedStruct("StepCompleted", { runId: Schema.String, agent: Schema.String, step: Step }),
-  Schema.TaggedStruct("RunCompleted", { runId: Schema.String, agent: Schema.String, result: RunResult })
+  Schema.TaggedStruct("StepCompleted", {
+    runId: Schema.String,
+    agent: Schema.String,
+    path: Schema.Array(Schema.String),
+    step: Step
+  }),
+  Schema.TaggedStruct("RunCompleted", {
+    runId: Schema.String,
+    agent: Schema.String,
+    path: Schema.Array(Schema.String),
+    result: RunResult
+  })
 ).annotations({ identifier: "RunEvent" })
 
 /**

@@ -93,6 +93,8 @@ export const runLoop = <Output>(
     const maxSteps = options?.maxSteps ?? config.maxSteps
     const runId = options?.runId ?? crypto.randomUUID()
     const agent = config.name
+    // where the events come from; a team prefixes its own name to its members'
+    const path: ReadonlyArray<string> = [agent]
     const models = [config.model, ...policy.fallback]
     const retrySchedule = options?.policy === undefined ? config.retrySchedule : Policy.retrySchedule(policy)
     const toolOptions = { defaultTimeout: Policy.isLimited(policy.toolTimeout) ? policy.toolTimeout : undefined }
@@ -158,7 +160,10 @@ export const runLoop = <Output>(
               case "TextDelta": {
                 text += part.text
                 partial = true
-                return Effect.zipRight(markFirstToken, emit({ _tag: "TextDelta", runId, agent, step, text: part.text }))
+                return Effect.zipRight(
+                  markFirstToken,
+                  emit({ _tag: "TextDelta", runId, agent, path, step, text: part.text })
+                )
               }
               case "ToolCall": {
                 calls.push(part.toolCall)
@@ -222,7 +227,7 @@ export const runLoop = <Output>(
 
     const callTool = (step: number, toolCall: LanguageModel.ToolCall) =>
       Effect.gen(function*() {
-        if (emit !== undefined) yield* emit({ _tag: "ToolCallStarted", runId, agent, step, toolCall })
+        if (emit !== undefined) yield* emit({ _tag: "ToolCallStarted", runId, agent, path, step, toolCall })
         const started = yield* Clock.currentTimeMillis
         const { error, message } = yield* Toolkit.handleCall(config.toolkit, toolCall, toolOptions)
         const record: ToolCallRecord = {
@@ -234,7 +239,7 @@ export const runLoop = <Output>(
           durationMs: (yield* Clock.currentTimeMillis) - started
         }
         if (error !== undefined) yield* Effect.annotateCurrentSpan("tool.error", error._tag)
-        if (emit !== undefined) yield* emit({ _tag: "ToolCallCompleted", runId, agent, step, call: record })
+        if (emit !== undefined) yield* emit({ _tag: "ToolCallCompleted", runId, agent, path, step, call: record })
         return { record, message }
       }).pipe(
         Effect.withSpan("tool.call", {
@@ -245,7 +250,7 @@ export const runLoop = <Output>(
 
     const finishStep = (step: Step) => {
       steps.push(step)
-      return emit === undefined ? Effect.void : emit({ _tag: "StepCompleted", runId, agent, step })
+      return emit === undefined ? Effect.void : emit({ _tag: "StepCompleted", runId, agent, path, step })
     }
 
     const complete = (content: string, output: Output) =>
@@ -274,13 +279,13 @@ export const runLoop = <Output>(
           "gen_ai.usage.output_tokens": outputTokens,
           "agent.steps": steps.length
         })
-        if (emit !== undefined) yield* emit({ _tag: "RunCompleted", runId, agent, result })
+        if (emit !== undefined) yield* emit({ _tag: "RunCompleted", runId, agent, path, result })
         return result
       })
 
     const loop = Effect.gen(function*() {
       startedAt = yield* Clock.currentTimeMillis
-      if (emit !== undefined) yield* emit({ _tag: "RunStarted", runId, agent, input: inputText(input) })
+      if (emit !== undefined) yield* emit({ _tag: "RunStarted", runId, agent, path, input: inputText(input) })
       let correctionsLeft = 1
       for (let index = 0; index < maxSteps; index++) {
         const stepResult = yield* Effect.gen(function*() {
