@@ -36,19 +36,19 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as FiberRef from "effect/FiberRef"
 import { dual } from "effect/Function"
-import * as Mailbox from "effect/Mailbox"
 import type * as Option from "effect/Option"
 import type { Pipeable } from "effect/Pipeable"
 import { pipeArguments } from "effect/Pipeable"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
-import * as Stream from "effect/Stream"
+import type * as Stream from "effect/Stream"
 import type { AgentError } from "./AgentError.js"
 import * as Loop from "./internal/loop.js"
 import * as LanguageModel from "./LanguageModel.js"
 import * as Policy from "./Policy.js"
 import * as Printer from "./Printer.js"
 import type { RunEvent } from "./RunEvent.js"
+import * as RunEventModule from "./RunEvent.js"
 import * as TaskGroup from "./TaskGroup.js"
 import * as Tool from "./Tool.js"
 import * as Toolkit from "./Toolkit.js"
@@ -239,24 +239,6 @@ const Proto = {
 }
 
 /**
- * Streams a run through a bounded mailbox: the loop waits when the consumer
- * is behind, and stopping the stream interrupts the run.
- */
-const streamLoop = <Output>(
-  config: Loop.LoopConfig<Output>,
-  input: Input,
-  options: RunOptions | undefined
-): Stream.Stream<RunEvent<Output>, AgentError> =>
-  Stream.unwrapScoped(Effect.gen(function*() {
-    const mailbox = yield* Mailbox.make<RunEvent<Output>, AgentError>({ capacity: 16 })
-    yield* Loop.runLoop(config, input, options, (event) => mailbox.offer(event)).pipe(
-      Mailbox.into(mailbox),
-      Effect.forkScoped
-    )
-    return Mailbox.toStream(mailbox)
-  }))
-
-/**
  * Builds an agent from its context: the `LanguageModel` in context (unless
  * `model` is given) and the services its tools need, which are captured so
  * that `run` needs nothing more.
@@ -313,7 +295,11 @@ export const make: {
       maxSteps: config.maxSteps,
       policy: config.policy,
       run: (input: Input, runOptions?: RunOptions) => Loop.runLoop(config, input, runOptions, undefined),
-      stream: (input: Input, runOptions?: RunOptions) => streamLoop(config, input, runOptions),
+      stream: (input: Input, runOptions?: RunOptions) =>
+        RunEventModule.stream<Output, AgentError, never>(
+          [config.name],
+          (emit) => Loop.runLoop(config, input, runOptions, emit)
+        ),
       asTool: (toolOptions?: AsToolOptions) => asTool(agent, toolOptions)
     })
     return agent

@@ -168,6 +168,8 @@ export const printResponse = <Output>(
       })
     const completed = yield* runnable.stream(input, options).pipe(
       Stream.tap((event) => {
+        // runs nested in this one (agents called as tools) stream too: print this run's own events
+        if (event.path.length > 1) return Effect.void
         switch (event._tag) {
           case "TextDelta":
             return Effect.zipRight(enter("response"), writer.write(event.text))

@@ -432,6 +432,53 @@ describe("Agent.asTool", () => {
     }))
 })
 
+describe("nested runs", () => {
+  it.effect("an agent called as a tool streams into its caller's stream, below it, without its RunCompleted", () =>
+    Effect.gen(function*() {
+      const researcher = yield* Effect.flatMap(
+        ScriptedModel.make([{ toolCalls: [{ name: "add", arguments: { a: 1, b: 1 } }] }, { text: "Two." }]),
+        (model) => Agent.make({ name: "researcher", instructions: "", model, toolkit: Toolkit.make(add) })
+      )
+      const { agent } = yield* scripted([
+        { toolCalls: [{ name: "researcher", arguments: { input: "1 + 1?" } }] },
+        { text: "It is two." }
+      ], { toolkit: Toolkit.make(researcher.asTool()) })
+      const events = Chunk.toReadonlyArray(yield* Stream.runCollect(agent.stream("1 + 1?")))
+      const inner = events.filter((event) => event.path.length === 2)
+      expect(inner.every((event) => event.path[0] === "tester" && event.path[1] === "researcher")).toBe(true)
+      expect(inner.map((event) => event._tag)).toEqual([
+        "RunStarted",
+        "ToolCallStarted",
+        "ToolCallCompleted",
+        "StepCompleted",
+        "TextDelta",
+        "StepCompleted"
+      ])
+      expect(events.filter(RunEvent.is("RunCompleted")).map((event) => event.path)).toEqual([["tester"]])
+      expect(events.at(-1)?._tag).toBe("RunCompleted")
+    }))
+
+  it.effect("a run that is not streamed emits nothing, nested runs included", () =>
+    Effect.gen(function*() {
+      const inner = yield* Effect.flatMap(
+        ScriptedModel.make([{ text: "inner" }, { text: "inner" }]),
+        (model) => Agent.make({ name: "inner", instructions: "", model })
+      )
+      const delegate: ScriptedModel.Turn = { toolCalls: [{ name: "inner", arguments: { input: "x" } }] }
+      const { agent, model } = yield* scripted([delegate, { text: "outer" }, delegate, { text: "outer" }], {
+        toolkit: Toolkit.make(inner.asTool())
+      })
+      const events: Array<RunEvent.Forwarded> = []
+      const sink: RunEvent.Sink = { path: [], emit: (event) => Effect.sync(() => events.push(event)) }
+      expect((yield* agent.run("go")).content).toBe("outer")
+      expect(events).toEqual([])
+      // under a sink, the same run streams into it
+      yield* agent.run("go").pipe(RunEvent.withSink(sink))
+      expect(new Set(events.map((event) => event.path.join("/")))).toEqual(new Set(["tester", "tester/inner"]))
+      expect((yield* model.requests).length).toBe(4)
+    }))
+})
+
 describe("observability", () => {
   it.effect("every run, step, model call and tool call is a span", () =>
     Effect.gen(function*() {

@@ -2,6 +2,7 @@ import * as Clock from "effect/Clock"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as FiberRef from "effect/FiberRef"
 import type * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
@@ -10,7 +11,7 @@ import type { AgentError, Issue, ModelError } from "../AgentError.js"
 import { issuesOf, MalformedResponse, MaxStepsExceeded, OutputInvalid, RunTimeout } from "../AgentError.js"
 import * as LanguageModel from "../LanguageModel.js"
 import * as Policy from "../Policy.js"
-import type { RunEvent } from "../RunEvent.js"
+import * as RunEvent from "../RunEvent.js"
 import * as TaskGroup from "../TaskGroup.js"
 import * as Toolkit from "../Toolkit.js"
 import * as JsonSchema from "./jsonSchema.js"
@@ -57,7 +58,7 @@ export interface LoopConfig<Output> {
 }
 
 /** Receives the events of a streamed run; absent for `run`. */
-export type Emit<Output> = (event: RunEvent<Output>) => Effect.Effect<unknown>
+export type Emit<Output> = (event: RunEvent.RunEvent<Output>) => Effect.Effect<unknown>
 
 const toMessages = (instructions: string, input: Input): Array<LanguageModel.Message> => {
   const messages: Array<LanguageModel.Message> = typeof input === "string" ? [LanguageModel.user(input)] : [...input]
@@ -78,9 +79,10 @@ const correction = (issues: ReadonlyArray<Issue>): LanguageModel.UserMessage =>
 
 /**
  * Runs an agent: call the model, run the step's tool calls concurrently,
- * feed their results back, until a final answer or `maxSteps`. With `emit`,
- * the model is streamed and every event is emitted; without it, the model is
- * called with `generate` and nothing is emitted.
+ * feed their results back, until a final answer or `maxSteps`. With `emit`
+ * (the run is streamed), or under a sink (the run is nested in a streamed
+ * one), the model is streamed and the events are emitted; otherwise the model
+ * is called with `generate` and nothing is emitted.
  */
 export const runLoop = <Output>(
   config: LoopConfig<Output>,
@@ -88,13 +90,32 @@ export const runLoop = <Output>(
   options: RunOptions | undefined,
   emit: Emit<Output> | undefined
 ): Effect.Effect<RunResult<Output>, AgentError> =>
+  emit !== undefined
+    ? runWith(config, input, options, emit, [config.name])
+    : Effect.flatMap(FiberRef.get(RunEvent.currentSink), (sink) => {
+      if (sink === undefined) return runWith(config, input, options, undefined, [config.name])
+      // A run nested in a streamed one streams into it, below it in the tree, and is
+      // the sink of the runs nested in it. Its RunCompleted is its caller's business.
+      const path = [...sink.path, config.name]
+      const forward: Emit<Output> = (event) => event._tag === "RunCompleted" ? Effect.void : sink.emit(event)
+      return Effect.locally(runWith(config, input, options, forward, path), RunEvent.currentSink, {
+        path,
+        emit: sink.emit
+      })
+    })
+
+const runWith = <Output>(
+  config: LoopConfig<Output>,
+  input: Input,
+  options: RunOptions | undefined,
+  emit: Emit<Output> | undefined,
+  path: ReadonlyArray<string>
+): Effect.Effect<RunResult<Output>, AgentError> =>
   Effect.suspend(() => {
     const policy = options?.policy === undefined ? config.policy : Policy.merge(config.policy, options.policy)
     const maxSteps = options?.maxSteps ?? config.maxSteps
     const runId = options?.runId ?? crypto.randomUUID()
     const agent = config.name
-    // where the events come from; a team prefixes its own name to its members'
-    const path: ReadonlyArray<string> = [agent]
     const models = [config.model, ...policy.fallback]
     const retrySchedule = options?.policy === undefined ? config.retrySchedule : Policy.retrySchedule(policy)
     const toolOptions = { defaultTimeout: Policy.isLimited(policy.toolTimeout) ? policy.toolTimeout : undefined }
