@@ -480,6 +480,28 @@ describe("nested runs", () => {
 })
 
 describe("observability", () => {
+  it.effect("spans exist only where a tracer can see them: none under Effect's built-in tracer", () =>
+    Effect.gen(function*() {
+      const seen: Array<Option.Option<string>> = []
+      const probe = Tool.make("probe", {
+        description: "",
+        parameters: {},
+        handler: () =>
+          Effect.map(Effect.option(Effect.currentSpan), (span) => {
+            seen.push(Option.map(span, (span) => span.name))
+            return "ok"
+          })
+      })
+      const script: ScriptedModel.Script = (request) =>
+        request.messages.at(-1)?.role === "tool" ? { text: "done" } : { toolCalls: [{ name: "probe" }] }
+      const { agent } = yield* scripted(script, { toolkit: Toolkit.make(probe) })
+      yield* agent.run("built-in tracer")
+      const base = yield* Effect.tracer
+      const recording = Tracer.make({ span: (...args) => base.span(...args), context: base.context })
+      yield* Effect.withTracer(agent.run("recording tracer"), recording)
+      expect(seen).toEqual([Option.none(), Option.some("tool.call")])
+    }))
+
   it.effect("every run, step, model call and tool call is a span", () =>
     Effect.gen(function*() {
       const spans: Array<Tracer.Span> = []

@@ -3,9 +3,11 @@ import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as FiberRef from "effect/FiberRef"
+import { identity } from "effect/Function"
 import type * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import type * as Tracer from "effect/Tracer"
 import type { Input, RunOptions, RunResult, Step, ToolCallRecord } from "../Agent.js"
 import type { AgentError, Issue, ModelError } from "../AgentError.js"
 import { issuesOf, MalformedResponse, MaxStepsExceeded, OutputInvalid, RunTimeout } from "../AgentError.js"
@@ -15,6 +17,7 @@ import * as RunEvent from "../RunEvent.js"
 import * as TaskGroup from "../TaskGroup.js"
 import * as Toolkit from "../Toolkit.js"
 import * as JsonSchema from "./jsonSchema.js"
+import { isTracing } from "./tracing.js"
 
 /** The structured output of an agent: its response format and its decoder. */
 export interface OutputSpec<Output> {
@@ -111,7 +114,14 @@ const runWith = <Output>(
   emit: Emit<Output> | undefined,
   path: ReadonlyArray<string>
 ): Effect.Effect<RunResult<Output>, AgentError> =>
-  Effect.suspend(() => {
+  Effect.flatMap(isTracing, (traced) => {
+    // spans (and their attributes) only where a tracer can see them
+    const span: (name: string, options: Tracer.SpanOptions) => <A, E, R>(
+      self: Effect.Effect<A, E, R>
+    ) => Effect.Effect<A, E, R> = traced ? (name, options) => Effect.withSpan(name, options) : () => identity
+    const annotate = (attributes: Record<string, unknown>): Effect.Effect<void> =>
+      traced ? Effect.annotateCurrentSpan(attributes) : Effect.void
+
     const policy = options?.policy === undefined ? config.policy : Policy.merge(config.policy, options.policy)
     const maxSteps = options?.maxSteps ?? config.maxSteps
     const runId = options?.runId ?? crypto.randomUUID()
@@ -151,13 +161,13 @@ const runWith = <Output>(
         : streamed(model, request, step, emit)
       return call.pipe(
         Effect.tap((response) =>
-          Effect.annotateCurrentSpan({
+          annotate({
             "gen_ai.response.model": response.model,
             "gen_ai.usage.input_tokens": response.usage.inputTokens,
             "gen_ai.usage.output_tokens": response.usage.outputTokens
           })
         ),
-        Effect.withSpan("model.call", {
+        span("model.call", {
           captureStackTrace: false,
           kind: "client",
           attributes: { "gen_ai.request.model": model.model, "gen_ai.agent.name": agent, "agent.step": step }
@@ -259,11 +269,11 @@ const runWith = <Output>(
           isError: message.isError,
           durationMs: (yield* Clock.currentTimeMillis) - started
         }
-        if (error !== undefined) yield* Effect.annotateCurrentSpan("tool.error", error._tag)
+        if (error !== undefined) yield* annotate({ "tool.error": error._tag })
         if (emit !== undefined) yield* emit({ _tag: "ToolCallCompleted", runId, agent, path, step, call: record })
         return { record, message }
       }).pipe(
-        Effect.withSpan("tool.call", {
+        span("tool.call", {
           captureStackTrace: false,
           attributes: { "gen_ai.tool.name": toolCall.name, "gen_ai.tool.call.id": toolCall.id, "agent.step": step }
         })
@@ -295,7 +305,7 @@ const runWith = <Output>(
             retries
           }
         }
-        yield* Effect.annotateCurrentSpan({
+        yield* annotate({
           "gen_ai.usage.input_tokens": inputTokens,
           "gen_ai.usage.output_tokens": outputTokens,
           "agent.steps": steps.length
@@ -345,7 +355,7 @@ const runWith = <Output>(
           for (const { message } of results) messages.push(message)
           yield* finishStep(step(results.map(({ record }) => record)))
           return { done: false } as const
-        }).pipe(Effect.withSpan("agent.step", { captureStackTrace: false, attributes: { "agent.step": index } }))
+        }).pipe(span("agent.step", { captureStackTrace: false, attributes: { "agent.step": index } }))
         if (stepResult.done) return yield* complete(stepResult.content, stepResult.output as Output)
       }
       return yield* new MaxStepsExceeded({ agent, maxSteps })
@@ -359,8 +369,8 @@ const runWith = <Output>(
         onTimeout: () => new RunTimeout({ agent, timeout: policy.runTimeout })
       })
       : provided
-    return Effect.withSpan(limited, "agent.run", {
+    return span("agent.run", {
       captureStackTrace: false,
       attributes: { "gen_ai.agent.name": agent, "gen_ai.request.model": config.model.model, "run.id": runId }
-    })
+    })(limited)
   })
