@@ -64,6 +64,8 @@ export interface Options {
    * up), `"date"` (an HTTP date) or `"none"`.
    */
   readonly retryAfterHeaders?: "both" | "ms" | "seconds" | "date" | "none" | undefined
+  /** Keep every request for `requests` (default true); turn it off for long runs (a benchmark). */
+  readonly record?: boolean | undefined
 }
 
 /**
@@ -279,7 +281,8 @@ export const make = (
   options?: Options
 ): Effect.Effect<OpenAiCompatServer, HttpServerError.ServeError, Scope.Scope> =>
   Effect.gen(function*() {
-    const cursor = Script.makeCursor(script)
+    const record = options?.record ?? true
+    const cursor = Script.makeCursor(script, record)
     const recorded: Array<RecordedRequest> = []
     const stats = { total: 0, open: 0, peakOpen: 0, completed: 0, abortedByClient: 0, cutByServer: 0 }
     const watchers = new Set<() => void>()
@@ -427,7 +430,7 @@ export const make = (
       const body = decoded.right
       const request = toRequest(body)
       const stream = body.stream === true
-      recorded.push({ body: json.right, request, model: body.model, stream, receivedAt })
+      if (record) recorded.push({ body: json.right, request, model: body.model, stream, receivedAt })
 
       const served = cursor.next(request)
       if (served.turn.latency !== undefined) yield* Effect.sleep(served.turn.latency)

@@ -98,6 +98,12 @@ export interface Options {
   readonly model?: string | undefined
   /** The latency of turns that give none. */
   readonly latency?: Duration.DurationInput | undefined
+  /**
+   * Keep every request for `requests` (default true). Turn it off where the
+   * model serves many runs (a benchmark, a demo): the requests hold the
+   * conversations.
+   */
+  readonly record?: boolean | undefined
 }
 
 /**
@@ -133,7 +139,7 @@ type Answer = Extract<internal.Served, { readonly _tag: "Answer" }>
 export const make = (script: Script, options?: Options): Effect.Effect<ScriptedModel> =>
   Effect.sync(() => {
     const model = options?.model ?? "scripted"
-    const cursor = internal.makeCursor(script)
+    const cursor = internal.makeCursor(script, options?.record ?? true)
     const cut = (index: number) =>
       new ModelUnavailable({ message: `ScriptedModel: the stream of call ${index} was cut off` })
 

@@ -30,6 +30,14 @@ describe("ScriptedModel", () => {
       expect((yield* model.requests).map((r) => r.messages[0]!.content)).toEqual(["a", "b", "c"])
     }))
 
+  it.effect("keeps no requests with record: false", () =>
+    Effect.gen(function*() {
+      const model = yield* ScriptedModel.make([{ text: "a" }, { text: "b" }], { record: false })
+      expect((yield* model.generate(request("1"))).text).toBe("a")
+      expect((yield* model.generate(request("2"))).toolCalls).toEqual([])
+      expect(yield* model.requests).toEqual([])
+    }))
+
   it.effect("waits its latency on Effect's clock", () =>
     Effect.gen(function*() {
       const model = yield* ScriptedModel.make([{ text: "late", latency: "2 seconds" }])

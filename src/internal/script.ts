@@ -10,16 +10,17 @@ export type Served =
 
 /**
  * Serves a script: one turn per call, in order, a turn's `fail` served on its
- * first `times` calls. Records every request. Not an Effect: callers (the
- * scripted model, the test server) add the latency.
+ * first `times` calls. Records every request unless told not to. Not an
+ * Effect: callers (the scripted model, the test server) add the latency.
  */
-export const makeCursor = (script: Script) => {
+export const makeCursor = (script: Script, record = true) => {
   const requests: Array<LanguageModel.GenerateRequest> = []
+  let calls = 0
   let cursor = 0
   let failuresServed = 0
   const next = (request: LanguageModel.GenerateRequest): Served => {
-    const index = requests.length
-    requests.push(request)
+    const index = calls++
+    if (record) requests.push(request)
     if (typeof script === "function") {
       const turn = script(request, index)
       return turn.fail === undefined
@@ -44,14 +45,18 @@ export const makeCursor = (script: Script) => {
   return { next, requests }
 }
 
-const estimateTokens = (text: string): number => Math.max(1, Math.ceil(text.length / 4))
+const estimateTokens = (length: number): number => Math.max(1, Math.ceil(length / 4))
 
-const requestText = (request: LanguageModel.GenerateRequest): string =>
-  request.messages.map((message) =>
-    message.role === "assistant"
-      ? message.content + message.toolCalls.map((call) => call.name + call.arguments).join("")
-      : message.content
-  ).join("\n")
+const requestLength = (request: LanguageModel.GenerateRequest): number => {
+  let length = 0
+  for (const message of request.messages) {
+    length += message.content.length + 1
+    if (message.role === "assistant") {
+      for (const call of message.toolCalls) length += call.name.length + call.arguments.length
+    }
+  }
+  return length
+}
 
 /** The response a turn gives to a request; `index` numbers its tool calls' ids. */
 export const respond = (
@@ -70,8 +75,10 @@ export const respond = (
     text,
     toolCalls,
     usage: turn.usage ?? {
-      inputTokens: estimateTokens(requestText(request)),
-      outputTokens: estimateTokens(text + toolCalls.map((call) => call.name + call.arguments).join(""))
+      inputTokens: estimateTokens(requestLength(request) - 1),
+      outputTokens: estimateTokens(
+        toolCalls.reduce((length, call) => length + call.name.length + call.arguments.length, text.length)
+      )
     },
     finishReason: toolCalls.length > 0 ? "tool-calls" : "stop",
     model
