@@ -159,6 +159,7 @@ const runWith = <Output>(
       const call: Effect.Effect<LanguageModel.GenerateResponse, ModelError> = emit === undefined
         ? Effect.tap(model.generate(request), (response) => response.text.length > 0 ? markFirstToken : Effect.void)
         : streamed(model, request, step, emit)
+      if (!traced) return call
       return call.pipe(
         Effect.tap((response) =>
           annotate({
