@@ -30,7 +30,7 @@
  * import { Dag } from "effect-agents"
  *
  * const pipeline = Dag.make<string>("report").pipe(
- *   Dag.node("ingest", (_, path) => Effect.succeed([3, 1, 2]).pipe(Effect.delay("100 millis"))),
+ *   Dag.node("ingest", (_, csv) => Effect.succeed(csv.split(",").map(Number)).pipe(Effect.delay("100 millis"))),
  *   Dag.node("stats", { dependsOn: ["ingest"], run: ({ ingest }) => Effect.succeed(Math.max(...ingest)) }),
  *   Dag.node("sorted", { dependsOn: ["ingest"], run: ({ ingest }) => Effect.succeed(ingest.toSorted()) }),
  *   Dag.node("report", {
@@ -40,7 +40,7 @@
  * )
  *
  * const program = Effect.gen(function*() {
- *   const result = yield* Dag.run(pipeline, "data.csv")
+ *   const result = yield* Dag.run(pipeline, "3,1,2")
  *   if (result.nodes.report.status === "completed") console.log(result.nodes.report.output)
  *   console.log(Dag.formatTimeline(result))
  * })

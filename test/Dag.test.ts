@@ -217,6 +217,41 @@ describe("Dag.run", () => {
       expect((yield* Ref.get(released)).toSorted()).toEqual(["root", "slow", "slower"])
     }))
 
+  it.effect("fail-fast: a node that fails while it is being cancelled is reported failed, and the run waits for it", () =>
+    Effect.gen(function*() {
+      const dag = Dag.make("stubborn").pipe(
+        Dag.node("broken", () => Effect.zipRight(Effect.sleep(100), new Boom({ node: "broken" }))),
+        // busy with something that cannot be stopped halfway when `broken` fails; then fails too
+        Dag.node(
+          "stubborn",
+          () => Effect.uninterruptible(Effect.zipRight(Effect.sleep(250), new Boom({ node: "stubborn" })))
+        ),
+        Dag.node("calm", () => Effect.sleep(1000))
+      )
+      const result = yield* within(Dag.run(dag, undefined), 2000)
+      expect(result.durationMs).toBe(250)
+      expect(result.nodes.broken).toMatchObject({ status: "failed", error: new Boom({ node: "broken" }) })
+      expect(result.nodes.stubborn).toEqual({
+        status: "failed",
+        error: new Boom({ node: "stubborn" }),
+        startMs: 0,
+        durationMs: 250,
+        attempts: 1
+      })
+      expect(result.nodes.calm).toEqual({ status: "interrupted", startMs: 0, durationMs: 100, attempts: 1 })
+
+      // interrupted while waiting to retry an attempt that failed earlier: interrupted, not failed
+      const retrying = Dag.make("retrying").pipe(
+        Dag.node("broken", () => Effect.zipRight(Effect.sleep(100), new Boom({ node: "broken" }))),
+        Dag.node("flaky", {
+          run: () => Effect.zipRight(Effect.sleep(10), new Boom({ node: "flaky" })),
+          retry: Schedule.spaced("1 second")
+        })
+      )
+      const stopped = yield* within(Dag.run(retrying, undefined), 2000)
+      expect(stopped.nodes.flaky).toEqual({ status: "interrupted", startMs: 0, durationMs: 100, attempts: 1 })
+    }))
+
   it.effect("continue: a failure skips exactly its dependents; the independent branches finish", () =>
     Effect.gen(function*() {
       const log: Array<string> = []

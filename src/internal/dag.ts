@@ -5,6 +5,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
 import * as Graph from "effect/Graph"
+import * as HashSet from "effect/HashSet"
 import * as Option from "effect/Option"
 import type * as Schedule from "effect/Schedule"
 import * as RunEvent from "../RunEvent.js"
@@ -179,6 +180,7 @@ export const execute = (
       const remaining = plan.deps.map((deps) => deps.length)
       const startedAt = new Array<number>(count).fill(0)
       const attempts = new Array<number>(count).fill(0)
+      const failedWhileCancelled = new Array<Cause.Cause<unknown> | undefined>(count)
       /** Whether the node's last event reached the stream. */
       const announced = new Array<boolean>(count).fill(false)
       let runStart = 0
@@ -212,10 +214,20 @@ export const execute = (
 
       const attemptOf = (index: number, deps: Record<string, unknown>): Effect.Effect<unknown, unknown, unknown> => {
         const spec = specs[index]!
-        const once = Effect.suspend(() => {
-          attempts[index] = attempts[index]! + 1
-          return spec.run(deps, input)
-        })
+        const once = Effect.onExit(
+          Effect.suspend(() => {
+            attempts[index] = attempts[index]! + 1
+            return spec.run(deps, input)
+          }),
+          // an interrupted fiber loses the failures of its Effect on the way up (past `retry`,
+          // `exit`): keep the failure of an attempt that failed while it was being cancelled
+          (exit) =>
+            Exit.isSuccess(exit) || Cause.isInterruptedOnly(exit.cause)
+              ? Effect.void
+              : Effect.map(Effect.descriptor, (fiber) => {
+                if (HashSet.size(fiber.interruptors) > 0) failedWhileCancelled[index] = exit.cause
+              })
+        )
         const timeout = spec.timeout
         const limited = timeout === undefined ? once : Effect.timeoutFail(once, {
           duration: timeout,
@@ -229,6 +241,15 @@ export const execute = (
           captureStackTrace: false,
           attributes: { "dag.name": dag, "dag.node": spec.name }
         })
+      }
+
+      /** The outcome of a node whose Effect failed: its typed failure, a defect, or an interruption. */
+      const outcomeOf = (cause: Cause.Cause<unknown>, node: string, timing: Timing): Outcome => {
+        if (Cause.isInterruptedOnly(cause)) return { status: "interrupted", ...timing }
+        const failure = Cause.failureOption(cause)
+        return Option.isSome(failure)
+          ? { status: "failed", error: failure.value, ...timing }
+          : { status: "failed", error: errors.defect(dag, node, Cause.squash(cause)), ...timing }
       }
 
       const fork = (group: TaskGroup.TaskGroup, index: number) =>
@@ -258,28 +279,25 @@ export const execute = (
             }
             return
           }
-          const failure = Cause.failureOption(exit.cause)
-          const outcome: Outcome = Cause.isInterruptedOnly(exit.cause)
-            // the node interrupted itself: its dependents cannot run
-            ? { status: "interrupted", ...timing }
-            : Option.isSome(failure)
-            ? { status: "failed", error: failure.value, ...timing }
-            : { status: "failed", error: errors.defect(dag, spec.name, Cause.squash(exit.cause)), ...timing }
+          // a node that interrupted itself is interrupted: its dependents cannot run
+          const outcome = outcomeOf(exit.cause, spec.name, timing)
           settle(index, outcome)
           if (failFast && outcome.status === "failed") return yield* Effect.fail(failFastSignal)
           yield* announce(index, outcome)
           for (const skipped of skipDependents(index)) yield* announce(skipped, outcomes[skipped]!)
         }).pipe(
-          // interrupted by the group (fail-fast) or from outside: the node ends here
-          Effect.onInterrupt(() =>
-            Effect.map(Clock.currentTimeMillis, (now) => {
-              if (status[index] !== "running") return
-              settle(index, {
-                status: "interrupted",
+          // interrupted by the group (fail-fast) or from outside while it ran: the node ends here,
+          // interrupted, or failed if it failed on its way out (an uninterruptible part, a finalizer)
+          Effect.onExit((exit) =>
+            status[index] !== "running" ? Effect.void : Effect.map(Clock.currentTimeMillis, (now) => {
+              const timing = {
                 startMs: startedAt[index]! - runStart,
                 durationMs: now - startedAt[index]!,
                 attempts: attempts[index]!
-              })
+              }
+              const cause = failedWhileCancelled[index] ?? (Exit.isFailure(exit) ? exit.cause : undefined)
+              const failure = cause === undefined ? undefined : outcomeOf(cause, specs[index]!.name, timing)
+              settle(index, failure?.status === "failed" ? failure : { status: "interrupted", ...timing })
             })
           )
         )
