@@ -684,12 +684,7 @@ const Proto = {
     return {
       _id: "Dag",
       name: this.name,
-      nodes: this.definition.specs.map((spec) => ({
-        name: spec.name,
-        dependsOn: Graph.getNode(this.graph, this.definition.indexOf.get(spec.name)!).pipe(
-          (info) => info._tag === "Some" ? info.value.dependsOn : []
-        )
-      }))
+      nodes: Array.from(this.graph.nodes.values(), ({ dependsOn, name }) => ({ name, dependsOn }))
     }
   }
 }
