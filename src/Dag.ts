@@ -65,12 +65,28 @@ import * as Printer from "./Printer.js"
 import type * as RunEvent from "./RunEvent.js"
 
 /**
+ * The brand of a {@link Dag}.
+ *
+ * @example
+ * ```ts
+ * import { Dag } from "effect-agents"
+ *
+ * Dag.TypeId in Dag.make("empty") // true
+ * ```
+ *
  * @since 0.1.0
  * @category type ids
  */
 export const TypeId: unique symbol = Symbol.for("effect-agents/Dag")
 
 /**
+ * @example
+ * ```ts
+ * import type { Dag } from "effect-agents"
+ *
+ * const brand = (id: Dag.TypeId) => id.description // "effect-agents/Dag"
+ * ```
+ *
  * @since 0.1.0
  * @category type ids
  */
