@@ -6,15 +6,15 @@
  * (which aborts the HTTP request in flight). Library defaults throughout: the
  * default policy (retries with backoff honouring retry-after, timeouts).
  */
-import { Effect, Layer, ManagedRuntime, Redacted, Schema, Stream } from "effect"
-import { Agent, OpenAiClient, OpenAiModel, Tool, Toolkit } from "../src/index.js"
+import { Context, Effect, Layer, ManagedRuntime, Redacted, Schema, Stream } from "effect"
+import { Agent, type AgentError, Dag, OpenAiClient, OpenAiModel, Tool, Toolkit } from "../src/index.js"
 
 export const name = "effect-agents"
 export const framework = "effect-agents (Agent.run over OpenAiModel, default policy)"
 export const packages = ["effect", "openai"]
 export const capabilities = {
   cancel: "AbortSignal given to ManagedRuntime.runPromise interrupts the run's fiber",
-  dag: null,
+  dag: "Dag.run: every node a TaskGroup task, forked when its last dependency completes",
   stream: true
 }
 
@@ -70,6 +70,59 @@ export function createAgent(options: AgentOptions) {
             return text + event.text
           }),
           Effect.map((text) => ({ text }))
+        ),
+        { signal }
+      )
+  }
+}
+
+interface DagOptions {
+  readonly baseURL: string
+  readonly apiKey: string
+  readonly nodes: ReadonlyArray<{ readonly id: string; readonly model: string; readonly deps: ReadonlyArray<string> }>
+}
+
+// One agent per node on its own OpenAiModel (the node's model name is its script), the DAG built
+// from names known at run time, as an application reading a workflow from configuration would.
+class BenchDag
+  extends Context.Tag("bench/Dag")<BenchDag, Dag.Dag<string, Record<string, string>, AgentError.AgentError>>()
+{}
+
+export function createDag(options: DagOptions) {
+  const build = Effect.gen(function*() {
+    let dag: Dag.Dag<string, Record<string, string>, AgentError.AgentError> = Dag.make<string>("bench")
+    for (const node of options.nodes) {
+      const model = yield* OpenAiModel.make({ model: node.model })
+      const agent = yield* Agent.make({ name: node.id, instructions: "", model })
+      dag = dag.pipe(Dag.node(node.id, {
+        dependsOn: node.deps,
+        run: (deps, input) =>
+          Effect.map(
+            agent.run(`${input} node ${node.id} given [${Object.values(deps).join(" | ")}]`),
+            (result) => result.content
+          )
+      }))
+    }
+    return dag
+  })
+  const runtime = ManagedRuntime.make(
+    Layer.scoped(BenchDag, build).pipe(
+      Layer.provide(OpenAiClient.layer({ apiKey: Redacted.make(options.apiKey), baseURL: options.baseURL }))
+    )
+  )
+  runtimes.push(runtime)
+  const dag = runtime.runSync(BenchDag)
+  return {
+    run: (input: string, { signal }: RunOptions = {}) =>
+      runtime.runPromise(
+        Dag.run(dag, input).pipe(
+          Effect.flatMap((result) =>
+            result.status === "completed"
+              ? Effect.succeed(Object.fromEntries(
+                Object.entries(result.nodes).map(([id, node]) => [id, node.status === "completed" ? node.output : ""])
+              ))
+              : Effect.fail(new Error(`the DAG ${result.status}`))
+          )
         ),
         { signal }
       )

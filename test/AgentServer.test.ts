@@ -16,7 +16,7 @@ import {
   Scope,
   Stream
 } from "effect"
-import { Agent, AgentError, OpenAiClient, OpenAiModel, Tool, Toolkit } from "effect-agents"
+import { Agent, AgentError, Dag, OpenAiClient, OpenAiModel, Tool, Toolkit } from "effect-agents"
 import { AgentClient, AgentServer, Registry } from "effect-agents/http"
 import { OpenAiCompatServer, ScriptedModel } from "effect-agents/testing"
 
@@ -195,7 +195,8 @@ describe("AgentServer", () => {
         "POST /v1/agents/{name}/runs agents.run",
         "POST /v1/agents/{name}/runs/stream agents.stream",
         "POST /v1/agents/{name}/tools/{tool} agents.tool",
-        "POST /v1/batches batches.create"
+        "POST /v1/batches batches.create",
+        "POST /v1/dags/{name}/runs dags.run"
       ])
       expect(Object.keys(document.paths["/v1/agents/{name}/runs"]!.post!.responses).sort()).toEqual(
         ["200", "400", "401", "404", "413", "500", "502", "503", "504"]
@@ -380,6 +381,74 @@ describe("AgentServer", () => {
       expect(yield* model.requests).toEqual([])
       expect(yield* Ref.get(handled)).toBe(0)
       expect(yield* server.inFlight).toBe(0)
+    }))
+
+  it.scopedLive("POST /v1/dags/{name}/runs decodes the input with the DAG's Schema and answers with its result", () =>
+    Effect.gen(function*() {
+      const model = yield* ScriptedModel.make(() => ({ text: "a summary" }))
+      const ran = yield* Ref.make(0)
+      const { client, server } = yield* serve(Effect.gen(function*() {
+        const summarizer = yield* Agent.make({ name: "summarizer", instructions: "", model })
+        const report = Dag.make<{ readonly quarter: string; readonly regions: number }>("report").pipe(
+          Dag.node(
+            "ingest",
+            (_, { quarter, regions }) =>
+              Effect.as(Ref.update(ran, (n) => n + 1), { quarter, rows: Array.from({ length: regions }, (_, i) => i) })
+          ),
+          Dag.node("summary", {
+            dependsOn: ["ingest"],
+            run: ({ ingest }) => Effect.map(summarizer.run(ingest.quarter), (result) => result.content)
+          }),
+          Dag.node("check", {
+            dependsOn: ["ingest"],
+            run: ({ ingest }) =>
+              ingest.rows.length > 2 ? Effect.succeed("ok") : new AgentError.ToolFailed({
+                tool: "check",
+                message: "too few regions"
+              })
+          }),
+          Dag.node("publish", { dependsOn: ["summary", "check"], run: ({ summary }) => Effect.succeed(summary) })
+        )
+        const input = Schema.Struct({ quarter: Schema.String, regions: Schema.NumberFromString })
+        return { agents: [summarizer], dags: [Registry.dag(report, input)] }
+      }))
+      expect((yield* client.health()).dags).toEqual(["report"])
+
+      const result = yield* client.dags.run({
+        path: { name: "report" },
+        payload: { input: { quarter: "Q3", regions: "4" } }
+      })
+      expect(result.status).toBe("completed")
+      expect(result.order).toEqual(["ingest", "summary", "check", "publish"])
+      expect(result.nodes.ingest).toMatchObject({ status: "completed", output: { quarter: "Q3", rows: [0, 1, 2, 3] } })
+      expect(result.nodes.publish).toMatchObject({ status: "completed", output: "a summary", attempts: 1 })
+
+      // a failed node is in the result: 200, with its error encoded
+      const partial = yield* client.dags.run({
+        path: { name: "report" },
+        payload: { input: { quarter: "Q4", regions: "1" }, onFailure: "continue" }
+      })
+      expect(partial.status).toBe("partial")
+      expect(partial.nodes.check).toMatchObject({
+        status: "failed",
+        error: { _tag: "ToolFailed", tool: "check", message: "too few regions" }
+      })
+      expect(partial.nodes.publish).toEqual({ status: "skipped", blockedBy: "check" })
+
+      // an input that does not decode, or an unknown DAG: nothing runs
+      expect(yield* Ref.get(ran)).toBe(2)
+      const invalid = yield* http("POST", `${server.url}/v1/dags/report/runs`, {
+        body: JSON.stringify({ input: { quarter: "Q3", regions: "many" } })
+      })
+      expect(invalid.status).toBe(400)
+      expect(json(invalid.text)).toMatchObject({
+        _tag: "DagInputInvalid",
+        dag: "report",
+        issues: [{ path: "regions" }]
+      })
+      const unknown = yield* Effect.flip(client.dags.run({ path: { name: "nope" }, payload: { input: 1 } }))
+      expect(unknown).toMatchObject({ _tag: "DagNotFound", dag: "nope", available: ["report"] })
+      expect(yield* Ref.get(ran)).toBe(2)
     }))
 
   it.scopedLive("with a token, the agent and batch endpoints need it: 401 without it, and nothing runs", () =>

@@ -12,6 +12,7 @@
  * | `POST /v1/batches` | starts runs in the background (202 with the batch id) |
  * | `GET /v1/batches/{id}` | a batch's progress and results (`?wait=true`: once it has ended) |
  * | `DELETE /v1/batches/{id}` | cancels a batch: its runs are interrupted |
+ * | `POST /v1/dags/{name}/runs` | runs a DAG with a JSON input to its `DagResult` |
  * | `GET /health` | the names of what is served |
  *
  * Every error is a `Schema.TaggedError` with its HTTP status: a body that
@@ -41,6 +42,7 @@ import * as HttpApiSecurity from "@effect/platform/HttpApiSecurity"
 import * as OpenApi from "@effect/platform/OpenApi"
 import * as Schema from "effect/Schema"
 import * as AgentError from "../AgentError.js"
+import * as Dag from "../Dag.js"
 import * as LanguageModel from "../LanguageModel.js"
 
 // -----------------------------------------------------------------------------
@@ -745,6 +747,193 @@ export const Batch = Schema.Struct({
 export type Batch = typeof Batch.Type
 
 // -----------------------------------------------------------------------------
+// DAGs
+// -----------------------------------------------------------------------------
+
+/**
+ * No DAG of that name is served. `available` lists the names that are.
+ *
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const error = new AgentApi.DagNotFound({ dag: "report", available: ["etl"] })
+ * console.log(error.message) // 'no DAG named "report"; served: etl'
+ * ```
+ *
+ * @since 0.1.0
+ * @category dags
+ */
+export class DagNotFound extends Schema.TaggedError<DagNotFound>()("DagNotFound", {
+  dag: Schema.String,
+  available: Schema.Array(Schema.String)
+}, HttpApiSchema.annotations({ status: 404, description: "No DAG of that name is served" })) {
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `no DAG named "${this.dag}"; served: ${this.available.join(", ") || "(none)"}`
+  }
+}
+
+/**
+ * The input does not decode with the DAG's input Schema; nothing ran.
+ *
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const error = new AgentApi.DagInputInvalid({ dag: "report", issues: [{ path: "quarter", message: "is missing" }] })
+ * ```
+ *
+ * @since 0.1.0
+ * @category dags
+ */
+export class DagInputInvalid extends Schema.TaggedError<DagInputInvalid>()("DagInputInvalid", {
+  dag: Schema.String,
+  issues: Schema.Array(AgentError.Issue)
+}, HttpApiSchema.annotations({ status: 400, description: "The input does not match the DAG's input Schema" })) {
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `the input of DAG "${this.dag}" is invalid: ${
+      this.issues.map((issue) => `${issue.path}: ${issue.message}`).join("; ")
+    }`
+  }
+}
+
+/**
+ * What a DAG's run can fail with over HTTP, before any node runs: a mistake
+ * in a DAG built from names known only at run time (500). A node's failure
+ * is not an error of the request: it is in the result.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const error = Schema.decodeUnknownSync(AgentApi.DagError)({ _tag: "DuplicateNode", dag: "d", node: "n" })
+ * ```
+ *
+ * @since 0.1.0
+ * @category dags
+ */
+export const DagError = Schema.Union(
+  Dag.DuplicateNode.annotations(withStatus(500)),
+  Dag.UnknownDependency.annotations(withStatus(500))
+)
+
+/**
+ * A request to run a DAG: its input as JSON (decoded by the DAG's input
+ * Schema), and `Dag.run`'s options.
+ *
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const request: AgentApi.DagRunRequest = { input: { quarter: "Q3" }, concurrency: 4, onFailure: "continue" }
+ * ```
+ *
+ * @since 0.1.0
+ * @category dags
+ */
+export const DagRunRequest = Schema.Struct({
+  input: Schema.Unknown.annotations({ description: "The DAG's input, as its input Schema encodes it" }),
+  concurrency: Schema.optional(
+    Schema.Int.pipe(Schema.greaterThanOrEqualTo(1)).annotations({ description: "Nodes running at once" })
+  ),
+  onFailure: Schema.optional(Schema.Literal("fail-fast", "continue"))
+}).annotations({ identifier: "DagRunRequest" })
+
+/**
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const request: AgentApi.DagRunRequest = { input: "Q3" }
+ * ```
+ *
+ * @since 0.1.0
+ * @category dags
+ */
+export type DagRunRequest = typeof DagRunRequest.Type
+
+const Timing = {
+  startMs: Schema.Number,
+  durationMs: Schema.Number,
+  attempts: Schema.Number
+}
+
+/**
+ * A node of a DAG's result, as `Dag.NodeResult` on the wire: `output` and
+ * `error` as JSON (an error as its fields, with its `_tag` and `message`).
+ *
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const node: AgentApi.DagNodeResult = { status: "skipped", blockedBy: "ingest" }
+ * ```
+ *
+ * @since 0.1.0
+ * @category dags
+ */
+export const DagNodeResult = Schema.Union(
+  Schema.Struct({ status: Schema.Literal("completed"), output: Schema.Unknown, ...Timing }),
+  Schema.Struct({ status: Schema.Literal("failed"), error: Schema.Unknown, ...Timing }),
+  Schema.Struct({ status: Schema.Literal("interrupted"), ...Timing }),
+  Schema.Struct({ status: Schema.Literal("skipped"), blockedBy: Schema.optional(Schema.String) })
+).annotations({ identifier: "DagNodeResult" })
+
+/**
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const ok = (node: AgentApi.DagNodeResult) => node.status === "completed"
+ * ```
+ *
+ * @since 0.1.0
+ * @category dags
+ */
+export type DagNodeResult = typeof DagNodeResult.Type
+
+/**
+ * The result of a DAG's run, as `Dag.DagResult` on the wire.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { AgentClient } from "effect-agents/http"
+ *
+ * declare const client: AgentClient.Client
+ * const status = client.dags.run({ path: { name: "report" }, payload: { input: "Q3" } }).pipe(
+ *   Effect.map((result) => result.status)
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category dags
+ */
+export const DagResult = Schema.Struct({
+  dag: Schema.String,
+  status: Schema.Literal("completed", "failed", "partial"),
+  nodes: Schema.Record({ key: Schema.String, value: DagNodeResult }),
+  order: Schema.Array(Schema.String),
+  durationMs: Schema.Number
+}).annotations({ identifier: "DagResult" })
+
+/**
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const makespan = (result: AgentApi.DagResult) => result.durationMs
+ * ```
+ *
+ * @since 0.1.0
+ * @category dags
+ */
+export type DagResult = typeof DagResult.Type
+
+// -----------------------------------------------------------------------------
 // Health
 // -----------------------------------------------------------------------------
 
@@ -910,6 +1099,40 @@ export class Batches extends HttpApiGroup.make("batches")
 {}
 
 /**
+ * Runs of DAGs.
+ *
+ * @example
+ * ```ts
+ * import { HttpApi } from "@effect/platform"
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * class MyApi extends HttpApi.make("my-api").add(AgentApi.Dags) {}
+ * ```
+ *
+ * @since 0.1.0
+ * @category groups
+ */
+export class Dags extends HttpApiGroup.make("dags")
+  .add(
+    HttpApiEndpoint.post("run", "/v1/dags/:name/runs")
+      .setPath(NamePath)
+      .setPayload(DagRunRequest)
+      .addSuccess(DagResult)
+      .addError(DagNotFound)
+      .addError(DagInputInvalid)
+      .addError(DagError)
+      .annotate(OpenApi.Summary, "Run a DAG to its result")
+      .annotate(
+        OpenApi.Description,
+        "Every node starts as soon as its dependencies are done. The answer is 200 with the result, " +
+          "whatever the nodes did: a failed node is in the result (status failed or partial)."
+      )
+  )
+  .middleware(Authorization)
+  .annotate(OpenApi.Title, "DAGs")
+{}
+
+/**
  * `GET /health`, without authentication.
  *
  * @example
@@ -950,10 +1173,11 @@ export class System extends HttpApiGroup.make("system", { topLevel: true })
 export class Api extends HttpApi.make("effect-agents")
   .add(Agents)
   .add(Batches)
+  .add(Dags)
   .add(System)
   .addError(PayloadTooLarge)
   .addError(ServerShuttingDown)
   .annotate(OpenApi.Title, "effect-agents")
   .annotate(OpenApi.Version, "0.1.0")
-  .annotate(OpenApi.Description, "Agents, teams and batches of runs over HTTP")
+  .annotate(OpenApi.Description, "Agents, teams, DAGs and batches of runs over HTTP")
 {}

@@ -290,6 +290,20 @@ const batchesGroup = ({ batchConcurrency, batches, drain, registry }: Settings) 
       .handle("get", ({ path, urlParams }) => batches.get(path.id, urlParams.wait === true))
       .handle("cancel", ({ path }) => batches.cancel(path.id)))
 
+const dagsGroup = ({ drain, registry }: Settings) =>
+  HttpApiBuilder.group(
+    AgentApi.Api,
+    "dags",
+    (handlers) =>
+      handlers.handle("run", ({ path, payload }) =>
+        Registry.servedDag(registry, path.name).pipe(
+          Effect.flatMap((served) =>
+            drain.track(served.run(payload.input, { concurrency: payload.concurrency, onFailure: payload.onFailure }))
+          ),
+          Effect.map(Wire.dagResult)
+        ))
+  )
+
 const systemGroup = ({ registry }: Settings) =>
   HttpApiBuilder.group(
     AgentApi.Api,
@@ -345,7 +359,7 @@ export const layer = (options?: Options): Layer.Layer<AgentServer, HttpServerErr
       }
 
       const ApiLive = HttpApiBuilder.api(AgentApi.Api).pipe(
-        Layer.provide([agentsGroup(settings), batchesGroup(settings), systemGroup(settings)]),
+        Layer.provide([agentsGroup(settings), batchesGroup(settings), dagsGroup(settings), systemGroup(settings)]),
         Layer.provide(authorization(options?.token))
       )
       const AppLive = Layer.mergeAll(

@@ -1,7 +1,8 @@
 /**
- * What an agent server serves, by name: agents, and anything else that runs
- * like one (`Agent.Runnable`: teams). The server looks names up here and
- * nowhere else, so a new kind of runnable needs no change to the server.
+ * What an agent server serves, by name: agents, anything else that runs
+ * like one (`Agent.Runnable`: teams), and DAGs. The server looks names up
+ * here and nowhere else, so a new kind of runnable needs no change to the
+ * server.
  *
  * The registry also keeps the context it was built in: the services the
  * agents' tools need, for tools run directly over HTTP.
@@ -23,11 +24,14 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
 import type * as Agent from "../Agent.js"
+import { issuesOf } from "../AgentError.js"
+import * as Dag from "../Dag.js"
 import * as Policy from "../Policy.js"
 import type * as Tool from "../Tool.js"
 import * as Toolkit from "../Toolkit.js"
-import { AgentNotFound } from "./AgentApi.js"
+import { AgentNotFound, DagInputInvalid, DagNotFound } from "./AgentApi.js"
 
 /**
  * The kinds of runnables served. Teams are served at the same endpoints as
@@ -69,8 +73,64 @@ export interface Served {
 }
 
 /**
- * What an agent server serves. DAGs, once they exist, get a map of their own
- * here (they take a typed input rather than a message), next to `runnables`.
+ * A DAG served under its name: its run from a JSON input, which its input
+ * Schema decodes. Made by {@link dag}.
+ *
+ * @example
+ * ```ts
+ * import { Registry } from "effect-agents/http"
+ *
+ * const run = (served: Registry.ServedDag) => served.run({ quarter: "Q3" }, { concurrency: 2 })
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ServedDag {
+  readonly name: string
+  readonly run: (
+    input: unknown,
+    options: Dag.RunOptions
+  ) => Effect.Effect<Dag.DagResult<Record<string, unknown>, unknown>, DagInputInvalid | Dag.DefinitionError>
+}
+
+/**
+ * A DAG to serve, with the Schema of its input: a request's JSON input is
+ * decoded with it before anything runs (`DagInputInvalid`, 400, when it does
+ * not decode). The DAG's nodes must need no services: provide them to the
+ * nodes when building it.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Dag } from "effect-agents"
+ * import { Registry } from "effect-agents/http"
+ *
+ * const double = Dag.make<number>("double").pipe(Dag.node("twice", (_, n) => Effect.succeed(n * 2)))
+ * const RegistryLive = Registry.layer({ dags: [Registry.dag(double, Schema.Number)] })
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const dag = <I, IEncoded, Out, E>(
+  self: Dag.Dag<I, Out, E, never>,
+  input: Schema.Schema<I, IEncoded>
+): ServedDag => {
+  const decode = Schema.decodeUnknown(input, { errors: "all" })
+  return {
+    name: self.name,
+    run: (json, options) =>
+      decode(json).pipe(
+        Effect.mapError((error) => new DagInputInvalid({ dag: self.name, issues: issuesOf(error) })),
+        Effect.flatMap((decoded) => Dag.run(self, decoded, options))
+      ) as Effect.Effect<Dag.DagResult<Record<string, unknown>, unknown>, DagInputInvalid | Dag.DefinitionError>
+  }
+}
+
+/**
+ * What an agent server serves: agents and teams by name (`runnables`), and
+ * DAGs, which take a typed input rather than a message, in a map of their own.
  *
  * @example
  * ```ts
@@ -84,6 +144,7 @@ export interface Served {
  */
 export interface Service {
   readonly runnables: ReadonlyMap<string, Served>
+  readonly dags: ReadonlyMap<string, ServedDag>
   /** The services the tools need: the context the registry was built in. */
   readonly context: Context.Context<never>
 }
@@ -105,8 +166,8 @@ export interface Service {
 export class Registry extends Context.Tag("effect-agents/http/Registry")<Registry, Service>() {}
 
 /**
- * What to serve: agents (whose tools can also be run directly), and teams or
- * any other `Agent.Runnable`.
+ * What to serve: agents (whose tools can also be run directly), teams or
+ * any other `Agent.Runnable`, and DAGs (see {@link dag}).
  *
  * @example
  * ```ts
@@ -124,11 +185,12 @@ export class Registry extends Context.Tag("effect-agents/http/Registry")<Registr
 export interface Options {
   readonly agents?: ReadonlyArray<Agent.Agent<unknown>> | undefined
   readonly teams?: ReadonlyArray<Agent.Runnable<unknown>> | undefined
+  readonly dags?: ReadonlyArray<ServedDag> | undefined
 }
 
 /**
- * Builds a registry. Two runnables with one name are a programming error and
- * throw.
+ * Builds a registry. Two runnables with one name, or two DAGs with one name,
+ * are a programming error and throw.
  *
  * @example
  * ```ts
@@ -163,7 +225,12 @@ export const make = (options: Options, context: Context.Context<never> = Context
   for (const team of options.teams ?? []) {
     add({ kind: "team", name: team.name, runnable: team, toolkit: Toolkit.empty, toolOptions: {} })
   }
-  return { runnables, context }
+  const dags = new Map<string, ServedDag>()
+  for (const served of options.dags ?? []) {
+    if (dags.has(served.name)) throw new Error(`Registry.make: two DAGs are named "${served.name}"`)
+    dags.set(served.name, served)
+  }
+  return { runnables, dags, context }
 }
 
 /**
@@ -222,6 +289,29 @@ export const runnable = (registry: Service, name: string): Effect.Effect<Served,
 }
 
 /**
+ * The DAG served under `name`, or `DagNotFound`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Registry } from "effect-agents/http"
+ *
+ * const run = Effect.flatMap(Registry.Registry, (registry) => Registry.servedDag(registry, "report")).pipe(
+ *   Effect.flatMap((served) => served.run("Q3", {}))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category lookups
+ */
+export const servedDag = (registry: Service, name: string): Effect.Effect<ServedDag, DagNotFound> => {
+  const served = registry.dags.get(name)
+  return served === undefined
+    ? Effect.fail(new DagNotFound({ dag: name, available: Array.from(registry.dags.keys()) }))
+    : Effect.succeed(served)
+}
+
+/**
  * The names served, by kind.
  *
  * @example
@@ -243,6 +333,6 @@ export const names = (registry: Service): {
   return {
     agents: all.filter((served) => served.kind === "agent").map((served) => served.name),
     teams: all.filter((served) => served.kind === "team").map((served) => served.name),
-    dags: []
+    dags: Array.from(registry.dags.keys())
   }
 }

@@ -1,8 +1,10 @@
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import type * as Agent from "../../Agent.js"
 import type { ToolFailed } from "../../AgentError.js"
+import type * as Dag from "../../Dag.js"
 import type * as AgentApi from "../../http/AgentApi.js"
 import type { RunEvent } from "../../RunEvent.js"
 import * as Tool from "../../Tool.js"
@@ -42,3 +44,37 @@ export const toolResult = (tool: Tool.Any, value: unknown): Effect.Effect<AgentA
     const json = tool.success === undefined ? value : yield* Effect.orDie(Schema.encodeUnknown(tool.success)(value))
     return { tool: tool.name, result: json, content }
   })
+
+/** A node's error as JSON: its fields, with its `_tag` and `message`; a defect as its message. */
+const errorJson = (error: unknown): unknown => {
+  if (typeof error !== "object" || error === null) return error
+  const fields: Record<string, unknown> = { ...error }
+  for (const [key, value] of Object.entries(fields)) {
+    if (value instanceof Error) fields[key] = value.message
+  }
+  return {
+    ...fields,
+    ...(Predicate.hasProperty(error, "_tag") ? { _tag: error._tag } : {}),
+    ...(error instanceof Error ? { message: error.message } : {})
+  }
+}
+
+/** A DAG's result as it goes on the wire. */
+export const dagResult = (result: Dag.DagResult<Record<string, unknown>, unknown>): AgentApi.DagResult => ({
+  ...result,
+  nodes: Object.fromEntries(
+    Object.entries(result.nodes).map(([name, node]): [string, AgentApi.DagNodeResult] => {
+      switch (node.status) {
+        case "failed":
+          return [name, { ...node, error: errorJson(node.error) }]
+        case "skipped":
+          return [
+            name,
+            node.blockedBy === undefined ? { status: "skipped" } : { status: "skipped", blockedBy: node.blockedBy }
+          ]
+        default:
+          return [name, node]
+      }
+    })
+  )
+})
