@@ -296,7 +296,7 @@ export const make: {
       policy: config.policy,
       run: (input: Input, runOptions?: RunOptions) => Loop.runLoop(config, input, runOptions, undefined),
       stream: (input: Input, runOptions?: RunOptions) =>
-        RunEventModule.stream<Output, AgentError, never>(
+        RunEventModule.stream<RunEvent<Output>, AgentError, never>(
           [config.name],
           (emit) => Loop.runLoop(config, input, runOptions, emit)
         ),

@@ -52,17 +52,16 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import * as Graph from "effect/Graph"
-import * as Mailbox from "effect/Mailbox"
 import type { Pipeable } from "effect/Pipeable"
 import { pipeArguments } from "effect/Pipeable"
 import * as Predicate from "effect/Predicate"
 import type * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
-import * as Stream from "effect/Stream"
+import type * as Stream from "effect/Stream"
 import type * as Types from "effect/Types"
 import * as internal from "./internal/dag.js"
 import * as Printer from "./Printer.js"
-import type * as RunEvent from "./RunEvent.js"
+import * as RunEvent from "./RunEvent.js"
 
 /**
  * The brand of a {@link Dag}.
@@ -1021,26 +1020,24 @@ export const stream: {
   ): <Out, E, R>(self: Dag<I, Out, E, R>) => Stream.Stream<DagEvent<Out, E>, DefinitionErrorOf<Out>, R>
 } = dual(
   (args) => isDag(args[0]),
-  <I, Out, E, R>(self: Dag<I, Out, E, R>, input: I, options?: RunOptions) =>
-    Stream.unwrapScoped(Effect.gen(function*() {
-      const definition = definitionOf(self)
-      const mailbox = yield* Mailbox.make<DagEvent<Out, E>, DefinitionErrorOf<Out>>({ capacity: 16 })
-      const emit = (event: internal.Event | DagCompleted<Out, E>) => mailbox.offer(event as DagEvent<Out, E>)
-      const execution = internal.execute(definition, input, options, errors, emit) as Effect.Effect<
-        DagResult<Out, E>,
-        DefinitionErrorOf<Out>,
-        R
-      >
-      yield* execution.pipe(
-        Effect.flatMap((result) =>
-          emit({ _tag: "DagCompleted", dag: definition.name, path: [definition.name], result })
-        ),
-        Effect.asVoid,
-        Mailbox.into(mailbox),
-        Effect.forkScoped
-      )
-      return Mailbox.toStream(mailbox)
-    }))
+  <I, Out, E, R>(self: Dag<I, Out, E, R>, input: I, options?: RunOptions) => {
+    const definition = definitionOf(self)
+    return RunEvent.stream<DagEvent<Out, E>, DefinitionErrorOf<Out>, R>(
+      [definition.name],
+      (emit) =>
+        // the executor's events are untyped; its node names and outputs are the DAG's
+        (internal.execute(definition, input, options, errors, (event) =>
+          emit(event as DagEvent<Out, E>)) as Effect.Effect<
+            DagResult<Out, E>,
+            DefinitionErrorOf<Out>,
+            R
+          >).pipe(
+            Effect.flatMap((result) =>
+              emit({ _tag: "DagCompleted", dag: definition.name, path: [definition.name], result })
+            )
+          )
+    )
+  }
 )
 
 // -----------------------------------------------------------------------------

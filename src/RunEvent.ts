@@ -203,10 +203,11 @@ export const withSink: {
 } = dual(2, <A, E, R>(self: Effect.Effect<A, E, R>, sink: Sink) => Effect.locally(self, currentSink, sink))
 
 /**
- * A stream of the events `body` emits, with the runs under it streaming into
- * it at `path`. The stream is backpressured (the body waits when the consumer
- * is behind), ends when the body succeeds, fails when it fails, and stopping
- * it interrupts the body. Agents stream through this; teams and DAGs can too.
+ * A stream of the events `body` emits (of any type `A`), with the runs under
+ * it streaming their {@link Forwarded} events into it at `path`. The stream is
+ * backpressured (the body waits when the consumer is behind), ends when the
+ * body succeeds, fails when it fails, and stopping it interrupts the body.
+ * Agents, teams and DAGs stream through this.
  *
  * @example
  * ```ts
@@ -221,13 +222,13 @@ export const withSink: {
  * @since 0.1.0
  * @category sinks
  */
-export const stream = <Output, E, R>(
+export const stream = <A, E, R>(
   path: ReadonlyArray<string>,
-  body: (emit: (event: RunEvent<Output>) => Effect.Effect<unknown>) => Effect.Effect<unknown, E, R>
-): Stream.Stream<RunEvent<Output>, E, R> =>
+  body: (emit: (event: A | Forwarded) => Effect.Effect<unknown>) => Effect.Effect<unknown, E, R>
+): Stream.Stream<A | Forwarded, E, R> =>
   Stream.unwrapScoped(Effect.gen(function*() {
-    const mailbox = yield* Mailbox.make<RunEvent<Output>, E>({ capacity: 16 })
-    const emit = (event: RunEvent<Output>) => mailbox.offer(event)
+    const mailbox = yield* Mailbox.make<A | Forwarded, E>({ capacity: 16 })
+    const emit = (event: A | Forwarded) => mailbox.offer(event)
     yield* body(emit).pipe(
       withSink({ path, emit }),
       Mailbox.into(mailbox),

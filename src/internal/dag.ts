@@ -4,12 +4,14 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
+import { identity } from "effect/Function"
 import * as Graph from "effect/Graph"
 import * as HashSet from "effect/HashSet"
 import * as Option from "effect/Option"
 import type * as Schedule from "effect/Schedule"
 import * as RunEvent from "../RunEvent.js"
 import * as TaskGroup from "../TaskGroup.js"
+import { isTracing } from "./tracing.js"
 
 /** What the graph of a DAG holds for each node: its name and what it depends on. */
 export interface NodeInfo {
@@ -161,7 +163,7 @@ export const execute = (
   errors: Errors,
   emit: ((event: Event) => Effect.Effect<unknown>) | undefined
 ): Effect.Effect<RawResult, unknown, unknown> =>
-  Effect.flatMap(FiberRef.get(RunEvent.currentSink), (outer) =>
+  Effect.flatMap(Effect.zip(FiberRef.get(RunEvent.currentSink), isTracing), ([outer, traced]) =>
     Effect.suspend(() => {
       if (definition.invalid !== undefined) return Effect.fail(definition.invalid)
       const dag = definition.name
@@ -237,10 +239,12 @@ export const execute = (
         const located = sinkEmit === undefined
           ? retried
           : RunEvent.withSink(retried, { path: paths[index]!, emit: sinkEmit })
-        return Effect.withSpan(located, "dag.node", {
-          captureStackTrace: false,
-          attributes: { "dag.name": dag, "dag.node": spec.name }
-        })
+        return traced
+          ? Effect.withSpan(located, "dag.node", {
+            captureStackTrace: false,
+            attributes: { "dag.name": dag, "dag.node": spec.name }
+          })
+          : located
       }
 
       /** The outcome of a node whose Effect failed: its typed failure, a defect, or an interruption. */
@@ -335,6 +339,11 @@ export const execute = (
           durationMs: end - runStart
         } satisfies RawResult
       }).pipe(
-        Effect.withSpan("dag.run", { captureStackTrace: false, attributes: { "dag.name": dag, "dag.nodes": count } })
+        traced
+          ? Effect.withSpan("dag.run", {
+            captureStackTrace: false,
+            attributes: { "dag.name": dag, "dag.nodes": count }
+          })
+          : identity
       )
     }))
