@@ -3,7 +3,7 @@
  * model layer, an Agent with one Tool, runs through `runPromise` whose signal
  * interrupts the run. The library's defaults throughout.
  */
-import { Effect, Layer, ManagedRuntime, Redacted, Schema } from "effect"
+import { Cause, Effect, Exit, Layer, ManagedRuntime, Redacted, Schema } from "effect"
 import { Agent, OpenAiClient, OpenAiModel, Tool, Toolkit } from "../src/index.js"
 import type { BenchAgent, BenchAgentOptions } from "./client.js"
 
@@ -28,6 +28,8 @@ export const createAgent = (options: BenchAgentOptions): BenchAgent => {
   )
   return {
     run: (input, signal) =>
-      runtime.runPromise(Effect.map(agent.run(input), (result) => result.content), signal ? { signal } : undefined)
+      // runPromiseExit: runPromise's FiberFailure pretty-prints the cause on every rejection
+      runtime.runPromiseExit(Effect.map(agent.run(input), (result) => result.content), signal ? { signal } : undefined)
+        .then((exit) => Exit.isSuccess(exit) ? exit.value : Promise.reject(Cause.squash(exit.cause)))
   }
 }

@@ -39,6 +39,7 @@ import * as Layer from "effect/Layer"
 import * as RateLimiter from "effect/RateLimiter"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import type OpenAI from "openai"
 import { APIConnectionTimeoutError, APIError } from "openai"
 import type { ModelError } from "./AgentError.js"
 import {
@@ -72,6 +73,12 @@ export interface Options {
   /** At most this many requests started per minute, for every agent that uses this model. */
   readonly requestsPerMinute?: number | undefined
 }
+
+/**
+ * The reason our requests are aborted with: one object, where `abort()`
+ * without a reason would build a DOMException with a stack trace per request.
+ */
+const interrupted = new Error("the model call was interrupted")
 
 /**
  * When a rate-limited request may be tried again, from the response's
@@ -110,7 +117,8 @@ const serverMessage = (error: APIError): string => {
  * @example
  * ```ts
  * import { Duration } from "effect"
- * import { APIConnectionTimeoutError, APIError } from "openai"
+ * import type OpenAI from "openai"
+import { APIConnectionTimeoutError, APIError } from "openai"
  * import { OpenAiModel } from "effect-agents"
  *
  * const error = OpenAiModel.toModelError(new OpenAI.APIConnectionError({ message: "ECONNREFUSED" }), {
@@ -193,13 +201,13 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
       )
 
     const call = (request: LanguageModel.GenerateRequest): Effect.Effect<LanguageModel.GenerateResponse, ModelError> =>
-      Effect.tryPromise({
-        try: (signal) =>
-          client.chat.completions.create(Wire.toBody(request, options), {
-            signal,
-            timeout: Duration.toMillis(timeoutOf(request))
-          }),
-        catch: identity
+      Effect.async<OpenAI.Chat.Completions.ChatCompletion, unknown>((resume) => {
+        const controller = new AbortController()
+        client.chat.completions.create(Wire.toBody(request, options), {
+          signal: controller.signal,
+          timeout: Duration.toMillis(timeoutOf(request))
+        }).then((completion) => resume(Effect.succeed(completion)), (error) => resume(Effect.fail(error)))
+        return Effect.sync(() => controller.abort(interrupted))
       }).pipe(
         Effect.catchAll(fail(request)),
         Effect.flatMap((completion) => {
@@ -217,7 +225,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
         yield* admit
         // Aborted when the stream ends or is interrupted: the request never outlives its consumer.
         const controller = new AbortController()
-        yield* Effect.addFinalizer(() => Effect.sync(() => controller.abort()))
+        yield* Effect.addFinalizer(() => Effect.sync(() => controller.abort(interrupted)))
         const limit = timeoutOf(request)
         const chunks = yield* Effect.tryPromise({
           try: () =>
