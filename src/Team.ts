@@ -41,7 +41,7 @@
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
+import type * as Either from "effect/Either"
 import type { Pipeable } from "effect/Pipeable"
 import { pipeArguments } from "effect/Pipeable"
 import * as Predicate from "effect/Predicate"
@@ -498,22 +498,3 @@ export const make: {
     return team
     // the overloads tell whether the LanguageModel is needed: only when `leader.model` is not given
   }) as Effect.Effect<Team<OutputOf<M, Members>>>
-
-/**
- * The answers of the members that succeeded, by member, in the order they
- * ended.
- *
- * @example
- * ```ts
- * import type { Team } from "effect-agents"
- * import { Team as T } from "effect-agents"
- *
- * declare const result: Team.TeamResult
- * for (const [member, answer] of T.memberAnswers(result)) console.log(`${member}: ${answer}`)
- * ```
- *
- * @since 0.1.0
- * @category results
- */
-export const memberAnswers = (result: TeamResult<unknown>): ReadonlyArray<readonly [member: string, answer: string]> =>
-  result.members.flatMap((run) => Either.isRight(run.outcome) ? [[run.member, run.outcome.right.content] as const] : [])
