@@ -493,6 +493,24 @@ describe("broadcast", () => {
     }))
 })
 
+describe("Team.make", () => {
+  it.effect("a team needs members with distinct names: anything else is a programming error", () =>
+    Effect.gen(function*() {
+      const model = yield* ScriptedModel.make([])
+      const a = (yield* agentOf("A", "", [])).agent
+      const empty = yield* Effect.exit(
+        Team.make({ name: "T", mode: "route", leader: { instructions: "", model }, members: [] })
+      )
+      expect(Exit.isFailure(empty) && Exit.causeOption(empty).pipe(Option.map(String), Option.getOrElse(() => "")))
+        .toContain("the team \"T\" has no members")
+      const twice = yield* Effect.exit(
+        Team.make({ name: "T", mode: "coordinate", leader: { instructions: "", model }, members: [a, a] })
+      )
+      expect(Exit.isFailure(twice) && Exit.causeOption(twice).pipe(Option.map(String), Option.getOrElse(() => "")))
+        .toContain("two members of \"T\" are named \"A\"")
+    }))
+})
+
 // -----------------------------------------------------------------------------
 // Trees of teams
 // -----------------------------------------------------------------------------
