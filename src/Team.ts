@@ -489,9 +489,10 @@ export const make: {
       run: (input: Agent.Input, runOptions?: Agent.RunOptions) =>
         internal.run<Output>(config, input, runOptions, undefined),
       stream: (input: Agent.Input, runOptions?: Agent.RunOptions) =>
-        RunEventModule.stream<Output, AgentError, never>(
+        RunEventModule.stream(
           [config.name],
-          (emit) => internal.run<Output>(config, input, runOptions, emit)
+          (emit: (event: RunEvent<Output>) => Effect.Effect<unknown>) =>
+            internal.run<Output>(config, input, runOptions, emit)
         ),
       asTool: (toolOptions?: Agent.AsToolOptions) => Delegate.tool(team, "team", toolOptions)
     })
