@@ -40,9 +40,10 @@ import type * as Option from "effect/Option"
 import type { Pipeable } from "effect/Pipeable"
 import { pipeArguments } from "effect/Pipeable"
 import * as Predicate from "effect/Predicate"
-import * as Schema from "effect/Schema"
+import type * as Schema from "effect/Schema"
 import type * as Stream from "effect/Stream"
 import type { AgentError } from "./AgentError.js"
+import * as Delegate from "./internal/delegate.js"
 import * as Loop from "./internal/loop.js"
 import * as LanguageModel from "./LanguageModel.js"
 import * as Policy from "./Policy.js"
@@ -50,7 +51,7 @@ import * as Printer from "./Printer.js"
 import type { RunEvent } from "./RunEvent.js"
 import * as RunEventModule from "./RunEvent.js"
 import * as TaskGroup from "./TaskGroup.js"
-import * as Tool from "./Tool.js"
+import type * as Tool from "./Tool.js"
 import * as Toolkit from "./Toolkit.js"
 
 /**
@@ -195,9 +196,9 @@ export interface Agent<Output = string> extends Runnable<Output>, Pipeable {
  * @category models
  */
 export interface AsToolOptions {
-  /** Default: the agent's name made a valid tool name (`"Web Searcher"` → `"Web_Searcher"`). */
+  /** Default: the runnable's name made a valid tool name (`"Web Searcher"` → `"Web_Searcher"`). */
   readonly name?: string | undefined
-  /** Default: the agent's name and instructions. */
+  /** Default: the runnable's name and role (an agent's instructions, a team's description). */
   readonly description?: string | undefined
 }
 
@@ -300,22 +301,55 @@ export const make: {
           [config.name],
           (emit) => Loop.runLoop(config, input, runOptions, emit)
         ),
-      asTool: (toolOptions?: AsToolOptions) => asTool(agent, toolOptions)
+      asTool: (toolOptions?: AsToolOptions) => Delegate.tool(agent, "agent", toolOptions)
     })
     return agent
   })
 
-const asTool = <Output>(
-  agent: Runnable<Output> & { readonly instructions: string },
-  options?: AsToolOptions
-): Tool.Tool<string, { readonly input: string }, string> =>
-  Tool.make(options?.name ?? Loop.toIdentifier(agent.name), {
-    description: options?.description ?? `Delegate a task to the agent "${agent.name}": ${agent.instructions}`,
-    parameters: {
-      input: Schema.String.annotations({ description: "The task or question for the agent, self-contained" })
-    },
-    handler: ({ input }) => Effect.map(agent.run(input), (result) => result.content)
-  })
+/**
+ * Any runnable as a tool another agent can call with a task: agent-to-agent
+ * calls, and a team's delegations to its members, are this one mechanism.
+ * The tool's result is the runnable's answer; a failed run is a tool error
+ * the calling model sees. Agents and teams use their own `asTool`, which
+ * says what they are and what they do; another runnable is described by its
+ * name unless `description` is given.
+ *
+ * When the caller is streamed, the runnable's events stream below it and a
+ * `MemberCompleted` event gives its answer (see the `RunEvent` module).
+ *
+ * @example
+ * ```ts
+ * import { Agent, Toolkit } from "effect-agents"
+ *
+ * declare const researcher: Agent.Agent
+ * declare const reviewers: Agent.Runnable
+ *
+ * const lead = Agent.make({
+ *   name: "Lead",
+ *   instructions: "Research, have it reviewed, then answer.",
+ *   toolkit: Toolkit.make(
+ *     Agent.asTool(researcher),
+ *     Agent.asTool(reviewers, { name: "review", description: "Review a draft" })
+ *   )
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category delegation
+ */
+export const asTool: {
+  (options?: AsToolOptions): <Output>(self: Runnable<Output>) => Tool.Tool<string, { readonly input: string }, string>
+  <Output>(self: Runnable<Output>, options?: AsToolOptions): Tool.Tool<string, { readonly input: string }, string>
+} = dual(
+  (args) => isRunnable(args[0]),
+  <Output>(self: Runnable<Output>, options?: AsToolOptions): Tool.Tool<string, { readonly input: string }, string> =>
+    hasAsTool(self) ? self.asTool(options) : Delegate.tool(self, undefined, options)
+)
+
+const hasAsTool = <Output>(
+  self: Runnable<Output>
+): self is Runnable<Output> & Pick<Agent<Output>, "asTool"> =>
+  Predicate.hasProperty(self, "asTool") && Predicate.isFunction(self.asTool)
 
 /**
  * Runs an agent to its final answer; data-first or data-last.

@@ -18,11 +18,14 @@
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Predicate from "effect/Predicate"
 import * as Stream from "effect/Stream"
 import type { Input, RunMetrics, Runnable, RunOptions, RunResult, ToolCallRecord } from "./Agent.js"
 import type { AgentError } from "./AgentError.js"
 import { inputText } from "./internal/loop.js"
 import * as RunEvent from "./RunEvent.js"
+import type { MemberRun } from "./Team.js"
 
 /**
  * Where printed text goes.
@@ -73,6 +76,11 @@ export interface PrintOptions extends RunOptions {
   readonly showToolCalls?: boolean | undefined
   /** Print tokens, steps, tool calls, retries and timings (default false). */
   readonly showMetrics?: boolean | undefined
+  /**
+   * Print the response of each member a team (or an agent) delegated to,
+   * under the tool calls (default false; Agno's `show_members_responses`).
+   */
+  readonly showMemberResponses?: boolean | undefined
 }
 
 const truncate = (text: string, max: number): string => {
@@ -135,6 +143,7 @@ export const printResponse = <Output>(
     const style = (code: string, text: string) => (writer.color ? `\x1b[${code}m${text}\x1b[0m` : text)
     const heading = (title: string) => writer.write(`${style("1;36", `▸ ${title}`)}\n`)
     const showToolCalls = options?.showToolCalls ?? true
+    const showMemberResponses = options?.showMemberResponses ?? false
 
     yield* heading(`Message to ${runnable.name}`)
     yield* writer.write(`${inputText(input)}\n\n`)
@@ -144,12 +153,26 @@ export const printResponse = <Output>(
         ? Effect.zipRight(heading("Metrics"), writer.write(`${style("2", formatMetrics(result.metrics))}\n`))
         : Effect.void
 
+    const memberResponse = (member: string, durationMs: number, content: string, isError: boolean) =>
+      Effect.zipRight(
+        heading(`Response from ${member} (${milliseconds(durationMs)})`),
+        writer.write(`${isError ? `✗ ${content}` : content}\n`)
+      )
+
     if (!options?.stream) {
       const result = yield* runnable.run(input, options)
       const calls = result.steps.flatMap((step) => step.toolCalls)
       if (showToolCalls && calls.length > 0) {
         yield* heading("Tool calls")
         yield* writer.write(calls.map((call) => `${formatToolCall(call)}\n`).join("") + "\n")
+      }
+      if (showMemberResponses && Predicate.hasProperty(result, "members") && Array.isArray(result.members)) {
+        for (const run of result.members as ReadonlyArray<MemberRun>) {
+          const failed = Either.isLeft(run.outcome)
+          const content = Either.isRight(run.outcome) ? run.outcome.right.content : run.outcome.left.message
+          yield* memberResponse(run.member, run.durationMs, content, failed)
+          yield* writer.write("\n")
+        }
       }
       yield* heading(`Response (${milliseconds(result.metrics.durationMs)})`)
       yield* writer.write(`${result.content}\n\n`)
@@ -158,25 +181,52 @@ export const printResponse = <Output>(
     }
 
     // Streaming: a section heading is written when its first line arrives.
-    let section: "none" | "tools" | "response" = "none"
-    const enter = (next: "tools" | "response") =>
-      section === next ? Effect.void : Effect.suspend(() => {
-        // tool lines end with a newline; streamed text does not
-        const gap = section === "response" ? "\n\n" : section === "tools" ? "\n" : ""
+    let section: "none" | "tools" | "response" | "member" = "none"
+    // tool lines and member responses end with a newline; streamed text does not
+    const leave = (next: "tools" | "response" | "member") =>
+      Effect.suspend(() => {
+        const gap = section === "response" ? "\n\n" : section === "none" ? "" : "\n"
         section = next
-        return Effect.zipRight(writer.write(gap), heading(next === "tools" ? "Tool calls" : "Response"))
+        return writer.write(gap)
       })
+    const enter = (next: "tools" | "response") =>
+      section === next
+        ? Effect.void
+        : Effect.zipRight(leave(next), heading(next === "tools" ? "Tool calls" : "Response"))
+    // Members' responses wait for the end of the step that asked for them, so that they come
+    // after its tool calls, as when the run is not streamed.
+    const pending: Array<RunEvent.MemberCompleted> = []
+    const flush = Effect.suspend(() =>
+      Effect.forEach(
+        pending.splice(0),
+        (event) =>
+          Effect.zipRight(
+            leave("member"),
+            memberResponse(event.agent, event.durationMs, event.content, event.isError)
+          ),
+        { discard: true }
+      )
+    )
+    let streamedText = false
     const completed = yield* runnable.stream(input, options).pipe(
       Stream.tap((event) => {
-        // runs nested in this one (agents called as tools) stream too: print this run's own events
+        // the runs delegated to: their responses, when asked for
+        if (event._tag === "MemberCompleted" && event.path.length === 2) {
+          if (showMemberResponses) pending.push(event)
+          return Effect.void
+        }
+        // runs nested in this one (agents called as tools, a team's members) stream too: print this run's own events
         if (event.path.length > 1) return Effect.void
         switch (event._tag) {
           case "TextDelta":
-            return Effect.zipRight(enter("response"), writer.write(event.text))
+            streamedText = true
+            return Effect.zipRight(flush, Effect.zipRight(enter("response"), writer.write(event.text)))
           case "ToolCallCompleted":
             return showToolCalls
               ? Effect.zipRight(enter("tools"), writer.write(`${formatToolCall(event.call)}\n`))
               : Effect.void
+          case "StepCompleted":
+            return flush
           default:
             return Effect.void
         }
@@ -185,6 +235,12 @@ export const printResponse = <Output>(
       Stream.runLast,
       Effect.flatMap(Effect.orDieWith(() => new Error("the run's stream ended without a RunCompleted event")))
     )
+    yield* flush
+    // a routing team streams no text of its own: its answer is its member's
+    if (!streamedText && completed.result.content.length > 0) {
+      yield* enter("response")
+      yield* writer.write(completed.result.content)
+    }
     yield* writer.write("\n\n")
     yield* finish(completed.result)
     return completed.result

@@ -9,7 +9,9 @@
  * Runs nested in a streamed run (an agent called as a tool, a team's
  * members, the agents in a DAG's nodes) stream into it too: their events come
  * with a longer `path`, all but their `RunCompleted`, so a stream's
- * `RunCompleted` is always its own run's, with its typed output.
+ * `RunCompleted` is always its own run's, with its typed output. A run
+ * delegated to (an agent called as a tool, a team's member) ends with a
+ * `MemberCompleted` event instead: its answer, or its error.
  *
  * @example
  * ```ts
@@ -45,6 +47,7 @@ export type RunEvent<Output = unknown> =
   | ToolCallStarted
   | ToolCallCompleted
   | StepCompleted
+  | MemberCompleted
   | RunCompleted<Output>
 
 /**
@@ -113,6 +116,37 @@ export interface ToolCallCompleted extends Base {
 export interface StepCompleted extends Base {
   readonly _tag: "StepCompleted"
   readonly step: Agent.Step
+}
+
+/**
+ * A run delegated to ended: a team's member, or an agent called as a tool.
+ * Its `path`, `agent` and `runId` are the member's (its own events have the
+ * same), `content` is its answer, or its error's message when `isError`.
+ * It comes after the member's last event and before the caller goes on, so a
+ * UI can show each member's response as soon as it is there.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { RunEvent, type Team } from "effect-agents"
+ *
+ * declare const team: Team.Team
+ * const responses = team.stream("Research Effect").pipe(
+ *   Stream.filter(RunEvent.is("MemberCompleted")),
+ *   Stream.runForEach((event) => Effect.log(`${event.path.join(" › ")}: ${event.content}`))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MemberCompleted extends Base {
+  readonly _tag: "MemberCompleted"
+  /** The task the member was given. */
+  readonly input: string
+  readonly content: string
+  readonly isError: boolean
+  readonly durationMs: number
 }
 
 /**

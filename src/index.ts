@@ -36,6 +36,9 @@ export * as RunEvent from "./RunEvent.js"
 export * as TaskGroup from "./TaskGroup.js"
 
 /** @since 0.1.0 */
+export * as Team from "./Team.js"
+
+/** @since 0.1.0 */
 export * as Tool from "./Tool.js"
 
 /** @since 0.1.0 */

@@ -433,7 +433,7 @@ describe("Agent.asTool", () => {
 })
 
 describe("nested runs", () => {
-  it.effect("an agent called as a tool streams into its caller's stream, below it, without its RunCompleted", () =>
+  it.effect("an agent called as a tool streams into its caller's stream, below it, ending with MemberCompleted", () =>
     Effect.gen(function*() {
       const researcher = yield* Effect.flatMap(
         ScriptedModel.make([{ toolCalls: [{ name: "add", arguments: { a: 1, b: 1 } }] }, { text: "Two." }]),
@@ -452,8 +452,15 @@ describe("nested runs", () => {
         "ToolCallCompleted",
         "StepCompleted",
         "TextDelta",
-        "StepCompleted"
+        "StepCompleted",
+        "MemberCompleted"
       ])
+      const completed = events.findIndex(RunEvent.is("MemberCompleted"))
+      expect(events[completed]).toMatchObject({ agent: "researcher", input: "1 + 1?", content: "Two.", isError: false })
+      expect(events[completed]!.runId).toBe(inner[0]!.runId)
+      // the member's answer is there before its caller goes on
+      expect(events.findIndex((event) => event._tag === "ToolCallCompleted" && event.path.length === 1))
+        .toBeGreaterThan(completed)
       expect(events.filter(RunEvent.is("RunCompleted")).map((event) => event.path)).toEqual([["tester"]])
       expect(events.at(-1)?._tag).toBe("RunCompleted")
     }))

@@ -16,7 +16,7 @@ import {
   Scope,
   Stream
 } from "effect"
-import { Agent, AgentError, Dag, OpenAiClient, OpenAiModel, Tool, Toolkit } from "effect-agents"
+import { Agent, AgentError, Dag, OpenAiClient, OpenAiModel, Team, Tool, Toolkit } from "effect-agents"
 import { AgentClient, AgentServer, Registry } from "effect-agents/http"
 import { OpenAiCompatServer, ScriptedModel } from "effect-agents/testing"
 
@@ -308,6 +308,46 @@ describe("AgentServer", () => {
       )
       expect(seen).toEqual(["RunStarted"])
       expect(error).toBeInstanceOf(AgentError.InvalidRequest)
+    }))
+
+  it.scopedLive("a Team is served as it is: its run, and its members' events streamed below it", () =>
+    Effect.gen(function*() {
+      const { client } = yield* serve(Effect.gen(function*() {
+        const searcher = yield* Agent.make({
+          name: "Web Searcher",
+          instructions: "Search.",
+          model: yield* ScriptedModel.make(() => ({ text: "Effect 3.0 shipped in April 2024." }))
+        })
+        const leader = yield* ScriptedModel.make((_, index) =>
+          index % 2 === 0
+            ? { toolCalls: [{ name: "Web_Searcher", arguments: { input: "When?" } }] }
+            : { text: "April 2024." }
+        )
+        const team = yield* Team.make({
+          name: "Research Team",
+          mode: "coordinate",
+          leader: { instructions: "", model: leader },
+          members: [searcher]
+        })
+        return { teams: [team] }
+      }))
+      expect((yield* client.health()).teams).toEqual(["Research Team"])
+      const result = yield* client.agents.run({ path: { name: "Research Team" }, payload: { input: "When?" } })
+      expect(result.content).toBe("April 2024.")
+      expect(result.metrics.steps).toBe(3)
+
+      const events = Chunk.toArray(yield* Stream.runCollect(client.stream("Research Team", { input: "When?" })))
+      const member = events.find((event) => event._tag === "MemberCompleted")
+      expect(member).toMatchObject({
+        agent: "Web Searcher",
+        path: ["Research Team", "Web Searcher"],
+        content: "Effect 3.0 shipped in April 2024.",
+        isError: false
+      })
+      expect(new Set(events.map((event) => event.path.join("/")))).toEqual(
+        new Set(["Research Team", "Research Team/Web Searcher"])
+      )
+      expect(events.at(-1)?._tag).toBe("RunCompleted")
     }))
 
   it.scopedLive("POST …/tools/{tool} runs one tool with its Schema and its services", () =>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Schema } from "effect"
-import { Agent, Printer, Tool, Toolkit } from "effect-agents"
+import { Effect, Fiber, Schema, TestClock } from "effect"
+import { Agent, AgentError, Printer, Team, Tool, Toolkit } from "effect-agents"
 import { ScriptedModel } from "effect-agents/testing"
 
 const capture = <A, E>(effect: Effect.Effect<A, E>) =>
@@ -88,4 +88,103 @@ describe("Agent.printResponse", () => {
       })
     ).toBe("✗ t({}) → Error: boom (1.50 s)")
   })
+})
+
+const makeTeam = (mode: "coordinate" | "route") =>
+  Effect.gen(function*() {
+    const agentOf = (name: string, instructions: string, turn: ScriptedModel.Turn) =>
+      Effect.flatMap(ScriptedModel.make([turn]), (model) => Agent.make({ name, instructions, model }))
+    const searcher = yield* agentOf("Web Searcher", "Search the web.", { text: "Effect 3.0 shipped in April 2024." })
+    const analyst = yield* agentOf("Analyst", "Explain.", {
+      fail: { error: new AgentError.InvalidRequest({ message: "refused" }) },
+      latency: "10 millis"
+    })
+    const leader = yield* ScriptedModel.make(
+      mode === "coordinate"
+        ? [
+          {
+            toolCalls: [
+              { name: "Web_Searcher", arguments: { input: "When did 3.0 ship?" } },
+              { name: "Analyst", arguments: { input: "Is it mature?" } }
+            ]
+          },
+          { text: "Effect 3.0 shipped in April 2024." }
+        ]
+        : [{ text: "{\"member\":\"Web Searcher\"}" }]
+    )
+    return yield* Team.make({
+      name: "Research Team",
+      mode,
+      leader: { instructions: "Research.", model: leader },
+      members: [searcher, analyst]
+    })
+  })
+
+/** Runs a print to its end, in TestClock time. */
+const printed = <A, E>(effect: Effect.Effect<A, E>) =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.fork(capture(effect))
+    yield* TestClock.adjust("1 second")
+    return (yield* Fiber.join(fiber)).out
+  })
+
+describe("Agent.printResponse of a team", () => {
+  const coordinated = [
+    "▸ Message to Research Team",
+    "Tell me about Effect 3.0",
+    "",
+    "▸ Tool calls",
+    "• Web_Searcher({\"input\":\"When did 3.0 ship?\"}) → Effect 3.0 shipped in April 2024. (0 ms)",
+    "✗ Analyst({\"input\":\"Is it mature?\"}) → Error: Analyst failed: refused (10 ms)",
+    "",
+    "▸ Response from Web Searcher (0 ms)",
+    "Effect 3.0 shipped in April 2024.",
+    "",
+    "▸ Response from Analyst (10 ms)",
+    "✗ refused",
+    ""
+  ]
+
+  it.effect("shows the members' responses after the tool calls, with showMemberResponses", () =>
+    Effect.gen(function*() {
+      const team = yield* makeTeam("coordinate")
+      const out = yield* printed(
+        Agent.printResponse(team, "Tell me about Effect 3.0", { showMemberResponses: true })
+      )
+      expect(out).toBe([...coordinated, "▸ Response (10 ms)", "Effect 3.0 shipped in April 2024.", "", ""].join("\n"))
+      // without it, as for an agent
+      const plain = yield* printed(Agent.printResponse(yield* makeTeam("coordinate"), "Tell me about Effect 3.0"))
+      expect(plain).not.toContain("Response from")
+    }))
+
+  it.effect("streamed, shows each step's members' responses once its tool calls are done", () =>
+    Effect.gen(function*() {
+      const team = yield* makeTeam("coordinate")
+      const out = yield* printed(
+        Agent.printResponse(team, "Tell me about Effect 3.0", { stream: true, showMemberResponses: true })
+      )
+      expect(out).toBe([...coordinated, "▸ Response", "Effect 3.0 shipped in April 2024.", "", ""].join("\n"))
+    }))
+
+  it.effect("streamed, a routing team's response is its member's", () =>
+    Effect.gen(function*() {
+      const team = yield* makeTeam("route")
+      const out = yield* printed(
+        Agent.printResponse(team, "When did Effect 3.0 ship?", { stream: true, showMemberResponses: true })
+      )
+      expect(out).toBe(
+        [
+          "▸ Message to Research Team",
+          "When did Effect 3.0 ship?",
+          "",
+          "▸ Response from Web Searcher (0 ms)",
+          "Effect 3.0 shipped in April 2024.",
+          "",
+          "▸ Response",
+          "Effect 3.0 shipped in April 2024.",
+          "",
+          ""
+        ].join("\n")
+      )
+    }))
 })

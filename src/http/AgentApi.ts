@@ -506,6 +506,15 @@ export const RunEvent = Schema.Union(
     path: Schema.Array(Schema.String),
     step: Step
   }),
+  Schema.TaggedStruct("MemberCompleted", {
+    runId: Schema.String,
+    agent: Schema.String,
+    path: Schema.Array(Schema.String),
+    input: Schema.String,
+    content: Schema.String,
+    isError: Schema.Boolean,
+    durationMs: Schema.Number
+  }),
   Schema.TaggedStruct("RunCompleted", {
     runId: Schema.String,
     agent: Schema.String,

@@ -1,0 +1,501 @@
+/**
+ * A team: a leader and its members (agents, or teams), run as one tree of
+ * fibers. A team is to agents what a task group is to fibers: its members
+ * run concurrently under the leader, and whatever happens to the team
+ * happens to all of them.
+ *
+ * - `coordinate`: the leader delegates sub-tasks to its members through
+ *   tools generated from them (one per member, named and described from the
+ *   member's name and role), several at once when it asks for several in one
+ *   step, then answers with a synthesis.
+ * - `route`: the leader chooses the one member to answer; that member's
+ *   answer is the team's, unchanged.
+ * - `broadcast`: every member gets the task at once; the leader synthesises
+ *   their answers.
+ *
+ * A team is an `Agent.Runnable`: it has `run`, `stream` and `asTool`, so
+ * teams nest, run in `Agent.runAll`, print with `Agent.printResponse` and
+ * are served over HTTP like agents.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Agent, Team } from "effect-agents"
+ * import { ScriptedModel } from "effect-agents/testing"
+ *
+ * const program = Effect.gen(function*() {
+ *   const searcher = yield* Agent.make({ name: "Web Searcher", instructions: "Search the web for facts." })
+ *   const analyst = yield* Agent.make({ name: "Analyst", instructions: "Explain what facts mean." })
+ *   const team = yield* Team.make({
+ *     name: "Research Team",
+ *     mode: "coordinate",
+ *     leader: { instructions: "Research the question with your members, then answer it." },
+ *     members: [searcher, analyst]
+ *   })
+ *   const result = yield* team.run("Is Effect production-ready?")
+ *   console.log(result.content, result.members.length, result.metrics.totalTokens)
+ * }).pipe(Effect.provide(ScriptedModel.layer(ScriptedModel.useEachTool())))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as Either from "effect/Either"
+import type { Pipeable } from "effect/Pipeable"
+import { pipeArguments } from "effect/Pipeable"
+import * as Predicate from "effect/Predicate"
+import * as Schema from "effect/Schema"
+import type * as Stream from "effect/Stream"
+import * as Agent from "./Agent.js"
+import type { AgentError } from "./AgentError.js"
+import * as Delegate from "./internal/delegate.js"
+import * as internal from "./internal/team.js"
+import * as LanguageModel from "./LanguageModel.js"
+import * as Policy from "./Policy.js"
+import type { RunEvent } from "./RunEvent.js"
+import * as RunEventModule from "./RunEvent.js"
+import type * as Tool from "./Tool.js"
+import * as Toolkit from "./Toolkit.js"
+
+/**
+ * @example
+ * ```ts
+ * import { Team } from "effect-agents"
+ *
+ * const isTeam = (u: object) => Team.TypeId in u
+ * ```
+ *
+ * @since 0.1.0
+ * @category type ids
+ */
+export const TypeId: unique symbol = Symbol.for("effect-agents/Team")
+
+/**
+ * @example
+ * ```ts
+ * import { Team } from "effect-agents"
+ *
+ * type Id = Team.TypeId
+ * ```
+ *
+ * @since 0.1.0
+ * @category type ids
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * How a team works (see the module's description): `"coordinate"`,
+ * `"route"` or `"broadcast"`.
+ *
+ * @example
+ * ```ts
+ * import { Team } from "effect-agents"
+ *
+ * const mode: Team.Mode = "broadcast"
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Mode = "route" | "coordinate" | "broadcast"
+
+/**
+ * What a member's failure does: `"report"` (the default) tells the leader,
+ * which may retry the member, ask another or answer without it (in
+ * `coordinate` mode as an error tool result; in `route` mode the leader
+ * routes again, at most once per member; in `broadcast` mode the leader
+ * synthesises with the failure in view); `"fail"` fails the team with the
+ * member's error and interrupts every other member.
+ *
+ * @example
+ * ```ts
+ * import { Team } from "effect-agents"
+ *
+ * const strict: Team.MemberFailure = "fail"
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type MemberFailure = "report" | "fail"
+
+/**
+ * The leader: its instructions (the team adds what it needs to know of its
+ * members and its mode), and its model (default: the `LanguageModel` in
+ * context).
+ *
+ * @example
+ * ```ts
+ * import { Team } from "effect-agents"
+ *
+ * const leader: Team.LeaderOptions = { instructions: "Plan the research, then write the answer." }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LeaderOptions {
+  readonly instructions: string
+  /** The model to use instead of the `LanguageModel` in context. */
+  readonly model?: LanguageModel.Service | undefined
+}
+
+/**
+ * The options of {@link make}.
+ *
+ * @example
+ * ```ts
+ * import { Agent, Team } from "effect-agents"
+ *
+ * declare const searcher: Agent.Agent
+ * declare const analyst: Agent.Agent
+ *
+ * const options: Team.Options<"broadcast", [Agent.Agent, Agent.Agent]> = {
+ *   name: "Panel",
+ *   mode: "broadcast",
+ *   leader: { instructions: "Weigh the answers and conclude." },
+ *   members: [searcher, analyst],
+ *   policy: { runTimeout: "2 minutes" }
+ * }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options<M extends Mode, Members extends ReadonlyArray<Agent.Runnable<unknown>>> {
+  readonly name: string
+  readonly mode: M
+  readonly leader: LeaderOptions
+  /** Agents or teams, with distinct names. */
+  readonly members: Members
+  /** What the team does, for a leader it is a member of (default: its leader's instructions). */
+  readonly description?: string | undefined
+  /**
+   * How many members run at once: the delegations of one step in
+   * `coordinate` mode, the members in `broadcast` mode (default: all).
+   */
+  readonly concurrency?: number | "unbounded" | undefined
+  /** The leader's steps before the run fails with `MaxStepsExceeded` (default 10). */
+  readonly maxSteps?: number | undefined
+  /**
+   * The leader's retries, model timeout and fallbacks; `runTimeout` is the
+   * whole team's (default 10 minutes): when it fires, every member is
+   * interrupted and the team fails with `RunTimeout`. `toolTimeout` bounds
+   * each delegation of `coordinate` mode.
+   */
+  readonly policy?: Policy.Options | undefined
+  /** What a member's failure does (default `"report"`). */
+  readonly onMemberFailure?: MemberFailure | undefined
+}
+
+/**
+ * One delegation to a member during a team's run: the task it was given,
+ * when it started (milliseconds since the team's run started), how long it
+ * took, and its result or its error. A member that is a team has a
+ * {@link TeamResult}.
+ *
+ * @example
+ * ```ts
+ * import { Either } from "effect"
+ * import type { Team } from "effect-agents"
+ *
+ * const answers = (result: Team.TeamResult) =>
+ *   result.members.map((run) => Either.match(run.outcome, {
+ *     onRight: (member) => `${run.member}: ${member.content}`,
+ *     onLeft: (error) => `${run.member} failed: ${error.message}`
+ *   }))
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MemberRun {
+  readonly member: string
+  readonly input: string
+  readonly startedAtMs: number
+  readonly durationMs: number
+  readonly outcome: Either.Either<Agent.RunResult<unknown>, AgentError>
+}
+
+/**
+ * The result of a team's run: a `RunResult` (the team's answer, its
+ * conversation and steps), the leader's own run, and each member's.
+ *
+ * - `content`, `output`, `messages`, `steps`: the leader's synthesis
+ *   (`coordinate`, `broadcast`) or the routed member's answer (`route`).
+ * - `metrics`: summed over the whole tree, every model call counted once
+ *   (tokens, steps, tool calls, retries of the leader and of every member
+ *   that succeeded, nested teams included); `durationMs` is the team's, and
+ *   `timeToFirstTokenMs` the first text of the tree (a routing decision is
+ *   not text).
+ * - `leader`: the leader's run (its routing decisions, when it routed more
+ *   than once, as one run).
+ * - `members`: every delegation, in the order they ended.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import type { Team } from "effect-agents"
+ *
+ * declare const team: Team.Team
+ * const report = Effect.map(team.run("Compare X and Y"), (result) =>
+ *   `${result.content} (${result.members.length} delegations, ${result.metrics.totalTokens} tokens)`)
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TeamResult<Output = string> extends Agent.RunResult<Output> {
+  readonly mode: Mode
+  readonly leader: Agent.RunResult<unknown>
+  readonly members: ReadonlyArray<MemberRun>
+}
+
+/**
+ * A team. `run` and `stream` work as an agent's: the stream holds the
+ * leader's events at the team's path and every member's below it
+ * (`["Research Team", "Web Searcher"]`), each member's ending with a
+ * `MemberCompleted` event, and last the team's `RunCompleted` with its
+ * {@link TeamResult}.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import type { Team } from "effect-agents"
+ *
+ * declare const team: Team.Team
+ * const events = team.stream("Research Effect").pipe(
+ *   Stream.runForEach((event) => Effect.log(event.path.join(" › "), event._tag))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Team<Output = string> extends Agent.Runnable<Output>, Pipeable {
+  readonly [TypeId]: TypeId
+  readonly mode: Mode
+  readonly description: string
+  /** The leader, an agent named after the team. */
+  readonly leader: Agent.Agent<unknown>
+  readonly members: ReadonlyArray<Agent.Runnable<unknown>>
+  readonly onMemberFailure: MemberFailure
+  run(input: Agent.Input, options?: Agent.RunOptions): Effect.Effect<TeamResult<Output>, AgentError>
+  stream(input: Agent.Input, options?: Agent.RunOptions): Stream.Stream<RunEvent<Output>, AgentError>
+  /**
+   * The team as a tool another agent (or team) can delegate a task to, as
+   * `agent.asTool()`: the same mechanism.
+   */
+  asTool(options?: Agent.AsToolOptions): Tool.Tool<string, { readonly input: string }, string>
+}
+
+/**
+ * The output of a team: a `route` team answers with one of its members'
+ * outputs; the others with their leader's text.
+ *
+ * @example
+ * ```ts
+ * import type { Agent, Team } from "effect-agents"
+ *
+ * type Routed = Team.OutputOf<"route", [Agent.Agent<{ readonly city: string }>, Agent.Agent]>
+ * // { readonly city: string } | string
+ * ```
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type OutputOf<M extends Mode, Members extends ReadonlyArray<Agent.Runnable<unknown>>> = M extends "route"
+  ? RunnableOutput<Members[number]>
+  : string
+
+/**
+ * The output of a runnable.
+ *
+ * @example
+ * ```ts
+ * import type { Agent, Team } from "effect-agents"
+ *
+ * type Out = Team.RunnableOutput<Agent.Agent<number>> // number
+ * ```
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type RunnableOutput<R> = R extends Agent.Runnable<infer Output> ? Output : never
+
+/**
+ * Whether a value is a {@link Team}.
+ *
+ * @example
+ * ```ts
+ * import { Team, type Agent } from "effect-agents"
+ *
+ * declare const runnable: Agent.Runnable
+ * if (Team.isTeam(runnable)) console.log(runnable.mode, runnable.members.length)
+ * ```
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isTeam = (u: unknown): u is Team<unknown> => Predicate.hasProperty(u, TypeId)
+
+/**
+ * Whether a run's result is a team's.
+ *
+ * @example
+ * ```ts
+ * import { Team, type Agent } from "effect-agents"
+ *
+ * declare const result: Agent.RunResult
+ * const delegations = Team.isTeamResult(result) ? result.members.length : 0
+ * ```
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isTeamResult = <Output>(result: Agent.RunResult<Output>): result is TeamResult<Output> =>
+  Predicate.hasProperty(result, "members") && Array.isArray(result.members) &&
+  Predicate.hasProperty(result, "leader")
+
+const Proto = {
+  [TypeId]: TypeId,
+  pipe() {
+    return pipeArguments(this, arguments)
+  },
+  toJSON(this: Team<unknown>) {
+    return { _id: "Team", name: this.name, mode: this.mode, members: this.members.map((member) => member.name) }
+  }
+}
+
+const roster = (members: ReadonlyArray<Agent.Runnable<unknown>>): string =>
+  members.map((member) => {
+    const role = Delegate.roleOf(member)
+    return `- "${member.name}"${role === undefined || role.length === 0 ? "" : `: ${role}`}`
+  }).join("\n")
+
+const leaderInstructions = (
+  name: string,
+  mode: Mode,
+  instructions: string,
+  members: ReadonlyArray<Agent.Runnable<unknown>>
+): string => {
+  const intro = instructions.length === 0 ? "" : `${instructions}\n\n`
+  switch (mode) {
+    case "coordinate":
+      return `${intro}You lead the team "${name}". Delegate tasks to its members with your tools, one tool per ` +
+        "member, each task self-contained. Ask several members at once when their tasks are independent. When a " +
+        "member fails, you may ask it again, ask another member or answer without it. Then answer the request " +
+        `with one synthesis of their results.\n\nMembers:\n${roster(members)}`
+    case "route":
+      return `${intro}You lead the team "${name}". Do not answer the request yourself: choose the one member best ` +
+        "suited to answer it, and answer with JSON naming that member; the member's answer is the team's.\n\n" +
+        `Members:\n${roster(members)}`
+    case "broadcast":
+      return `${intro}You lead the team "${name}". Every member of the team was given the request; you get their ` +
+        `answers, and answer the request with one synthesis of them.\n\nMembers:\n${roster(members)}`
+  }
+}
+
+/**
+ * Builds a team: its leader is an agent named after the team, on the
+ * `LanguageModel` in context unless `leader.model` is given. Members are
+ * agents or teams with distinct names (a programming error otherwise: the
+ * Effect dies). Like `Agent.make`, it is an Effect, so a team is a service
+ * like any other.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Agent, Team } from "effect-agents"
+ *
+ * class Support extends Effect.Service<Support>()("Support", {
+ *   effect: Effect.gen(function*() {
+ *     const billing = yield* Agent.make({ name: "Billing", instructions: "Answer questions about invoices." })
+ *     const tech = yield* Agent.make({ name: "Tech", instructions: "Troubleshoot the product." })
+ *     return yield* Team.make({
+ *       name: "Support",
+ *       mode: "route",
+ *       leader: { instructions: "Send each question to the right desk." },
+ *       members: [billing, tech]
+ *     })
+ *   })
+ * }) {}
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: {
+  <const Members extends ReadonlyArray<Agent.Runnable<unknown>>, M extends Mode>(
+    options: Options<M, Members> & { readonly leader: { readonly model: LanguageModel.Service } }
+  ): Effect.Effect<Team<OutputOf<M, Members>>>
+  <const Members extends ReadonlyArray<Agent.Runnable<unknown>>, M extends Mode>(
+    options: Options<M, Members>
+  ): Effect.Effect<Team<OutputOf<M, Members>>, never, LanguageModel.LanguageModel>
+} = <const Members extends ReadonlyArray<Agent.Runnable<unknown>>, M extends Mode>(options: Options<M, Members>) =>
+  Effect.gen(function*() {
+    const model = options.leader.model ?? (yield* LanguageModel.LanguageModel)
+    const members: ReadonlyArray<Agent.Runnable<unknown>> = options.members
+    if (members.length === 0) return yield* Effect.dieMessage(`Team.make: the team "${options.name}" has no members`)
+    const byName = new Map<string, Agent.Runnable<unknown>>()
+    for (const member of members) {
+      if (byName.has(member.name)) {
+        return yield* Effect.dieMessage(`Team.make: two members of "${options.name}" are named "${member.name}"`)
+      }
+      byName.set(member.name, member)
+    }
+    const mode: Mode = options.mode
+    const policy = Policy.merge(Policy.defaults, options.policy)
+    const common = {
+      name: options.name,
+      instructions: leaderInstructions(options.name, mode, options.leader.instructions, members),
+      model,
+      maxSteps: options.maxSteps,
+      // the team's run timeout bounds the leader with the members
+      policy: { ...options.policy, runTimeout: Duration.infinity }
+    }
+    const [first, ...rest] = members.map((member) => member.name)
+    const leader: Agent.Agent<unknown> = mode === "route"
+      ? yield* Agent.make({
+        ...common,
+        output: Schema.Struct({
+          member: Schema.Literal(first!, ...rest).annotations({ description: "The name of the member to answer" })
+        })
+      })
+      : yield* Agent.make({
+        ...common,
+        toolkit: mode === "coordinate" ? Toolkit.make(...members.map((member) => Agent.asTool(member))) : undefined,
+        toolConcurrency: options.concurrency
+      })
+    const config: internal.TeamConfig = {
+      name: options.name,
+      mode,
+      leader,
+      members,
+      byName,
+      concurrency: options.concurrency ?? "unbounded",
+      policy,
+      onMemberFailure: options.onMemberFailure ?? "report"
+    }
+    type Output = OutputOf<M, Members>
+    const team: Team<Output> = Object.assign(Object.create(Proto), {
+      name: options.name,
+      mode,
+      description: options.description ?? options.leader.instructions,
+      leader,
+      members,
+      onMemberFailure: config.onMemberFailure,
+      run: (input: Agent.Input, runOptions?: Agent.RunOptions) =>
+        internal.run<Output>(config, input, runOptions, undefined),
+      stream: (input: Agent.Input, runOptions?: Agent.RunOptions) =>
+        RunEventModule.stream(
+          [config.name],
+          (emit: (event: RunEvent<Output>) => Effect.Effect<unknown>) =>
+            internal.run<Output>(config, input, runOptions, emit)
+        ),
+      asTool: (toolOptions?: Agent.AsToolOptions) => Delegate.tool(team, "team", toolOptions)
+    })
+    return team
+    // the overloads tell whether the LanguageModel is needed: only when `leader.model` is not given
+  }) as Effect.Effect<Team<OutputOf<M, Members>>>

@@ -1,0 +1,303 @@
+import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as FiberRef from "effect/FiberRef"
+import type { Agent, Input, RunMetrics, Runnable, RunOptions, RunResult } from "../Agent.js"
+import type { AgentError } from "../AgentError.js"
+import { RunTimeout } from "../AgentError.js"
+import * as LanguageModel from "../LanguageModel.js"
+import * as Policy from "../Policy.js"
+import * as RunEvent from "../RunEvent.js"
+import * as TaskGroup from "../TaskGroup.js"
+import type { MemberFailure, MemberRun, Mode, TeamResult } from "../Team.js"
+import * as Delegate from "./delegate.js"
+import { inputText } from "./loop.js"
+
+/** What a team's run needs to know of the team. */
+export interface TeamConfig {
+  readonly name: string
+  readonly mode: Mode
+  /** An agent named after the team: its events are the team's. */
+  readonly leader: Agent<unknown>
+  readonly members: ReadonlyArray<Runnable<unknown>>
+  readonly byName: ReadonlyMap<string, Runnable<unknown>>
+  readonly concurrency: number | "unbounded"
+  /** The team's policy: its `runTimeout` is the team's timeout. */
+  readonly policy: Policy.Policy
+  readonly onMemberFailure: MemberFailure
+}
+
+/** Where a streamed team's events go. */
+interface Streaming<Output> {
+  /** The path of the run the team is nested in; `[]` for the stream's own run. */
+  readonly parent: ReadonlyArray<string>
+  readonly emit: (event: RunEvent.Forwarded) => Effect.Effect<unknown>
+  /** Emits the team's `RunCompleted`: only the run a stream is of emits one. */
+  readonly complete: ((event: RunEvent.RunCompleted<Output>) => Effect.Effect<unknown>) | undefined
+}
+
+/**
+ * Runs a team. With `emit` (the team is streamed), or under a sink (the team
+ * is a member, or nested in a streamed run), it emits its events, and the
+ * runs under it stream there below it; otherwise nothing is emitted.
+ */
+export const run = <Output>(
+  config: TeamConfig,
+  input: Input,
+  options: RunOptions | undefined,
+  emit: ((event: RunEvent.RunEvent<Output>) => Effect.Effect<unknown>) | undefined
+): Effect.Effect<TeamResult<Output>, AgentError> =>
+  emit !== undefined
+    ? runWith(config, input, options, { parent: [], emit, complete: emit })
+    : Effect.flatMap(FiberRef.get(RunEvent.currentSink), (sink) =>
+      runWith<Output>(
+        config,
+        input,
+        options,
+        sink === undefined ? undefined : { parent: sink.path, emit: sink.emit, complete: undefined }
+      ))
+
+interface LeaderRun {
+  /** Since the team's run started. */
+  readonly startedAtMs: number
+  readonly result: RunResult<unknown>
+}
+
+const runWith = <Output>(
+  config: TeamConfig,
+  input: Input,
+  options: RunOptions | undefined,
+  streaming: Streaming<Output> | undefined
+): Effect.Effect<TeamResult<Output>, AgentError> =>
+  Effect.suspend(() => {
+    const runId = options?.runId ?? crypto.randomUUID()
+    const name = config.name
+    const path = streaming === undefined ? [name] : [...streaming.parent, name]
+    const policy = options?.policy === undefined ? config.policy : Policy.merge(config.policy, options.policy)
+    const leaderOptions: RunOptions = {
+      runId,
+      maxSteps: options?.maxSteps,
+      policy: options?.policy === undefined ? undefined : { ...options.policy, runTimeout: Duration.infinity }
+    }
+    const members: Array<MemberRun> = []
+    const leaderRuns: Array<LeaderRun> = []
+
+    // The members' events go below the team (a coordinating leader's loop puts its tools' runs there itself).
+    const belowTeam = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+      streaming === undefined ? effect : RunEvent.withSink(effect, { path, emit: streaming.emit })
+
+    // The leader's events are the team's, at its path (the leader is named after the team): all
+    // but its RunStarted (the team's came first) and, when it routes, its text (a decision, not
+    // an answer). Its RunCompleted is its caller's business, as any nested run's.
+    const leaderSink: RunEvent.Sink | undefined = streaming === undefined ? undefined : {
+      path: streaming.parent,
+      emit: (event) =>
+        event.path.length === path.length &&
+          (event._tag === "RunStarted" || (config.mode === "route" && event._tag === "TextDelta"))
+          ? Effect.void
+          : streaming.emit(event)
+    }
+
+    return Effect.gen(function*() {
+      const startedAt = yield* Clock.currentTimeMillis
+      if (streaming !== undefined) {
+        yield* streaming.emit({ _tag: "RunStarted", runId, agent: name, path, input: inputText(input) })
+      }
+
+      const runLeader = (leaderInput: Input) =>
+        Effect.gen(function*() {
+          const started = yield* Clock.currentTimeMillis
+          const run = config.leader.run(leaderInput, leaderOptions)
+          const result = yield* leaderSink === undefined ? run : RunEvent.withSink(run, leaderSink)
+          leaderRuns.push({ startedAtMs: started - startedAt, result })
+          return result
+        })
+
+      // A coordinating team that fails on a member's failure: the delegation hands the failure
+      // over and waits; a watcher task fails the group with it, which interrupts the leader and
+      // every delegation in flight.
+      const escalation = config.mode === "coordinate" && config.onMemberFailure === "fail"
+        ? yield* Deferred.make<never, AgentError>()
+        : undefined
+      const collector: Delegate.Collector = {
+        startedAt,
+        record: (run) => {
+          members.push(run)
+        },
+        escalate: escalation === undefined
+          ? undefined
+          : (error) => Effect.zipRight(Deferred.fail(escalation, error), Effect.never)
+      }
+
+      const coordinate = escalation === undefined ? runLeader(input) : TaskGroup.run((group) =>
+        Effect.gen(function*() {
+          const watcher = yield* group.fork(Deferred.await(escalation)).pipe(
+            Effect.catchTag("TaskGroupClosed", (closed) => Effect.die(closed))
+          )
+          const result = yield* runLeader(input)
+          yield* watcher.interrupt
+          return result
+        })
+      )
+
+      const route = Effect.gen(function*() {
+        let conversation: Input = input
+        for (let attempt = 1;; attempt++) {
+          const decision = yield* runLeader(conversation)
+          const chosen = (decision.output as { readonly member: string }).member
+          const outcome = yield* Effect.either(belowTeam(Delegate.run(config.byName.get(chosen)!, input)))
+          if (Either.isRight(outcome)) return outcome.right
+          if (config.onMemberFailure === "fail" || attempt >= config.members.length) {
+            return yield* Effect.fail(outcome.left)
+          }
+          conversation = [
+            ...decision.messages,
+            LanguageModel.user(
+              `"${chosen}" failed: ${outcome.left.message}\n` +
+                "Choose a member again: the same one to try again, or another."
+            )
+          ]
+        }
+      })
+
+      const broadcast = Effect.gen(function*() {
+        const outcomes = yield* belowTeam(TaskGroup.forEach(
+          config.members,
+          (member) =>
+            config.onMemberFailure === "fail"
+              ? Effect.map(Delegate.run(member, input), Either.right)
+              : Effect.either(Delegate.run(member, input)),
+          { concurrency: config.concurrency }
+        ))
+        return yield* runLeader(synthesisInput(input, config.members, outcomes))
+      })
+
+      const answer: RunResult<unknown> = yield* Effect.locally(
+        config.mode === "coordinate" ? coordinate : config.mode === "route" ? route : broadcast,
+        Delegate.currentCollector,
+        collector
+      )
+
+      const now = yield* Clock.currentTimeMillis
+      const leader = combine(leaderRuns.map(({ result }) => result))
+      const result: TeamResult<Output> = {
+        runId,
+        agent: name,
+        content: answer.content,
+        output: answer.output as Output,
+        messages: answer.messages,
+        steps: answer.steps,
+        metrics: treeMetrics(config.mode, leaderRuns, members, now - startedAt),
+        mode: config.mode,
+        leader,
+        members
+      }
+      yield* Effect.annotateCurrentSpan({
+        "gen_ai.usage.input_tokens": result.metrics.inputTokens,
+        "gen_ai.usage.output_tokens": result.metrics.outputTokens,
+        "team.delegations": members.length
+      })
+      if (streaming?.complete !== undefined) {
+        yield* streaming.complete({ _tag: "RunCompleted", runId, agent: name, path, result })
+      }
+      return result
+    }).pipe(
+      (body) =>
+        Policy.isLimited(policy.runTimeout)
+          ? Effect.timeoutFail(body, {
+            duration: policy.runTimeout,
+            onTimeout: () => new RunTimeout({ agent: name, timeout: policy.runTimeout })
+          })
+          : body,
+      Effect.withSpan("team.run", {
+        captureStackTrace: false,
+        attributes: { "gen_ai.agent.name": name, "team.mode": config.mode, "run.id": runId }
+      })
+    )
+  })
+
+/** The leader's input in broadcast mode: the request, then every member's answer (or failure). */
+const synthesisInput = (
+  input: Input,
+  members: ReadonlyArray<Runnable<unknown>>,
+  outcomes: ReadonlyArray<Either.Either<RunResult<unknown>, AgentError>>
+): Input => {
+  const answers = members.map((member, i) => {
+    const outcome = outcomes[i]!
+    return Either.isRight(outcome)
+      ? `## ${member.name}\n${outcome.right.content}`
+      : `## ${member.name} (failed)\nError: ${outcome.left.message}`
+  })
+  const request: ReadonlyArray<LanguageModel.Message> = typeof input === "string" ? [LanguageModel.user(input)] : input
+  return [
+    ...request,
+    LanguageModel.user(
+      `The members of your team answered the request above:\n\n${answers.join("\n\n")}\n\n` +
+        "Answer the request with one synthesis of their answers."
+    )
+  ]
+}
+
+/** Several runs of the leader (a route leader asked again after a failure) as one. */
+const combine = (runs: ReadonlyArray<RunResult<unknown>>): RunResult<unknown> => {
+  const last = runs.at(-1)!
+  if (runs.length === 1) return last
+  return {
+    ...last,
+    steps: runs.flatMap((run) => run.steps).map((step, index) => ({ ...step, index })),
+    metrics: {
+      ...sum(runs.map((run) => run.metrics)),
+      durationMs: runs.reduce((total, run) => total + run.metrics.durationMs, 0),
+      timeToFirstTokenMs: runs[0]!.metrics.timeToFirstTokenMs
+    }
+  }
+}
+
+type Counts = Pick<RunMetrics, "inputTokens" | "outputTokens" | "totalTokens" | "steps" | "toolCalls" | "retries">
+
+const sum = (metrics: ReadonlyArray<RunMetrics>): Counts => {
+  let inputTokens = 0
+  let outputTokens = 0
+  let steps = 0
+  let toolCalls = 0
+  let retries = 0
+  for (const m of metrics) {
+    inputTokens += m.inputTokens
+    outputTokens += m.outputTokens
+    steps += m.steps
+    toolCalls += m.toolCalls
+    retries += m.retries
+  }
+  return { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens, steps, toolCalls, retries }
+}
+
+/**
+ * The figures of the whole tree: every model call once (the leader's runs,
+ * and the members that succeeded, whose own figures hold their subtrees),
+ * the team's duration, and the first text of the tree.
+ */
+const treeMetrics = (
+  mode: Mode,
+  leaderRuns: ReadonlyArray<LeaderRun>,
+  members: ReadonlyArray<MemberRun>,
+  durationMs: number
+): RunMetrics => {
+  const runs: Array<{ readonly startedAtMs: number; readonly metrics: RunMetrics }> = []
+  for (const { result, startedAtMs } of leaderRuns) runs.push({ startedAtMs, metrics: result.metrics })
+  for (const member of members) {
+    if (Either.isRight(member.outcome)) {
+      runs.push({ startedAtMs: member.startedAtMs, metrics: member.outcome.right.metrics })
+    }
+  }
+  let timeToFirstTokenMs: number | undefined
+  // a routing decision is JSON for the team, not text for the user
+  for (const [i, run] of runs.entries()) {
+    if (mode === "route" && i < leaderRuns.length) continue
+    if (run.metrics.timeToFirstTokenMs === undefined) continue
+    const at = run.startedAtMs + run.metrics.timeToFirstTokenMs
+    if (timeToFirstTokenMs === undefined || at < timeToFirstTokenMs) timeToFirstTokenMs = at
+  }
+  return { ...sum(runs.map((run) => run.metrics)), durationMs, timeToFirstTokenMs }
+}
