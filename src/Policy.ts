@@ -2,11 +2,13 @@
  * How an agent copes with a world that fails: retries of model calls,
  * timeouts at every level, and fallback models.
  *
- * The defaults are safe: a model call is retried on retryable errors with a
- * jittered exponential backoff from 200 ms (factor 2, 5 attempts in all), or
- * after the `retry-after` a provider gave; a model call times out after 2
- * minutes and a run after 10 minutes. Tool calls have no timeout of their
- * own unless a tool or the policy sets one (the run's bounds them). Every
+ * The defaults bound what the library controls: a model call is retried on
+ * retryable errors with a jittered exponential backoff from 200 ms (factor 2,
+ * 5 attempts in all), or after the `retry-after` a provider gave, and times
+ * out after 2 minutes; with at most `maxSteps` steps, a run is bounded too.
+ * Tool calls (your code) and whole runs get a timeout when you set one:
+ * `toolTimeout` (or a tool's own `timeout`) and `runTimeout`. Each costs a
+ * timer fiber per call or run, which is why they are not on by default. Every
  * setting can be changed per agent and per run.
  *
  * @example
@@ -46,7 +48,7 @@ export interface Policy {
   readonly modelTimeout: Duration.Duration
   /** The limit of one tool call, for tools without a timeout of their own (default: none). */
   readonly toolTimeout: Duration.Duration
-  /** The limit of a whole run. */
+  /** The limit of a whole run (default: none). */
   readonly runTimeout: Duration.Duration
   /** Models tried in turn, each with the same retries, when the model fails. */
   readonly fallback: ReadonlyArray<LanguageModel.Service>
@@ -90,7 +92,7 @@ export const defaults: Policy = {
   retry: defaultRetry,
   modelTimeout: Duration.minutes(2),
   toolTimeout: Duration.infinity,
-  runTimeout: Duration.minutes(10),
+  runTimeout: Duration.infinity,
   fallback: []
 }
 

@@ -180,7 +180,7 @@ export interface Options<M extends Mode, Members extends ReadonlyArray<Agent.Run
   readonly maxSteps?: number | undefined
   /**
    * The leader's retries, model timeout and fallbacks; `runTimeout` is the
-   * whole team's (default 10 minutes): when it fires, every member is
+   * whole team's (default none): when it fires, every member is
    * interrupted and the team fails with `RunTimeout`. `toolTimeout` bounds
    * each delegation of `coordinate` mode.
    */

@@ -14,6 +14,7 @@ import * as TaskGroup from "../TaskGroup.js"
 import type { MemberFailure, MemberRun, Mode, TeamResult } from "../Team.js"
 import * as Delegate from "./delegate.js"
 import { inputText } from "./loop.js"
+import { isTracing } from "./tracing.js"
 
 /** What a team's run needs to know of the team. */
 export interface TeamConfig {
@@ -211,10 +212,14 @@ const runWith = <Output>(
             onTimeout: () => new RunTimeout({ agent: name, timeout: policy.runTimeout })
           })
           : body,
-      Effect.withSpan("team.run", {
-        captureStackTrace: false,
-        attributes: { "gen_ai.agent.name": name, "team.mode": config.mode, "run.id": runId }
-      })
+      (body) =>
+        Effect.flatMap(isTracing, (traced) =>
+          traced
+            ? Effect.withSpan(body, "team.run", {
+              captureStackTrace: false,
+              attributes: { "gen_ai.agent.name": name, "team.mode": config.mode, "run.id": runId }
+            })
+            : body)
     )
   })
 
