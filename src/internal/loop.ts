@@ -1,4 +1,3 @@
-import * as Clock from "effect/Clock"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -60,6 +59,18 @@ export interface LoopConfig<Output> {
   readonly output: OutputSpec<Output> | undefined
 }
 
+/** The final answer of a run. */
+interface Answer<Output> {
+  readonly content: string
+  readonly output: Output
+}
+
+/** A tool call of a step, done. */
+interface ToolCallResult {
+  readonly record: ToolCallRecord
+  readonly message: LanguageModel.ToolMessage
+}
+
 /** Receives the events of a streamed run; absent for `run`. */
 export type Emit<Output> = (event: RunEvent.RunEvent<Output>) => Effect.Effect<unknown>
 
@@ -114,7 +125,7 @@ const runWith = <Output>(
   emit: Emit<Output> | undefined,
   path: ReadonlyArray<string>
 ): Effect.Effect<RunResult<Output>, AgentError> =>
-  Effect.flatMap(isTracing, (traced) => {
+  Effect.flatMap(Effect.zip(isTracing, Effect.clock), ([traced, clock]) => {
     // spans (and their attributes) only where a tracer can see them
     const span: (name: string, options: Tracer.SpanOptions) => <A, E, R>(
       self: Effect.Effect<A, E, R>
@@ -143,21 +154,19 @@ const runWith = <Output>(
     let retries = 0
     let timeToFirstTokenMs: number | undefined
 
-    const markFirstToken = Effect.suspend(() =>
-      timeToFirstTokenMs !== undefined
-        ? Effect.void
-        : Effect.map(Clock.currentTimeMillis, (now) => {
-          timeToFirstTokenMs ??= now - startedAt
-        })
-    )
+    const markFirstToken = Effect.sync(() => {
+      timeToFirstTokenMs ??= clock.unsafeCurrentTimeMillis() - startedAt
+    })
 
-    // One attempt of a model call, with the policy's timeout. `partial` is set
-    // once streamed text reached the caller: such a call is not retried, as
-    // its text cannot be taken back.
+    // One attempt of a model call (its timeout travels in the request). `partial` is set once
+    // streamed text reached the caller: such a call is not retried, as its text cannot be taken back.
     let partial = false
     const attempt = (model: LanguageModel.Service, request: LanguageModel.GenerateRequest, step: number) => {
       const call: Effect.Effect<LanguageModel.GenerateResponse, ModelError> = emit === undefined
-        ? Effect.tap(model.generate(request), (response) => response.text.length > 0 ? markFirstToken : Effect.void)
+        ? Effect.map(model.generate(request), (response) => {
+          if (response.text.length > 0) timeToFirstTokenMs ??= clock.unsafeCurrentTimeMillis() - startedAt
+          return response
+        })
         : streamed(model, request, step, emit)
       if (!traced) return call
       return call.pipe(
@@ -257,37 +266,49 @@ const runWith = <Output>(
       return call
     }
 
-    const callTool = (step: number, toolCall: LanguageModel.ToolCall) =>
-      Effect.gen(function*() {
-        if (emit !== undefined) yield* emit({ _tag: "ToolCallStarted", runId, agent, path, step, toolCall })
-        const started = yield* Clock.currentTimeMillis
-        const { error, message } = yield* Toolkit.handleCall(config.toolkit, toolCall, toolOptions)
-        const record: ToolCallRecord = {
-          id: toolCall.id,
-          name: toolCall.name,
-          arguments: toolCall.arguments,
-          result: message.content,
-          isError: message.isError,
-          durationMs: (yield* Clock.currentTimeMillis) - started
-        }
-        if (error !== undefined) yield* annotate({ "tool.error": error._tag })
-        if (emit !== undefined) yield* emit({ _tag: "ToolCallCompleted", runId, agent, path, step, call: record })
-        return { record, message }
-      }).pipe(
-        span("tool.call", {
-          captureStackTrace: false,
-          attributes: { "gen_ai.tool.name": toolCall.name, "gen_ai.tool.call.id": toolCall.id, "agent.step": step }
-        })
-      )
+    const callTool = (step: number, toolCall: LanguageModel.ToolCall): Effect.Effect<ToolCallResult> => {
+      const call = Effect.suspend(() => {
+        const started = clock.unsafeCurrentTimeMillis()
+        return Effect.flatMap(
+          Toolkit.handleCall(config.toolkit, toolCall, toolOptions),
+          ({ error, message }): Effect.Effect<ToolCallResult> => {
+            const record: ToolCallRecord = {
+              id: toolCall.id,
+              name: toolCall.name,
+              arguments: toolCall.arguments,
+              result: message.content,
+              isError: message.isError,
+              durationMs: clock.unsafeCurrentTimeMillis() - started
+            }
+            const result = { record, message }
+            let after: Effect.Effect<unknown> = Effect.void
+            if (traced && error !== undefined) after = annotate({ "tool.error": error._tag })
+            if (emit !== undefined) {
+              after = Effect.zipRight(
+                after,
+                emit({ _tag: "ToolCallCompleted", runId, agent, path, step, call: record })
+              )
+            }
+            return after === Effect.void ? Effect.succeed(result) : Effect.as(after, result)
+          }
+        )
+      })
+      const announced = emit === undefined
+        ? call
+        : Effect.zipRight(emit({ _tag: "ToolCallStarted", runId, agent, path, step, toolCall }), call)
+      return span("tool.call", {
+        captureStackTrace: false,
+        attributes: { "gen_ai.tool.name": toolCall.name, "gen_ai.tool.call.id": toolCall.id, "agent.step": step }
+      })(announced)
+    }
 
     const finishStep = (step: Step) => {
       steps.push(step)
       return emit === undefined ? Effect.void : emit({ _tag: "StepCompleted", runId, agent, path, step })
     }
 
-    const complete = (content: string, output: Output) =>
-      Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
+    const complete = (content: string, output: Output): Effect.Effect<RunResult<Output>> =>
+      Effect.suspend(() => {
         const result: RunResult<Output> = {
           runId,
           agent,
@@ -299,67 +320,87 @@ const runWith = <Output>(
             inputTokens,
             outputTokens,
             totalTokens: inputTokens + outputTokens,
-            durationMs: now - startedAt,
+            durationMs: clock.unsafeCurrentTimeMillis() - startedAt,
             timeToFirstTokenMs,
             steps: steps.length,
             toolCalls,
             retries
           }
         }
-        yield* annotate({
-          "gen_ai.usage.input_tokens": inputTokens,
-          "gen_ai.usage.output_tokens": outputTokens,
-          "agent.steps": steps.length
-        })
-        if (emit !== undefined) yield* emit({ _tag: "RunCompleted", runId, agent, path, result })
-        return result
+        let done: Effect.Effect<unknown> = Effect.void
+        if (traced) {
+          done = annotate({
+            "gen_ai.usage.input_tokens": inputTokens,
+            "gen_ai.usage.output_tokens": outputTokens,
+            "agent.steps": steps.length
+          })
+        }
+        if (emit !== undefined) done = Effect.zipRight(done, emit({ _tag: "RunCompleted", runId, agent, path, result }))
+        return done === Effect.void ? Effect.succeed(result) : Effect.as(done, result)
       })
 
-    const loop = Effect.gen(function*() {
-      startedAt = yield* Clock.currentTimeMillis
-      if (emit !== undefined) yield* emit({ _tag: "RunStarted", runId, agent, path, input: inputText(input) })
-      let correctionsLeft = 1
-      for (let index = 0; index < maxSteps; index++) {
-        const stepResult = yield* Effect.gen(function*() {
-          const response = yield* callModel(index)
-          inputTokens += response.usage.inputTokens
-          outputTokens += response.usage.outputTokens
-          messages.push(LanguageModel.assistant(response.text, response.toolCalls))
-          const step = (records: ReadonlyArray<ToolCallRecord>): Step => ({
-            index,
-            text: response.text,
-            toolCalls: records,
-            usage: response.usage,
-            finishReason: response.finishReason,
-            model: response.model
-          })
-          if (response.toolCalls.length === 0) {
-            yield* finishStep(step([]))
-            if (config.output === undefined) return { done: true, content: response.text, output: response.text }
-            const decoded = config.output.decode(response.text)
-            if (Either.isRight(decoded)) return { done: true, content: response.text, output: decoded.right }
-            if (correctionsLeft === 0 || index + 1 >= maxSteps) {
-              return yield* new OutputInvalid({ agent, content: response.text, issues: decoded.left })
-            }
-            correctionsLeft--
-            messages.push(correction(decoded.left))
-            return { done: false } as const
-          }
-          toolCalls += response.toolCalls.length
-          // The step's tool calls are one task group: interrupting the run interrupts every call in
-          // flight and waits for their finalizers. One call needs no fiber of its own.
-          const results = response.toolCalls.length === 1
-            ? [yield* callTool(index, response.toolCalls[0]!)]
-            : yield* TaskGroup.forEach(response.toolCalls, (toolCall) => callTool(index, toolCall), {
-              concurrency: config.toolConcurrency
-            })
-          for (const { message } of results) messages.push(message)
-          yield* finishStep(step(results.map(({ record }) => record)))
-          return { done: false } as const
-        }).pipe(span("agent.step", { captureStackTrace: false, attributes: { "agent.step": index } }))
-        if (stepResult.done) return yield* complete(stepResult.content, stepResult.output as Output)
+    // The final answer of a step without tool calls: the run's answer, or one corrective re-ask
+    // when it does not decode with the output Schema (`undefined`: take another step).
+    let correctionsLeft = 1
+    const finalAnswer = (
+      index: number,
+      response: LanguageModel.GenerateResponse
+    ): Effect.Effect<Answer<Output> | undefined, OutputInvalid> => {
+      if (config.output === undefined) {
+        return Effect.succeed({ content: response.text, output: response.text as Output })
       }
-      return yield* new MaxStepsExceeded({ agent, maxSteps })
+      const decoded = config.output.decode(response.text)
+      if (Either.isRight(decoded)) return Effect.succeed({ content: response.text, output: decoded.right })
+      if (correctionsLeft === 0 || index + 1 >= maxSteps) {
+        return Effect.fail(new OutputInvalid({ agent, content: response.text, issues: decoded.left }))
+      }
+      correctionsLeft--
+      messages.push(correction(decoded.left))
+      return Effect.succeed(undefined)
+    }
+
+    // One step: the model, then its tool calls (one inline; several as a task group). Succeeds
+    // with the run's answer once the model gave it, `undefined` to take another step.
+    const step = (index: number): Effect.Effect<Answer<Output> | undefined, AgentError> =>
+      Effect.flatMap(callModel(index), (response) => {
+        inputTokens += response.usage.inputTokens
+        outputTokens += response.usage.outputTokens
+        messages.push(LanguageModel.assistant(response.text, response.toolCalls))
+        const record = (toolCallRecords: ReadonlyArray<ToolCallRecord>): Step => ({
+          index,
+          text: response.text,
+          toolCalls: toolCallRecords,
+          usage: response.usage,
+          finishReason: response.finishReason,
+          model: response.model
+        })
+        const calls = response.toolCalls
+        if (calls.length === 0) return Effect.zipRight(finishStep(record([])), finalAnswer(index, response))
+        toolCalls += calls.length
+        // The step's tool calls are one task group: interrupting the run interrupts every call in
+        // flight and waits for their finalizers. One call needs no fiber of its own.
+        const results: Effect.Effect<ReadonlyArray<ToolCallResult>> = calls.length === 1
+          ? Effect.map(callTool(index, calls[0]!), (result) => [result])
+          : TaskGroup.forEach(calls, (toolCall) => callTool(index, toolCall), { concurrency: config.toolConcurrency })
+        return Effect.flatMap(results, (results) => {
+          for (const { message } of results) messages.push(message)
+          return Effect.as(finishStep(record(results.map(({ record }) => record))), undefined)
+        })
+      })
+
+    const stepsFrom = (index: number): Effect.Effect<RunResult<Output>, AgentError> =>
+      index >= maxSteps
+        ? Effect.fail(new MaxStepsExceeded({ agent, maxSteps }))
+        : Effect.flatMap(
+          span("agent.step", { captureStackTrace: false, attributes: { "agent.step": index } })(step(index)),
+          (answer) => answer === undefined ? stepsFrom(index + 1) : complete(answer.content, answer.output)
+        )
+
+    const loop = Effect.suspend(() => {
+      startedAt = clock.unsafeCurrentTimeMillis()
+      return emit === undefined
+        ? stepsFrom(0)
+        : Effect.zipRight(emit({ _tag: "RunStarted", runId, agent, path, input: inputText(input) }), stepsFrom(0))
     })
 
     // the tools' services, captured when the agent was made
