@@ -2,9 +2,11 @@
  * effect-agents in the team's peer benchmark (../shared/bench): the library
  * used the way an application would. One runtime with the OpenAI model layer,
  * built once per agent; an Agent with one Tool; `run` and `stream` through
- * `ManagedRuntime.runPromise`, whose `signal` interrupts the run's fiber
+ * `ManagedRuntime.runPromiseExit`, whose `signal` interrupts the run's fiber
  * (which aborts the HTTP request in flight). Library defaults throughout: the
- * default policy (retries with backoff honouring retry-after, timeouts).
+ * default policy (retries with backoff honouring retry-after, timeouts), the
+ * SDK's global fetch. `bench/adapter-nodefetch.ts` is the same with
+ * `OpenAiClient.nodeFetch()`.
  */
 import { Cause, Context, Effect, Exit, Layer, ManagedRuntime, Redacted, Schema, Stream } from "effect"
 import { Agent, type AgentError, Dag, OpenAiClient, OpenAiModel, Tool, Toolkit } from "../src/index.js"
@@ -47,10 +49,16 @@ const settle = <A, E>(exit: Promise<Exit.Exit<A, E>>): Promise<A> =>
 
 const runtimes: Array<{ readonly dispose: () => Promise<void> }> = []
 
+/** The client's transport: the SDK's default (the global fetch) unless an adapter sets one. */
+export const transport: { fetch?: typeof fetch | undefined } = {}
+
+const clientLayer = (options: { readonly apiKey: string; readonly baseURL: string }) =>
+  OpenAiClient.layer({ apiKey: Redacted.make(options.apiKey), baseURL: options.baseURL, fetch: transport.fetch })
+
 export function createAgent(options: AgentOptions) {
   const runtime = ManagedRuntime.make(
     OpenAiModel.layer({ model: options.model }).pipe(
-      Layer.provide(OpenAiClient.layer({ apiKey: Redacted.make(options.apiKey), baseURL: options.baseURL }))
+      Layer.provide(clientLayer(options))
     )
   )
   runtimes.push(runtime)
@@ -116,7 +124,7 @@ export function createDag(options: DagOptions) {
   })
   const runtime = ManagedRuntime.make(
     Layer.scoped(BenchDag, build).pipe(
-      Layer.provide(OpenAiClient.layer({ apiKey: Redacted.make(options.apiKey), baseURL: options.baseURL }))
+      Layer.provide(clientLayer(options))
     )
   )
   runtimes.push(runtime)

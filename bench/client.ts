@@ -1,8 +1,10 @@
 /**
- * One benchmark client in a fresh process: an implementation (`library` or
- * `baseline`) against the server at a URL, in one scenario. Sends its figures
+ * One benchmark client in a fresh process: an implementation (`library`,
+ * `nodefetch` for the library over `OpenAiClient.nodeFetch()`, or `baseline`)
+ * against the server at a URL, in one scenario. Sends its figures
  * to the parent over IPC. For `cancel`, the parent says when to abort.
  */
+import { OpenAiClient } from "../src/index.js"
 import * as Baseline from "./baseline.js"
 import * as Library from "./library.js"
 
@@ -25,7 +27,7 @@ export interface BenchAgent {
 }
 
 const [impl = "library", scenario = "overhead", baseURL = ""] = process.argv.slice(2)
-const agent = (impl === "baseline" ? Baseline : Library).createAgent({
+const options: BenchAgentOptions = {
   baseURL,
   apiKey: "bench",
   model: "bench",
@@ -37,7 +39,10 @@ const agent = (impl === "baseline" ? Baseline : Library).createAgent({
     jsonSchema: { type: "object", properties: { x: { type: "number" } }, required: ["x"], additionalProperties: false },
     execute: async ({ x }) => String(x * 2)
   }
-})
+}
+const agent = impl === "baseline"
+  ? Baseline.createAgent(options)
+  : Library.createAgent(options, impl === "nodefetch" ? OpenAiClient.nodeFetch() : undefined)
 
 const send = (message: unknown) => process.send?.(message)
 const mean = (values: ReadonlyArray<number>) => values.reduce((a, b) => a + b, 0) / values.length

@@ -1,16 +1,17 @@
 /**
  * effect-agents as an application would use it: one runtime with the OpenAI
- * model layer, an Agent with one Tool, runs through `runPromise` whose signal
- * interrupts the run. The library's defaults throughout.
+ * model layer, an Agent with one Tool, runs through `runPromiseExit` whose
+ * signal interrupts the run. The library's defaults throughout, and the SDK's
+ * global fetch unless another is given (`OpenAiClient.nodeFetch()`).
  */
 import { Cause, Effect, Exit, Layer, ManagedRuntime, Redacted, Schema } from "effect"
 import { Agent, OpenAiClient, OpenAiModel, Tool, Toolkit } from "../src/index.js"
 import type { BenchAgent, BenchAgentOptions } from "./client.js"
 
-export const createAgent = (options: BenchAgentOptions): BenchAgent => {
+export const createAgent = (options: BenchAgentOptions, fetch?: typeof globalThis.fetch): BenchAgent => {
   const runtime = ManagedRuntime.make(
     OpenAiModel.layer({ model: options.model }).pipe(
-      Layer.provide(OpenAiClient.layer({ apiKey: Redacted.make(options.apiKey), baseURL: options.baseURL }))
+      Layer.provide(OpenAiClient.layer({ apiKey: Redacted.make(options.apiKey), baseURL: options.baseURL, fetch }))
     )
   )
   const tool = Tool.make(options.tool.name, {

@@ -81,26 +81,34 @@ const cancel = (impl: string) =>
       if (stats.open >= 200) break
       await new Promise((resolve) => setTimeout(resolve, 5))
     }
+    // listen before aborting: the runs may settle before the server is idle
+    const result = next<Omit<Cancel, "serverIdleMs">>(child, "result")
+    const idle = next(server, "idle")
     const abortedAt = performance.now()
     child.send("abort")
     server.send("idle")
-    await next(server, "idle")
+    await idle
     const serverIdleMs = performance.now() - abortedAt
-    const result = await next<Omit<Cancel, "serverIdleMs">>(child, "result")
     await exited(child)
-    return { ...result, serverIdleMs }
+    return { ...(await result), serverIdleMs }
   })
 
 const started = performance.now()
 const overhead = await withServer("steps", async (url) => ({
   library: await client<Overhead>("library", "overhead", url),
+  nodefetch: await client<Overhead>("nodefetch", "overhead", url),
   baseline: await client<Overhead>("baseline", "overhead", url)
 }))
 const fanout = await withServer("fanout", async (url) => ({
   library: await client<Fanout>("library", "fanout", url),
+  nodefetch: await client<Fanout>("nodefetch", "fanout", url),
   baseline: await client<Fanout>("baseline", "fanout", url)
 }))
-const cancelled = { library: await cancel("library"), baseline: await cancel("baseline") }
+const cancelled = {
+  library: await cancel("library"),
+  nodefetch: await cancel("nodefetch"),
+  baseline: await cancel("baseline")
+}
 progress("framework")
 const frameworkChild = spawn("framework.ts", [])
 const framework = await next<{
@@ -129,63 +137,57 @@ console.log("## Over HTTP: the library against a hand-written `openai` SDK loop 
 console.log(
   "One run = three tool-call steps and the final answer (4 model calls), against an OpenAI-compatible server in another process.\n"
 )
-console.log(row(["scenario", "figure", "effect-agents", "floor", "÷ floor"]))
-console.log(row(["---", "---", "---:", "---:", "---:"]))
-console.log(
-  row([
-    "overhead: 300 sequential runs, no latency",
-    "mean µs per run",
-    n(overhead.library.meanUs),
-    n(overhead.baseline.meanUs),
-    ratio(overhead.library.meanUs, overhead.baseline.meanUs)
-  ])
+console.log(row(["scenario", "figure", "effect-agents", "÷ floor", "with nodeFetch", "÷ floor", "floor"]))
+console.log(row(["---", "---", "---:", "---:", "---:", "---:", "---:"]))
+const compare = (
+  scenario: string,
+  figure: string,
+  values: { readonly library: number; readonly nodefetch: number; readonly baseline: number },
+  format: (value: number) => string,
+  relation: (a: number, b: number) => string
+) => {
+  console.log(row([
+    scenario,
+    figure,
+    format(values.library),
+    relation(values.library, values.baseline),
+    format(values.nodefetch),
+    relation(values.nodefetch, values.baseline),
+    format(values.baseline)
+  ]))
+}
+const times = (a: number, b: number) => ratio(a, b)
+const plus = (a: number, b: number) => `${a >= b ? "+" : "−"}${n(Math.abs(a - b), 1)} ms`
+const of = <A>(results: { library: A; nodefetch: A; baseline: A }, f: (a: A) => number) => ({
+  library: f(results.library),
+  nodefetch: f(results.nodefetch),
+  baseline: f(results.baseline)
+})
+compare(
+  "overhead: 300 sequential runs, no latency",
+  "mean µs per run",
+  of(overhead, (r) => r.meanUs),
+  (v) => n(v),
+  times
 )
-console.log(
-  row([
-    "",
-    "CPU µs per run",
-    n(overhead.library.cpuUsPerRun),
-    n(overhead.baseline.cpuUsPerRun),
-    ratio(overhead.library.cpuUsPerRun, overhead.baseline.cpuUsPerRun)
-  ])
+compare("", "CPU µs per run", of(overhead, (r) => r.cpuUsPerRun), (v) => n(v), times)
+compare(
+  "fanout: 1 000 concurrent runs, 50 ms per call",
+  "wall ms (ideal 200)",
+  of(fanout, (r) => r.wallMs),
+  (v) => n(v),
+  times
 )
-console.log(
-  row([
-    "fanout: 1 000 concurrent runs, 50 ms per call",
-    "wall ms (ideal 200)",
-    n(fanout.library.wallMs),
-    n(fanout.baseline.wallMs),
-    ratio(fanout.library.wallMs, fanout.baseline.wallMs)
-  ])
+compare("", "RSS growth KB per run", of(fanout, (r) => r.rssKBPerRun), (v) => n(v), times)
+compare(
+  "cancel: 200 hanging runs aborted",
+  "ms until the server holds no request",
+  of(cancelled, (r) => r.serverIdleMs),
+  (v) => n(v, 1),
+  plus
 )
-console.log(
-  row([
-    "",
-    "RSS growth KB per run",
-    n(fanout.library.rssKBPerRun),
-    n(fanout.baseline.rssKBPerRun),
-    ratio(fanout.library.rssKBPerRun, fanout.baseline.rssKBPerRun)
-  ])
-)
-console.log(
-  row([
-    "cancel: 200 hanging runs aborted",
-    "ms until the server holds no request",
-    n(cancelled.library.serverIdleMs, 1),
-    n(cancelled.baseline.serverIdleMs, 1),
-    `+${n(cancelled.library.serverIdleMs - cancelled.baseline.serverIdleMs, 1)} ms`
-  ])
-)
-console.log(
-  row([
-    "",
-    "ms until every run settled",
-    n(cancelled.library.settledMs, 1),
-    n(cancelled.baseline.settledMs, 1),
-    `+${n(cancelled.library.settledMs - cancelled.baseline.settledMs, 1)} ms`
-  ])
-)
-console.log(row(["", "runs rejected", `${cancelled.library.rejected}/200`, `${cancelled.baseline.rejected}/200`, ""]))
+compare("", "ms until every run settled", of(cancelled, (r) => r.settledMs), (v) => n(v, 1), plus)
+compare("", "runs rejected (of 200)", of(cancelled, (r) => r.rejected), (v) => n(v), () => "")
 console.log("\n## Framework only: the scripted model, no HTTP\n")
 console.log(row(["figure", "effect-agents", "reference"]))
 console.log(row(["---", "---:", "---"]))

@@ -28,6 +28,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import OpenAI from "openai"
+import * as NodeFetch from "./internal/nodeFetch.js"
 
 /**
  * @since 0.1.0
@@ -44,7 +45,10 @@ export interface Options {
    * `modelTimeout` is the usual place to limit model calls.
    */
   readonly timeout?: Duration.DurationInput | undefined
-  /** The `fetch` the SDK uses (default: the global one). */
+  /**
+   * The `fetch` the SDK uses (default: the global one). {@link nodeFetch} is
+   * a faster one for Node.
+   */
   readonly fetch?: typeof fetch | undefined
 }
 
@@ -156,3 +160,31 @@ export const layerConfig = (
         })
     )
   )
+
+/**
+ * A faster `fetch` for the SDK in Node: its requests go over Node's own HTTP
+ * client with keep-alive agents instead of the global `fetch`, which cuts the
+ * client's CPU per request (see `bench/RESULTS.md`). A JSON answer is read
+ * whole, an event stream is passed on as it arrives, abort and connection
+ * errors keep their meaning; requests it is not made for (a streamed or
+ * multipart body) go to the global `fetch`. No proxy support, like the global
+ * `fetch` of Node 20.
+ *
+ * @example
+ * ```ts
+ * import { Redacted } from "effect"
+ * import { OpenAiClient } from "effect-agents"
+ *
+ * const ClientLive = OpenAiClient.layer({
+ *   apiKey: Redacted.make(process.env.OPENAI_API_KEY ?? ""),
+ *   fetch: OpenAiClient.nodeFetch()
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category transports
+ */
+export const nodeFetch: (options?: {
+  /** Sockets per origin at most (default: unbounded). */
+  readonly maxSockets?: number | undefined
+}) => typeof fetch = NodeFetch.make

@@ -16,21 +16,25 @@ import {
 import type { Policy } from "effect-agents"
 import { Agent, AgentError, LanguageModel, OpenAiClient, OpenAiModel, RunEvent, Tool, Toolkit } from "effect-agents"
 import { OpenAiCompatServer, type ScriptedModel } from "effect-agents/testing"
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
 import { inspect } from "node:util"
+import { gzipSync } from "node:zlib"
 
 const apiKey = "sk-test-4f9a0c1d2e3b"
 
-const setup = (
+const setupWith = (
   script: ScriptedModel.Script,
   options?: {
     readonly server?: OpenAiCompatServer.Options
     readonly model?: Partial<OpenAiModel.Options>
+    readonly fetch?: typeof fetch | undefined
   }
 ) =>
   Effect.gen(function*() {
     const server = yield* OpenAiCompatServer.make(script, options?.server)
     const model = yield* OpenAiModel.make({ model: "sim", ...options?.model }).pipe(
-      Effect.provide(OpenAiClient.layer({ apiKey: Redacted.make(apiKey), baseURL: server.url }))
+      Effect.provide(OpenAiClient.layer({ apiKey: Redacted.make(apiKey), baseURL: server.url, fetch: options?.fetch }))
     )
     return { server, model }
   })
@@ -49,7 +53,16 @@ const question = (text: string): LanguageModel.GenerateRequest => ({ messages: [
 /** A quick retry for tests: the wait comes from retry-after, not from the schedule. */
 const quickRetry = { retry: Schedule.spaced("10 millis").pipe(Schedule.intersect(Schedule.recurs(3))) }
 
-describe("OpenAiModel over the openai SDK", () => {
+// every behaviour holds for both transports: the global fetch and OpenAiClient.nodeFetch
+describe.each(
+  [
+    ["the global fetch", undefined],
+    ["OpenAiClient.nodeFetch", OpenAiClient.nodeFetch()]
+  ] as const
+)("OpenAiModel over the openai SDK, with %s", (_, fetch) => {
+  const setup = (script: ScriptedModel.Script, options?: Parameters<typeof setupWith>[1]) =>
+    setupWith(script, { ...options, fetch })
+
   it.scopedLive("answers with text and reports usage", () =>
     Effect.gen(function*() {
       const { model, server } = yield* setup([{ text: "Hello there.", usage: { inputTokens: 12, outputTokens: 3 } }])
@@ -397,12 +410,76 @@ describe("OpenAiModel.retryAfter", () => {
     Effect.gen(function*() {
       for (const headers of ["seconds", "date"] as const) {
         const limited = new AgentError.RateLimited({ message: "slow down", retryAfter: Duration.seconds(2) })
-        const { model } = yield* setup([{ fail: { error: limited } }], { server: { retryAfterHeaders: headers } })
+        const { model } = yield* setupWith([{ fail: { error: limited } }], { server: { retryAfterHeaders: headers } })
         const error = yield* Effect.flip(model.generate(question("x")))
         if (error._tag !== "RateLimited") return expect.fail("a 429 is RateLimited")
         // an HTTP date has whole seconds: between 1 and 2 seconds are left of it
         expect(Duration.toMillis(error.retryAfter!)).toBeGreaterThan(1000)
         expect(Duration.toMillis(error.retryAfter!)).toBeLessThanOrEqual(2000)
       }
+    }))
+})
+
+describe("OpenAiClient.nodeFetch", () => {
+  const nodeFetch = OpenAiClient.nodeFetch()
+
+  it.scopedLive("decompresses a compressed answer", () =>
+    Effect.gen(function*() {
+      const body = JSON.stringify({ hello: "world" })
+      const server = createServer((_, response) => {
+        response.writeHead(200, { "content-type": "application/json", "content-encoding": "gzip" })
+        response.end(gzipSync(body))
+      })
+      yield* Effect.acquireRelease(
+        Effect.async<void>((resume) => {
+          server.listen(0, "127.0.0.1", () => resume(Effect.void))
+        }),
+        () =>
+          Effect.async<void>((resume) => {
+            server.close(() => resume(Effect.void))
+          })
+      )
+      const { port } = server.address() as AddressInfo
+      const response = yield* Effect.promise(() => nodeFetch(`http://127.0.0.1:${port}/`, { method: "GET" }))
+      expect(response.status).toBe(200)
+      expect(yield* Effect.promise(() => response.json())).toEqual({ hello: "world" })
+    }))
+
+  it.scopedLive("a refused connection is a retryable ModelUnavailable, as with the global fetch", () =>
+    Effect.gen(function*() {
+      const model = yield* OpenAiModel.make({ model: "sim" }).pipe(
+        Effect.provide(OpenAiClient.layer({
+          apiKey: Redacted.make(apiKey),
+          baseURL: "http://127.0.0.1:1/v1",
+          fetch: nodeFetch
+        }))
+      )
+      const error = yield* Effect.flip(model.generate(question("x")))
+      expect(error._tag).toBe("ModelUnavailable")
+      expect(AgentError.isRetryable(error)).toBe(true)
+    }))
+
+  it.scopedLive("hands what it is not made for to the global fetch: a streamed body", () =>
+    Effect.gen(function*() {
+      const server = createServer((request, response) => {
+        const chunks: Array<Buffer> = []
+        request.on("data", (chunk: Buffer) => chunks.push(chunk))
+        request.on("end", () => response.end(Buffer.concat(chunks)))
+      })
+      yield* Effect.acquireRelease(
+        Effect.async<void>((resume) => {
+          server.listen(0, "127.0.0.1", () => resume(Effect.void))
+        }),
+        () =>
+          Effect.async<void>((resume) => {
+            server.close(() => resume(Effect.void))
+          })
+      )
+      const { port } = server.address() as AddressInfo
+      const body = new Blob(["streamed ", "body"]).stream()
+      const response = yield* Effect.promise(() =>
+        nodeFetch(`http://127.0.0.1:${port}/`, { method: "POST", body, duplex: "half" } as RequestInit)
+      )
+      expect(yield* Effect.promise(() => response.text())).toBe("streamed body")
     }))
 })
