@@ -719,7 +719,7 @@ export type BatchItem = typeof BatchItem.Type
  * import { AgentClient } from "effect-agents/http"
  *
  * declare const client: AgentClient.Client
- * const progress = client.batches.get({ path: { id: "…" } }).pipe(Effect.map((batch) => batch.progress))
+ * const progress = client.batches.get({ path: { id: "…" }, urlParams: {} }).pipe(Effect.map((batch) => batch.progress))
  * ```
  *
  * @since 0.1.0
