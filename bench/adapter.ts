@@ -8,29 +8,17 @@
  * SDK's global fetch. `bench/adapter-nodefetch.ts` is the same with
  * `OpenAiClient.nodeFetch()`.
  */
-import { Cause, Context, Effect, Exit, Layer, ManagedRuntime, Redacted, Schema, Stream } from "effect"
-import { Agent, type AgentError, Dag, OpenAiClient, OpenAiModel, Tool, Toolkit } from "../src/index.js"
+import { Context, Effect, Layer, ManagedRuntime } from "effect"
+import { Agent, type AgentError, Dag, OpenAiModel } from "../src/index.js"
+import * as Library from "./library.js"
 
 export const name = "effect-agents"
 export const framework = "effect-agents (Agent.run over OpenAiModel, default policy)"
 export const packages = ["effect", "openai"]
 export const capabilities = {
-  cancel: "AbortSignal given to ManagedRuntime.runPromise interrupts the run's fiber",
+  cancel: "AbortSignal given to ManagedRuntime.runPromiseExit interrupts the run's fiber",
   dag: "Dag.run: every node a TaskGroup task, forked when its last dependency completes",
   stream: true
-}
-
-interface AgentOptions {
-  readonly baseURL: string
-  readonly apiKey: string
-  readonly model: string
-  readonly tool: {
-    readonly name: string
-    readonly description: string
-    readonly execute: (args: { x: number }) => Promise<string>
-  }
-  readonly systemPrompt: string
-  readonly maxSteps: number
 }
 
 interface RunOptions {
@@ -38,58 +26,18 @@ interface RunOptions {
   readonly onDelta?: (text: string) => void
 }
 
-/**
- * A run's Promise: its value, or its failure as the rejection (the typed
- * error itself, or the interruption). `runPromiseExit` rather than
- * `runPromise`, whose FiberFailure pretty-prints the cause with stack traces
- * on every rejection (~100 µs each, a third of a cancelled run's cost).
- */
-const settle = <A, E>(exit: Promise<Exit.Exit<A, E>>): Promise<A> =>
-  exit.then((exit) => Exit.isSuccess(exit) ? exit.value : Promise.reject(Cause.squash(exit.cause)))
-
-const runtimes: Array<{ readonly dispose: () => Promise<void> }> = []
+const disposables: Array<{ readonly dispose: () => Promise<void> }> = []
 
 /** The client's transport: the SDK's default (the global fetch) unless an adapter sets one. */
 export const transport: { fetch?: typeof fetch | undefined } = {}
 
-const clientLayer = (options: { readonly apiKey: string; readonly baseURL: string }) =>
-  OpenAiClient.layer({ apiKey: Redacted.make(options.apiKey), baseURL: options.baseURL, fetch: transport.fetch })
-
-export function createAgent(options: AgentOptions) {
-  const runtime = ManagedRuntime.make(
-    OpenAiModel.layer({ model: options.model }).pipe(
-      Layer.provide(clientLayer(options))
-    )
-  )
-  runtimes.push(runtime)
-  const tool = Tool.make(options.tool.name, {
-    description: options.tool.description,
-    parameters: { x: Schema.Number },
-    handler: (args) => options.tool.execute(args)
-  })
-  const agent = runtime.runSync(
-    Agent.make({
-      name: "bench",
-      instructions: options.systemPrompt,
-      toolkit: Toolkit.make(tool),
-      maxSteps: options.maxSteps
-    })
-  )
+export function createAgent(options: Library.Options) {
+  const agent = Library.createAgent(options, transport.fetch)
+  disposables.push(agent)
   return {
-    run: (input: string, { signal }: RunOptions = {}) =>
-      settle(runtime.runPromiseExit(Effect.map(agent.run(input), (result) => ({ text: result.content })), { signal })),
+    run: (input: string, { signal }: RunOptions = {}) => agent.run(input, signal).then((text) => ({ text })),
     stream: (input: string, { signal, onDelta }: RunOptions = {}) =>
-      settle(runtime.runPromiseExit(
-        agent.stream(input).pipe(
-          Stream.runFold("", (text, event) => {
-            if (event._tag !== "TextDelta") return text
-            onDelta?.(event.text)
-            return text + event.text
-          }),
-          Effect.map((text) => ({ text }))
-        ),
-        { signal }
-      ))
+      agent.stream(input, signal, onDelta).then((text) => ({ text }))
   }
 }
 
@@ -124,14 +72,14 @@ export function createDag(options: DagOptions) {
   })
   const runtime = ManagedRuntime.make(
     Layer.scoped(BenchDag, build).pipe(
-      Layer.provide(clientLayer(options))
+      Layer.provide(Library.clientLayer(options, transport.fetch))
     )
   )
-  runtimes.push(runtime)
+  disposables.push(runtime)
   const dag = runtime.runSync(BenchDag)
   return {
     run: (input: string, { signal }: RunOptions = {}) =>
-      settle(runtime.runPromiseExit(
+      Library.settle(runtime.runPromiseExit(
         Dag.run(dag, input).pipe(
           Effect.flatMap((result) =>
             result.status === "completed"
@@ -147,5 +95,5 @@ export function createDag(options: DagOptions) {
 }
 
 export async function close() {
-  await Promise.all(runtimes.map((runtime) => runtime.dispose()))
+  await Promise.all(disposables.map((disposable) => disposable.dispose()))
 }

@@ -2,17 +2,41 @@
  * effect-agents as an application would use it: one runtime with the OpenAI
  * model layer, an Agent with one Tool, runs through `runPromiseExit` whose
  * signal interrupts the run. The library's defaults throughout, and the SDK's
- * global fetch unless another is given (`OpenAiClient.nodeFetch()`).
+ * global fetch unless another is given (`OpenAiClient.nodeFetch()`). Used by
+ * `npm run bench` (`bench/client.ts`) and the peer benchmark's adapters.
  */
-import { Cause, Effect, Exit, Layer, ManagedRuntime, Redacted, Schema } from "effect"
+import { Cause, Effect, Exit, Layer, ManagedRuntime, Redacted, Schema, Stream } from "effect"
 import { Agent, OpenAiClient, OpenAiModel, Tool, Toolkit } from "../src/index.js"
-import type { BenchAgent, BenchAgentOptions } from "./client.js"
 
-export const createAgent = (options: BenchAgentOptions, fetch?: typeof globalThis.fetch): BenchAgent => {
+export interface Options {
+  readonly baseURL: string
+  readonly apiKey: string
+  readonly model: string
+  readonly systemPrompt: string
+  readonly maxSteps: number
+  readonly tool: {
+    readonly name: string
+    readonly description: string
+    readonly execute: (args: { readonly x: number }) => Promise<string>
+  }
+}
+
+/**
+ * A run's Promise: its value, or its failure as the rejection (the typed
+ * error itself, or the interruption). `runPromiseExit` rather than
+ * `runPromise`, whose FiberFailure pretty-prints the cause with stack traces
+ * on every rejection (~100 µs each, a third of a cancelled run's cost).
+ */
+export const settle = <A, E>(exit: Promise<Exit.Exit<A, E>>): Promise<A> =>
+  exit.then((exit) => Exit.isSuccess(exit) ? exit.value : Promise.reject(Cause.squash(exit.cause)))
+
+/** The OpenAI client layer for the benchmark's server. */
+export const clientLayer = (options: Pick<Options, "apiKey" | "baseURL">, fetch?: typeof globalThis.fetch) =>
+  OpenAiClient.layer({ apiKey: Redacted.make(options.apiKey), baseURL: options.baseURL, fetch })
+
+export const createAgent = (options: Options, fetch?: typeof globalThis.fetch) => {
   const runtime = ManagedRuntime.make(
-    OpenAiModel.layer({ model: options.model }).pipe(
-      Layer.provide(OpenAiClient.layer({ apiKey: Redacted.make(options.apiKey), baseURL: options.baseURL, fetch }))
-    )
+    OpenAiModel.layer({ model: options.model }).pipe(Layer.provide(clientLayer(options, fetch)))
   )
   const tool = Tool.make(options.tool.name, {
     description: options.tool.description,
@@ -27,10 +51,19 @@ export const createAgent = (options: BenchAgentOptions, fetch?: typeof globalThi
       maxSteps: options.maxSteps
     })
   )
+  const signalled = (signal: AbortSignal | undefined) => (signal === undefined ? undefined : { signal })
   return {
-    run: (input, signal) =>
-      // runPromiseExit: runPromise's FiberFailure pretty-prints the cause on every rejection
-      runtime.runPromiseExit(Effect.map(agent.run(input), (result) => result.content), signal ? { signal } : undefined)
-        .then((exit) => Exit.isSuccess(exit) ? exit.value : Promise.reject(Cause.squash(exit.cause)))
+    run: (input: string, signal?: AbortSignal): Promise<string> =>
+      settle(runtime.runPromiseExit(Effect.map(agent.run(input), (result) => result.content), signalled(signal))),
+    stream: (input: string, signal?: AbortSignal, onDelta?: (text: string) => void): Promise<string> =>
+      settle(runtime.runPromiseExit(
+        Stream.runFold(agent.stream(input), "", (text, event) => {
+          if (event._tag !== "TextDelta") return text
+          onDelta?.(event.text)
+          return text + event.text
+        }),
+        signalled(signal)
+      )),
+    dispose: () => runtime.dispose()
   }
 }

@@ -16,7 +16,7 @@ import {
 import type { Policy } from "effect-agents"
 import { Agent, AgentError, LanguageModel, OpenAiClient, OpenAiModel, RunEvent, Tool, Toolkit } from "effect-agents"
 import { OpenAiCompatServer, type ScriptedModel } from "effect-agents/testing"
-import { createServer } from "node:http"
+import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { inspect } from "node:util"
 import { gzipSync } from "node:zlib"
@@ -423,6 +423,18 @@ describe("OpenAiModel.retryAfter", () => {
 describe("OpenAiClient.nodeFetch", () => {
   const nodeFetch = OpenAiClient.nodeFetch()
 
+  /** Starts a bare node:http server on 127.0.0.1 for the test's scope; gives its port. */
+  const listen = (server: Server) =>
+    Effect.acquireRelease(
+      Effect.async<number>((resume) => {
+        server.listen(0, "127.0.0.1", () => resume(Effect.succeed((server.address() as AddressInfo).port)))
+      }),
+      () =>
+        Effect.async<void>((resume) => {
+          server.close(() => resume(Effect.void))
+        })
+    )
+
   it.scopedLive("decompresses a compressed answer", () =>
     Effect.gen(function*() {
       const body = JSON.stringify({ hello: "world" })
@@ -430,16 +442,7 @@ describe("OpenAiClient.nodeFetch", () => {
         response.writeHead(200, { "content-type": "application/json", "content-encoding": "gzip" })
         response.end(gzipSync(body))
       })
-      yield* Effect.acquireRelease(
-        Effect.async<void>((resume) => {
-          server.listen(0, "127.0.0.1", () => resume(Effect.void))
-        }),
-        () =>
-          Effect.async<void>((resume) => {
-            server.close(() => resume(Effect.void))
-          })
-      )
-      const { port } = server.address() as AddressInfo
+      const port = yield* listen(server)
       const response = yield* Effect.promise(() => nodeFetch(`http://127.0.0.1:${port}/`, { method: "GET" }))
       expect(response.status).toBe(200)
       expect(yield* Effect.promise(() => response.json())).toEqual({ hello: "world" })
@@ -466,16 +469,7 @@ describe("OpenAiClient.nodeFetch", () => {
         request.on("data", (chunk: Buffer) => chunks.push(chunk))
         request.on("end", () => response.end(Buffer.concat(chunks)))
       })
-      yield* Effect.acquireRelease(
-        Effect.async<void>((resume) => {
-          server.listen(0, "127.0.0.1", () => resume(Effect.void))
-        }),
-        () =>
-          Effect.async<void>((resume) => {
-            server.close(() => resume(Effect.void))
-          })
-      )
-      const { port } = server.address() as AddressInfo
+      const port = yield* listen(server)
       const body = new Blob(["streamed ", "body"]).stream()
       const response = yield* Effect.promise(() =>
         nodeFetch(`http://127.0.0.1:${port}/`, { method: "POST", body, duplex: "half" } as RequestInit)

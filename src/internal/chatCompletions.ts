@@ -7,19 +7,13 @@ import type OpenAI from "openai"
 import type { ModelError } from "../AgentError.js"
 import { MalformedResponse } from "../AgentError.js"
 import type * as LanguageModel from "../LanguageModel.js"
+import type * as OpenAiModel from "../OpenAiModel.js"
 
 type Params = OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming
 type MessageParam = OpenAI.Chat.Completions.ChatCompletionMessageParam
 
 /** Settings sent with every request of a model (temperature and the like). */
-export interface RequestDefaults {
-  readonly model: string
-  readonly temperature?: number | undefined
-  readonly topP?: number | undefined
-  readonly maxTokens?: number | undefined
-  readonly seed?: number | undefined
-  readonly parallelToolCalls?: boolean | undefined
-}
+type RequestDefaults = Omit<OpenAiModel.Options, "maxConcurrentRequests" | "requestsPerMinute">
 
 // A JSON Schema as the SDK types it: a plain JSON object.
 const jsonObject = (schema: JSONSchema.JsonSchema7Root): Record<string, unknown> =>
