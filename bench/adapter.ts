@@ -1,9 +1,9 @@
 /**
  * effect-agents in the team's peer benchmark (../shared/bench): the library
  * used the way an application would. One runtime with the OpenAI model layer,
- * built once per agent; an Agent with one Tool; `run` and `stream` through
- * `ManagedRuntime.runPromiseExit`, whose `signal` interrupts the run's fiber
- * (which aborts the HTTP request in flight). Library defaults throughout: the
+ * built once per agent; an Agent with one Tool; `run` through
+ * `Agent.runPromise`, whose `signal` interrupts the run's fiber and aborts its
+ * HTTP request in flight at once (and `stream` the same way). Library defaults throughout: the
  * default policy (retries with backoff honouring retry-after, timeouts), the
  * SDK's global fetch. `bench/adapter-nodefetch.ts` is the same with
  * `OpenAiClient.nodeFetch()`.
@@ -16,7 +16,7 @@ export const name = "effect-agents"
 export const framework = "effect-agents (Agent.run over OpenAiModel, default policy)"
 export const packages = ["effect", "openai"]
 export const capabilities = {
-  cancel: "AbortSignal given to ManagedRuntime.runPromiseExit interrupts the run's fiber",
+  cancel: "Agent.runPromise's signal: interrupts the run's fiber and aborts its request at once",
   dag: "Dag.run: every node a TaskGroup task, forked when its last dependency completes",
   stream: true
 }

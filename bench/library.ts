@@ -1,12 +1,12 @@
 /**
  * effect-agents as an application would use it: one runtime with the OpenAI
- * model layer, an Agent with one Tool, runs through `runPromiseExit` whose
- * signal interrupts the run. The library's defaults throughout, and the SDK's
+ * model layer, an Agent with one Tool, runs through `Agent.runPromise` whose
+ * signal interrupts the run (and aborts its request in flight at once). The library's defaults throughout, and the SDK's
  * global fetch unless another is given (`OpenAiClient.nodeFetch()`). Used by
  * `npm run bench` (`bench/client.ts`) and the peer benchmark's adapters.
  */
 import { Cause, Effect, Exit, Layer, ManagedRuntime, Redacted, Schema, Stream } from "effect"
-import { Agent, OpenAiClient, OpenAiModel, Tool, Toolkit } from "../src/index.js"
+import { Agent, LanguageModel, OpenAiClient, OpenAiModel, Tool, Toolkit } from "../src/index.js"
 
 export interface Options {
   readonly baseURL: string
@@ -51,19 +51,21 @@ export const createAgent = (options: Options, fetch?: typeof globalThis.fetch) =
       maxSteps: options.maxSteps
     })
   )
-  const signalled = (signal: AbortSignal | undefined) => (signal === undefined ? undefined : { signal })
   return {
     run: (input: string, signal?: AbortSignal): Promise<string> =>
-      settle(runtime.runPromiseExit(Effect.map(agent.run(input), (result) => result.content), signalled(signal))),
-    stream: (input: string, signal?: AbortSignal, onDelta?: (text: string) => void): Promise<string> =>
-      settle(runtime.runPromiseExit(
-        Stream.runFold(agent.stream(input), "", (text, event) => {
-          if (event._tag !== "TextDelta") return text
-          onDelta?.(event.text)
-          return text + event.text
-        }),
-        signalled(signal)
-      )),
+      Agent.runPromise(agent, input, { signal }).then((result) => result.content),
+    stream: (input: string, signal?: AbortSignal, onDelta?: (text: string) => void): Promise<string> => {
+      const text = Stream.runFold(agent.stream(input), "", (text, event) => {
+        if (event._tag !== "TextDelta") return text
+        onDelta?.(event.text)
+        return text + event.text
+      })
+      return settle(
+        signal === undefined
+          ? runtime.runPromiseExit(text)
+          : runtime.runPromiseExit(Effect.locally(text, LanguageModel.currentAbortSignal, signal), { signal })
+      )
+    },
     dispose: () => runtime.dispose()
   }
 }

@@ -32,8 +32,10 @@
  *
  * @since 0.1.0
  */
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
 import { dual } from "effect/Function"
 import type * as Option from "effect/Option"
@@ -376,6 +378,41 @@ export const run: {
 
 const isRunnable = (u: unknown): u is Runnable<unknown> =>
   Predicate.hasProperty(u, "run") && Predicate.hasProperty(u, "stream") && Predicate.isFunction(u.run)
+
+/**
+ * Runs an agent (or a team) from Promise code: an async run, as Agno's
+ * `arun` is. The run needs no services (an agent took them when it was made),
+ * so it runs on Effect's default runtime. `signal` interrupts the run, and
+ * aborts its model requests in flight at once (see
+ * `LanguageModel.currentAbortSignal`). Resolves with the result; rejects
+ * with the run's typed error, or the interruption.
+ *
+ * @example
+ * ```ts
+ * import { Agent } from "effect-agents"
+ *
+ * declare const agent: Agent.Agent
+ *
+ * // e.g. in an Express handler: stop the run when the client goes away
+ * export const answer = (question: string, signal: AbortSignal) =>
+ *   Agent.runPromise(agent, question, { signal }).then((result) => result.content)
+ * ```
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const runPromise = <Output>(
+  runnable: Runnable<Output>,
+  input: Input,
+  options?: RunOptions & { readonly signal?: AbortSignal | undefined }
+): Promise<RunResult<Output>> => {
+  const signal = options?.signal
+  const run = runnable.run(input, options)
+  const exit = signal === undefined
+    ? Effect.runPromiseExit(run)
+    : Effect.runPromiseExit(Effect.locally(run, LanguageModel.currentAbortSignal, signal), { signal })
+  return exit.then((exit) => Exit.isSuccess(exit) ? exit.value : Promise.reject(Cause.squash(exit.cause)))
+}
 
 /**
  * One run for {@link runAll}: a runnable and its input (and run options).

@@ -25,6 +25,8 @@
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
+import { globalValue } from "effect/GlobalValue"
 import type * as JSONSchema from "effect/JSONSchema"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
@@ -465,6 +467,31 @@ export const toParts = (response: GenerateResponse): ReadonlyArray<StreamPart> =
   parts.push({ _tag: "Finish", usage: response.usage, finishReason: response.finishReason, model: response.model })
   return parts
 }
+
+/**
+ * An `AbortSignal` the current work answers to besides interruption (set by
+ * `Agent.runPromise` from its caller's signal). A provider aborts its
+ * request in flight the moment the signal fires, as a hand-written `fetch`
+ * would; the fiber's interruption, which follows, reaches the provider a
+ * scheduler turn later and cleans up as always.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { LanguageModel } from "effect-agents"
+ *
+ * declare const call: Effect.Effect<string>
+ * const controller = new AbortController()
+ * const run = Effect.locally(call, LanguageModel.currentAbortSignal, controller.signal)
+ * ```
+ *
+ * @since 0.1.0
+ * @category service
+ */
+export const currentAbortSignal: FiberRef.FiberRef<AbortSignal | undefined> = globalValue(
+  Symbol.for("effect-agents/LanguageModel/currentAbortSignal"),
+  () => FiberRef.unsafeMake<AbortSignal | undefined>(undefined)
+)
 
 /**
  * Calls `generate` on the model in context.

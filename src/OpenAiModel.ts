@@ -34,6 +34,7 @@
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
 import { identity } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as RateLimiter from "effect/RateLimiter"
@@ -201,13 +202,20 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
       )
 
     const call = (request: LanguageModel.GenerateRequest): Effect.Effect<LanguageModel.GenerateResponse, ModelError> =>
-      Effect.async<OpenAI.Chat.Completions.ChatCompletion, unknown>((resume) => {
-        const controller = new AbortController()
-        client.chat.completions.create(Wire.toBody(request, options), {
-          signal: controller.signal,
-          timeout: Duration.toMillis(timeoutOf(request))
-        }).then((completion) => resume(Effect.succeed(completion)), (error) => resume(Effect.fail(error)))
-        return Effect.sync(() => controller.abort(interrupted))
+      Effect.withFiberRuntime<OpenAI.Chat.Completions.ChatCompletion, unknown>((fiber) => {
+        const external = fiber.getFiberRef(LanguageModel.currentAbortSignal)
+        return Effect.async((resume) => {
+          const controller = new AbortController()
+          // the caller's signal aborts the request at once; interruption follows
+          const abort = () => controller.abort(interrupted)
+          external?.addEventListener("abort", abort, { once: true })
+          client.chat.completions.create(Wire.toBody(request, options), {
+            signal: controller.signal,
+            timeout: Duration.toMillis(timeoutOf(request))
+          }).then((completion) => resume(Effect.succeed(completion)), (error) => resume(Effect.fail(error)))
+            .finally(() => external?.removeEventListener("abort", abort))
+          return Effect.sync(abort)
+        })
       }).pipe(
         Effect.catchAll(fail(request)),
         Effect.flatMap((completion) => {
@@ -223,9 +231,18 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
       Stream.unwrapScoped(Effect.gen(function*() {
         const startedAt = yield* Clock.currentTimeMillis
         yield* admit
-        // Aborted when the stream ends or is interrupted: the request never outlives its consumer.
+        // Aborted when the stream ends or is interrupted (or the caller's signal fires):
+        // the request never outlives its consumer.
         const controller = new AbortController()
-        yield* Effect.addFinalizer(() => Effect.sync(() => controller.abort(interrupted)))
+        const abort = () => controller.abort(interrupted)
+        const external = yield* FiberRef.get(LanguageModel.currentAbortSignal)
+        external?.addEventListener("abort", abort, { once: true })
+        yield* Effect.addFinalizer(() =>
+          Effect.sync(() => {
+            external?.removeEventListener("abort", abort)
+            abort()
+          })
+        )
         const limit = timeoutOf(request)
         const chunks = yield* Effect.tryPromise({
           try: () =>

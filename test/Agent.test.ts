@@ -331,6 +331,19 @@ describe("metrics", () => {
     }))
 })
 
+describe("Agent.runPromise", () => {
+  it("resolves with the result, and rejects with the run's typed error", async () => {
+    const model = await Effect.runPromise(
+      ScriptedModel.make([{ text: "hello" }, { fail: { error: new AgentError.InvalidRequest({ message: "no" }) } }])
+    )
+    const agent = await Effect.runPromise(Agent.make({ name: "promised", instructions: "", model }))
+    expect((await Agent.runPromise(agent, "hi")).content).toBe("hello")
+    await expect(Agent.runPromise(agent, "again", { policy: { retry: false } })).rejects.toStrictEqual(
+      new AgentError.InvalidRequest({ message: "no" })
+    )
+  })
+})
+
 describe("Agent.runAll", () => {
   it.effect("runs agents concurrently and, with mode either, keeps every outcome", () =>
     Effect.gen(function*() {

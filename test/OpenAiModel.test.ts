@@ -302,6 +302,38 @@ describe.each(
       expect(stats).toMatchObject({ total: 3, abortedByClient: 2, completed: 1 })
     }))
 
+  it.scopedLive("the caller's signal aborts a request in flight by itself, interruption or not", () =>
+    Effect.gen(function*() {
+      const { model, server } = yield* setup([{ hang: true }, { hang: true }])
+      for (const call of [model.generate(question("x")), Stream.runDrain(model.stream(question("y")))]) {
+        const controller = new AbortController()
+        // an uninterruptible call: only the signal can stop its request
+        const fiber = yield* Effect.fork(
+          Effect.locally(Effect.uninterruptible(Effect.exit(call)), LanguageModel.currentAbortSignal, controller.signal)
+        )
+        yield* server.awaitStats((stats) => stats.open === 1)
+        controller.abort()
+        yield* server.awaitStats((stats) => stats.open === 0)
+        expect(Exit.isFailure(yield* Fiber.join(fiber))).toBe(true)
+      }
+      expect((yield* server.stats).abortedByClient).toBe(2)
+    }))
+
+  it.scopedLive("Agent.runPromise: a signal stops the run and its request", () =>
+    Effect.gen(function*() {
+      const { model, server } = yield* setup([{ hang: true }])
+      const agent = yield* agentOn(model)
+      const controller = new AbortController()
+      const settled = Agent.runPromise(agent, "x", { signal: controller.signal }).then(
+        () => "resolved",
+        (error: unknown) => (error as { _tag?: string })._tag ?? "rejected"
+      )
+      yield* server.awaitStats((stats) => stats.open === 1)
+      controller.abort()
+      expect(yield* Effect.promise(() => settled)).toBe("InterruptedException")
+      expect((yield* server.awaitStats((stats) => stats.open === 0)).abortedByClient).toBe(1)
+    }))
+
   it.scopedLive("interrupting a fiber mid-stream aborts the request", () =>
     Effect.gen(function*() {
       const { model, server } = yield* setup([{ text: "a b c d e f g h i j", chunkInterval: "50 millis" }])
