@@ -22,13 +22,20 @@ export interface Options {
 }
 
 /**
- * A run's Promise: its value, or its failure as the rejection (the typed
- * error itself, or the interruption). `runPromiseExit` rather than
- * `runPromise`, whose FiberFailure pretty-prints the cause with stack traces
- * on every rejection (~100 µs each, a third of a cancelled run's cost).
+ * A run's Promise, as `Agent.runPromise` settles one: its value, or its
+ * failure as the rejection (the typed error itself, or the signal's reason
+ * once the signal stopped it). `runPromiseExit` rather than `runPromise`,
+ * whose FiberFailure pretty-prints the cause with stack traces on every
+ * rejection (~100 µs each, a third of a cancelled run's cost).
  */
-export const settle = <A, E>(exit: Promise<Exit.Exit<A, E>>): Promise<A> =>
-  exit.then((exit) => Exit.isSuccess(exit) ? exit.value : Promise.reject(Cause.squash(exit.cause)))
+export const settle = <A, E>(exit: Promise<Exit.Exit<A, E>>, signal: AbortSignal | undefined): Promise<A> =>
+  exit.then((exit) =>
+    Exit.isSuccess(exit)
+      ? exit.value
+      : Promise.reject(
+        signal?.aborted && Cause.isInterruptedOnly(exit.cause) ? signal.reason : Cause.squash(exit.cause)
+      )
+  )
 
 /** The OpenAI client layer for the benchmark's server. */
 export const clientLayer = (options: Pick<Options, "apiKey" | "baseURL">, fetch?: typeof globalThis.fetch) =>
@@ -63,7 +70,8 @@ export const createAgent = (options: Options, fetch?: typeof globalThis.fetch) =
       return settle(
         signal === undefined
           ? runtime.runPromiseExit(text)
-          : runtime.runPromiseExit(Effect.locally(text, LanguageModel.currentAbortSignal, signal), { signal })
+          : runtime.runPromiseExit(Effect.locally(text, LanguageModel.currentAbortSignal, signal), { signal }),
+        signal
       )
     },
     dispose: () => runtime.dispose()

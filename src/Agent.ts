@@ -36,12 +36,15 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
+import * as FiberRefs from "effect/FiberRefs"
 import { dual } from "effect/Function"
 import type * as Option from "effect/Option"
 import type { Pipeable } from "effect/Pipeable"
 import { pipeArguments } from "effect/Pipeable"
 import * as Predicate from "effect/Predicate"
+import * as Runtime from "effect/Runtime"
 import type * as Schema from "effect/Schema"
 import type * as Stream from "effect/Stream"
 import type { AgentError } from "./AgentError.js"
@@ -385,7 +388,8 @@ const isRunnable = (u: unknown): u is Runnable<unknown> =>
  * so it runs on Effect's default runtime. `signal` interrupts the run, and
  * aborts its model requests in flight at once (see
  * `LanguageModel.currentAbortSignal`). Resolves with the result; rejects
- * with the run's typed error, or the interruption.
+ * with the run's typed error, or, when the signal stopped it, with the
+ * signal's `reason` (as `fetch` does).
  *
  * @example
  * ```ts
@@ -408,10 +412,26 @@ export const runPromise = <Output>(
 ): Promise<RunResult<Output>> => {
   const signal = options?.signal
   const run = runnable.run(input, options)
-  const exit = signal === undefined
-    ? Effect.runPromiseExit(run)
-    : Effect.runPromiseExit(Effect.locally(run, LanguageModel.currentAbortSignal, signal), { signal })
-  return exit.then((exit) => Exit.isSuccess(exit) ? exit.value : Promise.reject(Cause.squash(exit.cause)))
+  if (signal === undefined) {
+    return Effect.runPromiseExit(run).then((exit) =>
+      Exit.isSuccess(exit) ? exit.value : Promise.reject(Cause.squash(exit.cause))
+    )
+  }
+  // The signal is the run's from its first instruction (no `Effect.locally` to unwind), and an
+  // aborted run rejects with the signal's reason, as `fetch` does.
+  const runtime = Runtime.make({
+    ...Runtime.defaultRuntime,
+    fiberRefs: FiberRefs.updateAs(Runtime.defaultRuntime.fiberRefs, {
+      fiberId: FiberId.none,
+      fiberRef: LanguageModel.currentAbortSignal,
+      value: signal
+    })
+  })
+  return Runtime.runPromiseExit(runtime, run, { signal }).then((exit) =>
+    Exit.isSuccess(exit)
+      ? exit.value
+      : Promise.reject(signal.aborted && Cause.isInterruptedOnly(exit.cause) ? signal.reason : Cause.squash(exit.cause))
+  )
 }
 
 /**

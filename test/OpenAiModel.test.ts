@@ -326,11 +326,13 @@ describe.each(
       const controller = new AbortController()
       const settled = Agent.runPromise(agent, "x", { signal: controller.signal }).then(
         () => "resolved",
-        (error: unknown) => (error as { _tag?: string })._tag ?? "rejected"
+        (error: unknown) => error
       )
       yield* server.awaitStats((stats) => stats.open === 1)
-      controller.abort()
-      expect(yield* Effect.promise(() => settled)).toBe("InterruptedException")
+      const reason = new Error("the caller went away")
+      controller.abort(reason)
+      // rejected with the signal's reason, as fetch is
+      expect(yield* Effect.promise(() => settled)).toBe(reason)
       expect((yield* server.awaitStats((stats) => stats.open === 0)).abortedByClient).toBe(1)
     }))
 
