@@ -1,15 +1,18 @@
 /**
  * effect-agents in the team's peer benchmark (../shared/bench): the library
- * used the way an application would. One runtime with the OpenAI model layer,
- * built once per agent; an Agent with one Tool; `run` through
- * `Agent.runPromise`, whose `signal` interrupts the run's fiber and aborts its
- * HTTP request in flight at once (and `stream` the same way). Library defaults throughout: the
- * default policy (retries with backoff honouring retry-after, timeouts), the
- * SDK's global fetch. `bench/adapter-nodefetch.ts` is the same with
+ * used the way an application would, imported as the package (its built
+ * `dist/`, so `npm run build` first; the peers are plain JavaScript too,
+ * where tsx would otherwise compile `src/` with a `__name` call on every
+ * closure). One runtime with the OpenAI model layer, built once per agent;
+ * an Agent with one Tool; `run` through `Agent.runPromise`, whose `signal`
+ * interrupts the run's fiber and aborts its HTTP request in flight at once
+ * (and `stream` the same way). Library defaults throughout: the default
+ * policy (retries with backoff honouring retry-after, timeouts), the SDK's
+ * global fetch. `bench/adapter-nodefetch.ts` is the same with
  * `OpenAiClient.nodeFetch()`.
  */
 import { Context, Effect, Layer, ManagedRuntime } from "effect"
-import { Agent, type AgentError, Dag, OpenAiModel } from "../src/index.js"
+import { Agent, type AgentError, Dag, OpenAiModel } from "effect-agents"
 import * as Library from "./library.js"
 
 // The peers run as plain JavaScript. tsx, which runs this TypeScript adapter, turns Node's

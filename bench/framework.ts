@@ -5,9 +5,9 @@
  * floor for any Effect program). Sends its figures to the parent over IPC.
  */
 import { Effect, Fiber, Layer, ManagedRuntime, Schema } from "effect"
-import { Agent, TaskGroup, Tool, Toolkit } from "../src/index.js"
-import type { ScriptedModel as Scripted } from "../src/testing.js"
-import { ScriptedModel } from "../src/testing.js"
+import { Agent, TaskGroup, Tool, Toolkit } from "effect-agents"
+import type { ScriptedModel as Scripted } from "effect-agents/testing"
+import { ScriptedModel } from "effect-agents/testing"
 
 const double = Tool.make("double", {
   description: "Doubles x",

@@ -1,12 +1,13 @@
 /**
- * effect-agents as an application would use it: one runtime with the OpenAI
- * model layer, an Agent with one Tool, runs through `Agent.runPromise` whose
- * signal interrupts the run (and aborts its request in flight at once). The library's defaults throughout, and the SDK's
+ * effect-agents as an application would use it: the built package, one
+ * runtime with the OpenAI model layer, an Agent with one Tool, runs through
+ * `Agent.runPromise` whose signal interrupts the run (and aborts its request
+ * in flight at once). The library's defaults throughout, and the SDK's
  * global fetch unless another is given (`OpenAiClient.nodeFetch()`). Used by
  * `npm run bench` (`bench/client.ts`) and the peer benchmark's adapters.
  */
 import { Cause, Effect, Exit, Layer, ManagedRuntime, Redacted, Schema, Stream } from "effect"
-import { Agent, LanguageModel, OpenAiClient, OpenAiModel, Tool, Toolkit } from "../src/index.js"
+import { Agent, LanguageModel, OpenAiClient, OpenAiModel, Tool, Toolkit } from "effect-agents"
 
 export interface Options {
   readonly baseURL: string

@@ -11,8 +11,8 @@
  * answers `"stats"` with its counters and `"idle"` once no request is open.
  */
 import { Effect } from "effect"
-import type { ScriptedModel } from "../src/testing.js"
-import { OpenAiCompatServer } from "../src/testing.js"
+import type { ScriptedModel } from "effect-agents/testing"
+import { OpenAiCompatServer } from "effect-agents/testing"
 
 const toolSteps = (latency?: ScriptedModel.Turn["latency"]): ScriptedModel.Script => (request) => {
   const results = request.messages.filter((message) => message.role === "tool").length
