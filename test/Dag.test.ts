@@ -6,6 +6,7 @@ import {
   Effect,
   Exit,
   Fiber,
+  FiberRef,
   Graph,
   Ref,
   Schedule,
@@ -104,6 +105,18 @@ describe("Dag.run", () => {
         attempts: 1
       })
       expect(result.order).toEqual(["double", "label", "both"])
+    }))
+
+  it.effect("every node sees the FiberRefs of the run, not those a dependency set", () =>
+    Effect.gen(function*() {
+      const tenant = FiberRef.unsafeMake("none")
+      const dag = Dag.make<void>("refs").pipe(
+        Dag.node("sets", () => Effect.zipRight(FiberRef.set(tenant, "set by a node"), FiberRef.get(tenant))),
+        Dag.node("reads", { dependsOn: ["sets"], run: () => FiberRef.get(tenant) })
+      )
+      const result = yield* Effect.locally(Dag.run(dag, undefined), tenant, "the run's")
+      expect(result.nodes.sets).toMatchObject({ status: "completed", output: "set by a node" })
+      expect(result.nodes.reads).toMatchObject({ status: "completed", output: "the run's" })
     }))
 
   it.effect("outputs and errors are typed by the nodes' names", () =>

@@ -4,6 +4,7 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
+import * as FiberRefs from "effect/FiberRefs"
 import { identity } from "effect/Function"
 import * as Graph from "effect/Graph"
 import * as HashSet from "effect/HashSet"
@@ -49,6 +50,19 @@ export interface Plan {
 }
 
 const plans = new WeakMap<Definition, Plan>()
+
+/** Puts back the FiberRefs as they were before an Effect that may have set some (or new ones). */
+const restoreFiberRefs = (before: FiberRefs.FiberRefs): Effect.Effect<void> =>
+  Effect.flatMap(Effect.getFiberRefs, (after) =>
+    after === before ? Effect.void : Effect.forEach(
+      FiberRefs.fiberRefs(after),
+      (ref) =>
+        Option.match(FiberRefs.get(before, ref), {
+          onNone: () => FiberRef.reset(ref),
+          onSome: (value) => FiberRef.set(ref, value)
+        }),
+      { discard: true }
+    ))
 
 export const planOf = (definition: Definition): Plan => {
   let plan = plans.get(definition)
@@ -270,7 +284,10 @@ export const execute = (
           }
           const deps: Record<string, unknown> = {}
           for (const dep of plan.deps[index]!) deps[specs[dep]!.name] = outputs[dep]
+          const refs = yield* Effect.getFiberRefs
           const exit = yield* Effect.exit(attemptOf(index, deps))
+          // its dependents are forked from here: they see the run's FiberRefs, not what the node set
+          yield* restoreFiberRefs(refs)
           const end = yield* Clock.currentTimeMillis
           const timing = { startMs: start - runStart, durationMs: end - start, attempts: attempts[index]! }
           if (Exit.isSuccess(exit)) {
