@@ -8,18 +8,9 @@ import { OpenAiClient } from "effect-agents"
 import * as Baseline from "./baseline.js"
 import * as Library from "./library.js"
 
-export interface BenchAgentOptions {
-  readonly baseURL: string
-  readonly apiKey: string
-  readonly model: string
-  readonly systemPrompt: string
-  readonly maxSteps: number
-  readonly tool: {
-    readonly name: string
-    readonly description: string
-    readonly jsonSchema: Record<string, unknown>
-    readonly execute: (args: { readonly x: number }) => Promise<string>
-  }
+/** The library's options, and the tool's JSON Schema for the hand-written loop. */
+export interface BenchAgentOptions extends Library.Options {
+  readonly tool: Library.Options["tool"] & { readonly jsonSchema: Record<string, unknown> }
 }
 
 export interface BenchAgent {
