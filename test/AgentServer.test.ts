@@ -350,6 +350,57 @@ describe("AgentServer", () => {
       expect(events.at(-1)?._tag).toBe("RunCompleted")
     }))
 
+  it.scopedLive("a team's result holds the leader's run and each member's, a failed one with its typed error", () =>
+    Effect.gen(function*() {
+      const { client } = yield* serve(Effect.gen(function*() {
+        const searcher = yield* Agent.make({
+          name: "Web Searcher",
+          instructions: "Search.",
+          model: yield* ScriptedModel.make(() => ({ text: "Effect 3.0 shipped in April 2024." }))
+        })
+        const archivist = yield* Agent.make({
+          name: "Archivist",
+          instructions: "Look it up in the archive.",
+          model: yield* ScriptedModel.make(() => ({
+            fail: { error: new AgentError.InvalidRequest({ message: "archive closed" }) }
+          })),
+          policy: { retry: false }
+        })
+        const leader = yield* ScriptedModel.make((_, index) =>
+          index === 0
+            ? {
+              toolCalls: [
+                { name: "Web_Searcher", arguments: { input: "When?" } },
+                { name: "Archivist", arguments: { input: "When, per the archive?" } }
+              ]
+            }
+            : { text: "April 2024." }
+        )
+        const team = yield* Team.make({
+          name: "Research Team",
+          mode: "coordinate",
+          leader: { instructions: "", model: leader },
+          members: [searcher, archivist]
+        })
+        return { teams: [team] }
+      }))
+      const result = yield* client.agents.run({ path: { name: "Research Team" }, payload: { input: "When?" } })
+      expect(result.content).toBe("April 2024.")
+      expect(result.team?.mode).toBe("coordinate")
+      expect(result.team?.leader).toMatchObject({ content: "April 2024.", metrics: { steps: 2 } })
+      const runs = Object.fromEntries((result.team?.members ?? []).map((run) => [run.member, run]))
+      expect(runs["Web Searcher"]).toMatchObject({
+        input: "When?",
+        result: { content: "Effect 3.0 shipped in April 2024.", metrics: { steps: 1 } }
+      })
+      expect(runs["Web Searcher"]?.error).toBeUndefined()
+      expect(runs["Archivist"]?.result).toBeUndefined()
+      expect(runs["Archivist"]?.error).toStrictEqual(new AgentError.InvalidRequest({ message: "archive closed" }))
+      // an agent's result has no team part
+      const { client: agents } = yield* standard()
+      expect((yield* agents.agents.run({ path: { name: "assistant" }, payload: { input: "hi" } })).team).toBeUndefined()
+    }))
+
   it.scopedLive("POST …/tools/{tool} runs one tool with its Schema and its services", () =>
     Effect.gen(function*() {
       const { client } = yield* standard()

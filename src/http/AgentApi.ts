@@ -413,10 +413,85 @@ export const RunMetrics = Schema.Struct({
   retries: Schema.Number
 }).annotations({ identifier: "RunMetrics" })
 
+const runResultFields = {
+  runId: Schema.String,
+  agent: Schema.String,
+  content: Schema.String,
+  output: Schema.Unknown,
+  messages: Schema.Array(LanguageModel.Message),
+  steps: Schema.Array(Step),
+  metrics: RunMetrics
+}
+
+/**
+ * A run inside a team's, on the wire: the leader's, or a member's. Its
+ * fields are a {@link RunResult}'s; a member that is itself a team is here
+ * with its answer, conversation and summed metrics (its own delegations are
+ * in its stream's events).
+ *
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const answer = (run: typeof AgentApi.NestedRunResult.Type) => run.content
+ * ```
+ *
+ * @since 0.1.0
+ * @category runs
+ */
+export const NestedRunResult = Schema.Struct(runResultFields).annotations({ identifier: "NestedRunResult" })
+
+/**
+ * One delegation of a team's run, as `Team.MemberRun` on the wire: the task,
+ * when it started (ms after the team's run began) and how long it took, and
+ * the member's `result` or its `error`.
+ *
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const line = (run: typeof AgentApi.MemberRun.Type) =>
+ *   `${run.member}: ${run.result?.content ?? run.error?.message}`
+ * ```
+ *
+ * @since 0.1.0
+ * @category runs
+ */
+export const MemberRun = Schema.Struct({
+  member: Schema.String,
+  input: Schema.String,
+  startedAtMs: Schema.Number,
+  durationMs: Schema.Number,
+  result: Schema.optional(NestedRunResult),
+  error: Schema.optional(RunError)
+}).annotations({ identifier: "MemberRun" })
+
+/**
+ * What a team's result holds beyond an agent's, as `Team.TeamResult` on the
+ * wire: its mode, the leader's own run and every delegation, in the order
+ * they ended.
+ *
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const failed = (team: typeof AgentApi.TeamRun.Type) => team.members.filter((run) => run.error !== undefined)
+ * ```
+ *
+ * @since 0.1.0
+ * @category runs
+ */
+export const TeamRun = Schema.Struct({
+  mode: Schema.Literal("route", "coordinate", "broadcast"),
+  leader: NestedRunResult,
+  members: Schema.Array(MemberRun)
+}).annotations({ identifier: "TeamRun" })
+
 /**
  * The result of a run, as `Agent.RunResult` on the wire. `output` is the
  * structured output as JSON (its Schema's encoded form) for agents with an
- * output Schema, and the answer's text otherwise.
+ * output Schema, and the answer's text otherwise. A team's result has its
+ * `team` part too: the leader's run and each member's.
  *
  * @example
  * ```ts
@@ -433,13 +508,8 @@ export const RunMetrics = Schema.Struct({
  * @category runs
  */
 export const RunResult = Schema.Struct({
-  runId: Schema.String,
-  agent: Schema.String,
-  content: Schema.String,
-  output: Schema.Unknown,
-  messages: Schema.Array(LanguageModel.Message),
-  steps: Schema.Array(Step),
-  metrics: RunMetrics
+  ...runResultFields,
+  team: Schema.optional(TeamRun)
 }).annotations({ identifier: "RunResult" })
 
 /**

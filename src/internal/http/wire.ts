@@ -7,6 +7,7 @@ import type { ToolFailed } from "../../AgentError.js"
 import type * as Dag from "../../Dag.js"
 import type * as AgentApi from "../../http/AgentApi.js"
 import type { RunEvent } from "../../RunEvent.js"
+import type * as Team from "../../Team.js"
 import * as Tool from "../../Tool.js"
 
 /**
@@ -24,11 +25,40 @@ const outputOf = (result: Agent.RunResult<unknown>): unknown => {
   )
 }
 
-/** A run's result as it goes on the wire. */
-export const result = (result: Agent.RunResult<unknown>): AgentApi.RunResult => ({
-  ...result,
-  output: outputOf(result)
+/** A run's result without its team part, as it goes on the wire. */
+const nested = (result: Agent.RunResult<unknown>): typeof AgentApi.NestedRunResult.Type => ({
+  runId: result.runId,
+  agent: result.agent,
+  content: result.content,
+  output: outputOf(result),
+  messages: result.messages,
+  steps: result.steps,
+  metrics: result.metrics
 })
+
+const isTeamResult = (result: Agent.RunResult<unknown>): result is Team.TeamResult<unknown> =>
+  Predicate.hasProperty(result, "mode") && Predicate.hasProperty(result, "leader") &&
+  Predicate.hasProperty(result, "members")
+
+const memberRun = (run: Team.MemberRun): typeof AgentApi.MemberRun.Type => ({
+  member: run.member,
+  input: run.input,
+  startedAtMs: run.startedAtMs,
+  durationMs: run.durationMs,
+  ...Either.match(run.outcome, {
+    onLeft: (error) => ({ error }),
+    onRight: (result) => ({ result: nested(result) })
+  })
+})
+
+/** A run's result as it goes on the wire: a team's with its leader's run and each member's. */
+export const result = (result: Agent.RunResult<unknown>): AgentApi.RunResult =>
+  isTeamResult(result)
+    ? {
+      ...nested(result),
+      team: { mode: result.mode, leader: nested(result.leader), members: result.members.map(memberRun) }
+    }
+    : nested(result)
 
 /** An event of any run. */
 export type AnyRunEvent = RunEvent<unknown>
