@@ -165,46 +165,53 @@ type Body = typeof Body.Type
 const text = (content: typeof Content.Type | undefined): string =>
   typeof content === "string" ? content : (content ?? []).map((part) => part.text ?? "").join("")
 
-const toRequest = (body: Body): LanguageModel.GenerateRequest => ({
-  messages: body.messages.map((message): LanguageModel.Message => {
-    switch (message.role) {
-      case "system":
-      case "developer":
-        return { role: "system", content: text(message.content) }
-      case "user":
-        return { role: "user", content: text(message.content) }
-      case "assistant":
-        return {
-          role: "assistant",
-          content: text(message.content),
-          toolCalls: (message.tool_calls ?? []).map((call) => ({
-            id: call.id,
-            name: call.function.name,
-            arguments: call.function.arguments
-          }))
-        }
-      case "tool":
-        return {
-          role: "tool",
-          toolCallId: message.tool_call_id ?? "",
-          name: "",
-          content: text(message.content),
-          isError: false
-        }
-    }
-  }),
-  tools: (body.tools ?? []).map((tool) => ({
-    name: tool.function.name,
-    description: tool.function.description ?? "",
-    parameters: (tool.function.parameters ?? {}) as LanguageModel.ToolDefinition["parameters"],
-    strict: tool.function.strict === true
-  })),
-  responseFormat: body.response_format?.json_schema === undefined ? undefined : {
-    name: body.response_format.json_schema.name,
-    schema: (body.response_format.json_schema.schema ?? {}) as LanguageModel.ToolDefinition["parameters"],
-    strict: body.response_format.json_schema.strict === true
+const toRequest = (body: Body): LanguageModel.GenerateRequest => {
+  // the wire's tool results carry only their call's id: their name is the call's
+  const toolNames = new Map<string, string>()
+  for (const message of body.messages) {
+    for (const call of message.tool_calls ?? []) toolNames.set(call.id, call.function.name)
   }
-})
+  return {
+    messages: body.messages.map((message): LanguageModel.Message => {
+      switch (message.role) {
+        case "system":
+        case "developer":
+          return { role: "system", content: text(message.content) }
+        case "user":
+          return { role: "user", content: text(message.content) }
+        case "assistant":
+          return {
+            role: "assistant",
+            content: text(message.content),
+            toolCalls: (message.tool_calls ?? []).map((call) => ({
+              id: call.id,
+              name: call.function.name,
+              arguments: call.function.arguments
+            }))
+          }
+        case "tool":
+          return {
+            role: "tool",
+            toolCallId: message.tool_call_id ?? "",
+            name: toolNames.get(message.tool_call_id ?? "") ?? "",
+            content: text(message.content),
+            isError: false
+          }
+      }
+    }),
+    tools: (body.tools ?? []).map((tool) => ({
+      name: tool.function.name,
+      description: tool.function.description ?? "",
+      parameters: (tool.function.parameters ?? {}) as LanguageModel.ToolDefinition["parameters"],
+      strict: tool.function.strict === true
+    })),
+    responseFormat: body.response_format?.json_schema === undefined ? undefined : {
+      name: body.response_format.json_schema.name,
+      schema: (body.response_format.json_schema.schema ?? {}) as LanguageModel.ToolDefinition["parameters"],
+      strict: body.response_format.json_schema.strict === true
+    }
+  }
+}
 
 // -----------------------------------------------------------------------------
 // Responses

@@ -122,6 +122,8 @@ describe.each(
           { role: "tool", tool_call_id: "call_0_0", content: "5" }
         ]
       })
+      // the server reads the tool result back with its call's name, which the wire does not carry
+      expect(second!.request.messages.at(-1)).toMatchObject({ role: "tool", toolCallId: "call_0_0", name: "add" })
     }))
 
   it.scopedLive("streams text deltas that add up to the text, while the response is still open", () =>
