@@ -1,15 +1,17 @@
 /**
  * http-server: agents served over HTTP (runs, streamed runs, tools, batches,
  * health, OpenAPI and docs), on the scripted model; prints the curl commands
- * to try, and serves until Ctrl-C (which drains runs in flight, then stops).
+ * to try, makes one run through the typed client (`AgentClient`), and serves
+ * until Ctrl-C (which drains runs in flight, then stops).
  *
  *   npm run example -- http-server
  *   AGENT_SERVER_PORT=9000 AGENT_SERVER_TOKEN=s3cret npm run example -- http-server
  */
+import { FetchHttpClient } from "@effect/platform"
 import { NodeRuntime } from "@effect/platform-node"
 import { Config, Console, Effect, Layer, Option, Schema } from "effect"
 import { Agent, Tool, Toolkit } from "effect-agents"
-import { AgentServer, Registry } from "effect-agents/http"
+import { AgentClient, AgentServer, Registry } from "effect-agents/http"
 import { ScriptedModel } from "effect-agents/testing"
 
 const getWeather = Tool.make("get_weather", {
@@ -79,7 +81,14 @@ const program = Effect.gen(function*() {
   curl ${url}/openapi.json
   open ${url}/docs
 `)
+  // The same API from Effect code: the typed client, generated from the API's definition
+  const client = yield* AgentClient.make({ baseUrl: url, token: Option.getOrUndefined(token) })
+  const result = yield* client.agents.run({
+    path: { name: "weather" },
+    payload: { input: "What is the weather in Paris?" }
+  })
+  yield* Console.log(`▸ AgentClient: ${result.content} (${result.metrics.totalTokens} tokens)`)
   return yield* Effect.never
 })
 
-program.pipe(Effect.provide(ServerLive), NodeRuntime.runMain)
+program.pipe(Effect.provide([ServerLive, FetchHttpClient.layer]), NodeRuntime.runMain)
