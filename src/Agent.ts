@@ -420,7 +420,8 @@ export const runPromise = <Output>(
   // The signal is the run's from its first instruction (no `Effect.locally` to unwind), and an
   // aborted run rejects with the signal's reason, as `fetch` does.
   const runtime = Runtime.make({
-    ...Runtime.defaultRuntime,
+    context: Runtime.defaultRuntime.context,
+    runtimeFlags: Runtime.defaultRuntime.runtimeFlags,
     fiberRefs: FiberRefs.updateAs(Runtime.defaultRuntime.fiberRefs, {
       fiberId: FiberId.none,
       fiberRef: LanguageModel.currentAbortSignal,
