@@ -411,15 +411,9 @@ export const runPromise = <Output>(
   options?: RunOptions & { readonly signal?: AbortSignal | undefined }
 ): Promise<RunResult<Output>> => {
   const signal = options?.signal
-  const run = runnable.run(input, options)
-  if (signal === undefined) {
-    return Effect.runPromiseExit(run).then((exit) =>
-      Exit.isSuccess(exit) ? exit.value : Promise.reject(Cause.squash(exit.cause))
-    )
-  }
-  // The signal is the run's from its first instruction (no `Effect.locally` to unwind), and an
-  // aborted run rejects with the signal's reason, as `fetch` does.
-  const runtime = Runtime.make({
+  // With a signal, it is the run's from its first instruction (no `Effect.locally` to unwind),
+  // and an aborted run rejects with the signal's reason, as `fetch` does.
+  const runtime = signal === undefined ? Runtime.defaultRuntime : Runtime.make({
     context: Runtime.defaultRuntime.context,
     runtimeFlags: Runtime.defaultRuntime.runtimeFlags,
     fiberRefs: FiberRefs.updateAs(Runtime.defaultRuntime.fiberRefs, {
@@ -428,10 +422,13 @@ export const runPromise = <Output>(
       value: signal
     })
   })
-  return Runtime.runPromiseExit(runtime, run, { signal }).then((exit) =>
+  const exit = Runtime.runPromiseExit(runtime, runnable.run(input, options), signal === undefined ? {} : { signal })
+  return exit.then((exit) =>
     Exit.isSuccess(exit)
       ? exit.value
-      : Promise.reject(signal.aborted && Cause.isInterruptedOnly(exit.cause) ? signal.reason : Cause.squash(exit.cause))
+      : Promise.reject(
+        signal?.aborted && Cause.isInterruptedOnly(exit.cause) ? signal.reason : Cause.squash(exit.cause)
+      )
   )
 }
 
