@@ -192,8 +192,9 @@ export interface Options<M extends Mode, Members extends ReadonlyArray<Agent.Run
 /**
  * One delegation to a member during a team's run: the task it was given,
  * when it started (milliseconds since the team's run started), how long it
- * took, and its result or its error. A member that is a team has a
- * {@link TeamResult}.
+ * took, what it spent (`metrics`: its result's, or, when it failed, what it
+ * had spent until then), and its result or its error. A member that is a
+ * team has a {@link TeamResult}.
  *
  * @example
  * ```ts
@@ -215,6 +216,7 @@ export interface MemberRun {
   readonly input: string
   readonly startedAtMs: number
   readonly durationMs: number
+  readonly metrics: Agent.RunMetrics
   readonly outcome: Either.Either<Agent.RunResult<unknown>, AgentError>
 }
 
@@ -225,8 +227,8 @@ export interface MemberRun {
  * - `content`, `output`, `messages`, `steps`: the leader's synthesis
  *   (`coordinate`, `broadcast`) or the routed member's answer (`route`).
  * - `metrics`: summed over the whole tree, every model call counted once
- *   (tokens, steps, tool calls, retries of the leader and of every member
- *   that succeeded, nested teams included); `durationMs` is the team's, and
+ *   (tokens, steps, tool calls, retries of the leader and of every member,
+ *   a failed one's up to its failure, nested teams included); `durationMs` is the team's, and
  *   `timeToFirstTokenMs` the first text of the tree (a routing decision is
  *   not text).
  * - `leader`: the leader's run (its routing decisions, when it routed more

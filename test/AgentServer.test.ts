@@ -395,6 +395,7 @@ describe("AgentServer", () => {
       })
       expect(runs["Web Searcher"]?.error).toBeUndefined()
       expect(runs["Archivist"]?.result).toBeUndefined()
+      expect(runs["Archivist"]?.metrics).toMatchObject({ inputTokens: 0, steps: 0 })
       expect(runs["Archivist"]?.error).toStrictEqual(new AgentError.InvalidRequest({ message: "archive closed" }))
       // an agent's result has no team part
       const { client: agents } = yield* standard()

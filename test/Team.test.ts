@@ -585,6 +585,62 @@ describe("a team of teams", () => {
       expect(probe.inputTokens).toBe(11 + 5 + 6 + 20 + 30 + 50)
     }))
 
+  it.effect("a failed member's spending counts: an agent's up to its failure, a nested team's tree", () =>
+    Effect.gen(function*() {
+      const probe = makeProbe()
+      const lookup = Tool.make("lookup", { description: "Look it up", parameters: {}, handler: () => "nothing" })
+      // an agent that keeps calling its tool: two steps, then MaxStepsExceeded
+      const model = yield* ScriptedModel.make(() => ({
+        toolCalls: [{ name: "lookup", arguments: {} }],
+        usage: usage(4, 1)
+      }))
+      const digger = yield* Agent.make({
+        name: "Digger",
+        instructions: "",
+        model: watched(model, probe),
+        toolkit: Toolkit.make(lookup),
+        maxSteps: 2,
+        policy: noRetry
+      })
+      // a team whose only member fails and which fails with it: its leader spent one call first
+      const archivist = yield* agentOf("Archivist", "", [
+        { fail: { error: new AgentError.InvalidRequest({ message: "archive closed" }) } }
+      ], { probe })
+      const archiveLeader = yield* leaderOf([{ toolCalls: [delegate("Archivist", "Look")], usage: usage(7, 2) }], probe)
+      const archive = yield* Team.make({
+        name: "Archive",
+        mode: "coordinate",
+        leader: { instructions: "", model: archiveLeader.model },
+        members: [archivist.agent],
+        onMemberFailure: "fail"
+      })
+      const leader = yield* leaderOf([
+        { toolCalls: [delegate("Digger", "Dig"), delegate("Archive", "Search")], usage: usage(30, 10) },
+        { text: "Nothing found.", usage: usage(50, 9) }
+      ], probe)
+      const team = yield* Team.make({
+        name: "Research Team",
+        mode: "coordinate",
+        leader: { instructions: "", model: leader.model },
+        members: [digger, archive]
+      })
+      const result = yield* team.run("Find it")
+      expect(result.content).toBe("Nothing found.")
+      const runs = Object.fromEntries(result.members.map((run) => [run.member, run]))
+      expect(Either.isLeft(runs["Digger"]!.outcome) && runs["Digger"]!.outcome.left._tag).toBe("MaxStepsExceeded")
+      expect(runs["Digger"]!.metrics).toMatchObject({ inputTokens: 8, outputTokens: 2, steps: 2, toolCalls: 2 })
+      expect(Either.isLeft(runs["Archive"]!.outcome) && runs["Archive"]!.outcome.left._tag).toBe("InvalidRequest")
+      // the archive's leader spent one call before its team failed
+      expect(runs["Archive"]!.metrics).toMatchObject({ inputTokens: 7, outputTokens: 2, steps: 0 })
+      // every model call that answered, once
+      expect(probe.inputTokens).toBe(30 + 50 + 4 + 4 + 7)
+      expect(result.metrics).toMatchObject({
+        inputTokens: probe.inputTokens,
+        outputTokens: probe.outputTokens,
+        totalTokens: probe.inputTokens + probe.outputTokens
+      })
+    }))
+
   it.effect("Agent.runAll runs teams like agents", () =>
     Effect.gen(function*() {
       const one = yield* researchTree

@@ -443,8 +443,9 @@ export const NestedRunResult = Schema.Struct(runResultFields).annotations({ iden
 
 /**
  * One delegation of a team's run, as `Team.MemberRun` on the wire: the task,
- * when it started (ms after the team's run began) and how long it took, and
- * the member's `result` or its `error`.
+ * when it started (ms after the team's run began), how long it took, what it
+ * spent (a failed member's up to its failure), and the member's `result` or
+ * its `error`.
  *
  * @example
  * ```ts
@@ -462,6 +463,7 @@ export const MemberRun = Schema.Struct({
   input: Schema.String,
   startedAtMs: Schema.Number,
   durationMs: Schema.Number,
+  metrics: RunMetrics,
   result: Schema.optional(NestedRunResult),
   error: Schema.optional(RunError)
 }).annotations({ identifier: "MemberRun" })

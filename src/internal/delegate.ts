@@ -12,13 +12,14 @@ import * as FiberRef from "effect/FiberRef"
 import { globalValue } from "effect/GlobalValue"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
-import type { AsToolOptions, Input, Runnable, RunResult } from "../Agent.js"
+import type { AsToolOptions, Input, RunMetrics, Runnable, RunResult } from "../Agent.js"
 import type { AgentError } from "../AgentError.js"
 import { ToolFailed } from "../AgentError.js"
 import * as RunEvent from "../RunEvent.js"
 import type { MemberRun } from "../Team.js"
 import * as Tool from "../Tool.js"
 import { inputText, toIdentifier } from "./loop.js"
+import * as Spent from "./spent.js"
 
 /** Where a team collects the delegations of one of its runs. */
 export interface Collector {
@@ -62,7 +63,12 @@ const tracked = <Output>(
   Effect.gen(function*() {
     const runId = crypto.randomUUID()
     const started = yield* Clock.currentTimeMillis
-    const outcome = yield* Effect.either(Effect.locally(runnable.run(input, { runId }), currentCollector, undefined))
+    let spent: RunMetrics | undefined
+    const outcome = yield* Effect.either(
+      Spent.asking(Effect.locally(runnable.run(input, { runId }), currentCollector, undefined), (metrics) => {
+        spent = metrics
+      })
+    )
     const durationMs = (yield* Clock.currentTimeMillis) - started
     const task = inputText(input)
     if (sink !== undefined) {
@@ -83,6 +89,7 @@ const tracked = <Output>(
         input: task,
         startedAtMs: started - collector.startedAt,
         durationMs,
+        metrics: Either.isRight(outcome) ? outcome.right.metrics : spent ?? nothingSpent(durationMs),
         outcome: outcome as Either.Either<RunResult<unknown>, AgentError>
       })
     }
@@ -90,6 +97,18 @@ const tracked = <Output>(
     if (collector?.escalate !== undefined) return yield* collector.escalate(outcome.left)
     return yield* Effect.fail(outcome.left)
   })
+
+/** The metrics of a run that failed before it could say what it spent. */
+const nothingSpent = (durationMs: number): RunMetrics => ({
+  inputTokens: 0,
+  outputTokens: 0,
+  totalTokens: 0,
+  durationMs,
+  timeToFirstTokenMs: undefined,
+  steps: 0,
+  toolCalls: 0,
+  retries: 0
+})
 
 /** What a runnable does, for the model that may delegate to it: a team's description, an agent's instructions. */
 export const roleOf = (runnable: Runnable<unknown>): string | undefined => {

@@ -7,7 +7,7 @@ import type * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type * as Tracer from "effect/Tracer"
-import type { Input, RunOptions, RunResult, Step, ToolCallRecord } from "../Agent.js"
+import type { Input, RunMetrics, RunOptions, RunResult, Step, ToolCallRecord } from "../Agent.js"
 import type { AgentError, Issue, ModelError } from "../AgentError.js"
 import { issuesOf, MalformedResponse, MaxStepsExceeded, OutputInvalid, RunTimeout } from "../AgentError.js"
 import * as LanguageModel from "../LanguageModel.js"
@@ -16,6 +16,7 @@ import * as RunEvent from "../RunEvent.js"
 import * as TaskGroup from "../TaskGroup.js"
 import * as Toolkit from "../Toolkit.js"
 import * as JsonSchema from "./jsonSchema.js"
+import * as Spent from "./spent.js"
 import { isTracing } from "./tracing.js"
 
 /** The structured output of an agent: its response format and its decoder. */
@@ -125,7 +126,7 @@ const runWith = <Output>(
   emit: Emit<Output> | undefined,
   path: ReadonlyArray<string>
 ): Effect.Effect<RunResult<Output>, AgentError> =>
-  Effect.flatMap(Effect.zip(isTracing, Effect.clock), ([traced, clock]) => {
+  Effect.flatMap(Effect.all([isTracing, Effect.clock, Spent.take]), ([traced, clock, report]) => {
     // spans (and their attributes) only where a tracer can see them
     const span: (name: string, options: Tracer.SpanOptions) => <A, E, R>(
       self: Effect.Effect<A, E, R>
@@ -307,26 +308,20 @@ const runWith = <Output>(
       return emit === undefined ? Effect.void : emit({ _tag: "StepCompleted", runId, agent, path, step })
     }
 
+    const metrics = (): RunMetrics => ({
+      inputTokens,
+      outputTokens,
+      totalTokens: inputTokens + outputTokens,
+      durationMs: clock.unsafeCurrentTimeMillis() - startedAt,
+      timeToFirstTokenMs,
+      steps: steps.length,
+      toolCalls,
+      retries
+    })
+
     const complete = (content: string, output: Output): Effect.Effect<RunResult<Output>> =>
       Effect.suspend(() => {
-        const result: RunResult<Output> = {
-          runId,
-          agent,
-          content,
-          output,
-          messages,
-          steps,
-          metrics: {
-            inputTokens,
-            outputTokens,
-            totalTokens: inputTokens + outputTokens,
-            durationMs: clock.unsafeCurrentTimeMillis() - startedAt,
-            timeToFirstTokenMs,
-            steps: steps.length,
-            toolCalls,
-            retries
-          }
-        }
+        const result: RunResult<Output> = { runId, agent, content, output, messages, steps, metrics: metrics() }
         let done: Effect.Effect<unknown> = Effect.void
         if (traced) {
           done = annotate({
@@ -414,5 +409,5 @@ const runWith = <Output>(
     return span("agent.run", {
       captureStackTrace: false,
       attributes: { "gen_ai.agent.name": agent, "gen_ai.request.model": config.model.model, "run.id": runId }
-    })(limited)
+    })(Spent.onError(limited, report, Effect.sync(metrics)))
   })

@@ -14,6 +14,7 @@ import * as TaskGroup from "../TaskGroup.js"
 import type { MemberFailure, MemberRun, Mode, TeamResult } from "../Team.js"
 import * as Delegate from "./delegate.js"
 import { inputText } from "./loop.js"
+import * as Spent from "./spent.js"
 import { isTracing } from "./tracing.js"
 
 /** What a team's run needs to know of the team. */
@@ -63,7 +64,8 @@ export const run = <Output>(
 interface LeaderRun {
   /** Since the team's run started. */
   readonly startedAtMs: number
-  readonly result: RunResult<unknown>
+  /** Its result's, or what it spent until it failed. */
+  readonly metrics: RunMetrics
 }
 
 const runWith = <Output>(
@@ -84,6 +86,7 @@ const runWith = <Output>(
     }
     const members: Array<MemberRun> = []
     const leaderRuns: Array<LeaderRun> = []
+    const leaderResults: Array<RunResult<unknown>> = []
 
     // The members' events go below the team (a coordinating leader's loop puts its tools' runs there itself).
     const belowTeam = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
@@ -101,18 +104,22 @@ const runWith = <Output>(
           : streaming.emit(event)
     }
 
-    return Effect.gen(function*() {
-      const startedAt = yield* Clock.currentTimeMillis
+    let startedAt = 0
+    const body = Effect.gen(function*() {
+      startedAt = yield* Clock.currentTimeMillis
       if (streaming !== undefined) {
         yield* streaming.emit({ _tag: "RunStarted", runId, agent: name, path, input: inputText(input) })
       }
 
       const runLeader = (leaderInput: Input) =>
         Effect.gen(function*() {
-          const started = yield* Clock.currentTimeMillis
-          const run = config.leader.run(leaderInput, leaderOptions)
+          const startedAtMs = (yield* Clock.currentTimeMillis) - startedAt
+          const run = Spent.asking(config.leader.run(leaderInput, leaderOptions), (metrics) => {
+            leaderRuns.push({ startedAtMs, metrics })
+          })
           const result = yield* leaderSink === undefined ? run : RunEvent.withSink(run, leaderSink)
-          leaderRuns.push({ startedAtMs: started - startedAt, result })
+          leaderRuns.push({ startedAtMs, metrics: result.metrics })
+          leaderResults.push(result)
           return result
         })
 
@@ -182,7 +189,7 @@ const runWith = <Output>(
       )
 
       const now = yield* Clock.currentTimeMillis
-      const leader = combine(leaderRuns.map(({ result }) => result))
+      const leader = combine(leaderResults)
       const result: TeamResult<Output> = {
         runId,
         agent: name,
@@ -204,23 +211,27 @@ const runWith = <Output>(
         yield* streaming.complete({ _tag: "RunCompleted", runId, agent: name, path, result })
       }
       return result
-    }).pipe(
-      (body) =>
-        Policy.isLimited(policy.runTimeout)
-          ? Effect.timeoutFail(body, {
-            duration: policy.runTimeout,
-            onTimeout: () => new RunTimeout({ agent: name, timeout: policy.runTimeout })
-          })
-          : body,
-      (body) =>
-        Effect.flatMap(isTracing, (traced) =>
-          traced
-            ? Effect.withSpan(body, "team.run", {
-              captureStackTrace: false,
-              attributes: { "gen_ai.agent.name": name, "team.mode": config.mode, "run.id": runId }
-            })
-            : body)
-    )
+    })
+    const limited = Policy.isLimited(policy.runTimeout)
+      ? Effect.timeoutFail(body, {
+        duration: policy.runTimeout,
+        onTimeout: () => new RunTimeout({ agent: name, timeout: policy.runTimeout })
+      })
+      : body
+    // a team delegated to says what its tree spent when it fails (see Spent)
+    const reported = Effect.flatMap(Spent.take, (report) =>
+      Spent.onError(
+        limited,
+        report,
+        Effect.map(Clock.currentTimeMillis, (now) => treeMetrics(config.mode, leaderRuns, members, now - startedAt))
+      ))
+    return Effect.flatMap(isTracing, (traced) =>
+      traced
+        ? Effect.withSpan(reported, "team.run", {
+          captureStackTrace: false,
+          attributes: { "gen_ai.agent.name": name, "team.mode": config.mode, "run.id": runId }
+        })
+        : reported)
   })
 
 /** The leader's input in broadcast mode: the request, then every member's answer (or failure). */
@@ -279,9 +290,9 @@ const sum = (metrics: ReadonlyArray<RunMetrics>): Counts => {
 }
 
 /**
- * The figures of the whole tree: every model call once (the leader's runs,
- * and the members that succeeded, whose own figures hold their subtrees),
- * the team's duration, and the first text of the tree.
+ * The figures of the whole tree: every model call once (the leader's runs and
+ * every member's, whose own figures hold their subtrees; a failed run's up to
+ * its failure), the team's duration, and the first text of the tree.
  */
 const treeMetrics = (
   mode: Mode,
@@ -289,13 +300,7 @@ const treeMetrics = (
   members: ReadonlyArray<MemberRun>,
   durationMs: number
 ): RunMetrics => {
-  const runs: Array<{ readonly startedAtMs: number; readonly metrics: RunMetrics }> = []
-  for (const { result, startedAtMs } of leaderRuns) runs.push({ startedAtMs, metrics: result.metrics })
-  for (const member of members) {
-    if (Either.isRight(member.outcome)) {
-      runs.push({ startedAtMs: member.startedAtMs, metrics: member.outcome.right.metrics })
-    }
-  }
+  const runs: ReadonlyArray<LeaderRun> = [...leaderRuns, ...members]
   let timeToFirstTokenMs: number | undefined
   // a routing decision is JSON for the team, not text for the user
   for (const [i, run] of runs.entries()) {

@@ -45,6 +45,7 @@ const memberRun = (run: Team.MemberRun): typeof AgentApi.MemberRun.Type => ({
   input: run.input,
   startedAtMs: run.startedAtMs,
   durationMs: run.durationMs,
+  metrics: run.metrics,
   ...Either.match(run.outcome, {
     onLeft: (error) => ({ error }),
     onRight: (result) => ({ result: nested(result) })
