@@ -126,7 +126,7 @@ const runWith = <Output>(
   emit: Emit<Output> | undefined,
   path: ReadonlyArray<string>
 ): Effect.Effect<RunResult<Output>, AgentError> =>
-  Effect.flatMap(Effect.all([isTracing, Effect.clock, Spent.take]), ([traced, clock, report]) => {
+  Effect.flatMap(Effect.zip(isTracing, Effect.clock), ([traced, clock]) => {
     // spans (and their attributes) only where a tracer can see them
     const span: (name: string, options: Tracer.SpanOptions) => <A, E, R>(
       self: Effect.Effect<A, E, R>
@@ -409,5 +409,5 @@ const runWith = <Output>(
     return span("agent.run", {
       captureStackTrace: false,
       attributes: { "gen_ai.agent.name": agent, "gen_ai.request.model": config.model.model, "run.id": runId }
-    })(Spent.onError(limited, report, Effect.sync(metrics)))
+    })(Spent.reporting(limited, Effect.sync(metrics)))
   })

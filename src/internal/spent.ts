@@ -21,18 +21,22 @@ const currentReport: FiberRef.FiberRef<Report | undefined> = globalValue(
 export const asking = <A, E, R>(effect: Effect.Effect<A, E, R>, report: Report): Effect.Effect<A, E, R> =>
   Effect.locally(effect, currentReport, report)
 
-/** Takes the question for the run starting on this fiber: the runs nested in it do not see it. */
-export const take: Effect.Effect<Report | undefined> = Effect.withFiberRuntime((fiber) => {
-  const report = fiber.getFiberRef(currentReport)
-  return report === undefined ? Effect.succeed(undefined) : Effect.as(FiberRef.set(currentReport, undefined), report)
-})
-
 /**
- * `effect`, which tells `report` (if any) the run's `metrics` of the moment
- * when it fails or is interrupted (a leader is, when its team fails).
+ * A run's `effect`, which takes the question of this fiber (the runs nested
+ * in it do not see it) and, if there is one, answers it with the run's
+ * `metrics` of the moment when it fails or is interrupted (a leader is, when
+ * its team fails).
  */
-export const onError = <A, E, R>(
+export const reporting = <A, E, R>(
   effect: Effect.Effect<A, E, R>,
-  report: Report | undefined,
   metrics: Effect.Effect<RunMetrics>
-): Effect.Effect<A, E, R> => report === undefined ? effect : Effect.onError(effect, () => Effect.map(metrics, report))
+): Effect.Effect<A, E, R> =>
+  Effect.withFiberRuntime((fiber) => {
+    const report = fiber.getFiberRef(currentReport)
+    return report === undefined
+      ? effect
+      : Effect.zipRight(
+        FiberRef.set(currentReport, undefined),
+        Effect.onError(effect, () => Effect.map(metrics, report))
+      )
+  })

@@ -219,12 +219,10 @@ const runWith = <Output>(
       })
       : body
     // a team delegated to says what its tree spent when it fails (see Spent)
-    const reported = Effect.flatMap(Spent.take, (report) =>
-      Spent.onError(
-        limited,
-        report,
-        Effect.map(Clock.currentTimeMillis, (now) => treeMetrics(config.mode, leaderRuns, members, now - startedAt))
-      ))
+    const reported = Spent.reporting(
+      limited,
+      Effect.map(Clock.currentTimeMillis, (now) => treeMetrics(config.mode, leaderRuns, members, now - startedAt))
+    )
     return Effect.flatMap(isTracing, (traced) =>
       traced
         ? Effect.withSpan(reported, "team.run", {
