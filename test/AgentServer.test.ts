@@ -567,11 +567,26 @@ describe("AgentServer", () => {
       expect(refusedStream._tag).toBe("Unauthorized")
     }))
 
-  it.scopedLive("without a token, no authentication is asked for", () =>
+  it.scopedLive("without a token, no authentication is asked for, nor documented", () =>
     Effect.gen(function*() {
       const { server } = yield* standard()
       const response = yield* http("POST", `${server.url}/v1/agents/plain/runs`, { body: "{\"input\":\"hi\"}" })
       expect(response.status).toBe(200)
+      const document = json((yield* http("GET", `${server.url}/openapi.json`)).text) as {
+        security?: unknown
+        paths: Record<string, Record<string, { security?: unknown; responses: Record<string, unknown> }>>
+        components: { securitySchemes?: unknown }
+      }
+      expect(document.components.securitySchemes).toBeUndefined()
+      expect(document.security).toBeUndefined()
+      const run = document.paths["/v1/agents/{name}/runs"]!.post!
+      expect(run.security).toBeUndefined()
+      expect(Object.keys(run.responses).sort()).toEqual(["200", "400", "404", "413", "500", "502", "503", "504"])
+      // the docs page embeds the same document
+      const page = (yield* http("GET", `${server.url}/docs`)).text
+      const embedded = page.split("<script id=\"api-reference\" type=\"application/json\">")[1]!.split("</script>")[0]!
+      expect(embedded).toContain("agents.run")
+      expect(embedded).not.toContain("securitySchemes")
     }))
 
   // ---------------------------------------------------------------------------

@@ -47,6 +47,7 @@ import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
 import type * as HttpServerError from "@effect/platform/HttpServerError"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as OpenApi from "@effect/platform/OpenApi"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
@@ -316,6 +317,23 @@ const systemGroup = ({ registry }: Settings) =>
 // Layers
 // -----------------------------------------------------------------------------
 
+type Json = Record<string, unknown>
+
+/** An OpenAPI document without authentication: no security scheme, no `security`, no 401. */
+const withoutAuthentication = (spec: Json): Json => {
+  const { security: _security, ...document } = spec
+  const { securitySchemes: _schemes, ...components } = (spec.components ?? {}) as Json
+  const paths = Object.entries((spec.paths ?? {}) as Record<string, Record<string, Json>>).map(([path, methods]) => {
+    const operations = Object.entries(methods).map(([method, operation]) => {
+      const { security: _operationSecurity, responses, ...rest } = operation
+      const { 401: _unauthorized, ...answered } = (responses ?? {}) as Json
+      return [method, { ...rest, responses: answered }] as const
+    })
+    return [path, Object.fromEntries(operations)] as const
+  })
+  return { ...document, components, paths: Object.fromEntries(paths) }
+}
+
 /**
  * Starts the server on `host:port` with the `Registry` in context; it drains
  * and stops when the layer's scope closes.
@@ -358,7 +376,11 @@ export const layer = (options?: Options): Layer.Layer<AgentServer, HttpServerErr
         batchConcurrency: options?.batchConcurrency ?? defaults.batchConcurrency
       }
 
-      const ApiLive = HttpApiBuilder.api(AgentApi.Api).pipe(
+      // without a token, the documents do not ask for one
+      const api = options?.token === undefined
+        ? AgentApi.Api.annotate(OpenApi.Transform, withoutAuthentication)
+        : AgentApi.Api
+      const ApiLive = HttpApiBuilder.api(api).pipe(
         Layer.provide([agentsGroup(settings), batchesGroup(settings), dagsGroup(settings), systemGroup(settings)]),
         Layer.provide(authorization(options?.token))
       )
