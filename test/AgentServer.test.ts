@@ -98,6 +98,12 @@ const serve = (
     return { server, client }
   }).pipe(Effect.provide(FetchHttpClient.layer))
 
+/** A member of the served teams: it answers every task the same. */
+const webSearcher = Effect.flatMap(
+  ScriptedModel.make(() => ({ text: "Effect 3.0 shipped in April 2024." })),
+  (model) => Agent.make({ name: "Web Searcher", instructions: "Search.", model })
+)
+
 /** The standard server: an "assistant" agent with tools, a "gated" one, a team, a structured agent. */
 const standard = (options?: { readonly server?: AgentServer.Options; readonly token?: string }) =>
   Effect.gen(function*() {
@@ -313,11 +319,7 @@ describe("AgentServer", () => {
   it.scopedLive("a Team is served as it is: its run, and its members' events streamed below it", () =>
     Effect.gen(function*() {
       const { client } = yield* serve(Effect.gen(function*() {
-        const searcher = yield* Agent.make({
-          name: "Web Searcher",
-          instructions: "Search.",
-          model: yield* ScriptedModel.make(() => ({ text: "Effect 3.0 shipped in April 2024." }))
-        })
+        const searcher = yield* webSearcher
         const leader = yield* ScriptedModel.make((_, index) =>
           index % 2 === 0
             ? { toolCalls: [{ name: "Web_Searcher", arguments: { input: "When?" } }] }
@@ -353,11 +355,7 @@ describe("AgentServer", () => {
   it.scopedLive("a team's result holds the leader's run and each member's, a failed one with its typed error", () =>
     Effect.gen(function*() {
       const { client } = yield* serve(Effect.gen(function*() {
-        const searcher = yield* Agent.make({
-          name: "Web Searcher",
-          instructions: "Search.",
-          model: yield* ScriptedModel.make(() => ({ text: "Effect 3.0 shipped in April 2024." }))
-        })
+        const searcher = yield* webSearcher
         const archivist = yield* Agent.make({
           name: "Archivist",
           instructions: "Look it up in the archive.",
