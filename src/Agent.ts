@@ -50,6 +50,7 @@ import type * as Stream from "effect/Stream"
 import type { AgentError } from "./AgentError.js"
 import * as Delegate from "./internal/delegate.js"
 import * as Loop from "./internal/loop.js"
+import * as Spent from "./internal/spent.js"
 import * as LanguageModel from "./LanguageModel.js"
 import * as Policy from "./Policy.js"
 import * as Printer from "./Printer.js"
@@ -128,7 +129,9 @@ export interface Step {
 /**
  * The figures of a run. Times are milliseconds of Effect's clock. The time
  * to first token runs from the start of the run to the first text the model
- * produced (the first streamed delta, or the first response with text).
+ * produced (the first streamed delta, or the first response with text). The
+ * counts include what the runs it delegated to through `asTool` spent (a
+ * failed one's up to its failure).
  *
  * @since 0.1.0
  * @category models
@@ -286,6 +289,7 @@ export const make: {
       instructions: options.instructions,
       model,
       toolkit,
+      delegates: Spent.delegates(Object.values(toolkit.tools)),
       context,
       maxSteps: options.maxSteps ?? 10,
       toolConcurrency: options.toolConcurrency ?? "unbounded",

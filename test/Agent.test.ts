@@ -443,6 +443,47 @@ describe("Agent.asTool", () => {
       expect(result.content).toBe("In 2020.")
       expect(toolMessages((yield* model.requests)[1]!)[0]!.content).toBe("Effect was first released in 2020.")
     }))
+
+  it.effect("the caller's metrics add what its callees spent, a failed callee's up to its failure", () =>
+    Effect.gen(function*() {
+      const researcher = yield* Effect.flatMap(
+        ScriptedModel.make(() => ({
+          text: "Effect was first released in 2020.",
+          usage: { inputTokens: 11, outputTokens: 7 }
+        })),
+        (model) => Agent.make({ name: "researcher", instructions: "", model })
+      )
+      // keeps calling its tool: two steps, then MaxStepsExceeded
+      const digger = yield* Effect.flatMap(
+        ScriptedModel.make(() => ({
+          toolCalls: [{ name: "add", arguments: { a: 1, b: 1 } }],
+          usage: { inputTokens: 4, outputTokens: 1 }
+        })),
+        (model) => Agent.make({ name: "digger", instructions: "", model, toolkit: Toolkit.make(add), maxSteps: 2 })
+      )
+      const { agent } = yield* scripted((request) =>
+        request.messages.at(-1)?.role === "tool"
+          ? { text: "In 2020.", usage: { inputTokens: 50, outputTokens: 9 } }
+          : {
+            toolCalls: [
+              { name: "researcher", arguments: { input: "When?" } },
+              { name: "digger", arguments: { input: "Dig" } }
+            ],
+            usage: { inputTokens: 30, outputTokens: 10 }
+          }, { toolkit: Toolkit.make(researcher.asTool(), digger.asTool()) })
+      const result = yield* agent.run("When was Effect released?")
+      expect(result.steps.length).toBe(2)
+      expect(result.metrics).toMatchObject({
+        inputTokens: 30 + 50 + 11 + 4 + 4,
+        outputTokens: 10 + 9 + 7 + 1 + 1,
+        totalTokens: 80 + 19 + 11 + 7 + 8 + 2,
+        steps: 2 + 1 + 2,
+        toolCalls: 2 + 2
+      })
+      // streamed, the same
+      const streamed = yield* Stream.runLast(Stream.filter(agent.stream("Again?"), RunEvent.is("RunCompleted")))
+      expect(Option.map(streamed, (event) => event.result.metrics.inputTokens)).toEqual(Option.some(99))
+    }))
 })
 
 describe("nested runs", () => {

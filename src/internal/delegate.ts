@@ -50,7 +50,7 @@ export const run = <Output>(runnable: Runnable<Output>, input: Input): Effect.Ef
   Effect.withFiberRuntime((fiber) => {
     const sink = fiber.getFiberRef(RunEvent.currentSink)
     const collector = fiber.getFiberRef(currentCollector)
-    if (sink === undefined && collector === undefined) return runnable.run(input)
+    if (sink === undefined && collector === undefined) return Spent.charged(runnable.run(input))
     return tracked(runnable, input, sink, collector)
   })
 
@@ -70,6 +70,7 @@ const tracked = <Output>(
       })
     )
     const durationMs = (yield* Clock.currentTimeMillis) - started
+    const metrics = Either.isRight(outcome) ? outcome.right.metrics : spent ?? nothingSpent(durationMs)
     const task = inputText(input)
     if (sink !== undefined) {
       yield* sink.emit({
@@ -89,9 +90,12 @@ const tracked = <Output>(
         input: task,
         startedAtMs: started - collector.startedAt,
         durationMs,
-        metrics: Either.isRight(outcome) ? outcome.right.metrics : spent ?? nothingSpent(durationMs),
+        metrics,
         outcome: outcome as Either.Either<RunResult<unknown>, AgentError>
       })
+    } else {
+      // outside a team (which adds its members' runs itself), the calling run's account has it
+      yield* Spent.charge(metrics)
     }
     if (Either.isRight(outcome)) return outcome.right
     if (collector?.escalate !== undefined) return yield* collector.escalate(outcome.left)
@@ -134,7 +138,7 @@ export const tool = <Output>(
 ): Tool.Tool<string, { readonly input: string }, string> => {
   const role = roleOf(runnable)
   const name = options?.name ?? toIdentifier(runnable.name)
-  return Tool.make(name, {
+  return Spent.markDelegation(Tool.make(name, {
     description: options?.description ??
       `Delegate a task to ${kind === undefined ? "" : `the ${kind} `}"${runnable.name}"${
         role === undefined || role.length === 0 ? "" : `: ${role}`
@@ -149,5 +153,5 @@ export const tool = <Output>(
           new ToolFailed({ tool: name, message: `${runnable.name} failed: ${error.message}`, error })
         )
       )
-  })
+  }))
 }

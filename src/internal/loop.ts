@@ -50,6 +50,8 @@ export interface LoopConfig<Output> {
   readonly instructions: string
   readonly model: LanguageModel.Service
   readonly toolkit: Toolkit.Any
+  /** Whether some tools hand tasks to other runs, whose spending the run's metrics then add. */
+  readonly delegates: boolean
   /** The services the tools need, captured when the agent was made. */
   readonly context: Context.Context<never>
   readonly maxSteps: number
@@ -154,6 +156,8 @@ const runWith = <Output>(
     let toolCalls = 0
     let retries = 0
     let timeToFirstTokenMs: number | undefined
+    // what the runs it handed tasks to spent (see `delegates`)
+    let delegated: RunMetrics | undefined
 
     const markFirstToken = Effect.sync(() => {
       timeToFirstTokenMs ??= clock.unsafeCurrentTimeMillis() - startedAt
@@ -309,15 +313,27 @@ const runWith = <Output>(
     }
 
     const metrics = (): RunMetrics => ({
-      inputTokens,
-      outputTokens,
-      totalTokens: inputTokens + outputTokens,
+      inputTokens: inputTokens + (delegated?.inputTokens ?? 0),
+      outputTokens: outputTokens + (delegated?.outputTokens ?? 0),
+      totalTokens: inputTokens + outputTokens + (delegated?.totalTokens ?? 0),
       durationMs: clock.unsafeCurrentTimeMillis() - startedAt,
       timeToFirstTokenMs,
-      steps: steps.length,
-      toolCalls,
-      retries
+      steps: steps.length + (delegated?.steps ?? 0),
+      toolCalls: toolCalls + (delegated?.toolCalls ?? 0),
+      retries: retries + (delegated?.retries ?? 0)
     })
+    const account = (spent: RunMetrics) => {
+      delegated = delegated === undefined ? spent : {
+        inputTokens: delegated.inputTokens + spent.inputTokens,
+        outputTokens: delegated.outputTokens + spent.outputTokens,
+        totalTokens: delegated.totalTokens + spent.totalTokens,
+        durationMs: 0,
+        timeToFirstTokenMs: undefined,
+        steps: delegated.steps + spent.steps,
+        toolCalls: delegated.toolCalls + spent.toolCalls,
+        retries: delegated.retries + spent.retries
+      }
+    }
 
     const complete = (content: string, output: Output): Effect.Effect<RunResult<Output>> =>
       Effect.suspend(() => {
@@ -399,7 +415,7 @@ const runWith = <Output>(
     })
 
     // the tools' services, captured when the agent was made
-    const provided = Effect.provide(loop, config.context)
+    const provided = Effect.provide(config.delegates ? Spent.accounting(loop, account) : loop, config.context)
     const limited = Policy.isLimited(policy.runTimeout)
       ? Effect.timeoutFail(provided, {
         duration: policy.runTimeout,
