@@ -11,7 +11,7 @@ import * as FiberRef from "effect/FiberRef"
 import { globalValue } from "effect/GlobalValue"
 import type { RunMetrics } from "../Agent.js"
 
-/** Told the metrics of the run when it failed. */
+/** Told what a run spent: its metrics. */
 export type Report = (metrics: RunMetrics) => void
 
 const currentReport: FiberRef.FiberRef<Report | undefined> = globalValue(
@@ -19,7 +19,7 @@ const currentReport: FiberRef.FiberRef<Report | undefined> = globalValue(
   () => FiberRef.unsafeMake<Report | undefined>(undefined)
 )
 
-/** Runs `effect`, whose run is told to report its metrics if it fails. */
+/** Runs `effect`, whose run is asked to report its metrics if it fails or is interrupted. */
 export const asking = <A, E, R>(effect: Effect.Effect<A, E, R>, report: Report): Effect.Effect<A, E, R> =>
   Effect.locally(effect, currentReport, report)
 
