@@ -50,6 +50,7 @@ import type * as Stream from "effect/Stream"
 import type { AgentError } from "./AgentError.js"
 import * as Delegate from "./internal/delegate.js"
 import * as Loop from "./internal/loop.js"
+import * as Metering from "./internal/metering.js"
 import * as Spent from "./internal/spent.js"
 import * as LanguageModel from "./LanguageModel.js"
 import * as Policy from "./Policy.js"
@@ -290,6 +291,7 @@ export const make: {
       model,
       toolkit,
       delegates: Spent.delegates(Object.values(toolkit.tools)),
+      meter: Metering.make(options.name),
       context,
       maxSteps: options.maxSteps ?? 10,
       toolConcurrency: options.toolConcurrency ?? "unbounded",

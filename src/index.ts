@@ -12,6 +12,9 @@ export * as Agent from "./Agent.js"
 export * as AgentError from "./AgentError.js"
 
 /** @since 0.1.0 */
+export * as AgentMetrics from "./AgentMetrics.js"
+
+/** @since 0.1.0 */
 export * as Dag from "./Dag.js"
 
 /** @since 0.1.0 */

@@ -1,7 +1,21 @@
 import { describe, expect, expectTypeOf, it } from "@effect/vitest"
-import { Cause, Chunk, Effect, Either, Exit, Fiber, Option, Ref, Schema, Stream, TestClock, Tracer } from "effect"
+import {
+  Cause,
+  Chunk,
+  Effect,
+  Either,
+  Exit,
+  Fiber,
+  Metric,
+  Option,
+  Ref,
+  Schema,
+  Stream,
+  TestClock,
+  Tracer
+} from "effect"
 import type { LanguageModel } from "effect-agents"
-import { Agent, AgentError, RunEvent, Tool, Toolkit } from "effect-agents"
+import { Agent, AgentError, AgentMetrics, RunEvent, Tool, Toolkit } from "effect-agents"
 import { ScriptedModel } from "effect-agents/testing"
 
 const add = Tool.make("add", {
@@ -541,6 +555,49 @@ describe("nested runs", () => {
 })
 
 describe("observability", () => {
+  it.effect("every run updates the library's metrics once, tagged with its agent (and outcome)", () =>
+    Effect.gen(function*() {
+      const name = `metered-${crypto.randomUUID()}`
+      const agentOn = (script: ScriptedModel.Script) =>
+        Effect.flatMap(
+          ScriptedModel.make(script),
+          (model) => Agent.make({ name, instructions: "", model, toolkit: Toolkit.make(add), policy: { retry: false } })
+        )
+      const succeeds = yield* agentOn([
+        { toolCalls: [{ name: "add", arguments: { a: 1, b: 2 } }], usage: { inputTokens: 10, outputTokens: 2 } },
+        { text: "3", usage: { inputTokens: 20, outputTokens: 1 }, latency: "40 millis" }
+      ])
+      const fails = yield* agentOn([{ fail: { error: new AgentError.InvalidRequest({ message: "no" }) } }])
+      const hangs = yield* agentOn([{ text: "late", latency: "1 second" }])
+      const fiber = yield* Effect.fork(succeeds.run("1 + 2?"))
+      yield* TestClock.adjust("40 millis")
+      yield* Fiber.join(fiber)
+      yield* Effect.flip(fails.run("again"))
+      const stopped = yield* Effect.fork(hangs.run("stop"))
+      yield* TestClock.adjust("10 millis")
+      yield* Fiber.interrupt(stopped)
+
+      const count = (metric: Metric.Metric.Counter<number>, ...outcome: Array<string>) =>
+        Effect.map(
+          Metric.value(
+            outcome.length === 0 ? metric.pipe(Metric.tagged("agent", name)) : metric.pipe(
+              Metric.tagged("agent", name),
+              Metric.tagged("outcome", outcome[0]!)
+            )
+          ),
+          (state) => state.count
+        )
+      expect(yield* count(AgentMetrics.runs, "success")).toBe(1)
+      expect(yield* count(AgentMetrics.runs, "failure")).toBe(1)
+      expect(yield* count(AgentMetrics.runs, "interrupted")).toBe(1)
+      expect(yield* count(AgentMetrics.inputTokens)).toBe(30)
+      expect(yield* count(AgentMetrics.outputTokens)).toBe(3)
+      expect(yield* count(AgentMetrics.modelCalls)).toBe(2)
+      expect(yield* count(AgentMetrics.toolCalls)).toBe(1)
+      const durations = yield* Metric.value(AgentMetrics.runDuration.pipe(Metric.tagged("agent", name)))
+      expect([durations.count, durations.sum]).toEqual([3, 40 + 0 + 10])
+    }))
+
   it.effect("spans exist only where a tracer can see them: none under Effect's built-in tracer", () =>
     Effect.gen(function*() {
       const seen: Array<Option.Option<string>> = []

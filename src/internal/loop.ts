@@ -16,6 +16,7 @@ import * as RunEvent from "../RunEvent.js"
 import * as TaskGroup from "../TaskGroup.js"
 import * as Toolkit from "../Toolkit.js"
 import * as JsonSchema from "./jsonSchema.js"
+import type * as Metering from "./metering.js"
 import * as Spent from "./spent.js"
 import { isTracing } from "./tracing.js"
 
@@ -52,6 +53,8 @@ export interface LoopConfig<Output> {
   readonly toolkit: Toolkit.Any
   /** Whether some tools hand tasks to other runs, whose spending the run's metrics then add. */
   readonly delegates: boolean
+  /** Updates the library's metrics when a run ends. */
+  readonly meter: Metering.Meter
   /** The services the tools need, captured when the agent was made. */
   readonly context: Context.Context<never>
   readonly maxSteps: number
@@ -150,7 +153,7 @@ const runWith = <Output>(
 
     const messages = toMessages(config.instructions, input)
     const steps: Array<Step> = []
-    let startedAt = 0
+    let startedAt = clock.unsafeCurrentTimeMillis()
     let inputTokens = 0
     let outputTokens = 0
     let toolCalls = 0
@@ -425,5 +428,20 @@ const runWith = <Output>(
     return span("agent.run", {
       captureStackTrace: false,
       attributes: { "gen_ai.agent.name": agent, "gen_ai.request.model": config.model.model, "run.id": runId }
-    })(Spent.reporting(limited, Effect.sync(metrics)))
+    })(
+      Effect.onExit(
+        Spent.reporting(limited, Effect.sync(metrics)),
+        (exit) =>
+          Effect.sync(() =>
+            config.meter.record(exit, {
+              inputTokens,
+              outputTokens,
+              modelCalls: steps.length,
+              toolCalls,
+              retries,
+              durationMs: clock.unsafeCurrentTimeMillis() - startedAt
+            })
+          )
+      )
+    )
   })

@@ -1,0 +1,87 @@
+/**
+ * The library's Effect metrics and their updates. Every agent run updates
+ * them once, when it ends, through hooks looked up when the agent was made
+ * (a tagged update would build and hash a metric key each time).
+ */
+import * as Cause from "effect/Cause"
+import * as Exit from "effect/Exit"
+import * as Metric from "effect/Metric"
+import * as MetricBoundaries from "effect/MetricBoundaries"
+import * as MetricKey from "effect/MetricKey"
+import * as MetricLabel from "effect/MetricLabel"
+
+export const keys = {
+  runs: MetricKey.counter("effect_agents_runs", {
+    description: "Agent runs that ended, by agent and outcome (success, failure, interrupted)",
+    incremental: true
+  }),
+  inputTokens: MetricKey.counter("effect_agents_input_tokens", {
+    description: "Input tokens of the model calls of agent runs, by agent",
+    incremental: true
+  }),
+  outputTokens: MetricKey.counter("effect_agents_output_tokens", {
+    description: "Output tokens of the model calls of agent runs, by agent",
+    incremental: true
+  }),
+  modelCalls: MetricKey.counter("effect_agents_model_calls", {
+    description: "Model calls answered in agent runs, by agent",
+    incremental: true
+  }),
+  toolCalls: MetricKey.counter("effect_agents_tool_calls", {
+    description: "Tool calls of agent runs, by agent",
+    incremental: true
+  }),
+  retries: MetricKey.counter("effect_agents_retries", {
+    description: "Model calls retried in agent runs, by agent",
+    incremental: true
+  }),
+  duration: MetricKey.histogram(
+    "effect_agents_run_duration_ms",
+    MetricBoundaries.exponential({ start: 1, factor: 2, count: 20 }),
+    "Duration of agent runs in milliseconds (Effect's clock), by agent"
+  )
+}
+
+/** What a run did with its own model calls (not those of the runs it delegated to). */
+export interface Own {
+  readonly inputTokens: number
+  readonly outputTokens: number
+  readonly modelCalls: number
+  readonly toolCalls: number
+  readonly retries: number
+  readonly durationMs: number
+}
+
+/** The updates of one agent's runs. */
+export interface Meter {
+  readonly record: (exit: Exit.Exit<unknown, unknown>, own: Own) => void
+}
+
+export const make = (agent: string): Meter => {
+  const byAgent = MetricLabel.make("agent", agent)
+  const hook = <K extends MetricKey.MetricKey.Untyped>(key: K, ...labels: ReadonlyArray<MetricLabel.MetricLabel>) =>
+    Metric.globalMetricRegistry.get(MetricKey.taggedWithLabels(key, [byAgent, ...labels]))
+  const runs = {
+    success: hook(keys.runs, MetricLabel.make("outcome", "success")),
+    failure: hook(keys.runs, MetricLabel.make("outcome", "failure")),
+    interrupted: hook(keys.runs, MetricLabel.make("outcome", "interrupted"))
+  }
+  const inputTokens = hook(keys.inputTokens)
+  const outputTokens = hook(keys.outputTokens)
+  const modelCalls = hook(keys.modelCalls)
+  const toolCalls = hook(keys.toolCalls)
+  const retries = hook(keys.retries)
+  const duration = hook(keys.duration)
+  return {
+    record: (exit, own) => {
+      const outcome = Exit.isSuccess(exit) ? "success" : Cause.isInterruptedOnly(exit.cause) ? "interrupted" : "failure"
+      runs[outcome].update(1)
+      inputTokens.update(own.inputTokens)
+      outputTokens.update(own.outputTokens)
+      modelCalls.update(own.modelCalls)
+      toolCalls.update(own.toolCalls)
+      retries.update(own.retries)
+      duration.update(own.durationMs)
+    }
+  }
+}
