@@ -1,12 +1,13 @@
 /**
  * basic: an agent with one tool, run to its answer (Agno's `arun`), then
- * printed to the terminal (`aprint_response`).
+ * printed to the terminal (`aprint_response`); last, the Effect metrics its
+ * runs updated.
  *
  *   npm run example -- basic
  */
 import { NodeRuntime } from "@effect/platform-node"
-import { Console, Effect, Schema } from "effect"
-import { Agent, Tool, Toolkit } from "effect-agents"
+import { Console, Effect, Metric, Schema } from "effect"
+import { Agent, AgentMetrics, Tool, Toolkit } from "effect-agents"
 import { ScriptedModel } from "effect-agents/testing"
 
 const getWeather = Tool.make("get_weather", {
@@ -39,6 +40,13 @@ const program = Effect.gen(function*() {
   yield* Console.log(`tokens:  ${result.metrics.totalTokens} in all, ${result.metrics.durationMs} ms\n`)
 
   yield* Agent.printResponse(agent, "Is it a good day for a picnic in Paris?", { showMetrics: true })
+
+  // The same figures as Effect metrics, for any metrics exporter (here read in-process)
+  const runs = yield* Metric.value(
+    AgentMetrics.runs.pipe(Metric.tagged("agent", agent.name), Metric.tagged("outcome", "success"))
+  )
+  const tokens = yield* Metric.value(AgentMetrics.inputTokens.pipe(Metric.tagged("agent", agent.name)))
+  yield* Console.log(`\nmetrics: effect_agents_runs ${runs.count}, effect_agents_input_tokens ${tokens.count}`)
 })
 
 program.pipe(Effect.provide(ModelLive), NodeRuntime.runMain)
