@@ -326,16 +326,9 @@ const runWith = <Output>(
       retries: retries + (delegated?.retries ?? 0)
     })
     const account = (spent: RunMetrics) => {
-      delegated = delegated === undefined ? spent : {
-        inputTokens: delegated.inputTokens + spent.inputTokens,
-        outputTokens: delegated.outputTokens + spent.outputTokens,
-        totalTokens: delegated.totalTokens + spent.totalTokens,
-        durationMs: 0,
-        timeToFirstTokenMs: undefined,
-        steps: delegated.steps + spent.steps,
-        toolCalls: delegated.toolCalls + spent.toolCalls,
-        retries: delegated.retries + spent.retries
-      }
+      delegated = delegated === undefined
+        ? spent
+        : { ...Spent.sum([delegated, spent]), durationMs: 0, timeToFirstTokenMs: undefined }
     }
 
     const complete = (content: string, output: Output): Effect.Effect<RunResult<Output>> =>

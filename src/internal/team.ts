@@ -262,29 +262,11 @@ const combine = (runs: ReadonlyArray<RunResult<unknown>>): RunResult<unknown> =>
     ...last,
     steps: runs.flatMap((run) => run.steps).map((step, index) => ({ ...step, index })),
     metrics: {
-      ...sum(runs.map((run) => run.metrics)),
+      ...Spent.sum(runs.map((run) => run.metrics)),
       durationMs: runs.reduce((total, run) => total + run.metrics.durationMs, 0),
       timeToFirstTokenMs: runs[0]!.metrics.timeToFirstTokenMs
     }
   }
-}
-
-type Counts = Pick<RunMetrics, "inputTokens" | "outputTokens" | "totalTokens" | "steps" | "toolCalls" | "retries">
-
-const sum = (metrics: ReadonlyArray<RunMetrics>): Counts => {
-  let inputTokens = 0
-  let outputTokens = 0
-  let steps = 0
-  let toolCalls = 0
-  let retries = 0
-  for (const m of metrics) {
-    inputTokens += m.inputTokens
-    outputTokens += m.outputTokens
-    steps += m.steps
-    toolCalls += m.toolCalls
-    retries += m.retries
-  }
-  return { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens, steps, toolCalls, retries }
 }
 
 /**
@@ -307,5 +289,5 @@ const treeMetrics = (
     const at = run.startedAtMs + run.metrics.timeToFirstTokenMs
     if (timeToFirstTokenMs === undefined || at < timeToFirstTokenMs) timeToFirstTokenMs = at
   }
-  return { ...sum(runs.map((run) => run.metrics)), durationMs, timeToFirstTokenMs }
+  return { ...Spent.sum(runs.map((run) => run.metrics)), durationMs, timeToFirstTokenMs }
 }
