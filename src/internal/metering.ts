@@ -10,31 +10,15 @@ import * as MetricBoundaries from "effect/MetricBoundaries"
 import * as MetricKey from "effect/MetricKey"
 import * as MetricLabel from "effect/MetricLabel"
 
+const counter = (name: string, description: string) => MetricKey.counter(name, { description, incremental: true })
+
 export const keys = {
-  runs: MetricKey.counter("effect_agents_runs", {
-    description: "Agent runs that ended, by agent and outcome (success, failure, interrupted)",
-    incremental: true
-  }),
-  inputTokens: MetricKey.counter("effect_agents_input_tokens", {
-    description: "Input tokens of the model calls of agent runs, by agent",
-    incremental: true
-  }),
-  outputTokens: MetricKey.counter("effect_agents_output_tokens", {
-    description: "Output tokens of the model calls of agent runs, by agent",
-    incremental: true
-  }),
-  modelCalls: MetricKey.counter("effect_agents_model_calls", {
-    description: "Model calls answered in agent runs, by agent",
-    incremental: true
-  }),
-  toolCalls: MetricKey.counter("effect_agents_tool_calls", {
-    description: "Tool calls of agent runs, by agent",
-    incremental: true
-  }),
-  retries: MetricKey.counter("effect_agents_retries", {
-    description: "Model calls retried in agent runs, by agent",
-    incremental: true
-  }),
+  runs: counter("effect_agents_runs", "Agent runs that ended, by agent and outcome (success, failure, interrupted)"),
+  inputTokens: counter("effect_agents_input_tokens", "Input tokens of the model calls of agent runs, by agent"),
+  outputTokens: counter("effect_agents_output_tokens", "Output tokens of the model calls of agent runs, by agent"),
+  modelCalls: counter("effect_agents_model_calls", "Model calls answered in agent runs, by agent"),
+  toolCalls: counter("effect_agents_tool_calls", "Tool calls of agent runs, by agent"),
+  retries: counter("effect_agents_retries", "Model calls retried in agent runs, by agent"),
   duration: MetricKey.histogram(
     "effect_agents_run_duration_ms",
     MetricBoundaries.exponential({ start: 1, factor: 2, count: 20 }),
