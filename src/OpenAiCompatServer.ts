@@ -7,8 +7,10 @@
  * `RateLimited` → 429 with retry-after headers, `ModelUnavailable` → its
  * status (503 by default), `InvalidRequest` → 400, `AuthenticationFailed` →
  * 401, `MalformedResponse` → a body that is not JSON, `ModelTimeout` → no
- * answer until the client goes away. `hang` never answers either, and
- * `cutAfter` drops the connection after that many streamed chunks. Streams are
+ * answer until the client goes away. `hang` never answers either,
+ * `cutAfter` drops the connection after that many streamed chunks, and
+ * `stallAfter` sends the response's headers (and that many streamed chunks)
+ * and then nothing, keeping the connection open. Streams are
  * SSE `chat.completion.chunk` events ending with `data: [DONE]`, with usage in
  * a last chunk when the client asks for it.
  *
@@ -364,7 +366,7 @@ export const make = (
       })
       const interval = turn.chunkInterval
       const pieces = Script.splitText(response.text, turn.chunks)
-      const deltas = Stream.fromIterable(pieces.slice(0, turn.cutAfter)).pipe(
+      const deltas = Stream.fromIterable(pieces.slice(0, turn.cutAfter ?? turn.stallAfter)).pipe(
         Stream.zipWithIndex,
         Stream.mapEffect(([content, i]) => {
           const bytes = event(chunk({ content }))
@@ -375,6 +377,9 @@ export const make = (
         return HttpServerResponse.stream(Stream.concat(deltas, Stream.fromEffect(Effect.zipRight(cut, Effect.never))), {
           contentType: "text/event-stream"
         })
+      }
+      if (turn.stallAfter !== undefined) {
+        return HttpServerResponse.stream(Stream.concat(deltas, Stream.never), { contentType: "text/event-stream" })
       }
       const toolCalls = response.toolCalls.flatMap((call, index) =>
         splitInTwo(call.arguments).map((args, i) =>
@@ -444,6 +449,12 @@ export const make = (
       if (served.turn.hang) return yield* Effect.never
       if (served._tag === "Fail") return yield* failure(served.error, yield* Clock.currentTimeMillis)
 
+      if (served.turn.stallAfter !== undefined && (!stream || served.turn.stallAfter === 0)) {
+        // the headers go out at once; the body never comes
+        nodeResponse.writeHead(200, { "content-type": stream ? "text/event-stream" : "application/json" })
+        nodeResponse.flushHeaders()
+        return yield* Effect.never
+      }
       const id = `chatcmpl-${served.index}`
       const created = Math.floor(receivedAt / 1000)
       const response = Script.respond(request, served.turn, served.index, body.model)

@@ -37,6 +37,7 @@ import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 import { identity } from "effect/Function"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as RateLimiter from "effect/RateLimiter"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -191,33 +192,24 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
       if (semaphore !== undefined) yield* Effect.acquireRelease(semaphore.take(1), () => semaphore.release(1))
     })
 
-    // A request's own timeout, else the client's; the SDK's timer stops the request (no fiber needed).
-    const timeoutOf = (request: LanguageModel.GenerateRequest): Duration.Duration =>
-      request.timeout !== undefined && Duration.isFinite(request.timeout) ? request.timeout : timeout
+    const fail = (error: unknown) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.fail(toModelError(error, { now, timeout })))
 
-    const fail = (request: LanguageModel.GenerateRequest) => (error: unknown) =>
-      Effect.flatMap(
-        Clock.currentTimeMillis,
-        (now) => Effect.fail(toModelError(error, { now, timeout: timeoutOf(request) }))
-      )
-
+    // A request is aborted the moment it is interrupted, or the caller's signal fires.
     const call = (request: LanguageModel.GenerateRequest): Effect.Effect<LanguageModel.GenerateResponse, ModelError> =>
       Effect.withFiberRuntime<OpenAI.Chat.Completions.ChatCompletion, unknown>((fiber) => {
         const external = fiber.getFiberRef(LanguageModel.currentAbortSignal)
         return Effect.async((resume) => {
           const controller = new AbortController()
-          // the caller's signal aborts the request at once; interruption follows
           const abort = () => controller.abort(interrupted)
           external?.addEventListener("abort", abort, { once: true })
-          client.chat.completions.create(Wire.toBody(request, options), {
-            signal: controller.signal,
-            timeout: Duration.toMillis(timeoutOf(request))
-          }).then((completion) => resume(Effect.succeed(completion)), (error) => resume(Effect.fail(error)))
+          client.chat.completions.create(Wire.toBody(request, options), { signal: controller.signal })
+            .then((completion) => resume(Effect.succeed(completion)), (error) => resume(Effect.fail(error)))
             .finally(() => external?.removeEventListener("abort", abort))
           return Effect.sync(abort)
         })
       }).pipe(
-        Effect.catchAll(fail(request)),
+        Effect.catchAll(fail),
         Effect.flatMap((completion) => {
           const response = Wire.fromCompletion(completion)
           return response instanceof MalformedResponse ? Effect.fail(response) : Effect.succeed(response)
@@ -229,7 +221,6 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
 
     const stream = (request: LanguageModel.GenerateRequest): Stream.Stream<LanguageModel.StreamPart, ModelError> =>
       Stream.unwrapScoped(Effect.gen(function*() {
-        const startedAt = yield* Clock.currentTimeMillis
         yield* admit
         // Aborted when the stream ends or is interrupted (or the caller's signal fires):
         // the request never outlives its consumer.
@@ -243,25 +234,24 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
             abort()
           })
         )
-        const limit = timeoutOf(request)
         const chunks = yield* Effect.tryPromise({
           try: () =>
             client.chat.completions.create(
               { ...Wire.toBody(request, options), stream: true, stream_options: { include_usage: true } },
-              { signal: controller.signal, timeout: Duration.toMillis(limit) }
+              { signal: controller.signal }
             ),
           catch: identity
-        }).pipe(Effect.catchAll(fail(request)))
+        }).pipe(Effect.catchAll(fail))
+        // Read chunk by chunk, never closed with `return()`: that waits for the next chunk,
+        // which a stalled server never sends. Aborting the request (above) ends the iterator.
+        const iterator = chunks[Symbol.asyncIterator]()
+        const next = Effect.flatMap(
+          Effect.tryPromise({ try: () => iterator.next(), catch: Option.some }),
+          (result) => result.done ? Effect.fail(Option.none()) : Effect.succeed(result.value)
+        )
         const assembler = Wire.makeChunkAssembler(options.model)
-        // The SDK's timer stops at the response's headers: the rest of the stream is limited here.
-        const deadline = Effect.flatMap(Clock.currentTimeMillis, (now) =>
-          Effect.zipRight(
-            Effect.sleep(Duration.subtract(limit, Duration.millis(now - startedAt))),
-            new ModelTimeout({ timeout: limit })
-          ))
-        return Stream.fromAsyncIterable(chunks, identity).pipe(
-          Stream.catchAll((error) => Stream.fromEffect(fail(request)(error))),
-          Stream.interruptWhen(deadline),
+        return Stream.repeatEffectOption(next).pipe(
+          Stream.catchAll((error) => Stream.fromEffect(fail(error))),
           Stream.mapConcat(assembler.push),
           Stream.concat(Stream.suspend(() => {
             const end = assembler.end()
@@ -270,7 +260,9 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
         )
       }))
 
-    return LanguageModel.make({ model: options.model, generate, stream, enforcesTimeout: true })
+    // The request's timeout is enforced on Effect's clock over the whole call, body included:
+    // the SDK's own timer stops once the response's headers arrived.
+    return LanguageModel.make({ model: options.model, generate, stream })
   })
 
 /**

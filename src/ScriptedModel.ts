@@ -76,6 +76,14 @@ export interface Turn {
   readonly cutAfter?: number | undefined
   /** Never answer: the call hangs until it is interrupted. */
   readonly hang?: boolean | undefined
+  /**
+   * Stall after this many streamed text chunks: the stream stays open and
+   * nothing more comes, as from a server that stopped mid-answer. `0` stalls
+   * before the first chunk (the test server sends the response's headers
+   * first); a call that is not streamed stalls like `hang` (the test server
+   * sends the headers of its answer, then no body).
+   */
+  readonly stallAfter?: number | undefined
 }
 
 /**
@@ -161,6 +169,10 @@ export const make = (script: Script, options?: Options): Effect.Effect<ScriptedM
         ? Effect.void
         : Effect.sleep(delay)
 
+    // Nothing more comes: fails when what is `left` of the `timeout` runs out, else never ends.
+    const stall = (left: Duration.Duration | undefined, timeout: Duration.Duration | undefined) =>
+      Effect.flatMap(wait(undefined, left, timeout), () => Effect.never)
+
     // The next turn, after its latency: fails, hangs or answers.
     const next = (request: LanguageModel.GenerateRequest): Effect.Effect<Answer, ModelError> =>
       Effect.suspend(() => {
@@ -175,10 +187,15 @@ export const make = (script: Script, options?: Options): Effect.Effect<ScriptedM
       })
 
     const generate = (request: LanguageModel.GenerateRequest) =>
-      Effect.flatMap(next(request), ({ index, turn }) =>
-        turn.cutAfter === undefined
+      Effect.flatMap(next(request), ({ index, turn }): Effect.Effect<LanguageModel.GenerateResponse, ModelError> => {
+        if (turn.stallAfter !== undefined) {
+          const timeout = timeoutOf(request)
+          return stall(timeout && Duration.subtract(timeout, turn.latency ?? options?.latency ?? 0), timeout)
+        }
+        return turn.cutAfter === undefined
           ? Effect.succeed(internal.respond(request, turn, index, model))
-          : Effect.fail(cut(index)))
+          : Effect.fail(cut(index))
+      })
 
     const stream = (request: LanguageModel.GenerateRequest): Stream.Stream<LanguageModel.StreamPart, ModelError> =>
       Stream.unwrap(Effect.map(next(request), ({ index, turn }) => {
@@ -188,7 +205,8 @@ export const make = (script: Script, options?: Options): Effect.Effect<ScriptedM
         const latency = turn.latency ?? options?.latency
         // what is left of the timeout once the first chunk is out
         let left = timeout === undefined ? undefined : Duration.subtract(timeout, latency ?? Duration.zero)
-        const deltas = Stream.fromIterable(internal.splitText(response.text, turn.chunks).slice(0, turn.cutAfter)).pipe(
+        const sent = internal.splitText(response.text, turn.chunks).slice(0, turn.cutAfter ?? turn.stallAfter)
+        const deltas = Stream.fromIterable(sent).pipe(
           Stream.zipWithIndex,
           Stream.mapEffect(([text, i]) => {
             const part: LanguageModel.StreamPart = { _tag: "TextDelta", text }
@@ -198,9 +216,11 @@ export const make = (script: Script, options?: Options): Effect.Effect<ScriptedM
             return Effect.as(wait(interval, budget, timeout), part)
           })
         )
-        const rest = turn.cutAfter === undefined
-          ? Stream.fromIterable(LanguageModel.toParts({ ...response, text: "" }))
-          : Stream.fail(cut(index))
+        const rest: Stream.Stream<LanguageModel.StreamPart, ModelError> = turn.cutAfter !== undefined
+          ? Stream.fail(cut(index))
+          : turn.stallAfter !== undefined
+          ? Stream.fromEffect(Effect.suspend(() => stall(left, timeout)))
+          : Stream.fromIterable(LanguageModel.toParts({ ...response, text: "" }))
         return Stream.concat(deltas, rest)
       }))
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import {
   Chunk,
   ConfigProvider,
+  Deferred,
   Duration,
   Effect,
   Exit,
@@ -11,7 +12,8 @@ import {
   Redacted,
   Schedule,
   Schema,
-  Stream
+  Stream,
+  TestClock
 } from "effect"
 import type { Policy } from "effect-agents"
 import { Agent, AgentError, LanguageModel, OpenAiClient, OpenAiModel, RunEvent, Tool, Toolkit } from "effect-agents"
@@ -289,7 +291,7 @@ describe.each(
       expect(stats).toMatchObject({ total: 1, open: 0, abortedByClient: 1, completed: 0 })
     }))
 
-  it.scopedLive("the policy's model timeout stops a hanging request through the SDK: ModelTimeout, then a retry", () =>
+  it.scopedLive("the policy's model timeout stops a hanging request: ModelTimeout, then a retry", () =>
     Effect.gen(function*() {
       const { model, server } = yield* setup([{ hang: true }, { text: "second time" }, { hang: true }])
       const agent = yield* agentOn(model, { policy: { modelTimeout: "100 millis", ...quickRetry } })
@@ -352,6 +354,72 @@ describe.each(
       const stats = yield* server.awaitStats((stats) => stats.open === 0)
       expect(stats).toMatchObject({ total: 1, abortedByClient: 1, completed: 0 })
     }))
+
+  describe("a server that stalls", () => {
+    // headers, then nothing; one chunk, then nothing; a non-streamed answer's headers, then no body
+    const stalls = [
+      ["a stream, after its headers", { stallAfter: 0 }, true],
+      ["a stream, after its first chunk", { stallAfter: 1 }, true],
+      ["an answer, after its headers", { stallAfter: 0 }, false]
+    ] as const
+
+    /**
+     * The stalled call, on the transport under test, and an Effect that waits until the client
+     * holds all the server will ever send: the response's headers, and its first chunk when
+     * there is one.
+     */
+    const stalledCall = (turn: ScriptedModel.Turn, streamed: boolean, timeout?: Duration.Duration) =>
+      Effect.gen(function*() {
+        const headers = yield* Deferred.make<void>()
+        const firstChunk = yield* Deferred.make<void>()
+        const base = fetch ?? globalThis.fetch
+        const watched = ((input: string | URL | Request, init?: RequestInit) =>
+          base(input, init).then((response) => {
+            Deferred.unsafeDone(headers, Exit.void)
+            return response
+          })) as typeof globalThis.fetch
+        const { model, server } = yield* setupWith([{ text: "never seen", ...turn }], { fetch: watched })
+        const request = { ...question("x"), timeout }
+        const call = streamed
+          ? Stream.runDrain(Stream.tap(model.stream(request), () => Deferred.succeed(firstChunk, undefined)))
+          : Effect.asVoid(model.generate(request))
+        // nodeFetch hands the SDK a JSON answer once its body is read: never, here
+        const stalled = !streamed && fetch !== undefined
+          ? server.awaitStats((stats) => stats.open === 1)
+          : Effect.zipRight(Deferred.await(headers), turn.stallAfter === 0 ? Effect.void : Deferred.await(firstChunk))
+        return { call, stalled, server }
+      })
+
+    it.scoped.each(stalls)(
+      "%s: the model timeout ends the call with ModelTimeout at its deadline",
+      ([, turn, streamed]) =>
+        Effect.gen(function*() {
+          const timeout = Duration.seconds(30)
+          const { call, server, stalled } = yield* stalledCall(turn, streamed, timeout)
+          const fiber = yield* Effect.fork(Effect.flip(call))
+          yield* stalled
+          yield* TestClock.adjust(Duration.subtract(timeout, Duration.millis(1)))
+          expect(fiber.unsafePoll()).toBeNull()
+          yield* TestClock.adjust(Duration.millis(1))
+          expect(yield* Fiber.join(fiber)).toStrictEqual(new AgentError.ModelTimeout({ timeout }))
+          const stats = yield* server.awaitStats((stats) => stats.open === 0)
+          expect(stats).toMatchObject({ total: 1, abortedByClient: 1, completed: 0 })
+        })
+    )
+
+    it.scoped.each(stalls)(
+      "%s: interrupting the call returns at once and closes the request",
+      ([, turn, streamed]) =>
+        Effect.gen(function*() {
+          const { call, server, stalled } = yield* stalledCall(turn, streamed)
+          const fiber = yield* Effect.fork(call)
+          yield* stalled
+          yield* Fiber.interrupt(fiber)
+          const stats = yield* server.awaitStats((stats) => stats.open === 0)
+          expect(stats).toMatchObject({ total: 1, abortedByClient: 1, completed: 0 })
+        })
+    )
+  })
 
   it.scopedLive("maxConcurrentRequests bounds the requests open at the server, across 200 runs", () =>
     Effect.gen(function*() {
