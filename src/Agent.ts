@@ -296,7 +296,6 @@ export const make: {
       maxSteps: options.maxSteps ?? 10,
       toolConcurrency: options.toolConcurrency ?? "unbounded",
       policy,
-      retrySchedule: Policy.retrySchedule(policy),
       output: options.output === undefined ? undefined : Loop.outputSpec(options.name, options.output)
     }
     const agent: Agent<Output> = Object.assign(Object.create(Proto), {

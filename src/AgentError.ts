@@ -37,6 +37,15 @@ import * as Schema from "effect/Schema"
 // -----------------------------------------------------------------------------
 
 /**
+ * Set on the last error of a model call that was tried more than once: how
+ * many attempts were made, over how long. Its message says so too.
+ */
+const retried = {
+  attempts: Schema.optional(Schema.Number),
+  elapsed: Schema.optional(Schema.DurationFromMillis)
+}
+
+/**
  * The provider refused the call because of a rate limit (HTTP 429). Retryable;
  * the retry waits at least `retryAfter` when the provider gave one.
  *
@@ -54,7 +63,8 @@ import * as Schema from "effect/Schema"
  */
 export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited", {
   message: Schema.String,
-  retryAfter: Schema.optional(Schema.DurationFromMillis)
+  retryAfter: Schema.optional(Schema.DurationFromMillis),
+  ...retried
 }) {
   /** @since 0.1.0 */
   get retryable(): boolean {
@@ -78,7 +88,8 @@ export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited"
  */
 export class ModelUnavailable extends Schema.TaggedError<ModelUnavailable>()("ModelUnavailable", {
   message: Schema.String,
-  status: Schema.optional(Schema.Number)
+  status: Schema.optional(Schema.Number),
+  ...retried
 }) {
   /** @since 0.1.0 */
   get retryable(): boolean {
@@ -103,7 +114,8 @@ export class ModelUnavailable extends Schema.TaggedError<ModelUnavailable>()("Mo
  * @category model errors
  */
 export class ModelTimeout extends Schema.TaggedError<ModelTimeout>()("ModelTimeout", {
-  timeout: Schema.DurationFromMillis
+  timeout: Schema.DurationFromMillis,
+  ...retried
 }) {
   /** @since 0.1.0 */
   get retryable(): boolean {
@@ -111,7 +123,10 @@ export class ModelTimeout extends Schema.TaggedError<ModelTimeout>()("ModelTimeo
   }
   /** @since 0.1.0 */
   override get message(): string {
-    return `model call timed out after ${Duration.format(this.timeout)}`
+    const timedOut = `model call timed out after ${Duration.format(this.timeout)}`
+    return this.attempts === undefined || this.elapsed === undefined
+      ? timedOut
+      : `${timedOut} (gave up after ${this.attempts} attempts over ${Duration.format(this.elapsed)})`
   }
 }
 

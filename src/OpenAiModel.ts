@@ -72,7 +72,10 @@ export interface Options {
   readonly parallelToolCalls?: boolean | undefined
   /** At most this many requests in flight, for every agent that uses this model. */
   readonly maxConcurrentRequests?: number | undefined
-  /** At most this many requests started per minute, for every agent that uses this model. */
+  /**
+   * At most this many requests started in any minute, for every agent that
+   * uses this model: requests start at most one every `60 / n` seconds.
+   */
   readonly requestsPerMinute?: number | undefined
 }
 
@@ -184,7 +187,8 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
       : yield* Effect.makeSemaphore(options.maxConcurrentRequests)
     const limiter = options.requestsPerMinute === undefined
       ? undefined
-      : yield* RateLimiter.make({ limit: options.requestsPerMinute, interval: "1 minute" })
+      // one start every 60/n seconds: n in any window of a minute, never a burst of n at once
+      : yield* RateLimiter.make({ limit: 1, interval: Duration.millis(60_000 / options.requestsPerMinute) })
 
     // Waits for the rate limit, then holds a request slot until the scope closes.
     const admit: Effect.Effect<void, never, Scope.Scope> = Effect.gen(function*() {

@@ -4,8 +4,12 @@
  *
  * The defaults bound what the library controls: a model call is retried on
  * retryable errors with a jittered exponential backoff from 200 ms (factor 2,
- * 5 attempts in all), or after the `retry-after` a provider gave, and times
- * out after 2 minutes; with at most `maxSteps` steps, a run is bounded too.
+ * 5 attempts in all), or after the `retry-after` a provider gave (plus up to
+ * a fifth of it, at random; over a minute, it is not waited for), each attempt
+ * times out after 2 minutes, and the call with all its retries ends within 5
+ * minutes; with at most `maxSteps` steps, a run is bounded too. Each retry is
+ * logged at warning level, and the last error says how many attempts were
+ * made over how long.
  * Tool calls (your code) and whole runs get a timeout when you set one:
  * `toolTimeout` (or a tool's own `timeout`) and `runTimeout`. Each costs a
  * timer fiber per call or run, which is why they are not on by default. Every
@@ -29,6 +33,7 @@ import * as Duration from "effect/Duration"
 import { dual } from "effect/Function"
 import * as Schedule from "effect/Schedule"
 import type { ModelError } from "./AgentError.js"
+import * as Retry from "./internal/retry.js"
 import type * as LanguageModel from "./LanguageModel.js"
 
 /**
@@ -41,11 +46,22 @@ export interface Policy {
   /**
    * The backoff between attempts of a model call, or `undefined` for no
    * retries. Only retryable errors are retried, and a `RateLimited` error
-   * with a `retryAfter` is retried after exactly that (see {@link retrySchedule}).
+   * with a `retryAfter` is retried after that (see {@link retrySchedule}).
    */
   readonly retry: Schedule.Schedule<unknown, ModelError> | undefined
   /** The limit of one attempt of a model call, enforced by the model (see `GenerateRequest.timeout`). */
   readonly modelTimeout: Duration.Duration
+  /**
+   * The limit of a model call with all its retries and their waits: no retry
+   * starts after it, and the last attempt gets only what is left of it.
+   */
+  readonly retryBudget: Duration.Duration
+  /**
+   * The longest `retry-after` a retry waits for. A rate-limited call told to
+   * wait longer fails at once with its `RateLimited` error (which carries the
+   * delay), so that the caller decides.
+   */
+  readonly maxRetryAfter: Duration.Duration
   /** The limit of one tool call, for tools without a timeout of their own (default: none). */
   readonly toolTimeout: Duration.Duration
   /** The limit of a whole run (default: none). */
@@ -64,6 +80,8 @@ export interface Policy {
 export interface Options {
   readonly retry?: Schedule.Schedule<unknown, ModelError> | false | undefined
   readonly modelTimeout?: Duration.DurationInput | undefined
+  readonly retryBudget?: Duration.DurationInput | undefined
+  readonly maxRetryAfter?: Duration.DurationInput | undefined
   readonly toolTimeout?: Duration.DurationInput | undefined
   readonly runTimeout?: Duration.DurationInput | undefined
   readonly fallback?: ReadonlyArray<LanguageModel.Service> | undefined
@@ -91,6 +109,8 @@ export const defaultRetry: Schedule.Schedule<unknown, ModelError> = Schedule.exp
 export const defaults: Policy = {
   retry: defaultRetry,
   modelTimeout: Duration.minutes(2),
+  retryBudget: Duration.minutes(5),
+  maxRetryAfter: Duration.minutes(1),
   toolTimeout: Duration.infinity,
   runTimeout: Duration.infinity,
   fallback: []
@@ -118,6 +138,8 @@ export const merge: {
   return {
     retry: options.retry === undefined ? self.retry : options.retry === false ? undefined : options.retry,
     modelTimeout: options.modelTimeout === undefined ? self.modelTimeout : Duration.decode(options.modelTimeout),
+    retryBudget: options.retryBudget === undefined ? self.retryBudget : Duration.decode(options.retryBudget),
+    maxRetryAfter: options.maxRetryAfter === undefined ? self.maxRetryAfter : Duration.decode(options.maxRetryAfter),
     toolTimeout: options.toolTimeout === undefined ? self.toolTimeout : Duration.decode(options.toolTimeout),
     runTimeout: options.runTimeout === undefined ? self.runTimeout : Duration.decode(options.runTimeout),
     fallback: options.fallback ?? self.fallback
@@ -142,8 +164,13 @@ export const make = (options: Options): Policy => merge(defaults, options)
 /**
  * The schedule a model call is retried with: the policy's backoff, only
  * while the error is retryable; after a `RateLimited` error that says when
- * to come back (`retryAfter`), the delay is that, not the backoff: the
- * provider knows best. `undefined` when the policy has no retries.
+ * to come back (`retryAfter`), that delay plus up to a fifth of it at random
+ * (at least up to 100 ms), so that calls limited together do not come back
+ * together; a `retryAfter` over `maxRetryAfter` ends the retries. No retry
+ * starts after `retryBudget`, counted from `startedAt` (the call's first
+ * attempt) or else from the first failure. Each retry is logged at warning
+ * level with its attempt, delay and error. `undefined` when the policy has no
+ * retries.
  *
  * @example
  * ```ts
@@ -159,17 +186,15 @@ export const make = (options: Options): Policy => merge(defaults, options)
  * @since 0.1.0
  * @category scheduling
  */
-export const retrySchedule = (policy: Policy): Schedule.Schedule<unknown, ModelError> | undefined =>
-  policy.retry === undefined ? undefined : honourRetryAfter(policy.retry)
-
-const honourRetryAfter = (schedule: Schedule.Schedule<unknown, ModelError>): Schedule.Schedule<unknown, ModelError> =>
-  Schedule.intersect(schedule, Schedule.identity<ModelError>()).pipe(
-    // the provider said when: that is the delay (never sooner, and no later either)
-    Schedule.modifyDelay(([, error], delay) =>
-      error._tag === "RateLimited" && error.retryAfter !== undefined ? error.retryAfter : delay
-    ),
-    Schedule.whileInput((error: ModelError) => error.retryable)
-  )
+export const retrySchedule = (
+  policy: Policy,
+  options?: { readonly startedAt?: number | undefined }
+): Schedule.Schedule<number, ModelError> | undefined =>
+  policy.retry === undefined ? undefined : Retry.schedule(policy.retry, {
+    budget: policy.retryBudget,
+    maxRetryAfter: policy.maxRetryAfter,
+    startedAt: options?.startedAt
+  })
 
 /**
  * Whether a timeout setting limits anything (`Duration.infinity` does not).

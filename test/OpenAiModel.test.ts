@@ -472,6 +472,28 @@ describe.each(
     }))
 })
 
+describe("OpenAiModel requestsPerMinute", () => {
+  it.scoped("holds over any window of 60 seconds: requests are spread, not sent in a burst", () =>
+    Effect.gen(function*() {
+      const { model, server } = yield* setupWith(() => ({ text: "ok" }), { model: { requestsPerMinute: 60 } })
+      const calls = yield* Effect.fork(
+        Effect.forEach(Array.from({ length: 90 }), () => model.generate(question("x")), { concurrency: "unbounded" })
+      )
+      // each second of the clock lets the next request go; it reaches the server over real HTTP
+      for (let sent = 1; sent <= 90; sent++) {
+        yield* server.awaitStats((stats) => stats.total >= sent)
+        yield* TestClock.adjust("1 second")
+      }
+      yield* Fiber.join(calls)
+      const times = (yield* server.requests).map((request) => request.receivedAt).sort((a, b) => a - b)
+      const busiestMinute = Math.max(
+        ...times.map((start) => times.filter((t) => t >= start && t < start + 60_000).length)
+      )
+      expect(busiestMinute).toBe(60)
+      expect((yield* server.stats).peakOpen).toBe(1)
+    }))
+})
+
 describe("OpenAiClient.layerConfig", () => {
   const run = (env: Record<string, string>) =>
     OpenAiClient.OpenAiClient.pipe(

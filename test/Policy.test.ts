@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Duration, Effect, Exit, Fiber, Ref, Schedule, Schema, Stream, TestClock } from "effect"
+import { Clock, Duration, Effect, Exit, Fiber, HashMap, Logger, Ref, Schedule, Schema, Stream, TestClock } from "effect"
 import { Agent, AgentError, LanguageModel, Policy, Tool, Toolkit } from "effect-agents"
 import { ScriptedModel } from "effect-agents/testing"
 
@@ -49,7 +49,9 @@ describe("retries", () => {
       const agent = yield* Agent.make({ name: "patient", instructions: "", model: down })
       const fiber = yield* Effect.fork(agent.run("hi"))
       yield* TestClock.adjust("1 minute")
-      expect(yield* Fiber.await(fiber)).toStrictEqual(Exit.fail(unavailable))
+      const error = yield* Effect.flip(Fiber.join(fiber))
+      expect(error).toMatchObject({ _tag: "ModelUnavailable", status: 503, attempts: 5 })
+      expect(error.message).toMatch(/^upstream is down \(gave up after 5 attempts over \d+s \d+ms\)$/)
       expect(attemptedAt).toHaveLength(5)
       const delays = attemptedAt.slice(1).map((at, i) => at - attemptedAt[i]!)
       // each delay is 200 ms × 2^n times a jitter factor in [0.8, 1.2]
@@ -59,7 +61,7 @@ describe("retries", () => {
       })
     }))
 
-  it.effect("wait the retry-after of a RateLimited error, not the backoff", () =>
+  it.effect("wait the retry-after of a RateLimited error, not the backoff, plus at most a fifth of it", () =>
     Effect.gen(function*() {
       const limited = new AgentError.RateLimited({ message: "slow down", retryAfter: Duration.seconds(2) })
       const { agent, model } = yield* agentWith([{ fail: { error: limited }, text: "ok" }], {
@@ -68,12 +70,12 @@ describe("retries", () => {
       const fiber = yield* Effect.fork(agent.run("hi"))
       yield* TestClock.adjust("1999 millis")
       expect(yield* seen(model)).toBe(1)
-      yield* TestClock.adjust("1 millis")
+      yield* TestClock.adjust("401 millis")
       expect((yield* Fiber.join(fiber)).content).toBe("ok")
       expect(yield* seen(model)).toBe(2)
     }))
 
-  it.effect("a retry-after shorter than the backoff is honoured as given", () =>
+  it.effect("a retry-after shorter than the backoff is honoured, plus at most 100 ms", () =>
     Effect.gen(function*() {
       const limited = new AgentError.RateLimited({ message: "slow down", retryAfter: Duration.millis(100) })
       const { agent, model } = yield* agentWith([{ fail: { error: limited }, text: "ok" }], {
@@ -82,8 +84,103 @@ describe("retries", () => {
       const fiber = yield* Effect.fork(agent.run("hi"))
       yield* TestClock.adjust("99 millis")
       expect(yield* seen(model)).toBe(1)
-      yield* TestClock.adjust("1 millis")
+      yield* TestClock.adjust("101 millis")
       expect((yield* Fiber.join(fiber)).content).toBe("ok")
+    }))
+
+  it.effect("runs rate-limited together come back spread over the jitter, none sooner than retry-after", () =>
+    Effect.gen(function*() {
+      const limited = new AgentError.RateLimited({ message: "slow down", retryAfter: Duration.seconds(1) })
+      const retriedAt: Array<number> = []
+      const model = LanguageModel.make({
+        model: "busy",
+        generate: (request) =>
+          Effect.flatMap(Clock.currentTimeMillis, (now) => {
+            if (request.messages.length > 1) return Effect.fail(limited) // never: one message per run
+            const first = !retried.has(request.messages[0]!.content)
+            retried.add(request.messages[0]!.content)
+            if (first) return Effect.fail(limited)
+            retriedAt.push(now)
+            return Effect.succeed({
+              text: "ok",
+              toolCalls: [],
+              usage: LanguageModel.emptyUsage,
+              finishReason: "stop",
+              model: "busy"
+            })
+          })
+      })
+      const retried = new Set<string>()
+      const agent = yield* Agent.make({ name: "herd", instructions: "", model })
+      const runs = yield* Effect.fork(
+        Effect.forEach(Array.from({ length: 50 }, (_, i) => `run ${i}`), (input) => agent.run(input), {
+          concurrency: "unbounded"
+        })
+      )
+      yield* TestClock.adjust("2 seconds")
+      yield* Fiber.join(runs)
+      expect(retriedAt).toHaveLength(50)
+      expect(Math.min(...retriedAt)).toBeGreaterThanOrEqual(1000)
+      expect(Math.max(...retriedAt)).toBeLessThanOrEqual(1200)
+      // spread over the window, not at one instant
+      expect(new Set(retriedAt).size).toBeGreaterThan(25)
+      expect(Math.max(...retriedAt) - Math.min(...retriedAt)).toBeGreaterThan(100)
+    }))
+
+  it.effect("a retry-after over maxRetryAfter is not waited for: the RateLimited error, with its delay, at once", () =>
+    Effect.gen(function*() {
+      const limited = new AgentError.RateLimited({ message: "daily quota", retryAfter: Duration.days(1) })
+      const { agent, model } = yield* agentWith([{ fail: { error: limited }, text: "tomorrow" }])
+      expect(yield* Effect.flip(agent.run("hi"))).toStrictEqual(limited)
+      expect(yield* seen(model)).toBe(1)
+      const patient = yield* agentWith([{ fail: { error: limited }, text: "tomorrow" }], {
+        maxRetryAfter: "2 days",
+        retryBudget: "2 days"
+      })
+      const fiber = yield* Effect.fork(patient.agent.run("hi"))
+      yield* TestClock.adjust("1 day")
+      yield* TestClock.adjust("6 hours")
+      expect((yield* Fiber.join(fiber)).content).toBe("tomorrow")
+    }))
+
+  it.effect("a server that never answers: the call and its retries end within the retry budget, and say so", () =>
+    Effect.gen(function*() {
+      const { agent, model } = yield* agentWith(() => ({ hang: true }))
+      const fiber = yield* Effect.fork(Effect.flip(agent.run("hi")))
+      yield* TestClock.adjust("4 minutes")
+      yield* TestClock.adjust("1 second")
+      expect(yield* seen(model)).toBe(3)
+      yield* TestClock.adjust(Duration.subtract(Duration.seconds(59), Duration.millis(1)))
+      expect(fiber.unsafePoll()).toBeNull()
+      yield* TestClock.adjust("1 millis")
+      const error = yield* Fiber.join(fiber)
+      if (error._tag !== "ModelTimeout") return expect.fail("the last attempt timed out")
+      expect(error.attempts).toBe(3)
+      expect(error.elapsed).toStrictEqual(Duration.minutes(5))
+      // the last attempt had what was left of the budget
+      expect(Duration.lessThan(error.timeout, Duration.minutes(1))).toBe(true)
+      expect(error.message).toMatch(/^model call timed out after \d+s \d+ms \(gave up after 3 attempts over 5m\)$/)
+    }))
+
+  it.effect("each retry is logged at warning level with its attempt, delay and error", () =>
+    Effect.gen(function*() {
+      const logs: Array<{ level: string; message: unknown; annotations: Record<string, unknown> }> = []
+      const logger = Logger.make(({ annotations, logLevel, message }) =>
+        logs.push({ level: logLevel.label, message, annotations: Object.fromEntries(HashMap.toEntries(annotations)) })
+      )
+      const { agent } = yield* agentWith([{ fail: { error: unavailable, times: 2 }, text: "ok" }], {
+        retry: Schedule.spaced("1 second")
+      })
+      const fiber = yield* Effect.fork(
+        agent.run("hi").pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+      )
+      yield* TestClock.adjust("2 seconds")
+      yield* Fiber.join(fiber)
+      expect(logs).toEqual([1, 2].map((retry) => ({
+        level: "WARN",
+        message: ["model call failed; retrying"],
+        annotations: { attempt: retry + 1, delay: "1s", error: "ModelUnavailable: upstream is down" }
+      })))
     }))
 
   it.effect("a RateLimited error without retry-after backs off by the schedule", () =>
@@ -154,7 +251,9 @@ describe("timeouts", () => {
       expect(yield* seen(model)).toBe(2)
       yield* TestClock.adjust("1 second")
       expect(yield* Fiber.await(fiber)).toStrictEqual(
-        Exit.fail(new AgentError.ModelTimeout({ timeout: Duration.seconds(1) }))
+        Exit.fail(
+          new AgentError.ModelTimeout({ timeout: Duration.seconds(1), attempts: 2, elapsed: Duration.seconds(2) })
+        )
       )
     }))
 

@@ -1,9 +1,9 @@
 import type * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as FiberRef from "effect/FiberRef"
 import { identity } from "effect/Function"
-import type * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type * as Tracer from "effect/Tracer"
@@ -17,6 +17,7 @@ import * as TaskGroup from "../TaskGroup.js"
 import * as Toolkit from "../Toolkit.js"
 import * as JsonSchema from "./jsonSchema.js"
 import type * as Metering from "./metering.js"
+import * as Retry from "./retry.js"
 import * as Spent from "./spent.js"
 import { isTracing } from "./tracing.js"
 
@@ -60,8 +61,6 @@ export interface LoopConfig<Output> {
   readonly maxSteps: number
   readonly toolConcurrency: number | "unbounded"
   readonly policy: Policy.Policy
-  /** The policy's retry schedule, made once. */
-  readonly retrySchedule: Schedule.Schedule<unknown, ModelError> | undefined
   readonly output: OutputSpec<Output> | undefined
 }
 
@@ -75,6 +74,12 @@ interface Answer<Output> {
 interface ToolCallResult {
   readonly record: ToolCallRecord
   readonly message: LanguageModel.ToolMessage
+}
+
+/** The timeout of a model call's first attempt: the policy's, within the retry budget when it retries. */
+const attemptTimeout = (policy: Policy.Policy): Duration.Duration | undefined => {
+  const limit = policy.retry === undefined ? policy.modelTimeout : Duration.min(policy.modelTimeout, policy.retryBudget)
+  return Policy.isLimited(limit) ? limit : undefined
 }
 
 /** Receives the events of a streamed run; absent for `run`. */
@@ -144,10 +149,12 @@ const runWith = <Output>(
     const runId = options?.runId ?? crypto.randomUUID()
     const agent = config.name
     const models = [config.model, ...policy.fallback]
-    const retrySchedule = options?.policy === undefined ? config.retrySchedule : Policy.retrySchedule(policy)
+    const retrying = policy.retry !== undefined
+    const retryBudgetMs = Duration.toMillis(policy.retryBudget)
     const toolOptions = { defaultTimeout: Policy.isLimited(policy.toolTimeout) ? policy.toolTimeout : undefined }
-    // the model enforces its call's timeout: it can stop the call more cheaply than a racing fiber
-    const timeout = Policy.isLimited(policy.modelTimeout) ? policy.modelTimeout : undefined
+    // the model enforces its call's timeout: it can stop the call more cheaply than a racing fiber;
+    // with retries, no attempt may outlast the retry budget
+    const timeout = attemptTimeout(policy)
     const tools = config.toolkit.definitions
     const responseFormat = config.output?.format
 
@@ -242,36 +249,50 @@ const runWith = <Output>(
     const callModel = (step: number): Effect.Effect<LanguageModel.GenerateResponse, ModelError> => {
       // A snapshot: the conversation grows after the call, the request must not.
       const request: LanguageModel.GenerateRequest = { messages: messages.slice(), tools, responseFormat, timeout }
-      const once = (model: LanguageModel.Service) =>
+      const once = (model: LanguageModel.Service, request: LanguageModel.GenerateRequest) =>
         Effect.suspend(() => {
           partial = false
           return attempt(model, request, step)
         })
-      // The retry machinery starts at the first failure, which is the schedule's first input:
-      // a call that succeeds pays nothing for it.
-      const withRetry = (model: LanguageModel.Service) =>
-        retrySchedule === undefined ? once(model) : Effect.catchAll(once(model), (first) => {
-          if (partial) return Effect.fail(first)
-          let replayed = false
-          const again = Effect.suspend(() => {
-            if (!replayed) {
-              replayed = true
-              return Effect.fail(first)
-            }
-            retries++
-            return once(model)
-          })
-          return Effect.retry(again, { schedule: retrySchedule, while: () => !partial })
-        })
-      let call = withRetry(models[0]!)
+      let call = withRetries(models[0]!, request, once)
       for (const fallback of models.slice(1)) {
         call = Effect.catchAll(call, (error) => {
           if (partial) return Effect.fail(error)
           retries++
-          return withRetry(fallback)
+          return withRetries(fallback, request, once)
         })
       }
       return call
+    }
+
+    // The retry machinery starts at the first failure, which is the schedule's first input:
+    // a call that succeeds pays nothing for it. Every attempt ends within the retry budget.
+    const withRetries = (
+      model: LanguageModel.Service,
+      request: LanguageModel.GenerateRequest,
+      once: (model: LanguageModel.Service, request: LanguageModel.GenerateRequest) => Effect.Effect<
+        LanguageModel.GenerateResponse,
+        ModelError
+      >
+    ): Effect.Effect<LanguageModel.GenerateResponse, ModelError> => {
+      if (!retrying) return once(model, request)
+      const startedAt = clock.unsafeCurrentTimeMillis()
+      return Effect.catchAll(once(model, request), (first) => {
+        if (partial) return Effect.fail(first)
+        let attempts = 1
+        const again = Effect.suspend(() => {
+          if (attempts++ === 1) return Effect.fail(first)
+          retries++
+          const left = Duration.millis(retryBudgetMs - (clock.unsafeCurrentTimeMillis() - startedAt))
+          return once(model, { ...request, timeout: timeout === undefined ? left : Duration.min(timeout, left) })
+        })
+        return Effect.retry(again, { schedule: Policy.retrySchedule(policy, { startedAt })!, while: () => !partial })
+          .pipe(Effect.mapError((error) =>
+            attempts > 2
+              ? Retry.gaveUp(error, attempts - 1, Duration.millis(clock.unsafeCurrentTimeMillis() - startedAt))
+              : error
+          ))
+      })
     }
 
     const callTool = (step: number, toolCall: LanguageModel.ToolCall): Effect.Effect<ToolCallResult> => {
