@@ -219,7 +219,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
       }).pipe(
         Effect.catchAll(fail(request)),
         Effect.flatMap((completion) => {
-          const response = Wire.fromCompletion(completion)
+          const response = Wire.fromCompletion(completion, options.model)
           return response instanceof MalformedResponse ? Effect.fail(response) : Effect.succeed(response)
         })
       )
@@ -262,7 +262,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
         return Stream.fromAsyncIterable(chunks, identity).pipe(
           Stream.catchAll((error) => Stream.fromEffect(fail(request)(error))),
           Stream.interruptWhen(deadline),
-          Stream.mapConcat(assembler.push),
+          Stream.mapChunksEffect(assembler.push),
           Stream.concat(Stream.suspend(() => {
             const end = assembler.end()
             return Array.isArray(end) ? Stream.fromIterable(end) : Stream.fail(end as ModelError)

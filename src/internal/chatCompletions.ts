@@ -1,8 +1,14 @@
 /**
  * The Chat Completions wire format, for the OpenAI provider: requests out,
- * completions and chunks in.
+ * completions and chunks in, decoded with Schema from whatever the server
+ * sent.
  */
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import type * as JSONSchema from "effect/JSONSchema"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
 import type OpenAI from "openai"
 import type { ModelError } from "../AgentError.js"
 import { MalformedResponse } from "../AgentError.js"
@@ -95,66 +101,209 @@ export const finishReason = (reason: string | null | undefined): LanguageModel.F
   }
 }
 
-const toUsage = (usage: OpenAI.CompletionUsage | null | undefined): LanguageModel.Usage => ({
+// -----------------------------------------------------------------------------
+// What comes back: the wire format, decoded. Lenient where real servers
+// legitimately differ (optional and null fields, extra fields ignored),
+// strict where our data would be corrupted (the types of text, ids, names,
+// token counts). Nothing is ever indexed by a value from the wire.
+// -----------------------------------------------------------------------------
+
+const OptionalString = Schema.optional(Schema.NullOr(Schema.String))
+const TokenCount = Schema.optional(Schema.NullOr(Schema.NonNegativeInt))
+
+const Usage = Schema.Struct({
+  prompt_tokens: TokenCount,
+  completion_tokens: TokenCount
+}).annotations({ identifier: "Usage" })
+
+/** A tool call of a completion: any call with a `function` is one, with or without its `type`. */
+const ToolCall = Schema.Struct({
+  id: OptionalString,
+  type: OptionalString,
+  function: Schema.optional(Schema.NullOr(
+    Schema.Struct({ name: Schema.NonEmptyString, arguments: OptionalString }).annotations({ identifier: "Function" })
+  ))
+}).annotations({ identifier: "ToolCall" })
+
+const Message = Schema.Struct({
+  content: OptionalString,
+  tool_calls: Schema.optional(Schema.NullOr(Schema.Array(ToolCall)))
+}).annotations({ identifier: "Message" })
+
+const Completion = Schema.Struct({
+  model: OptionalString,
+  choices: Schema.Array(
+    Schema.Struct({ message: Message, finish_reason: OptionalString }).annotations({ identifier: "Choice" })
+  ),
+  usage: Schema.optional(Schema.NullOr(Usage))
+}).annotations({ identifier: "ChatCompletion" })
+
+/**
+ * A piece of a streamed tool call. OpenAI numbers the calls (`index`); some
+ * servers do not (Gemini), or repeat the name in every piece (MiniMax).
+ */
+const ToolCallDelta = Schema.Struct({
+  index: Schema.optional(Schema.NullOr(Schema.NonNegativeInt)),
+  id: OptionalString,
+  type: OptionalString,
+  function: Schema.optional(Schema.NullOr(
+    Schema.Struct({ name: OptionalString, arguments: OptionalString }).annotations({ identifier: "FunctionDelta" })
+  ))
+}).annotations({ identifier: "ToolCallDelta" })
+
+type ToolCallDelta = typeof ToolCallDelta.Type
+
+const Delta = Schema.Struct({
+  content: OptionalString,
+  tool_calls: Schema.optional(Schema.NullOr(Schema.Array(ToolCallDelta)))
+}).annotations({ identifier: "Delta" })
+
+const ChatCompletionChunk = Schema.Struct({
+  model: OptionalString,
+  choices: Schema.optional(Schema.NullOr(Schema.Array(
+    Schema.Struct({ delta: Schema.optional(Schema.NullOr(Delta)), finish_reason: OptionalString }).annotations({
+      identifier: "ChunkChoice"
+    })
+  ))),
+  usage: Schema.optional(Schema.NullOr(Usage))
+}).annotations({ identifier: "ChatCompletionChunk" })
+
+const decodeCompletion = Schema.decodeUnknownEither(Completion)
+const decodeChunk = Schema.decodeUnknownEither(ChatCompletionChunk)
+
+/**
+ * What is wrong with a body, where: the first issue's path and what was
+ * expected there, never the value found (it may be anything, a key included).
+ */
+const malformed = (what: string, error: ParseResult.ParseError): MalformedResponse => {
+  const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
+  const at = issue === undefined || issue.path.length === 0 ? "" : ` at ${issue.path.join(".")}`
+  const expected = issue === undefined ? "" : `: ${issue.message.split(", actual ")[0]}`
+  return new MalformedResponse({ message: `the ${what} is not in the Chat Completions format${at}${expected}` })
+}
+
+const noCalls = (what: string) =>
+  new MalformedResponse({ message: `the model finished for tool calls, but the ${what} has none` })
+
+const toUsage = (usage: typeof Usage.Type | null | undefined): LanguageModel.Usage => ({
   inputTokens: usage?.prompt_tokens ?? 0,
   outputTokens: usage?.completion_tokens ?? 0
 })
 
-/** A completion as our response, or what is wrong with it. */
+/** A completion (anything the SDK handed over) as our response, or what is wrong with it. */
 export const fromCompletion = (
-  completion: OpenAI.Chat.Completions.ChatCompletion
+  completion: unknown,
+  model: string
 ): LanguageModel.GenerateResponse | MalformedResponse => {
-  const choice = completion.choices?.[0]
-  if (choice === undefined || choice.message === undefined) {
-    return new MalformedResponse({ message: "the completion has no choices" })
-  }
+  const decoded = decodeCompletion(completion)
+  if (Either.isLeft(decoded)) return malformed("completion", decoded.left)
+  const choice = decoded.right.choices[0]
+  if (choice === undefined) return new MalformedResponse({ message: "the completion has no choices" })
   const toolCalls: Array<LanguageModel.ToolCall> = []
   for (const call of choice.message.tool_calls ?? []) {
-    if (call.type === "function") {
-      toolCalls.push({ id: call.id, name: call.function.name, arguments: call.function.arguments })
+    if (call.function != null) {
+      toolCalls.push({
+        id: call.id || `call_${toolCalls.length}`,
+        name: call.function.name,
+        arguments: call.function.arguments ?? ""
+      })
     }
   }
+  const reason = finishReason(choice.finish_reason)
+  if (reason === "tool-calls" && toolCalls.length === 0) return noCalls("completion")
   return {
     text: choice.message.content ?? "",
     toolCalls,
-    usage: toUsage(completion.usage),
-    finishReason: finishReason(choice.finish_reason),
-    model: completion.model
+    usage: toUsage(decoded.right.usage),
+    finishReason: reason,
+    model: decoded.right.model ?? model
   }
+}
+
+interface PartialCall {
+  id: string
+  name: string
+  arguments: string
 }
 
 /**
  * Turns a stream of chunks into stream parts: text deltas at once, tool calls
- * assembled from their argument deltas (by index) and emitted with the finish
- * part once the stream ends, with the usage of its last chunk.
+ * assembled from their deltas and emitted with the finish part once the
+ * stream ends, with the usage of its last chunk.
+ *
+ * A delta belongs to the call of its `index`, or without one to the last
+ * call; a delta with an id that call does not have starts a new call (the
+ * call of that id, when there is one). A name is assigned, arguments are
+ * appended.
  */
 export const makeChunkAssembler = (model: string) => {
-  const calls: Array<{ id: string; name: string; arguments: string }> = []
+  const calls: Array<PartialCall> = []
+  const byIndex = new Map<number, PartialCall>()
+  const byId = new Map<string, PartialCall>()
+  let last: PartialCall | undefined
   let reason: string | null = null
-  let usage: OpenAI.CompletionUsage | null | undefined
+  let usage: typeof Usage.Type | null | undefined
   let answeredBy = model
+
+  const callOf = (delta: ToolCallDelta): PartialCall => {
+    const index = delta.index ?? undefined
+    const id = delta.id || undefined
+    let call = index === undefined ? last : byIndex.get(index)
+    if (id !== undefined && call !== undefined && call.id !== "" && call.id !== id) call = byId.get(id)
+    if (call === undefined) {
+      call = { id: "", name: "", arguments: "" }
+      calls.push(call)
+    }
+    if (index !== undefined) byIndex.set(index, call)
+    if (id !== undefined && call.id === "") {
+      call.id = id
+      byId.set(id, call)
+    }
+    return call
+  }
+
+  const push = (chunk: unknown): ReadonlyArray<LanguageModel.StreamPart> | MalformedResponse => {
+    const decoded = decodeChunk(chunk)
+    if (Either.isLeft(decoded)) return malformed("stream chunk", decoded.left)
+    const { choices, model, usage: chunkUsage } = decoded.right
+    if (model) answeredBy = model
+    if (chunkUsage) usage = chunkUsage
+    const choice = choices?.[0]
+    if (choice === undefined) return []
+    if (choice.finish_reason) reason = choice.finish_reason
+    for (const delta of choice.delta?.tool_calls ?? []) {
+      const call = callOf(delta)
+      if (delta.function?.name) call.name = delta.function.name
+      if (delta.function?.arguments) call.arguments += delta.function.arguments
+      last = call
+    }
+    const text = choice.delta?.content
+    return text ? [{ _tag: "TextDelta", text }] : []
+  }
+
   return {
-    push: (chunk: OpenAI.Chat.Completions.ChatCompletionChunk): ReadonlyArray<LanguageModel.StreamPart> => {
-      if (chunk.model) answeredBy = chunk.model
-      if (chunk.usage) usage = chunk.usage
-      const choice = chunk.choices?.[0]
-      if (choice === undefined) return []
-      if (choice.finish_reason) reason = choice.finish_reason
-      for (const delta of choice.delta?.tool_calls ?? []) {
-        const call = (calls[delta.index] ??= { id: "", name: "", arguments: "" })
-        if (delta.id) call.id = delta.id
-        if (delta.function?.name) call.name += delta.function.name
-        if (delta.function?.arguments) call.arguments += delta.function.arguments
+    /** The parts of a chunk of the SDK's chunks, or the first one's failure to decode. */
+    push: (chunks: Chunk.Chunk<unknown>): Effect.Effect<Chunk.Chunk<LanguageModel.StreamPart>, MalformedResponse> => {
+      const parts: Array<LanguageModel.StreamPart> = []
+      for (const chunk of chunks) {
+        const pushed = push(chunk)
+        if (pushed instanceof MalformedResponse) return Effect.fail(pushed)
+        parts.push(...pushed)
       }
-      const text = choice.delta?.content
-      return text ? [{ _tag: "TextDelta", text }] : []
+      return Effect.succeed(Chunk.unsafeFromArray(parts))
     },
     end: (): ReadonlyArray<LanguageModel.StreamPart> | ModelError => {
       if (reason === null) return new MalformedResponse({ message: "the stream ended before the model finished" })
-      const parts: Array<LanguageModel.StreamPart> = calls
-        .filter((call) => call !== undefined)
-        .map((call) => ({ _tag: "ToolCall", toolCall: call }))
-      parts.push({ _tag: "Finish", usage: toUsage(usage), finishReason: finishReason(reason), model: answeredBy })
+      if (calls.some((call) => call.name === "")) {
+        return new MalformedResponse({ message: "a streamed tool call has no name" })
+      }
+      const finish = finishReason(reason)
+      if (finish === "tool-calls" && calls.length === 0) return noCalls("stream")
+      const parts: Array<LanguageModel.StreamPart> = calls.map((call, i) => ({
+        _tag: "ToolCall",
+        toolCall: { id: call.id || `call_${i}`, name: call.name, arguments: call.arguments }
+      }))
+      parts.push({ _tag: "Finish", usage: toUsage(usage), finishReason: finish, model: answeredBy })
       return parts
     }
   }
