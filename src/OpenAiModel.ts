@@ -41,7 +41,7 @@ import * as RateLimiter from "effect/RateLimiter"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type OpenAI from "openai"
-import { APIConnectionTimeoutError, APIError } from "openai"
+import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai"
 import type { ModelError } from "./AgentError.js"
 import {
   AuthenticationFailed,
@@ -107,9 +107,33 @@ export const retryAfter = (headers: Headers | undefined, now: number): Duration.
   return Number.isFinite(date) ? Duration.millis(Math.max(0, date - now)) : undefined
 }
 
+/** The server's message: the error object's `message`, or the error as it came when it is a string. */
 const serverMessage = (error: APIError): string => {
-  const body = error.error as { readonly message?: unknown } | undefined
-  return typeof body?.message === "string" ? body.message : error.message
+  const body: unknown = error.error
+  if (typeof body === "string") return body
+  const message = typeof body === "object" && body !== null && "message" in body ? body.message : undefined
+  return typeof message === "string" ? message : error.message
+}
+
+const fromKind = (
+  kind: Wire.ErrorKind | undefined,
+  error: {
+    readonly message: string
+    readonly status?: number | undefined
+    readonly retryAfter?: Duration.Duration | undefined
+  }
+): ModelError => {
+  const { message, status } = error
+  switch (kind) {
+    case "rate-limit":
+      return new RateLimited(error.retryAfter === undefined ? { message } : { message, retryAfter: error.retryAfter })
+    case "authentication":
+      return new AuthenticationFailed(status === undefined ? { message } : { message, status })
+    case "invalid-request":
+      return new InvalidRequest(status === undefined ? { message } : { message, status })
+    default:
+      return new ModelUnavailable(status === undefined ? { message } : { message, status })
+  }
 }
 
 /**
@@ -118,8 +142,7 @@ const serverMessage = (error: APIError): string => {
  * @example
  * ```ts
  * import { Duration } from "effect"
- * import type OpenAI from "openai"
-import { APIConnectionTimeoutError, APIError } from "openai"
+ * import OpenAI from "openai"
  * import { OpenAiModel } from "effect-agents"
  *
  * const error = OpenAiModel.toModelError(new OpenAI.APIConnectionError({ message: "ECONNREFUSED" }), {
@@ -137,16 +160,15 @@ export const toModelError = (
 ): ModelError => {
   if (error instanceof APIConnectionTimeoutError) return new ModelTimeout({ timeout: context.timeout })
   if (error instanceof APIError) {
-    const status = error.status
-    if (status === undefined) return new ModelUnavailable({ message: serverMessage(error) })
     const message = serverMessage(error)
-    if (status === 429) {
-      const wait = retryAfter(error.headers, context.now)
-      return new RateLimited(wait === undefined ? { message } : { message, retryAfter: wait })
+    const status = error.status
+    if (error instanceof APIConnectionError || error instanceof APIUserAbortError) {
+      return new ModelUnavailable({ message })
     }
-    if (status === 401 || status === 403) return new AuthenticationFailed({ message, status })
-    if (status === 408 || status === 409 || status >= 500) return new ModelUnavailable({ message, status })
-    return new InvalidRequest({ message, status })
+    // without a status: an error the server sent inside a 200 event stream, classified by its code or type
+    const kind = status === undefined ? Wire.errorKind(error.error) : Wire.kindOfStatus(status) ?? "invalid-request"
+    const wait = kind === "rate-limit" ? retryAfter(error.headers, context.now) : undefined
+    return fromKind(kind, { message, status, retryAfter: wait })
   }
   if (error instanceof SyntaxError) {
     return new MalformedResponse({ message: `the response is not valid JSON: ${error.message}` })

@@ -1,6 +1,6 @@
 import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Context, Effect, Layer, Redacted, Schema, Stream } from "effect"
+import { Chunk, Context, Effect, Layer, Redacted, Schedule, Schema, Stream } from "effect"
 import type { Policy } from "effect-agents"
 import { Agent, LanguageModel, OpenAiClient, OpenAiModel, RunEvent, Tool, Toolkit } from "effect-agents"
 import { AgentServer, Registry } from "effect-agents/http"
@@ -28,6 +28,7 @@ const toolCallsOf = (parts: ReadonlyArray<LanguageModel.StreamPart>) =>
   parts.flatMap((part) => part._tag === "ToolCall" ? [part.toolCall] : [])
 
 const noRetries = { retry: false } as const
+const quickRetries = { retry: Schedule.spaced("10 millis").pipe(Schedule.intersect(Schedule.recurs(3))) }
 
 /** A text answer, streamed or not as the request asks. */
 const answer = (text: string, stream: boolean): Raw.Reply =>
@@ -256,6 +257,38 @@ describe.each(
       expect((yield* Effect.flip(agent.run("again")))._tag).toBe("MalformedResponse")
       expect((yield* Effect.flip(Stream.runDrain(agent.stream("again"))))._tag).toBe("MalformedResponse")
       expect((yield* server.requests).length).toBe(4)
+    }))
+
+  it.scopedLive("an error inside a 200 event stream is classified by its code or type; a bad key is not retried", () =>
+    Effect.gen(function*() {
+      const cases: ReadonlyArray<[object, string]> = [
+        [
+          { code: "invalid_api_key", type: "invalid_request_error", message: "Incorrect API key provided" },
+          "AuthenticationFailed"
+        ],
+        [{ type: "authentication_error", message: "invalid x-api-key" }, "AuthenticationFailed"],
+        [{ code: 401, status: "UNAUTHENTICATED", message: "API key not valid" }, "AuthenticationFailed"],
+        [{ code: "rate_limit_exceeded", message: "slow down" }, "RateLimited"],
+        [{ code: 429, status: "RESOURCE_EXHAUSTED", message: "quota" }, "RateLimited"],
+        [{ code: "context_length_exceeded", type: "invalid_request_error", message: "too long" }, "InvalidRequest"],
+        [{ type: "invalid_request_error", message: "bad" }, "InvalidRequest"],
+        [{ type: "server_error", message: "oops" }, "ModelUnavailable"],
+        [{ type: "overloaded_error", message: "busy" }, "ModelUnavailable"],
+        [{ code: "something_new", message: "?" }, "ModelUnavailable"]
+      ]
+      for (const [body, tag] of cases) {
+        const { model } = yield* setup(() => Raw.sse([Raw.chunk({ content: "Hel" }), { error: body }]))
+        const error = yield* Effect.flip(Stream.runDrain(model.stream(question)))
+        expect([body, error._tag, error.message]).toEqual([body, tag, (body as { message: string }).message])
+      }
+      // the policy retries only what is retryable: a rejected key is asked once
+      const { model, server } = yield* setup(() =>
+        Raw.sse([{ error: { code: "invalid_api_key", message: "Incorrect API key provided" } }])
+      )
+      const agent = yield* agentOn(model, quickRetries)
+      const error = yield* Effect.flip(Stream.runDrain(agent.stream("hi")))
+      expect(error._tag).toBe("AuthenticationFailed")
+      expect((yield* server.requests).length).toBe(1)
     }))
 
   // ---------------------------------------------------------------------------

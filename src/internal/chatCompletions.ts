@@ -220,6 +220,110 @@ export const fromCompletion = (
   }
 }
 
+// -----------------------------------------------------------------------------
+// Errors: what kind of failure a provider reports, by its HTTP status or, for
+// an error sent inside a 200 event stream, by the error object's code, type
+// or status (OpenAI's, Anthropic's and Google's names).
+// -----------------------------------------------------------------------------
+
+/** A kind of provider failure, which decides its `ModelError`. */
+export type ErrorKind = "authentication" | "rate-limit" | "invalid-request" | "unavailable"
+
+/** The kind of an HTTP error status, if it says one. */
+export const kindOfStatus = (status: number): ErrorKind | undefined =>
+  status === 429
+    ? "rate-limit"
+    : status === 401 || status === 403
+    ? "authentication"
+    : status === 408 || status === 409 || status >= 500
+    ? "unavailable"
+    : status >= 400
+    ? "invalid-request"
+    : undefined
+
+const ErrorObject = Schema.Struct({
+  code: Schema.optional(Schema.NullOr(Schema.Union(Schema.String, Schema.Number))),
+  type: OptionalString,
+  status: Schema.optional(Schema.NullOr(Schema.Union(Schema.String, Schema.Number)))
+}).annotations({ identifier: "ErrorObject" })
+
+const decodeErrorObject = Schema.decodeUnknownEither(ErrorObject)
+
+const kinds: ReadonlyMap<string, ErrorKind> = new Map([
+  ...[
+    "invalid_api_key",
+    "invalid_authentication",
+    "authentication_error",
+    "authentication_failed",
+    "unauthorized",
+    "unauthenticated",
+    "permission_denied",
+    "permission_error",
+    "forbidden",
+    "access_denied",
+    "insufficient_permissions"
+  ].map((code) => [code, "authentication"] as const),
+  ...[
+    "rate_limit_exceeded",
+    "rate_limit_error",
+    "rate_limited",
+    "too_many_requests",
+    "resource_exhausted",
+    "insufficient_quota"
+  ].map((code) => [code, "rate-limit"] as const),
+  ...[
+    "invalid_request_error",
+    "invalid_request",
+    "invalid_argument",
+    "bad_request",
+    "not_found",
+    "not_found_error",
+    "model_not_found",
+    "context_length_exceeded",
+    "invalid_value",
+    "unsupported_value",
+    "unsupported_parameter",
+    "failed_precondition",
+    "out_of_range",
+    "content_policy_violation"
+  ].map((code) => [code, "invalid-request"] as const),
+  ...[
+    "server_error",
+    "internal_error",
+    "internal_server_error",
+    "internal",
+    "api_error",
+    "overloaded",
+    "overloaded_error",
+    "engine_overloaded",
+    "service_unavailable",
+    "unavailable",
+    "timeout",
+    "deadline_exceeded",
+    "bad_gateway"
+  ].map((code) => [code, "unavailable"] as const)
+])
+
+const kindOf = (value: string | number | null | undefined): ErrorKind | undefined =>
+  typeof value === "number"
+    ? kindOfStatus(value)
+    : typeof value !== "string"
+    ? undefined
+    : /^\d{3}$/.test(value)
+    ? kindOfStatus(Number(value))
+    : kinds.get(value.toLowerCase())
+
+/**
+ * The kind of failure an error object (the `error` of an error body or of an
+ * event) reports: by its `code`, else its `type`, else its `status`.
+ */
+export const errorKind = (error: unknown): ErrorKind | undefined => {
+  const decoded = decodeErrorObject(error)
+  if (Either.isLeft(decoded)) return undefined
+  const { code, status, type } = decoded.right
+  return kindOf(code) ?? kindOf(type) ?? kindOf(status)
+}
+
 interface PartialCall {
   id: string
   name: string
