@@ -164,8 +164,9 @@ export const layerConfig = (
 /**
  * A faster `fetch` for the SDK in Node: its requests go over Node's own HTTP
  * client with keep-alive agents instead of the global `fetch`, which cuts the
- * client's CPU per request (see `bench/RESULTS.md`). A JSON answer is read
- * whole, an event stream is passed on as it arrives, abort and connection
+ * client's CPU per request (see `bench/RESULTS.md`). A JSON answer
+ * (`application/json`, `+json`) is read whole; any other body, an event
+ * stream whatever its label, is passed on as it arrives; abort and connection
  * errors keep their meaning; requests it is not made for (a streamed or
  * multipart body) go to the global `fetch`. No proxy support, like the global
  * `fetch` of Node 20.

@@ -1,6 +1,6 @@
 import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Context, Effect, Layer, Redacted, Schedule, Schema, Stream } from "effect"
+import { Chunk, Context, Deferred, Effect, Layer, Option, Redacted, Ref, Schedule, Schema, Stream } from "effect"
 import type { Policy } from "effect-agents"
 import { Agent, LanguageModel, OpenAiClient, OpenAiModel, RunEvent, Tool, Toolkit } from "effect-agents"
 import { AgentServer, Registry } from "effect-agents/http"
@@ -289,6 +289,33 @@ describe.each(
       const error = yield* Effect.flip(Stream.runDrain(agent.stream("hi")))
       expect(error._tag).toBe("AuthenticationFailed")
       expect((yield* server.requests).length).toBe(1)
+    }))
+
+  it.scopedLive("a stream labelled text/plain is passed on as it arrives: the first delta before the last byte", () =>
+    Effect.gen(function*() {
+      const seen = yield* Deferred.make<void>()
+      const heldUntil = yield* Ref.make<"the client saw the first delta" | "a 5 s wait">("a 5 s wait")
+      const { model } = yield* setup(() =>
+        Raw.sse([
+          Raw.chunk({ role: "assistant", content: "first " }),
+          // the rest waits until the client has seen the first delta
+          Deferred.await(seen).pipe(
+            Effect.timeoutOption("5 seconds"),
+            Effect.flatMap((waited) =>
+              Option.isSome(waited) ? Ref.set(heldUntil, "the client saw the first delta") : Effect.void
+            )
+          ),
+          Raw.chunk({ content: "second" }),
+          Raw.chunk({}, "stop")
+        ], { contentType: "text/plain; charset=utf-8" })
+      )
+      const parts = yield* collect(
+        model.stream(question).pipe(
+          Stream.tap((part) => part._tag === "TextDelta" ? Deferred.succeed(seen, void 0) : Effect.void)
+        )
+      )
+      expect(yield* Ref.get(heldUntil)).toBe("the client saw the first delta")
+      expect(parts.flatMap((part) => part._tag === "TextDelta" ? [part.text] : [])).toEqual(["first ", "second"])
     }))
 
   // ---------------------------------------------------------------------------
