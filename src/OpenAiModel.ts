@@ -136,6 +136,37 @@ const fromKind = (
   }
 }
 
+/** A base URL as a message may show it: without credentials, query or fragment. */
+const printableUrl = (url: string | undefined): string => {
+  if (url === undefined || !URL.canParse(url)) return "the model server"
+  const { origin, pathname } = new URL(url)
+  return `${origin}${pathname}`
+}
+
+/** A message with every URL in it (undici prints them) as {@link printableUrl} shows it. */
+const withPrintableUrls = (message: string): string =>
+  message.replace(/\b[a-z][a-z\d+.-]*:\/\/[^\s"'<>]+/gi, (url) => printableUrl(url))
+
+/**
+ * What a network failure says: the innermost error with a `code` (undici
+ * and Node put it in `cause`, an AggregateError in `errors`), as its message
+ * with the code; undefined when no error of the chain has a code.
+ */
+const networkCause = (error: unknown): string | undefined => {
+  let found: string | undefined
+  let current: unknown = error
+  // bounded: a chain of causes may loop
+  for (let depth = 0; depth < 8 && current instanceof Error; depth++) {
+    const code: unknown = (current as { readonly code?: unknown }).code
+    if (typeof code === "string") {
+      const message = withPrintableUrls(current.message)
+      found = message.length === 0 ? code : message.includes(code) ? message : `${message} (${code})`
+    }
+    current = current.cause ?? (current instanceof AggregateError ? current.errors[0] : undefined)
+  }
+  return found
+}
+
 /**
  * The `ModelError` for a failure of the SDK (see the table above).
  *
@@ -147,8 +178,9 @@ const fromKind = (
  *
  * const error = OpenAiModel.toModelError(new OpenAI.APIConnectionError({ message: "ECONNREFUSED" }), {
  *   now: Date.now(),
- *   timeout: Duration.minutes(10)
- * }) // ModelUnavailable
+ *   timeout: Duration.minutes(10),
+ *   baseURL: "http://127.0.0.1:11434/v1"
+ * }) // ModelUnavailable: "the connection to http://127.0.0.1:11434/v1 failed: ECONNREFUSED"
  * ```
  *
  * @since 0.1.0
@@ -156,14 +188,22 @@ const fromKind = (
  */
 export const toModelError = (
   error: unknown,
-  context: { readonly now: number; readonly timeout: Duration.Duration }
+  context: {
+    readonly now: number
+    readonly timeout: Duration.Duration
+    /** The server's base URL, which connection errors name (without its credentials). */
+    readonly baseURL?: string | undefined
+  }
 ): ModelError => {
   if (error instanceof APIConnectionTimeoutError) return new ModelTimeout({ timeout: context.timeout })
   if (error instanceof APIError) {
     const message = serverMessage(error)
     const status = error.status
-    if (error instanceof APIConnectionError || error instanceof APIUserAbortError) {
-      return new ModelUnavailable({ message })
+    if (error instanceof APIUserAbortError) return new ModelUnavailable({ message })
+    if (error instanceof APIConnectionError) {
+      const cause = networkCause(error.cause) ??
+        withPrintableUrls(error.cause instanceof Error ? error.cause.message : message)
+      return new ModelUnavailable({ message: `the connection to ${printableUrl(context.baseURL)} failed: ${cause}` })
     }
     // without a status: an error the server sent inside a 200 event stream, classified by its code or type
     const kind = status === undefined ? Wire.errorKind(error.error) : Wire.kindOfStatus(status) ?? "invalid-request"
@@ -174,6 +214,10 @@ export const toModelError = (
     return new MalformedResponse({ message: `the response is not valid JSON: ${error.message}` })
   }
   // fetch and the stream reader fail with plain errors when a connection drops
+  const cause = networkCause(error)
+  if (cause !== undefined) {
+    return new ModelUnavailable({ message: `the connection to ${printableUrl(context.baseURL)} broke: ${cause}` })
+  }
   return new ModelUnavailable({ message: error instanceof Error ? error.message : String(error) })
 }
 
@@ -199,7 +243,7 @@ export const toModelError = (
  */
 export const make = (options: Options): Effect.Effect<LanguageModel.Service, never, OpenAiClient | Scope.Scope> =>
   Effect.gen(function*() {
-    const { client, timeout } = yield* OpenAiClient
+    const { baseURL, client, timeout } = yield* OpenAiClient
     const semaphore = options.maxConcurrentRequests === undefined
       ? undefined
       : yield* Effect.makeSemaphore(options.maxConcurrentRequests)
@@ -220,7 +264,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
     const fail = (request: LanguageModel.GenerateRequest) => (error: unknown) =>
       Effect.flatMap(
         Clock.currentTimeMillis,
-        (now) => Effect.fail(toModelError(error, { now, timeout: timeoutOf(request) }))
+        (now) => Effect.fail(toModelError(error, { now, timeout: timeoutOf(request), baseURL }))
       )
 
     const call = (request: LanguageModel.GenerateRequest): Effect.Effect<LanguageModel.GenerateResponse, ModelError> =>

@@ -322,6 +322,26 @@ describe.each(
   // Errors: readable, and without secrets
   // ---------------------------------------------------------------------------
 
+  it.scopedLive("a connection error names the base URL, without its credentials, and the cause's code", () =>
+    Effect.gen(function*() {
+      const url = yield* Raw.refusedUrl
+      const refused = yield* modelOn(url)
+      const error = yield* Effect.flip(refused.generate(question))
+      expect(error._tag).toBe("ModelUnavailable")
+      expect(error.message).toContain(url)
+      expect(error.message).toContain("ECONNREFUSED")
+      const streamed = yield* Effect.flip(Stream.runDrain(refused.stream(question)))
+      expect(streamed.message).toBe(error.message)
+
+      const withCredentials = yield* modelOn(url.replace("http://", "http://ada:hunter2secret@") + "?token=t0ps3cret")
+      const hidden = yield* Effect.flip(withCredentials.generate(question))
+      expect(hidden._tag).toBe("ModelUnavailable")
+      expect(hidden.message).toContain(url)
+      expect(hidden.message).not.toContain("hunter2secret")
+      expect(hidden.message).not.toContain("ada:")
+      expect(hidden.message).not.toContain("t0ps3cret")
+    }))
+
   it.scopedLive("over HTTP, a malformed answer is a 502 MalformedResponse, not the client's fault", () =>
     Effect.gen(function*() {
       const { model } = yield* setup((request) =>
