@@ -29,6 +29,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import OpenAI from "openai"
 import * as NodeFetch from "./internal/nodeFetch.js"
+import * as Scrub from "./internal/scrub.js"
 
 /**
  * @since 0.1.0
@@ -62,6 +63,14 @@ export interface Service {
   readonly baseURL: string
   /** The SDK's request timeout. */
   readonly timeout: Duration.Duration
+  /**
+   * Replaces the client's secrets in a text with `<redacted>`: the API key,
+   * whole and in the masked forms providers print (`sk-abc***...***wxyz`,
+   * `sk-proj-****wxyz`), and a password in the base URL. The provider passes
+   * every message that leaves it through this, so a server that echoes the
+   * key does not pass it on.
+   */
+  readonly scrub: (text: string) => string
 }
 
 /**
@@ -69,6 +78,14 @@ export interface Service {
  * @category tags
  */
 export class OpenAiClient extends Context.Tag("effect-agents/OpenAiClient")<OpenAiClient, Service>() {}
+
+const safeDecode = (text: string): string => {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return text
+  }
+}
 
 /**
  * A client from options.
@@ -96,11 +113,14 @@ export const make = (options: Options): Service => {
     timeout: Duration.toMillis(timeout),
     ...(options.fetch === undefined ? {} : { fetch: options.fetch })
   })
+  const password = URL.canParse(baseURL) ? new URL(baseURL).password : ""
+  const scrub = Scrub.make([Redacted.value(options.apiKey), password, safeDecode(password)])
   const describe = () => ({ _id: "OpenAiClient", baseURL, apiKey: "<redacted>" })
   return {
     client,
     baseURL,
     timeout,
+    scrub,
     toJSON: describe,
     toString: () => JSON.stringify(describe()),
     [NodeInspectSymbol]: describe

@@ -193,16 +193,20 @@ export const toModelError = (
     readonly timeout: Duration.Duration
     /** The server's base URL, which connection errors name (without its credentials). */
     readonly baseURL?: string | undefined
+    /** Removes secrets from every message (`OpenAiClient`'s `scrub`). */
+    readonly scrub?: ((text: string) => string) | undefined
   }
 ): ModelError => {
+  const scrub = context.scrub ?? identity
   if (error instanceof APIConnectionTimeoutError) return new ModelTimeout({ timeout: context.timeout })
   if (error instanceof APIError) {
-    const message = serverMessage(error)
+    const message = scrub(serverMessage(error))
     const status = error.status
     if (error instanceof APIUserAbortError) return new ModelUnavailable({ message })
     if (error instanceof APIConnectionError) {
-      const cause = networkCause(error.cause) ??
-        withPrintableUrls(error.cause instanceof Error ? error.cause.message : message)
+      const cause = scrub(
+        networkCause(error.cause) ?? withPrintableUrls(error.cause instanceof Error ? error.cause.message : message)
+      )
       return new ModelUnavailable({ message: `the connection to ${printableUrl(context.baseURL)} failed: ${cause}` })
     }
     // without a status: an error the server sent inside a 200 event stream, classified by its code or type
@@ -211,14 +215,16 @@ export const toModelError = (
     return fromKind(kind, { message, status, retryAfter: wait })
   }
   if (error instanceof SyntaxError) {
-    return new MalformedResponse({ message: `the response is not valid JSON: ${error.message}` })
+    return new MalformedResponse({ message: scrub(`the response is not valid JSON: ${error.message}`) })
   }
   // fetch and the stream reader fail with plain errors when a connection drops
   const cause = networkCause(error)
   if (cause !== undefined) {
-    return new ModelUnavailable({ message: `the connection to ${printableUrl(context.baseURL)} broke: ${cause}` })
+    return new ModelUnavailable({
+      message: scrub(`the connection to ${printableUrl(context.baseURL)} broke: ${cause}`)
+    })
   }
-  return new ModelUnavailable({ message: error instanceof Error ? error.message : String(error) })
+  return new ModelUnavailable({ message: scrub(error instanceof Error ? error.message : String(error)) })
 }
 
 /**
@@ -243,7 +249,7 @@ export const toModelError = (
  */
 export const make = (options: Options): Effect.Effect<LanguageModel.Service, never, OpenAiClient | Scope.Scope> =>
   Effect.gen(function*() {
-    const { baseURL, client, timeout } = yield* OpenAiClient
+    const { baseURL, client, scrub, timeout } = yield* OpenAiClient
     const semaphore = options.maxConcurrentRequests === undefined
       ? undefined
       : yield* Effect.makeSemaphore(options.maxConcurrentRequests)
@@ -264,7 +270,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
     const fail = (request: LanguageModel.GenerateRequest) => (error: unknown) =>
       Effect.flatMap(
         Clock.currentTimeMillis,
-        (now) => Effect.fail(toModelError(error, { now, timeout: timeoutOf(request), baseURL }))
+        (now) => Effect.fail(toModelError(error, { now, timeout: timeoutOf(request), baseURL, scrub }))
       )
 
     const call = (request: LanguageModel.GenerateRequest): Effect.Effect<LanguageModel.GenerateResponse, ModelError> =>

@@ -44,6 +44,23 @@ const hasToolResults = (request: Raw.Received) =>
     message.role === "tool"
   )
 
+/** The request's bearer token, as a server that echoes it reads it. */
+const keyOf = (request: Raw.Received) => String(request.headers.authorization ?? "").replace(/^Bearer /, "")
+
+/** A message that echoes the key whole and in the masked forms providers print. */
+const echo = (key: string) =>
+  `Incorrect API key provided: ${key}. Also known as ${key.slice(0, 8)}****${key.slice(-4)}, ` +
+  `${key.slice(0, 11)}***...***${key.slice(-4)} and ${key.slice(0, 3)}...${key.slice(-4)}.`
+
+const scrubbed = "Incorrect API key provided: <redacted>. Also known as <redacted>, <redacted> and <redacted>."
+
+/** What a text may not contain: the key, any piece of it a masked form shows. */
+const expectNoKey = (text: string) => {
+  expect(text).not.toContain(apiKey)
+  expect(text).not.toContain("wxyz")
+  expect(text).not.toContain("abc123")
+}
+
 /** Serves `agent` with AgentServer on 127.0.0.1; gives its URL. */
 const serve = (agent: Agent.Agent) =>
   Effect.map(
@@ -342,6 +359,65 @@ describe.each(
       expect(hidden.message).not.toContain("t0ps3cret")
     }))
 
+  it.scopedLive("a key a server echoes (401, 500, a proxy's text, an in-stream error) never leaves the provider", () =>
+    Effect.gen(function*() {
+      // what the server answers a key with, the error that makes, and whether it answers a run or only a stream
+      const echoes: ReadonlyArray<[string, (key: string) => Raw.Reply, string, "run and stream" | "stream"]> = [
+        [
+          "a 401",
+          (key) => Raw.json({ error: { message: echo(key), code: "invalid_api_key" } }, 401),
+          "AuthenticationFailed",
+          "run and stream"
+        ],
+        [
+          "a 500",
+          (key) => Raw.json({ error: { message: echo(key), type: "server_error" } }, 500),
+          "ModelUnavailable",
+          "run and stream"
+        ],
+        [
+          "a proxy's 502 in text",
+          (key) => ({ status: 502, headers: { "content-type": "text/plain" }, body: [echo(key)] }),
+          "ModelUnavailable",
+          "run and stream"
+        ],
+        [
+          "an in-stream error",
+          (key) => Raw.sse([{ error: { message: echo(key), code: "invalid_api_key" } }]),
+          "AuthenticationFailed",
+          "stream"
+        ]
+      ]
+      for (const [what, reply, tag, answers] of echoes) {
+        const { model } = yield* setup((request) => reply(keyOf(request)))
+        const agent = yield* agentOn(model)
+        const errors = [
+          ...(answers === "stream" ? [] : [yield* Effect.flip(agent.run("hi"))]),
+          yield* Effect.flip(Stream.runDrain(agent.stream("hi")))
+        ]
+        for (const error of errors) {
+          expect([what, error._tag]).toEqual([what, tag])
+          expect(error.message).toContain(scrubbed)
+          expectNoKey(`${error.message} ${String(error)} ${JSON.stringify(error)}`)
+        }
+
+        // over HTTP: the 502 body and the streamed run's error event
+        const url = yield* serve(agent)
+        if (answers !== "stream") {
+          const run = yield* post(`${url}/v1/agents/wire/runs`, { input: "hi" })
+          expect(run.status).toBe(502)
+          expect(JSON.parse(run.text)).toMatchObject({ _tag: tag })
+          expectNoKey(run.text)
+        }
+        const streamed = yield* post(`${url}/v1/agents/wire/runs/stream`, { input: "hi" })
+        expect(JSON.parse(errorEvent(streamed.text)!)).toMatchObject({
+          _tag: tag,
+          message: expect.stringContaining(scrubbed)
+        })
+        expectNoKey(streamed.text)
+      }
+    }))
+
   it.scopedLive("over HTTP, a malformed answer is a 502 MalformedResponse, not the client's fault", () =>
     Effect.gen(function*() {
       const { model } = yield* setup((request) =>
@@ -356,4 +432,24 @@ describe.each(
       const streamed = yield* post(`${url}/v1/agents/wire/runs/stream`, { input: "hi" })
       expect(JSON.parse(errorEvent(streamed.text)!)).toMatchObject({ _tag: "MalformedResponse" })
     }))
+})
+
+describe("OpenAiClient's scrub", () => {
+  it("removes the key, whole and masked, and the base URL's password; nothing else", () => {
+    const { scrub } = OpenAiClient.make({
+      apiKey: Redacted.make(apiKey),
+      baseURL: "https://proxy:p%40ssw0rd-1234@llm.example.com/v1"
+    })
+    expect(scrub(echo(apiKey))).toBe(scrubbed)
+    expect(scrub(`key=${apiKey}&again=${apiKey}`)).toBe("key=<redacted>&again=<redacted>")
+    expect(scrub("sk-proj-abc1*****************wxyz, sk-pro•••wxyz, …wxyz")).toBe("<redacted>, <redacted>, <redacted>")
+    expect(scrub("denied for proxy:p@ssw0rd-1234 (p%40ssw0rd-1234)")).toBe("denied for proxy:<redacted> (<redacted>)")
+    // a masked form whose prefix is not the key's, and the last four characters alone, are not the key
+    const others = "sk-live-****wxyz, wxyz, loading...wxyzzy, Incorrect API key provided"
+    expect(scrub(others)).toBe(others)
+    // a short key (a local server's placeholder) is scrubbed whole only
+    expect(OpenAiClient.make({ apiKey: Redacted.make("ollama") }).scrub("ollama...ollama x***lama")).toBe(
+      "<redacted>...<redacted> x***lama"
+    )
+  })
 })
