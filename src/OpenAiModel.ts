@@ -10,11 +10,20 @@
  * | response | error |
  * | --- | --- |
  * | 429 | `RateLimited`, with `retryAfter` from `retry-after-ms`, `retry-after` seconds or an HTTP date |
- * | 408, 409, 5xx, a connection that fails or breaks | `ModelUnavailable` (retryable) |
+ * | 408, 409, 5xx | `ModelUnavailable` (retryable) |
+ * | a connection that fails or breaks | `ModelUnavailable` (retryable), naming the base URL (without credentials) and the cause's code (`ECONNREFUSED`) |
  * | the SDK's own request timeout | `ModelTimeout` (retryable) |
  * | 400, 404, 422 and other 4xx | `InvalidRequest` with the server's message |
  * | 401, 403 | `AuthenticationFailed` |
- * | a body or stream that is not valid JSON, a completion without choices | `MalformedResponse` |
+ * | an error inside a 200 event stream | by its `code`, else `type` or `status`: `invalid_api_key` → `AuthenticationFailed`, `rate_limit_exceeded` → `RateLimited`, `invalid_request_error` → `InvalidRequest`, `server_error` or unknown → `ModelUnavailable` |
+ * | a body or stream that is not valid JSON or not in the Chat Completions format, a completion without choices, finish reason `tool_calls` without a call | `MalformedResponse` |
+ *
+ * Everything the server sends is decoded with Schema: missing, `null` and
+ * extra fields are fine, values of the wrong type are not. Streamed tool
+ * calls are assembled by `index`, or without one by id (a new id starts a
+ * call, none continues the last); a repeated name is assigned, not appended.
+ * Every message is passed through `OpenAiClient`'s `scrub`, so a server that
+ * echoes the API key does not pass it on.
  *
  * Tool-call arguments that are not JSON are not an error here: the agent loop
  * tells the model, which can correct its call.
