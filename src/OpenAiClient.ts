@@ -29,6 +29,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import OpenAI from "openai"
 import * as NodeFetch from "./internal/nodeFetch.js"
+import * as Scrub from "./internal/scrub.js"
 
 /**
  * @since 0.1.0
@@ -62,6 +63,14 @@ export interface Service {
   readonly baseURL: string
   /** The SDK's request timeout. */
   readonly timeout: Duration.Duration
+  /**
+   * Replaces the client's secrets in a text with `<redacted>`: the API key,
+   * whole and in the masked forms providers print (`sk-abc***...***wxyz`,
+   * `sk-proj-****wxyz`), and a password in the base URL. The provider passes
+   * every message that leaves it through this, so a server that echoes the
+   * key does not pass it on.
+   */
+  readonly scrub: (text: string) => string
 }
 
 /**
@@ -69,6 +78,14 @@ export interface Service {
  * @category tags
  */
 export class OpenAiClient extends Context.Tag("effect-agents/OpenAiClient")<OpenAiClient, Service>() {}
+
+const safeDecode = (text: string): string => {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return text
+  }
+}
 
 /**
  * A client from options.
@@ -96,11 +113,14 @@ export const make = (options: Options): Service => {
     timeout: Duration.toMillis(timeout),
     ...(options.fetch === undefined ? {} : { fetch: options.fetch })
   })
+  const password = URL.canParse(baseURL) ? new URL(baseURL).password : ""
+  const scrub = Scrub.make([Redacted.value(options.apiKey), password, safeDecode(password)])
   const describe = () => ({ _id: "OpenAiClient", baseURL, apiKey: "<redacted>" })
   return {
     client,
     baseURL,
     timeout,
+    scrub,
     toJSON: describe,
     toString: () => JSON.stringify(describe()),
     [NodeInspectSymbol]: describe
@@ -164,8 +184,9 @@ export const layerConfig = (
 /**
  * A faster `fetch` for the SDK in Node: its requests go over Node's own HTTP
  * client with keep-alive agents instead of the global `fetch`, which cuts the
- * client's CPU per request (see `bench/RESULTS.md`). A JSON answer is read
- * whole, an event stream is passed on as it arrives, abort and connection
+ * client's CPU per request (see `bench/RESULTS.md`). A JSON answer
+ * (`application/json`, `+json`) is read whole; any other body, an event
+ * stream whatever its label, is passed on as it arrives; abort and connection
  * errors keep their meaning; requests it is not made for (a streamed or
  * multipart body) go to the global `fetch`. No proxy support, like the global
  * `fetch` of Node 20.

@@ -10,11 +10,20 @@
  * | response | error |
  * | --- | --- |
  * | 429 | `RateLimited`, with `retryAfter` from `retry-after-ms`, `retry-after` seconds or an HTTP date |
- * | 408, 409, 5xx, a connection that fails or breaks | `ModelUnavailable` (retryable) |
+ * | 408, 409, 5xx | `ModelUnavailable` (retryable) |
+ * | a connection that fails or breaks | `ModelUnavailable` (retryable), naming the base URL (without credentials) and the cause's code (`ECONNREFUSED`) |
  * | the SDK's own request timeout | `ModelTimeout` (retryable) |
  * | 400, 404, 422 and other 4xx | `InvalidRequest` with the server's message |
  * | 401, 403 | `AuthenticationFailed` |
- * | a body or stream that is not valid JSON, a completion without choices | `MalformedResponse` |
+ * | an error inside a 200 event stream | by its `code`, else `type` or `status`: `invalid_api_key` → `AuthenticationFailed`, `rate_limit_exceeded` → `RateLimited`, `invalid_request_error` → `InvalidRequest`, `server_error` or unknown → `ModelUnavailable` |
+ * | a body or stream that is not valid JSON or not in the Chat Completions format, a completion without choices, finish reason `tool_calls` without a call | `MalformedResponse` |
+ *
+ * Everything the server sends is decoded with Schema: missing, `null` and
+ * extra fields are fine, values of the wrong type are not. Streamed tool
+ * calls are assembled by `index`, or without one by id (a new id starts a
+ * call, none continues the last); a repeated name is assigned, not appended.
+ * Every message is passed through `OpenAiClient`'s `scrub`, so a server that
+ * echoes the API key does not pass it on.
  *
  * Tool-call arguments that are not JSON are not an error here: the agent loop
  * tells the model, which can correct its call.
@@ -42,7 +51,7 @@ import * as RateLimiter from "effect/RateLimiter"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type OpenAI from "openai"
-import { APIConnectionTimeoutError, APIError } from "openai"
+import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai"
 import type { ModelError } from "./AgentError.js"
 import {
   AuthenticationFailed,
@@ -111,9 +120,64 @@ export const retryAfter = (headers: Headers | undefined, now: number): Duration.
   return Number.isFinite(date) ? Duration.millis(Math.max(0, date - now)) : undefined
 }
 
+/** The server's message: the error object's `message`, or the error as it came when it is a string. */
 const serverMessage = (error: APIError): string => {
-  const body = error.error as { readonly message?: unknown } | undefined
-  return typeof body?.message === "string" ? body.message : error.message
+  const body: unknown = error.error
+  if (typeof body === "string") return body
+  const message = typeof body === "object" && body !== null && "message" in body ? body.message : undefined
+  return typeof message === "string" ? message : error.message
+}
+
+const fromKind = (
+  kind: Wire.ErrorKind | undefined,
+  error: {
+    readonly message: string
+    readonly status?: number | undefined
+    readonly retryAfter?: Duration.Duration | undefined
+  }
+): ModelError => {
+  const { message, status } = error
+  switch (kind) {
+    case "rate-limit":
+      return new RateLimited(error.retryAfter === undefined ? { message } : { message, retryAfter: error.retryAfter })
+    case "authentication":
+      return new AuthenticationFailed(status === undefined ? { message } : { message, status })
+    case "invalid-request":
+      return new InvalidRequest(status === undefined ? { message } : { message, status })
+    default:
+      return new ModelUnavailable(status === undefined ? { message } : { message, status })
+  }
+}
+
+/** A base URL as a message may show it: without credentials, query or fragment. */
+const printableUrl = (url: string | undefined): string => {
+  if (url === undefined || !URL.canParse(url)) return "the model server"
+  const { origin, pathname } = new URL(url)
+  return `${origin}${pathname}`
+}
+
+/** A message with every URL in it (undici prints them) as {@link printableUrl} shows it. */
+const withPrintableUrls = (message: string): string =>
+  message.replace(/\b[a-z][a-z\d+.-]*:\/\/[^\s"'<>]+/gi, (url) => printableUrl(url))
+
+/**
+ * What a network failure says: the innermost error with a `code` (undici
+ * and Node put it in `cause`, an AggregateError in `errors`), as its message
+ * with the code; undefined when no error of the chain has a code.
+ */
+const networkCause = (error: unknown): string | undefined => {
+  let found: string | undefined
+  let current: unknown = error
+  // bounded: a chain of causes may loop
+  for (let depth = 0; depth < 8 && current instanceof Error; depth++) {
+    const code: unknown = (current as { readonly code?: unknown }).code
+    if (typeof code === "string") {
+      const message = withPrintableUrls(current.message)
+      found = message.length === 0 ? code : message.includes(code) ? message : `${message} (${code})`
+    }
+    current = current.cause ?? (current instanceof AggregateError ? current.errors[0] : undefined)
+  }
+  return found
 }
 
 /**
@@ -122,14 +186,14 @@ const serverMessage = (error: APIError): string => {
  * @example
  * ```ts
  * import { Duration } from "effect"
- * import type OpenAI from "openai"
-import { APIConnectionTimeoutError, APIError } from "openai"
+ * import OpenAI from "openai"
  * import { OpenAiModel } from "effect-agents"
  *
  * const error = OpenAiModel.toModelError(new OpenAI.APIConnectionError({ message: "ECONNREFUSED" }), {
  *   now: Date.now(),
- *   timeout: Duration.minutes(10)
- * }) // ModelUnavailable
+ *   timeout: Duration.minutes(10),
+ *   baseURL: "http://127.0.0.1:11434/v1"
+ * }) // ModelUnavailable: "the connection to http://127.0.0.1:11434/v1 failed: ECONNREFUSED"
  * ```
  *
  * @since 0.1.0
@@ -137,26 +201,43 @@ import { APIConnectionTimeoutError, APIError } from "openai"
  */
 export const toModelError = (
   error: unknown,
-  context: { readonly now: number; readonly timeout: Duration.Duration }
+  context: {
+    readonly now: number
+    readonly timeout: Duration.Duration
+    /** The server's base URL, which connection errors name (without its credentials). */
+    readonly baseURL?: string | undefined
+    /** Removes secrets from every message (`OpenAiClient`'s `scrub`). */
+    readonly scrub?: ((text: string) => string) | undefined
+  }
 ): ModelError => {
+  const scrub = context.scrub ?? identity
   if (error instanceof APIConnectionTimeoutError) return new ModelTimeout({ timeout: context.timeout })
   if (error instanceof APIError) {
+    const message = scrub(serverMessage(error))
     const status = error.status
-    if (status === undefined) return new ModelUnavailable({ message: serverMessage(error) })
-    const message = serverMessage(error)
-    if (status === 429) {
-      const wait = retryAfter(error.headers, context.now)
-      return new RateLimited(wait === undefined ? { message } : { message, retryAfter: wait })
+    if (error instanceof APIUserAbortError) return new ModelUnavailable({ message })
+    if (error instanceof APIConnectionError) {
+      const cause = scrub(
+        networkCause(error.cause) ?? withPrintableUrls(error.cause instanceof Error ? error.cause.message : message)
+      )
+      return new ModelUnavailable({ message: `the connection to ${printableUrl(context.baseURL)} failed: ${cause}` })
     }
-    if (status === 401 || status === 403) return new AuthenticationFailed({ message, status })
-    if (status === 408 || status === 409 || status >= 500) return new ModelUnavailable({ message, status })
-    return new InvalidRequest({ message, status })
+    // without a status: an error the server sent inside a 200 event stream, classified by its code or type
+    const kind = status === undefined ? Wire.errorKind(error.error) : Wire.kindOfStatus(status) ?? "invalid-request"
+    const wait = kind === "rate-limit" ? retryAfter(error.headers, context.now) : undefined
+    return fromKind(kind, { message, status, retryAfter: wait })
   }
   if (error instanceof SyntaxError) {
-    return new MalformedResponse({ message: `the response is not valid JSON: ${error.message}` })
+    return new MalformedResponse({ message: scrub(`the response is not valid JSON: ${error.message}`) })
   }
   // fetch and the stream reader fail with plain errors when a connection drops
-  return new ModelUnavailable({ message: error instanceof Error ? error.message : String(error) })
+  const cause = networkCause(error)
+  if (cause !== undefined) {
+    return new ModelUnavailable({
+      message: scrub(`the connection to ${printableUrl(context.baseURL)} broke: ${cause}`)
+    })
+  }
+  return new ModelUnavailable({ message: scrub(error instanceof Error ? error.message : String(error)) })
 }
 
 /**
@@ -181,7 +262,7 @@ export const toModelError = (
  */
 export const make = (options: Options): Effect.Effect<LanguageModel.Service, never, OpenAiClient | Scope.Scope> =>
   Effect.gen(function*() {
-    const { client, timeout } = yield* OpenAiClient
+    const { baseURL, client, scrub, timeout } = yield* OpenAiClient
     const semaphore = options.maxConcurrentRequests === undefined
       ? undefined
       : yield* Effect.makeSemaphore(options.maxConcurrentRequests)
@@ -197,7 +278,10 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
     })
 
     const fail = (error: unknown) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.fail(toModelError(error, { now, timeout })))
+      Effect.flatMap(
+        Clock.currentTimeMillis,
+        (now) => Effect.fail(toModelError(error, { now, timeout, baseURL, scrub }))
+      )
 
     // A request is aborted the moment it is interrupted, or the caller's signal fires.
     const call = (request: LanguageModel.GenerateRequest): Effect.Effect<LanguageModel.GenerateResponse, ModelError> =>
@@ -215,7 +299,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
       }).pipe(
         Effect.catchAll(fail),
         Effect.flatMap((completion) => {
-          const response = Wire.fromCompletion(completion)
+          const response = Wire.fromCompletion(completion, options.model)
           return response instanceof MalformedResponse ? Effect.fail(response) : Effect.succeed(response)
         })
       )
@@ -256,7 +340,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
         const assembler = Wire.makeChunkAssembler(options.model)
         return Stream.repeatEffectOption(next).pipe(
           Stream.catchAll((error) => Stream.fromEffect(fail(error))),
-          Stream.mapConcat(assembler.push),
+          Stream.mapChunksEffect(assembler.push),
           Stream.concat(Stream.suspend(() => {
             const end = assembler.end()
             return Array.isArray(end) ? Stream.fromIterable(end) : Stream.fail(end as ModelError)

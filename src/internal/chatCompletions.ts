@@ -1,8 +1,14 @@
 /**
  * The Chat Completions wire format, for the OpenAI provider: requests out,
- * completions and chunks in.
+ * completions and chunks in, decoded with Schema from whatever the server
+ * sent.
  */
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import type * as JSONSchema from "effect/JSONSchema"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
 import type OpenAI from "openai"
 import type { ModelError } from "../AgentError.js"
 import { MalformedResponse } from "../AgentError.js"
@@ -95,66 +101,313 @@ export const finishReason = (reason: string | null | undefined): LanguageModel.F
   }
 }
 
-const toUsage = (usage: OpenAI.CompletionUsage | null | undefined): LanguageModel.Usage => ({
+// -----------------------------------------------------------------------------
+// What comes back: the wire format, decoded. Lenient where real servers
+// legitimately differ (optional and null fields, extra fields ignored),
+// strict where our data would be corrupted (the types of text, ids, names,
+// token counts). Nothing is ever indexed by a value from the wire.
+// -----------------------------------------------------------------------------
+
+const OptionalString = Schema.optional(Schema.NullOr(Schema.String))
+const TokenCount = Schema.optional(Schema.NullOr(Schema.NonNegativeInt))
+
+const Usage = Schema.Struct({
+  prompt_tokens: TokenCount,
+  completion_tokens: TokenCount
+}).annotations({ identifier: "Usage" })
+
+/** A tool call of a completion: any call with a `function` is one, with or without its `type`. */
+const ToolCall = Schema.Struct({
+  id: OptionalString,
+  type: OptionalString,
+  function: Schema.optional(Schema.NullOr(
+    Schema.Struct({ name: Schema.NonEmptyString, arguments: OptionalString }).annotations({ identifier: "Function" })
+  ))
+}).annotations({ identifier: "ToolCall" })
+
+const Message = Schema.Struct({
+  content: OptionalString,
+  tool_calls: Schema.optional(Schema.NullOr(Schema.Array(ToolCall)))
+}).annotations({ identifier: "Message" })
+
+const Completion = Schema.Struct({
+  model: OptionalString,
+  choices: Schema.Array(
+    Schema.Struct({ message: Message, finish_reason: OptionalString }).annotations({ identifier: "Choice" })
+  ),
+  usage: Schema.optional(Schema.NullOr(Usage))
+}).annotations({ identifier: "ChatCompletion" })
+
+/**
+ * A piece of a streamed tool call. OpenAI numbers the calls (`index`); some
+ * servers do not (Gemini), or repeat the name in every piece (MiniMax).
+ */
+const ToolCallDelta = Schema.Struct({
+  index: Schema.optional(Schema.NullOr(Schema.NonNegativeInt)),
+  id: OptionalString,
+  type: OptionalString,
+  function: Schema.optional(Schema.NullOr(
+    Schema.Struct({ name: OptionalString, arguments: OptionalString }).annotations({ identifier: "FunctionDelta" })
+  ))
+}).annotations({ identifier: "ToolCallDelta" })
+
+type ToolCallDelta = typeof ToolCallDelta.Type
+
+const Delta = Schema.Struct({
+  content: OptionalString,
+  tool_calls: Schema.optional(Schema.NullOr(Schema.Array(ToolCallDelta)))
+}).annotations({ identifier: "Delta" })
+
+const ChatCompletionChunk = Schema.Struct({
+  model: OptionalString,
+  choices: Schema.optional(Schema.NullOr(Schema.Array(
+    Schema.Struct({ delta: Schema.optional(Schema.NullOr(Delta)), finish_reason: OptionalString }).annotations({
+      identifier: "ChunkChoice"
+    })
+  ))),
+  usage: Schema.optional(Schema.NullOr(Usage))
+}).annotations({ identifier: "ChatCompletionChunk" })
+
+const decodeCompletion = Schema.decodeUnknownEither(Completion)
+const decodeChunk = Schema.decodeUnknownEither(ChatCompletionChunk)
+
+/**
+ * What is wrong with a body, where: the first issue's path and what was
+ * expected there, never the value found (it may be anything, a key included).
+ */
+const malformed = (what: string, error: ParseResult.ParseError): MalformedResponse => {
+  const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
+  const at = issue === undefined || issue.path.length === 0 ? "" : ` at ${issue.path.join(".")}`
+  const expected = issue === undefined ? "" : `: ${issue.message.split(", actual ")[0]}`
+  return new MalformedResponse({ message: `the ${what} is not in the Chat Completions format${at}${expected}` })
+}
+
+const noCalls = (what: string) =>
+  new MalformedResponse({ message: `the model finished for tool calls, but the ${what} has none` })
+
+const toUsage = (usage: typeof Usage.Type | null | undefined): LanguageModel.Usage => ({
   inputTokens: usage?.prompt_tokens ?? 0,
   outputTokens: usage?.completion_tokens ?? 0
 })
 
-/** A completion as our response, or what is wrong with it. */
+/** A completion (anything the SDK handed over) as our response, or what is wrong with it. */
 export const fromCompletion = (
-  completion: OpenAI.Chat.Completions.ChatCompletion
+  completion: unknown,
+  model: string
 ): LanguageModel.GenerateResponse | MalformedResponse => {
-  const choice = completion.choices?.[0]
-  if (choice === undefined || choice.message === undefined) {
-    return new MalformedResponse({ message: "the completion has no choices" })
-  }
+  const decoded = decodeCompletion(completion)
+  if (Either.isLeft(decoded)) return malformed("completion", decoded.left)
+  const choice = decoded.right.choices[0]
+  if (choice === undefined) return new MalformedResponse({ message: "the completion has no choices" })
   const toolCalls: Array<LanguageModel.ToolCall> = []
   for (const call of choice.message.tool_calls ?? []) {
-    if (call.type === "function") {
-      toolCalls.push({ id: call.id, name: call.function.name, arguments: call.function.arguments })
+    if (call.function != null) {
+      toolCalls.push({
+        id: call.id || `call_${toolCalls.length}`,
+        name: call.function.name,
+        arguments: call.function.arguments ?? ""
+      })
     }
   }
+  const reason = finishReason(choice.finish_reason)
+  if (reason === "tool-calls" && toolCalls.length === 0) return noCalls("completion")
   return {
     text: choice.message.content ?? "",
     toolCalls,
-    usage: toUsage(completion.usage),
-    finishReason: finishReason(choice.finish_reason),
-    model: completion.model
+    usage: toUsage(decoded.right.usage),
+    finishReason: reason,
+    model: decoded.right.model ?? model
   }
+}
+
+// -----------------------------------------------------------------------------
+// Errors: what kind of failure a provider reports, by its HTTP status or, for
+// an error sent inside a 200 event stream, by the error object's code, type
+// or status (OpenAI's, Anthropic's and Google's names).
+// -----------------------------------------------------------------------------
+
+/** A kind of provider failure, which decides its `ModelError`. */
+export type ErrorKind = "authentication" | "rate-limit" | "invalid-request" | "unavailable"
+
+/** The kind of an HTTP error status, if it says one. */
+export const kindOfStatus = (status: number): ErrorKind | undefined =>
+  status === 429
+    ? "rate-limit"
+    : status === 401 || status === 403
+    ? "authentication"
+    : status === 408 || status === 409 || status >= 500
+    ? "unavailable"
+    : status >= 400
+    ? "invalid-request"
+    : undefined
+
+const ErrorObject = Schema.Struct({
+  code: Schema.optional(Schema.NullOr(Schema.Union(Schema.String, Schema.Number))),
+  type: OptionalString,
+  status: Schema.optional(Schema.NullOr(Schema.Union(Schema.String, Schema.Number)))
+}).annotations({ identifier: "ErrorObject" })
+
+const decodeErrorObject = Schema.decodeUnknownEither(ErrorObject)
+
+const kinds: ReadonlyMap<string, ErrorKind> = new Map([
+  ...[
+    "invalid_api_key",
+    "invalid_authentication",
+    "authentication_error",
+    "authentication_failed",
+    "unauthorized",
+    "unauthenticated",
+    "permission_denied",
+    "permission_error",
+    "forbidden",
+    "access_denied",
+    "insufficient_permissions"
+  ].map((code) => [code, "authentication"] as const),
+  ...[
+    "rate_limit_exceeded",
+    "rate_limit_error",
+    "rate_limited",
+    "too_many_requests",
+    "resource_exhausted",
+    "insufficient_quota"
+  ].map((code) => [code, "rate-limit"] as const),
+  ...[
+    "invalid_request_error",
+    "invalid_request",
+    "invalid_argument",
+    "bad_request",
+    "not_found",
+    "not_found_error",
+    "model_not_found",
+    "context_length_exceeded",
+    "invalid_value",
+    "unsupported_value",
+    "unsupported_parameter",
+    "failed_precondition",
+    "out_of_range",
+    "content_policy_violation"
+  ].map((code) => [code, "invalid-request"] as const),
+  ...[
+    "server_error",
+    "internal_error",
+    "internal_server_error",
+    "internal",
+    "api_error",
+    "overloaded",
+    "overloaded_error",
+    "engine_overloaded",
+    "service_unavailable",
+    "unavailable",
+    "timeout",
+    "deadline_exceeded",
+    "bad_gateway"
+  ].map((code) => [code, "unavailable"] as const)
+])
+
+const kindOf = (value: string | number | null | undefined): ErrorKind | undefined =>
+  typeof value === "number"
+    ? kindOfStatus(value)
+    : typeof value !== "string"
+    ? undefined
+    : /^\d{3}$/.test(value)
+    ? kindOfStatus(Number(value))
+    : kinds.get(value.toLowerCase())
+
+/**
+ * The kind of failure an error object (the `error` of an error body or of an
+ * event) reports: by its `code`, else its `type`, else its `status`.
+ */
+export const errorKind = (error: unknown): ErrorKind | undefined => {
+  const decoded = decodeErrorObject(error)
+  if (Either.isLeft(decoded)) return undefined
+  const { code, status, type } = decoded.right
+  return kindOf(code) ?? kindOf(type) ?? kindOf(status)
+}
+
+interface PartialCall {
+  id: string
+  name: string
+  arguments: string
 }
 
 /**
  * Turns a stream of chunks into stream parts: text deltas at once, tool calls
- * assembled from their argument deltas (by index) and emitted with the finish
- * part once the stream ends, with the usage of its last chunk.
+ * assembled from their deltas and emitted with the finish part once the
+ * stream ends, with the usage of its last chunk.
+ *
+ * A delta belongs to the call of its `index`, or without one to the last
+ * call; a delta with an id that call does not have starts a new call (the
+ * call of that id, when there is one). A name is assigned, arguments are
+ * appended.
  */
 export const makeChunkAssembler = (model: string) => {
-  const calls: Array<{ id: string; name: string; arguments: string }> = []
+  const calls: Array<PartialCall> = []
+  const byIndex = new Map<number, PartialCall>()
+  const byId = new Map<string, PartialCall>()
+  let last: PartialCall | undefined
   let reason: string | null = null
-  let usage: OpenAI.CompletionUsage | null | undefined
+  let usage: typeof Usage.Type | null | undefined
   let answeredBy = model
+
+  const callOf = (delta: ToolCallDelta): PartialCall => {
+    const index = delta.index ?? undefined
+    const id = delta.id || undefined
+    let call = index === undefined ? last : byIndex.get(index)
+    if (id !== undefined && call !== undefined && call.id !== "" && call.id !== id) call = byId.get(id)
+    if (call === undefined) {
+      call = { id: "", name: "", arguments: "" }
+      calls.push(call)
+    }
+    if (index !== undefined) byIndex.set(index, call)
+    if (id !== undefined && call.id === "") {
+      call.id = id
+      byId.set(id, call)
+    }
+    return call
+  }
+
+  const push = (chunk: unknown): ReadonlyArray<LanguageModel.StreamPart> | MalformedResponse => {
+    const decoded = decodeChunk(chunk)
+    if (Either.isLeft(decoded)) return malformed("stream chunk", decoded.left)
+    const { choices, model, usage: chunkUsage } = decoded.right
+    if (model) answeredBy = model
+    if (chunkUsage) usage = chunkUsage
+    const choice = choices?.[0]
+    if (choice === undefined) return []
+    if (choice.finish_reason) reason = choice.finish_reason
+    for (const delta of choice.delta?.tool_calls ?? []) {
+      const call = callOf(delta)
+      if (delta.function?.name) call.name = delta.function.name
+      if (delta.function?.arguments) call.arguments += delta.function.arguments
+      last = call
+    }
+    const text = choice.delta?.content
+    return text ? [{ _tag: "TextDelta", text }] : []
+  }
+
   return {
-    push: (chunk: OpenAI.Chat.Completions.ChatCompletionChunk): ReadonlyArray<LanguageModel.StreamPart> => {
-      if (chunk.model) answeredBy = chunk.model
-      if (chunk.usage) usage = chunk.usage
-      const choice = chunk.choices?.[0]
-      if (choice === undefined) return []
-      if (choice.finish_reason) reason = choice.finish_reason
-      for (const delta of choice.delta?.tool_calls ?? []) {
-        const call = (calls[delta.index] ??= { id: "", name: "", arguments: "" })
-        if (delta.id) call.id = delta.id
-        if (delta.function?.name) call.name += delta.function.name
-        if (delta.function?.arguments) call.arguments += delta.function.arguments
+    /** The parts of a chunk of the SDK's chunks, or the first one's failure to decode. */
+    push: (chunks: Chunk.Chunk<unknown>): Effect.Effect<Chunk.Chunk<LanguageModel.StreamPart>, MalformedResponse> => {
+      const parts: Array<LanguageModel.StreamPart> = []
+      for (const chunk of chunks) {
+        const pushed = push(chunk)
+        if (pushed instanceof MalformedResponse) return Effect.fail(pushed)
+        parts.push(...pushed)
       }
-      const text = choice.delta?.content
-      return text ? [{ _tag: "TextDelta", text }] : []
+      return Effect.succeed(Chunk.unsafeFromArray(parts))
     },
     end: (): ReadonlyArray<LanguageModel.StreamPart> | ModelError => {
       if (reason === null) return new MalformedResponse({ message: "the stream ended before the model finished" })
-      const parts: Array<LanguageModel.StreamPart> = calls
-        .filter((call) => call !== undefined)
-        .map((call) => ({ _tag: "ToolCall", toolCall: call }))
-      parts.push({ _tag: "Finish", usage: toUsage(usage), finishReason: finishReason(reason), model: answeredBy })
+      if (calls.some((call) => call.name === "")) {
+        return new MalformedResponse({ message: "a streamed tool call has no name" })
+      }
+      const finish = finishReason(reason)
+      if (finish === "tool-calls" && calls.length === 0) return noCalls("stream")
+      const parts: Array<LanguageModel.StreamPart> = calls.map((call, i) => ({
+        _tag: "ToolCall",
+        toolCall: { id: call.id || `call_${i}`, name: call.name, arguments: call.arguments }
+      }))
+      parts.push({ _tag: "Finish", usage: toUsage(usage), finishReason: finish, model: answeredBy })
       return parts
     }
   }

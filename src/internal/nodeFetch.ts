@@ -31,13 +31,19 @@ const decoded = (response: Http.IncomingMessage): Readable => {
   }
 }
 
+/** Whether a content type is JSON (`application/json`, `application/problem+json`, ...), as the SDK reads it. */
+const isJson = (contentType: string | undefined): boolean => {
+  const media = contentType?.split(";")[0]?.trim().toLowerCase() ?? ""
+  return media === "application/json" || media.endsWith("+json")
+}
+
 /**
  * A `fetch` for the `openai` SDK over Node's own HTTP client with keep-alive
  * agents: the requests the SDK makes (a JSON body, a JSON or event-stream
  * answer) go the short way; anything else (a streamed or multipart body,
  * another scheme) goes to the global `fetch`. A JSON answer is read whole
- * before the Response is made (the SDK reads it whole anyway); an event
- * stream is handed over as it arrives. Abort and connection errors are Node's
+ * before the Response is made (the SDK reads it whole anyway); any other body
+ * (an event stream, whatever its label) is handed over as it arrives. Abort and connection errors are Node's
  * own (`AbortError`, `ECONNREFUSED`, ...), which the SDK maps as it maps
  * fetch's.
  */
@@ -74,13 +80,18 @@ export const make = (options?: Options): typeof fetch => {
           resolve(
             new Response(responseBody, { status, statusText: response.statusMessage ?? "", headers: responseHeaders })
           )
-        if (String(response.headers["content-type"] ?? "").includes("text/event-stream")) {
+        if (status === 204 || status === 304) {
+          response.resume()
+          respond(null)
+          return
+        }
+        if (!isJson(response.headers["content-type"])) {
           respond(Readable.toWeb(stream) as ReadableStream<Uint8Array>)
           return
         }
         const chunks: Array<Buffer> = []
         stream.on("data", (chunk: Buffer) => chunks.push(chunk))
-        stream.on("end", () => respond(status === 204 || status === 304 ? null : Buffer.concat(chunks)))
+        stream.on("end", () => respond(Buffer.concat(chunks)))
         stream.on("error", reject)
       })
       request.on("error", reject)
