@@ -264,11 +264,10 @@ export const run = <A, E, R>(
   Effect.uninterruptibleMask((restore) =>
     Effect.withFiberRuntime<A, E, R>((parent, status) => {
       const group = new internal.Group(options, parent.id(), true)
-      const bodyTask = group.unsafeFork(
+      const bodyTask = group.unsafeForkBody(
         internal.runtimeOf(parent, status.runtimeFlags),
         Effect.suspend(() => body(makeGroup(group)))
-      )!
-      group.body = bodyTask as internal.TaskImpl<unknown, unknown>
+      )
       return Effect.flatMap(group.awaitEnd(restore) as Effect.Effect<void, E>, () => {
         const exit = bodyTask.exit!
         return exit._tag === "Success"

@@ -507,6 +507,67 @@ describe("concurrency", () => {
     }))
 })
 
+/** A log of what happened when, in TestClock time: `"what@ms"`. */
+const makeLog = Effect.map(Ref.make<Array<string>>([]), (ref) => ({
+  note: (what: string) =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) => Ref.update(ref, (log) => [...log, `${what}@${now}`])),
+  get: Ref.get(ref)
+}))
+
+/** Runs `effect` in a fiber and moves the clock by `ms`: its exit, or `null` when it is still running. */
+const pollAfter = <A, E>(effect: Effect.Effect<A, E>, ms: number) =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.fork(effect)
+    yield* TestClock.adjust(ms)
+    return fiber.unsafePoll()
+  })
+
+describe("concurrency: a bound never deadlocks", () => {
+  it.effect("the issue's snippet: the body joins a task with concurrency 1 and the run ends after 100 ms", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Effect.fork(
+        TaskGroup.run((group) => Effect.flatMap(group.fork(Effect.sleep("100 millis")), (task) => task.join), {
+          concurrency: 1
+        })
+      )
+      yield* TestClock.adjust(99)
+      expect(fiber.unsafePoll(), "running at 99 ms").toBeNull()
+      yield* TestClock.adjust(1)
+      expect(fiber.unsafePoll(), "ended at 100 ms").toStrictEqual(Exit.void)
+    }))
+
+  it.effect("five 100 ms tasks with concurrency 5 end at 100 ms", () =>
+    Effect.gen(function*() {
+      const exit = yield* pollAfter(
+        TaskGroup.run((group) =>
+          Effect.gen(function*() {
+            const tasks = []
+            for (let i = 0; i < 5; i++) tasks.push(yield* group.fork(Effect.as(Effect.sleep(100), i)))
+            return yield* Effect.forEach(tasks, (task) => task.join)
+          }), { concurrency: 5 }),
+        100
+      )
+      expect(exit).toStrictEqual(Exit.succeed([0, 1, 2, 3, 4]))
+    }))
+
+  it.effect("the body holds no slot: with concurrency 2, two tasks run while the body sleeps", () =>
+    Effect.gen(function*() {
+      const log = yield* makeLog
+      const job = (name: string) => Effect.zipRight(log.note(name), Effect.sleep(100))
+      const exit = yield* pollAfter(
+        TaskGroup.run((group) =>
+          Effect.gen(function*() {
+            for (const name of ["a", "b", "c"]) yield* group.fork(job(name))
+            yield* Effect.sleep(300)
+            yield* log.note("body")
+          }), { concurrency: 2 }),
+        300
+      )
+      expect(exit).toStrictEqual(Exit.void)
+      expect(yield* log.get).toEqual(["a@0", "b@0", "c@100", "body@300"])
+    }))
+})
+
 describe("onFailure: continue", () => {
   it.effect("keeps going when tasks fail and fails at the end with every failure", () =>
     Effect.gen(function*() {

@@ -149,6 +149,17 @@ export class Group {
   }
 
   /**
+   * Forks the body of a run, which holds no slot: `concurrency: n` leaves
+   * all n slots to the tasks, so the body can wait for them.
+   */
+  unsafeForkBody<A, E, R>(runtime: Runtime.Runtime<never>, effect: Effect.Effect<A, E, R>): TaskImpl<A, E> {
+    const task = new TaskImpl<A, E>()
+    this.start(task, runtime, effect)
+    this.body = task as TaskImpl<unknown, unknown>
+    return task
+  }
+
+  /**
    * Forks one task per effect, as if all were forked now (from one runtime).
    * With a concurrency limit, only the tasks that get a slot start now; the
    * others wait in the queue as entries rather than as parked fibers, and
