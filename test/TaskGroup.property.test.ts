@@ -6,7 +6,8 @@
  * succeeds, fails or dies; a leaf without an uninterruptible part may have a
  * finalizer that dies when it is interrupted. The run may be interrupted from
  * outside at a random time. Every event happens at its own instant, so a small
- * model of the tree predicts the outcome exactly.
+ * model of the tree predicts the outcome exactly. Below them, the bound's
+ * properties over random graphs of forks and joins.
  *
  * 200 cases (`FC_NUM_RUNS` for more); reproduce a failure with the seed and
  * path fast-check prints:
