@@ -753,8 +753,10 @@ describe("concurrency: a bound never deadlocks", () => {
             yield* group.fork(log.note("c"))
             yield* Effect.sleep(10)
             yield* task.interrupt
+            // the body holds no slot while it goes on
+            yield* Effect.sleep(20)
           }), { concurrency: 1 }),
-        20
+        30
       )
       expect(exit).toStrictEqual(Exit.void)
       expect(yield* log.get).toEqual(["a: b interrupted@10", "c@20"])
