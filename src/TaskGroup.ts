@@ -89,6 +89,9 @@ export class TaskGroupClosed extends Schema.TaggedError<TaskGroupClosed>()("Task
  * - `interrupt`: interrupts this task alone and waits until it has ended. An
  *   interrupted task is not a failure of the group.
  *
+ * With a bound, a task of the group waiting in one of them gives its slot
+ * back meanwhile (see {@link Options}).
+ *
  * @example
  * ```ts
  * import { Effect } from "effect"
@@ -199,9 +202,15 @@ export interface Scoped<E = never> extends TaskGroup<E> {
  *   `gather(return_exceptions=True)`, for dynamic work). The body's own
  *   failure interrupts the tasks in both modes.
  *
- * With a bound, a task that joins another task still waiting for a slot
- * holds its own slot meanwhile: when every slot is held so, they wait for
- * ever. Join from the body, or from tasks forked in another group.
+ * The body of a run holds no slot: `concurrency: n` is n tasks at once. A
+ * task that waits for another task of the group (`join`, `await`,
+ * `interrupt`) gives its slot back while it waits, and takes one again,
+ * before the tasks waiting to start, once the other has ended. So tasks may
+ * join each other under any bound, siblings still waiting for a slot and
+ * chains of joins included, and never deadlock on it. The slot is given back
+ * when the task waits on its own fiber: a join run on a fiber the task forked
+ * (inside `Effect.all` with `concurrency`, `Effect.race`, `Effect.timeout`)
+ * keeps it, and can wait for ever for a task that needs it.
  *
  * @example
  * ```ts
@@ -264,11 +273,10 @@ export const run = <A, E, R>(
   Effect.uninterruptibleMask((restore) =>
     Effect.withFiberRuntime<A, E, R>((parent, status) => {
       const group = new internal.Group(options, parent.id(), true)
-      const bodyTask = group.unsafeFork(
+      const bodyTask = group.unsafeForkBody(
         internal.runtimeOf(parent, status.runtimeFlags),
         Effect.suspend(() => body(makeGroup(group)))
-      )!
-      group.body = bodyTask as internal.TaskImpl<unknown, unknown>
+      )
       return Effect.flatMap(group.awaitEnd(restore) as Effect.Effect<void, E>, () => {
         const exit = bodyTask.exit!
         return exit._tag === "Success"

@@ -6,14 +6,15 @@
  * succeeds, fails or dies; a leaf without an uninterruptible part may have a
  * finalizer that dies when it is interrupted. The run may be interrupted from
  * outside at a random time. Every event happens at its own instant, so a small
- * model of the tree predicts the outcome exactly.
+ * model of the tree predicts the outcome exactly. Below them, the bound's
+ * properties over random graphs of forks and joins.
  *
  * 200 cases (`FC_NUM_RUNS` for more); reproduce a failure with the seed and
  * path fast-check prints:
  * `FC_SEED=<seed> FC_PATH=<path> npx vitest run test/TaskGroup.property.test.ts`.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Clock, Effect, Exit, FastCheck as fc, Fiber, Supervisor, TestClock } from "effect"
+import { Cause, Chunk, Clock, Deferred, Effect, Exit, FastCheck as fc, Fiber, Supervisor, TestClock } from "effect"
 import { TaskGroup } from "effect-agents"
 import { checkProperty } from "./fixtures/property.js"
 
@@ -300,6 +301,187 @@ describe("TaskGroup cancellation properties", () => {
             expect(Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause), "3. interrupted only").toBe(true)
           } else {
             expect(exit, "3. the run succeeds").toStrictEqual(Exit.void)
+          }
+        }))
+  )
+})
+
+// -----------------------------------------------------------------------------
+// Fork/join graphs under a bound
+// -----------------------------------------------------------------------------
+
+/**
+ * A node (the body, or a task) forks its children first, all at once, then
+ * runs its steps: sleeps and joins. A task may join a later sibling (forked
+ * after it by the same parent, so maybe still waiting for a slot) or one of
+ * its own children (forked after every task before it). Every join goes
+ * forward in depth-first order, so the graph has no cycle: with any bound,
+ * the run must end.
+ */
+type Step =
+  | { readonly _tag: "Sleep"; readonly ms: number }
+  | { readonly _tag: "JoinSibling"; readonly offset: number }
+  | { readonly _tag: "JoinChild"; readonly index: number }
+
+interface RawSpec {
+  readonly steps: ReadonlyArray<Step>
+  readonly children: ReadonlyArray<RawSpec>
+}
+
+interface Spec {
+  readonly id: number
+  readonly steps: ReadonlyArray<Step>
+  readonly children: ReadonlyArray<Spec>
+}
+
+const step: fc.Arbitrary<Step> = fc.oneof(
+  { weight: 3, arbitrary: fc.integer({ min: 1, max: 20 }).map((ms) => ({ _tag: "Sleep" as const, ms })) },
+  { weight: 2, arbitrary: fc.integer({ min: 1, max: 4 }).map((offset) => ({ _tag: "JoinSibling" as const, offset })) },
+  { weight: 2, arbitrary: fc.nat(3).map((index) => ({ _tag: "JoinChild" as const, index })) }
+)
+
+const rawSpec = (depth: number): fc.Arbitrary<RawSpec> =>
+  fc.record({
+    steps: fc.array(step, { maxLength: 4 }),
+    children: depth <= 0 ? fc.constant([]) : fc.array(rawSpec(depth - 1), { maxLength: 4 })
+  })
+
+const MAX_TASKS = 24
+
+/** Numbers the tasks depth-first (the body is -1) and keeps the first MAX_TASKS. */
+const numbered = (raw: RawSpec): Spec => {
+  let next = 0
+  const spec = (r: RawSpec, id: number): Spec => {
+    const children: Array<Spec> = []
+    for (const child of r.children) {
+      if (next >= MAX_TASKS) break
+      children.push(spec(child, next++))
+    }
+    return { id, steps: r.steps, children }
+  }
+  return spec(raw, -1)
+}
+
+const tasksOf = (spec: Spec): Array<Spec> => spec.children.flatMap((child) => [child, ...tasksOf(child)])
+
+const graphs = fc.record({
+  // the body's own steps are joins of its children: it holds no slot, so its sleeps would prove nothing
+  root: rawSpec(3).map((raw) => numbered({ ...raw, steps: raw.steps.filter((s) => s._tag === "JoinChild") })),
+  concurrency: fc.integer({ min: 1, max: 3 }),
+  failing: fc.option(fc.nat(), { nil: undefined, freq: 4 })
+}).map(({ concurrency, failing, root }) => {
+  const tasks = tasksOf(root)
+  return {
+    root,
+    concurrency,
+    failing: failing === undefined || tasks.length === 0 ? undefined : tasks[failing % tasks.length]!.id
+  }
+})
+
+class TaskFailed {
+  constructor(readonly id: number) {}
+}
+
+interface Meter {
+  running: number
+  maxRunning: number
+  ended: number
+  failedAt: number | undefined
+}
+
+/** Runs a graph in a group of the given bound; `meter` counts the tasks running, parked joiners not included. */
+const runGraph = (root: Spec, concurrency: number, failing: number | undefined, meter: Meter) =>
+  TaskGroup.run((group) => {
+    type Handle = TaskGroup.Task<void, TaskFailed | TaskGroup.TaskGroupClosed>
+    const enter = Effect.sync(() => {
+      meter.running++
+      meter.maxRunning = Math.max(meter.maxRunning, meter.running)
+    })
+    const leave = Effect.sync(() => meter.running--)
+    const node = (
+      spec: Spec,
+      siblings: Deferred.Deferred<ReadonlyArray<Handle>> | undefined,
+      index: number
+    ): Effect.Effect<void, TaskFailed | TaskGroup.TaskGroupClosed> =>
+      Effect.gen(function*() {
+        const isTask = siblings !== undefined
+        if (isTask) yield* enter
+        const mine = isTask ? yield* Deferred.await(siblings) : []
+        const forked = yield* Deferred.make<ReadonlyArray<Handle>>()
+        const children: Array<Handle> = []
+        for (let i = 0; i < spec.children.length; i++) {
+          children.push(yield* group.fork(node(spec.children[i]!, forked, i)))
+        }
+        yield* Deferred.succeed(forked, children)
+        for (const s of spec.steps) {
+          if (s._tag === "Sleep") {
+            yield* Effect.sleep(s.ms)
+            continue
+          }
+          const target = s._tag === "JoinSibling"
+            ? mine[index + s.offset]
+            : children.length === 0
+            ? undefined
+            : children[s.index % children.length]
+          if (target === undefined) continue
+          if (isTask) yield* leave
+          yield* target.join
+          if (isTask) yield* enter
+        }
+        if (!isTask) return
+        yield* leave
+        meter.ended++
+        if (spec.id === failing) {
+          meter.failedAt = yield* Clock.currentTimeMillis
+          return yield* Effect.fail(new TaskFailed(spec.id))
+        }
+      })
+    return node(root, undefined, 0)
+  }, { concurrency })
+
+const sleepOf = (spec: Spec) => spec.steps.reduce((sum, s) => (s._tag === "Sleep" ? sum + s.ms : sum), 0)
+
+describe("TaskGroup bound properties", () => {
+  it.effect(
+    "random fork/join graphs: 1. at most n tasks run at once, 2. the run ends, 3. no slot left idle while tasks wait",
+    () =>
+      checkProperty(graphs, ({ concurrency, failing, root }) =>
+        Effect.gen(function*() {
+          const meter: Meter = { running: 0, maxRunning: 0, ended: 0, failedAt: undefined }
+          const tasks = tasksOf(root)
+          const work = tasks.reduce((sum, task) => sum + sleepOf(task), 0)
+          const start = yield* Clock.currentTimeMillis
+          let end = -1
+          const fiber = yield* Effect.fork(
+            runGraph(root, concurrency, failing, meter).pipe(
+              Effect.ensuring(Effect.map(Clock.currentTimeMillis, (now) => {
+                end = now - start
+              }))
+            )
+          )
+          yield* TestClock.adjust(work + 1)
+          const exit = fiber.unsafePoll()
+          if (exit === null) yield* Fiber.interrupt(fiber)
+
+          // 1. tasks parked in a join are not running; the others never exceed the bound
+          expect(meter.maxRunning, "1. tasks running at once").toBeLessThanOrEqual(concurrency)
+          // 2. the run ends: by the total work at the latest (3.)
+          expect(exit, "2. the run has ended").not.toBeNull()
+          if (exit === null) return
+          if (failing !== undefined) {
+            expect(Exit.isFailure(exit) && Cause.failures(exit.cause), "2. the run fails with its failure")
+              .toStrictEqual(Chunk.of(new TaskFailed(failing)))
+            expect(end, "2. the run ends when the task fails").toBe(meter.failedAt! - start)
+            return
+          }
+          expect(exit, "2. the run succeeds").toStrictEqual(Exit.void)
+          expect(meter.ended, "2. every task ran to its end").toBe(tasks.length)
+          // 3. the clock only moves while a task sleeps, and no slot stays free while a task waits
+          // for one: with one slot the sleeps follow each other without a gap
+          if (concurrency === 1) expect(end, "3. the sum of the sleeps, with one slot").toBe(work)
+          else {
+            expect(end, "3. at most the sum of the sleeps").toBeLessThanOrEqual(work)
+            expect(end, "3. at least the sleeps shared by the slots").toBeGreaterThanOrEqual(work / concurrency)
           }
         }))
   )

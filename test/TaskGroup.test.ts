@@ -507,6 +507,349 @@ describe("concurrency", () => {
     }))
 })
 
+/** A log of what happened when, in TestClock time: `"what@ms"`. */
+const makeLog = Effect.map(Ref.make<Array<string>>([]), (ref) => ({
+  note: (what: string) =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) => Ref.update(ref, (log) => [...log, `${what}@${now}`])),
+  get: Ref.get(ref)
+}))
+
+/** Runs `effect` in a fiber and moves the clock by `ms`: its exit, or `null` when it is still running. */
+const pollAfter = <A, E>(effect: Effect.Effect<A, E>, ms: number) =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.fork(effect)
+    yield* TestClock.adjust(ms)
+    return fiber.unsafePoll()
+  })
+
+describe("concurrency: a bound never deadlocks", () => {
+  it.effect("the issue's snippet: the body joins a task with concurrency 1 and the run ends after 100 ms", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Effect.fork(
+        TaskGroup.run((group) => Effect.flatMap(group.fork(Effect.sleep("100 millis")), (task) => task.join), {
+          concurrency: 1
+        })
+      )
+      yield* TestClock.adjust(99)
+      expect(fiber.unsafePoll(), "running at 99 ms").toBeNull()
+      yield* TestClock.adjust(1)
+      expect(fiber.unsafePoll(), "ended at 100 ms").toStrictEqual(Exit.void)
+    }))
+
+  it.effect("five 100 ms tasks with concurrency 5 end at 100 ms", () =>
+    Effect.gen(function*() {
+      const exit = yield* pollAfter(
+        TaskGroup.run((group) =>
+          Effect.gen(function*() {
+            const tasks = []
+            for (let i = 0; i < 5; i++) tasks.push(yield* group.fork(Effect.as(Effect.sleep(100), i)))
+            return yield* Effect.forEach(tasks, (task) => task.join)
+          }), { concurrency: 5 }),
+        100
+      )
+      expect(exit).toStrictEqual(Exit.succeed([0, 1, 2, 3, 4]))
+    }))
+
+  it.effect("the body holds no slot: with concurrency 2, two tasks run while the body sleeps", () =>
+    Effect.gen(function*() {
+      const log = yield* makeLog
+      const job = (name: string) => Effect.zipRight(log.note(name), Effect.sleep(100))
+      const exit = yield* pollAfter(
+        TaskGroup.run((group) =>
+          Effect.gen(function*() {
+            for (const name of ["a", "b", "c"]) yield* group.fork(job(name))
+            yield* Effect.sleep(300)
+            yield* log.note("body")
+          }), { concurrency: 2 }),
+        300
+      )
+      expect(exit).toStrictEqual(Exit.void)
+      expect(yield* log.get).toEqual(["a@0", "b@0", "c@100", "body@300"])
+    }))
+
+  it.effect("a join chain forked before any task started ends: A joins B joins C, concurrency 1", () =>
+    Effect.gen(function*() {
+      const exit = yield* pollAfter(
+        TaskGroup.run((group) =>
+          Effect.gen(function*() {
+            const tasks: Array<TaskGroup.Task<string>> = []
+            const chained = (i: number) =>
+              Effect.suspend(() => Effect.map(tasks[i + 1]!.join, (rest) => `${"ABC"[i]}${rest}`))
+            tasks.push(yield* group.fork(chained(0)))
+            tasks.push(yield* group.fork(chained(1)))
+            tasks.push(yield* group.fork(Effect.as(Effect.sleep(100), "C")))
+            return yield* tasks[0]!.join
+          }), { concurrency: 1 }),
+        100
+      )
+      expect(exit).toStrictEqual(Exit.succeed("ABC"))
+    }))
+
+  it.effect("a join chain of four with concurrency 2 ends with the last task", () =>
+    Effect.gen(function*() {
+      const log = yield* makeLog
+      const exit = yield* pollAfter(
+        TaskGroup.run((group) =>
+          Effect.gen(function*() {
+            const tasks: Array<TaskGroup.Task<number>> = []
+            const chained = (i: number) =>
+              Effect.gen(function*() {
+                yield* log.note(`start ${i}`)
+                const rest = yield* tasks[i + 1]!.join
+                yield* log.note(`end ${i}`)
+                return rest + 1
+              })
+            for (let i = 0; i < 3; i++) tasks.push(yield* group.fork(chained(i)))
+            tasks.push(yield* group.fork(Effect.zipRight(log.note("start 3"), Effect.as(Effect.sleep(100), 0))))
+            return yield* tasks[0]!.join
+          }), { concurrency: 2 }),
+        100
+      )
+      expect(exit).toStrictEqual(Exit.succeed(3))
+      expect(yield* log.get).toEqual([
+        "start 0",
+        "start 1",
+        "start 2",
+        "start 3",
+        "end 2",
+        "end 1",
+        "end 0"
+      ].map((event) => `${event}@${event.startsWith("start") ? 0 : 100}`))
+    }))
+
+  it.effect("a task joining a task queued behind many others: they start in fork order, then it goes on", () =>
+    Effect.gen(function*() {
+      const log = yield* makeLog
+      const job = (name: string) => Effect.zipRight(log.note(name), Effect.sleep(10))
+      const exit = yield* pollAfter(
+        TaskGroup.run((group) =>
+          Effect.gen(function*() {
+            const last = yield* Deferred.make<TaskGroup.Task<void>>()
+            yield* group.fork(
+              Effect.gen(function*() {
+                yield* log.note("a")
+                yield* Effect.flatMap(Deferred.await(last), (task) => task.join)
+                yield* log.note("a resumed")
+              })
+            )
+            for (const name of ["b", "c", "d", "e", "f"]) yield* group.fork(job(name))
+            yield* Deferred.succeed(last, yield* group.fork(job("z")))
+          }), { concurrency: 1 }),
+        60
+      )
+      expect(exit).toStrictEqual(Exit.void)
+      expect(yield* log.get).toEqual(["a@0", "b@0", "c@10", "d@20", "e@30", "f@40", "z@50", "a resumed@60"])
+    }))
+
+  it.effect("a joiner takes its slot back, when the task it joined ends, before any task waiting to start", () =>
+    Effect.gen(function*() {
+      const log = yield* makeLog
+      const exit = yield* pollAfter(
+        TaskGroup.run((group) =>
+          Effect.gen(function*() {
+            const b = yield* Deferred.make<TaskGroup.Task<void>>()
+            yield* group.fork(
+              Effect.gen(function*() {
+                yield* log.note("a")
+                yield* Effect.flatMap(Deferred.await(b), (task) => task.join)
+                yield* log.note("a resumed")
+                yield* Effect.sleep(50)
+              })
+            )
+            yield* Deferred.succeed(b, yield* group.fork(Effect.zipRight(log.note("b"), Effect.sleep(100))))
+            yield* group.fork(Effect.zipRight(log.note("c"), Effect.sleep(10)))
+          }), { concurrency: 1 }),
+        160
+      )
+      expect(exit).toStrictEqual(Exit.void)
+      expect(yield* log.get).toEqual(["a@0", "b@0", "a resumed@100", "c@150"])
+    }))
+
+  it.effect("await gives the slot back too", () =>
+    Effect.gen(function*() {
+      const exit = yield* pollAfter(
+        TaskGroup.run((group) =>
+          Effect.gen(function*() {
+            const b = yield* Deferred.make<TaskGroup.Task<number, Boom>>()
+            const a = yield* group.fork(Effect.flatMap(Deferred.await(b), (task) => task.await))
+            yield* Deferred.succeed(b, yield* group.fork(Effect.as(Effect.sleep(100), 1)))
+            return yield* a.join
+          }), { concurrency: 1 }),
+        100
+      )
+      expect(exit).toStrictEqual(Exit.succeed(Exit.succeed(1)))
+    }))
+
+  it.effect("interrupt gives the slot back too: the task interrupted may need one to end", () =>
+    Effect.gen(function*() {
+      const log = yield* makeLog
+      const exit = yield* pollAfter(
+        TaskGroup.run((group) =>
+          Effect.gen(function*() {
+            const tasks = yield* Deferred.make<readonly [TaskGroup.Task<void>, TaskGroup.Task<void>]>()
+            // b joins c uninterruptibly: it gives its slot to a, and needs it back to end
+            const b = yield* group.fork(
+              Effect.uninterruptible(Effect.flatMap(Deferred.await(tasks), ([, c]) => c.join))
+            )
+            const a = yield* group.fork(
+              Effect.zipRight(Effect.flatMap(Deferred.await(tasks), ([b]) => b.interrupt), log.note("b interrupted"))
+            )
+            const c = yield* group.fork(Effect.zipRight(Effect.sleep(100), log.note("c")))
+            yield* Deferred.succeed(tasks, [b, c])
+            yield* a.join
+          }), { concurrency: 1 }),
+        100
+      )
+      expect(exit).toStrictEqual(Exit.void)
+      expect(yield* log.get).toEqual(["c@100", "b interrupted@100"])
+    }))
+
+  it.effect("interrupting a parked joiner leaks no slot: afterwards n tasks run at once, not n + 1", () =>
+    Effect.gen(function*() {
+      const log = yield* makeLog
+      const job = (name: string) => Effect.zipRight(log.note(name), Effect.sleep(100))
+      const exit = yield* pollAfter(
+        TaskGroup.run((group) =>
+          Effect.gen(function*() {
+            const z = yield* Deferred.make<TaskGroup.Task<void>>()
+            const joinZ = Effect.flatMap(Deferred.await(z), (task) => task.join)
+            // a and b park in z.join; c parks in the join of a task of its own, which runs until 100
+            const a = yield* group.fork(Effect.zipRight(joinZ, Effect.sleep(50)))
+            const b = yield* group.fork(joinZ)
+            const c = yield* group.fork(Effect.flatMap(group.fork(Effect.sleep(100)), (long) => long.join))
+            yield* Deferred.succeed(z, yield* group.fork(Effect.sleep(10)))
+            // at 11, a runs again (its slot back), b waits for a slot and c waits for its task
+            yield* Effect.sleep(11)
+            yield* b.interrupt
+            yield* c.interrupt
+            yield* a.join
+            yield* log.note("a done")
+            // the task c joined ends at 100, with a slot free: c must not take it
+            yield* Effect.sleep(50)
+            for (const name of ["d", "e", "f"]) yield* group.fork(job(name))
+          }), { concurrency: 2 }),
+        1000
+      )
+      expect(exit).toStrictEqual(Exit.void)
+      expect(yield* log.get).toEqual(["a done@60", "d@110", "e@110", "f@210"])
+    }))
+
+  it.effect("a task joined by a parked joiner is interrupted: the joiner takes its slot back and learns it", () =>
+    Effect.gen(function*() {
+      const log = yield* makeLog
+      const exit = yield* pollAfter(
+        TaskGroup.run((group) =>
+          Effect.gen(function*() {
+            const b = yield* Deferred.make<TaskGroup.Task<void>>()
+            yield* group.fork(
+              Effect.gen(function*() {
+                const exit = yield* Effect.flatMap(Deferred.await(b), (task) => task.await)
+                yield* log.note(Exit.isInterrupted(exit) ? "a: b interrupted" : "a: b ended")
+                yield* Effect.sleep(10)
+              })
+            )
+            const task = yield* group.fork(Effect.never)
+            yield* Deferred.succeed(b, task)
+            yield* group.fork(log.note("c"))
+            yield* Effect.sleep(10)
+            yield* task.interrupt
+            // the body holds no slot while it goes on
+            yield* Effect.sleep(20)
+          }), { concurrency: 1 }),
+        30
+      )
+      expect(exit).toStrictEqual(Exit.void)
+      expect(yield* log.get).toEqual(["a: b interrupted@10", "c@20"])
+    }))
+
+  it.effect("fail-fast: a parked joiner is interrupted and the tasks waiting to start never start", () =>
+    Effect.gen(function*() {
+      const log = yield* makeLog
+      const exit = yield* pollAfter(
+        TaskGroup.run((group) =>
+          Effect.gen(function*() {
+            const z = yield* Deferred.make<TaskGroup.Task<void>>()
+            yield* group.fork(
+              Effect.flatMap(Deferred.await(z), (task) => task.join).pipe(
+                Effect.onInterrupt(() => log.note("a interrupted"))
+              )
+            )
+            yield* group.fork(failAfter(10, "b"))
+            yield* Deferred.succeed(z, yield* group.fork(log.note("z")))
+          }), { concurrency: 1 }),
+        10
+      )
+      if (exit === null || Exit.isSuccess(exit)) return expect.fail("the run fails at 10")
+      expect(labels(exit.cause)).toEqual(["b"])
+      expect(yield* log.get).toEqual(["a interrupted@10"])
+    }))
+
+  it.effect("joiners that cannot be interrupted go on without a slot once the group fails", () =>
+    Effect.gen(function*() {
+      const log = yield* makeLog
+      const exit = yield* pollAfter(
+        TaskGroup.run((group) =>
+          Effect.gen(function*() {
+            const z = yield* Deferred.make<TaskGroup.Task<void>>()
+            const long = yield* Deferred.make<TaskGroup.Task<void>>()
+            const waitFor = (name: string, task: Deferred.Deferred<TaskGroup.Task<void>>) =>
+              Effect.uninterruptible(
+                Effect.zipRight(Effect.flatMap(Deferred.await(task), (task) => task.await), log.note(`${name} goes on`))
+              )
+            // when z ends, h gets its slot back and holds it until 30 (uninterruptibly); a waits for one
+            yield* group.fork(
+              Effect.uninterruptible(
+                Effect.zipRight(waitFor("h", z), Effect.zipRight(Effect.sleep(20), log.note("h done")))
+              )
+            )
+            yield* group.fork(waitFor("a", z))
+            // c waits for a task that never starts
+            yield* group.fork(waitFor("c", long))
+            yield* Deferred.succeed(z, yield* group.fork(Effect.sleep(10)))
+            yield* Deferred.succeed(long, yield* group.fork(Effect.never))
+            yield* failAfter(20, "body")
+          }), { concurrency: 1 }),
+        30
+      )
+      if (exit === null || Exit.isSuccess(exit)) return expect.fail("the run fails at 30")
+      expect(labels(exit.cause)).toEqual(["body"])
+      expect(yield* log.get).toEqual(["h goes on@10", "a goes on@20", "c goes on@20", "h done@30"])
+    }))
+
+  it.effect("onFailure: continue: a joiner gets the failure of the task it joined and goes on", () =>
+    Effect.gen(function*() {
+      const log = yield* makeLog
+      const exit = yield* pollAfter(
+        TaskGroup.run((group) =>
+          Effect.gen(function*() {
+            const b = yield* Deferred.make<TaskGroup.Task<void, Boom>>()
+            yield* group.fork(
+              Effect.flatMap(Deferred.await(b), (task) => task.join).pipe(
+                Effect.catchAll((error) => log.note(`a caught ${error.label}`))
+              )
+            )
+            yield* Deferred.succeed(b, yield* group.fork(failAfter(10, "b")))
+            yield* group.fork(log.note("c"))
+          }), { concurrency: 1, onFailure: "continue" }),
+        10
+      )
+      if (exit === null || Exit.isSuccess(exit)) return expect.fail("the run fails at the end")
+      expect(labels(exit.cause)).toEqual(["b"])
+      expect(yield* log.get).toEqual(["a caught b@10", "c@10"])
+    }))
+
+  it.scoped("TaskGroup.make: a join chain with concurrency 1 ends, and the owner holds no slot", () =>
+    Effect.gen(function*() {
+      const group = yield* TaskGroup.make({ concurrency: 1 })
+      const c = yield* Deferred.make<TaskGroup.Task<number>>()
+      const b = yield* group.fork(Effect.flatMap(Deferred.await(c), (task) => Effect.map(task.join, (n) => n + 1)))
+      const a = yield* group.fork(Effect.map(b.join, (n) => n + 1))
+      yield* Deferred.succeed(c, yield* group.fork(Effect.as(Effect.sleep(100), 1)))
+      const exit = yield* pollAfter(Effect.zipRight(group.join, a.join), 100)
+      expect(exit).toStrictEqual(Exit.succeed(3))
+    }))
+})
+
 describe("onFailure: continue", () => {
   it.effect("keeps going when tasks fail and fails at the end with every failure", () =>
     Effect.gen(function*() {

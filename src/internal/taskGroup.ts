@@ -17,6 +17,15 @@ import * as RuntimeFlags from "effect/RuntimeFlags"
  * - `failing`: a failure happened (fail-fast); every task is being interrupted.
  * - `aborting`: interrupted from outside (or the body interrupted itself).
  * - `closed`: the run ended (or the scope of a scoped group closed).
+ *
+ * With a concurrency limit, `active` counts the slots held, and a task's
+ * `slot` says whether it holds one; a slot is released once, when its holder
+ * gives it to a waiter or ends. The body never holds one. A task that waits
+ * for a task of its group from its own fiber gives its slot back while it
+ * waits (`park`), and takes one again before the tasks waiting to start
+ * (`returning` before `queue`); so every slot is held by a task that can go
+ * on, and since joins form no cycle (a cycle hangs without a bound too), a
+ * bound never deadlocks.
  */
 export type Status = "open" | "failing" | "aborting" | "closed"
 
@@ -34,21 +43,78 @@ interface Waiter {
   cancelled: boolean
 }
 
+/** A task parked in the join of a task of its group, its slot given back meanwhile. */
+interface Joiner extends Waiter {
+  /** Resumes it without a slot, once the group stopped (nothing starts any more). */
+  readonly wake: () => void
+}
+
+/** Waiters, first come first served; a cancelled waiter is skipped. */
+class WaitQueue<W extends Waiter> {
+  private items: Array<W | undefined> = []
+  private head = 0
+
+  push(waiter: W): void {
+    this.items.push(waiter)
+  }
+
+  /** Takes the first waiter not cancelled out of the queue. */
+  take(): W | undefined {
+    if (this.head === this.items.length) return undefined
+    while (this.head < this.items.length) {
+      const waiter = this.items[this.head]!
+      this.items[this.head++] = undefined
+      if (!waiter.cancelled) {
+        this.compact()
+        return waiter
+      }
+    }
+    this.compact()
+    return undefined
+  }
+
+  /** Takes every waiter out, cancelled or not. */
+  clear(): Array<W | undefined> {
+    const items = this.items
+    this.items = []
+    this.head = 0
+    return items
+  }
+
+  private compact(): void {
+    if (this.head === this.items.length) {
+      this.items = []
+      this.head = 0
+    } else if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head)
+      this.head = 0
+    }
+  }
+}
+
 export class TaskImpl<A, E> {
   fiber!: Fiber.RuntimeFiber<A, E>
   /** Whether the task holds one of the group's concurrency slots. */
   slot = false
   /** The task's exit, once it ended. */
   exit: Exit.Exit<A, E> | undefined = undefined
+  /** Tasks parked in this task's join (or await, or interrupt), their slots given back. */
+  joiners: Array<Joiner> | undefined = undefined
+
+  constructor(private readonly group: Group) {}
 
   get join(): Effect.Effect<A, E> {
-    return Effect.flatten(this.fiber.await)
+    return Effect.flatten(this.await)
   }
   get await(): Effect.Effect<Exit.Exit<A, E>> {
-    return this.fiber.await
+    return this.group.bounded ? this.group.awaitTask(this) : this.fiber.await
   }
   get interrupt(): Effect.Effect<void> {
-    return Effect.asVoid(Fiber.interrupt(this.fiber))
+    if (!this.group.bounded) return Effect.asVoid(Fiber.interrupt(this.fiber))
+    return Effect.flatMap(
+      Effect.fiberId,
+      (fiberId) => Effect.zipRight(this.fiber.interruptAsFork(fiberId), Effect.asVoid(this.await))
+    )
   }
 }
 
@@ -96,8 +162,8 @@ const forkOptions: Runtime.RunForkOptions = { immediate: false }
 
 export class Group {
   status: Status = "open"
-  /** Tasks whose fiber has not ended yet. */
-  private readonly tasks = new Set<TaskImpl<unknown, unknown>>()
+  /** Tasks whose fiber has not ended yet, by fiber. */
+  private readonly tasks = new Map<Fiber.RuntimeFiber<unknown, unknown>, TaskImpl<unknown, unknown>>()
   /** Every Fail and Die leaf, each once, in the order they happened. */
   readonly failures: Array<Cause.Cause<unknown>> = []
   /** Leaves and failure values (objects) already counted. */
@@ -106,12 +172,17 @@ export class Group {
   private readonly refusals = new WeakSet<object>()
   private idleWaiters: Array<() => void> = []
   private readonly limit: number
+  /** Whether the group has a concurrency limit. */
+  readonly bounded: boolean
   private readonly failFast: boolean
+  /** Slots held. Invariant: with slots free, no waiter of either queue is left (in an open group). */
   private active = 0
   /** Tasks of `unsafeForkAll` waiting in the queue for a slot, not started yet. */
   private pending = 0
-  private queue: Array<Waiter | undefined> = []
-  private head = 0
+  /** Tasks waiting for a slot to start. */
+  private readonly queue = new WaitQueue<Waiter>()
+  /** Joiners whose task ended, waiting for a slot to go on: served before `queue`. */
+  private readonly returning = new WaitQueue<Joiner>()
   body: TaskImpl<unknown, unknown> | undefined = undefined
 
   constructor(
@@ -125,6 +196,7 @@ export class Group {
     this.limit = concurrency === undefined || concurrency === "unbounded"
       ? Infinity
       : Math.max(1, Math.floor(concurrency))
+    this.bounded = this.limit !== Infinity
     this.failFast = options?.onFailure !== "continue"
   }
 
@@ -143,8 +215,19 @@ export class Group {
    */
   unsafeFork<A, E, R>(runtime: Runtime.Runtime<never>, effect: Effect.Effect<A, E, R>): TaskImpl<A, E> | undefined {
     if (this.status !== "open") return undefined
-    const task = new TaskImpl<A, E>()
+    const task = new TaskImpl<A, E>(this)
     this.start(task, runtime, this.limit === Infinity ? this.gate(effect) : this.withSlot(task, effect))
+    return task
+  }
+
+  /**
+   * Forks the body of a run, which holds no slot: `concurrency: n` leaves
+   * all n slots to the tasks, so the body can wait for them.
+   */
+  unsafeForkBody<A, E, R>(runtime: Runtime.Runtime<never>, effect: Effect.Effect<A, E, R>): TaskImpl<A, E> {
+    const task = new TaskImpl<A, E>(this)
+    this.start(task, runtime, effect)
+    this.body = task as TaskImpl<unknown, unknown>
     return task
   }
 
@@ -160,7 +243,7 @@ export class Group {
   ): Array<TaskImpl<A, E>> {
     const tasks: Array<TaskImpl<A, E>> = []
     for (const effect of effects) {
-      const task = new TaskImpl<A, E>()
+      const task = new TaskImpl<A, E>(this)
       tasks.push(task)
       if (this.limit === Infinity) {
         this.start(task, runtime, this.gate(effect))
@@ -186,7 +269,7 @@ export class Group {
   private start<A, E, R>(task: TaskImpl<A, E>, runtime: Runtime.Runtime<never>, effect: Effect.Effect<A, E, R>): void {
     const fiber = Runtime.runFork(runtime as Runtime.Runtime<R>, effect, forkOptions)
     task.fiber = fiber
-    this.tasks.add(task as TaskImpl<unknown, unknown>)
+    this.tasks.set(fiber, task as TaskImpl<unknown, unknown>)
     fiber.addObserver((exit) => this.onTaskExit(task as TaskImpl<unknown, unknown>, exit))
   }
 
@@ -227,40 +310,81 @@ export class Group {
 
   private releaseSlot(): void {
     if (this.status === "open") {
-      while (this.head < this.queue.length) {
-        const waiter = this.queue[this.head]!
-        this.queue[this.head++] = undefined
-        if (!waiter.cancelled) {
-          this.compactQueue()
-          waiter.grant()
-          return
-        }
+      const waiter = this.returning.take() ?? this.queue.take()
+      if (waiter !== undefined) {
+        waiter.grant()
+        return
       }
-      this.compactQueue()
     }
     this.active--
   }
 
-  /** Once the group stops accepting work, the tasks still queued never start. */
-  private dropQueue(): void {
-    this.queue = []
-    this.head = 0
-    this.pending = 0
+  /**
+   * Waits for `task` to end. A task of this group that holds a slot gives it
+   * back while it waits, and takes one again, before any task waiting to
+   * start, once `task` has ended: tasks that join each other never deadlock
+   * on the bound. Anyone else (the body, a fiber a task forked, a task of
+   * another group) just waits.
+   */
+  awaitTask<A, E>(task: TaskImpl<A, E>): Effect.Effect<Exit.Exit<A, E>> {
+    return Effect.withFiberRuntime((caller) => {
+      const joiner = this.tasks.get(caller)
+      return joiner !== undefined && joiner.slot && task.exit === undefined
+        ? this.park(joiner, task)
+        : task.fiber.await
+    })
   }
 
-  private compactQueue(): void {
-    if (this.head === this.queue.length) {
-      this.queue = []
-      this.head = 0
-    } else if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.head)
-      this.head = 0
+  // The slot is given back once, here; it comes back through `grant` (then the
+  // joiner holds it again, and releases it when its fiber ends, even if it was
+  // interrupted before it went on). Interrupted while parked, it takes none back.
+  private park<A, E>(joiner: TaskImpl<unknown, unknown>, task: TaskImpl<A, E>): Effect.Effect<Exit.Exit<A, E>> {
+    return Effect.async<Exit.Exit<A, E>>((resume) => {
+      if (task.exit !== undefined) return resume(Effect.succeed(task.exit))
+      const parked: Joiner = {
+        cancelled: false,
+        grant: () => {
+          joiner.slot = true
+          resume(Effect.succeed(task.exit!))
+        },
+        wake: () => resume(Effect.succeed(task.exit!))
+      }
+      ;(task.joiners ??= []).push(parked)
+      joiner.slot = false
+      this.releaseSlot()
+      return Effect.sync(() => {
+        parked.cancelled = true
+      })
+    })
+  }
+
+  /** The joiners of a task that ended take a slot back, in the order they came, before any task waiting to start. */
+  private unpark(joiners: ReadonlyArray<Joiner>): void {
+    for (const joiner of joiners) {
+      if (joiner.cancelled) continue
+      if (this.status !== "open") {
+        joiner.wake()
+      } else if (this.active < this.limit) {
+        this.active++
+        joiner.grant()
+      } else {
+        this.returning.push(joiner)
+      }
+    }
+  }
+
+  /** Once the group stops accepting work, the tasks still queued never start, and the joiners go on without a slot. */
+  private dropQueue(): void {
+    this.queue.clear()
+    this.pending = 0
+    for (const joiner of this.returning.clear()) {
+      if (joiner !== undefined && !joiner.cancelled) joiner.wake()
     }
   }
 
   private onTaskExit(task: TaskImpl<unknown, unknown>, exit: Exit.Exit<unknown, unknown>): void {
     task.exit = exit
-    this.tasks.delete(task)
+    this.tasks.delete(task.fiber)
     if (Exit.isFailure(exit)) {
       const failed = this.record(exit.cause)
       if (this.status === "open") {
@@ -273,6 +397,7 @@ export class Group {
       }
     }
     // after the failure is known: a waiting task must not get the slot of a failed one
+    if (task.joiners !== undefined) this.unpark(task.joiners)
     if (task.slot) {
       task.slot = false
       this.releaseSlot()
@@ -306,7 +431,7 @@ export class Group {
   private stop(status: "failing" | "aborting"): void {
     this.status = status
     this.dropQueue()
-    for (const task of this.tasks) task.fiber.unsafeInterruptAsFork(this.interruptor)
+    for (const task of this.tasks.values()) task.fiber.unsafeInterruptAsFork(this.interruptor)
   }
 
   /** Stops the group from outside: refuses forks and interrupts every task. */
