@@ -22,12 +22,15 @@
  *
  * @since 0.1.0
  */
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import type { Pipeable } from "effect/Pipeable"
 import { pipeArguments } from "effect/Pipeable"
 import * as Predicate from "effect/Predicate"
 import type { ToolError } from "./AgentError.js"
-import { ToolInputInvalid, ToolNotFound } from "./AgentError.js"
+import { ToolFailed, ToolInputInvalid, ToolNotFound } from "./AgentError.js"
+import * as Render from "./internal/render.js"
 import * as LanguageModel from "./LanguageModel.js"
 import * as Tool from "./Tool.js"
 
@@ -228,11 +231,23 @@ const parseArguments = (tool: string, text: string): Effect.Effect<unknown, Tool
       })
   })
 
+/** The tool message of a failed call, with its error. */
+const failedCall = (toolCall: LanguageModel.ToolCall, error: ToolError): CallResult => ({
+  message: LanguageModel.toolResult({
+    toolCallId: toolCall.id,
+    name: toolCall.name,
+    content: `Error: ${error.message}`,
+    isError: true
+  }),
+  error
+})
+
 /**
  * Runs a tool call made by a model: parses its JSON arguments, runs the tool
  * and renders the result as text. It never fails: a failed call (bad
- * arguments, unknown tool, a failing handler, a timeout) becomes an error
- * tool message that tells the model what went wrong, so it can recover.
+ * arguments, unknown tool, a failing handler, a timeout, a result JSON cannot
+ * represent, even a defect) becomes an error tool message that tells the
+ * model what went wrong, so it can recover.
  *
  * @example
  * ```ts
@@ -259,19 +274,21 @@ export const handleCall = <T extends Any>(
       Effect.flatMap((args) => tool.execute(args, options)),
       Effect.flatMap((value) => Tool.toContent(tool, value))
     )
-  return Effect.match(outcome, {
-    onSuccess: (content): CallResult => ({
-      message: LanguageModel.toolResult({ toolCallId: toolCall.id, name: toolCall.name, content }),
-      error: undefined
-    }),
-    onFailure: (error): CallResult => ({
-      message: LanguageModel.toolResult({
-        toolCallId: toolCall.id,
-        name: toolCall.name,
-        content: `Error: ${error.message}`,
-        isError: true
+  return Effect.matchCauseEffect(outcome, {
+    onSuccess: (content): Effect.Effect<CallResult> =>
+      Effect.succeed({
+        message: LanguageModel.toolResult({ toolCallId: toolCall.id, name: toolCall.name, content }),
+        error: undefined
       }),
-      error
-    })
+    onFailure: (cause): Effect.Effect<CallResult> => {
+      const failure = Cause.failureOrCause(cause)
+      if (Either.isLeft(failure)) return Effect.succeed(failedCall(toolCall, failure.left))
+      if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
+      // a defect (of a tool not made by Tool.make, say): the model reads it too
+      const defect = Cause.squash(cause)
+      return Effect.succeed(
+        failedCall(toolCall, new ToolFailed({ tool: toolCall.name, message: Render.text(defect), error: defect }))
+      )
+    }
   }) as Effect.Effect<CallResult, never, Requirements<T>>
 }

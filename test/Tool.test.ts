@@ -413,6 +413,20 @@ describe("Toolkit", () => {
       expect(error).toStrictEqual(new AgentError.ToolNotFound({ tool: "ecko", available: ["echo"] }))
     }))
 
+  it.effect("handleCall turns a defect (of a tool not made by Tool.make) into a failure the model reads", () =>
+    Effect.gen(function*() {
+      const echo = Tool.make("echo", { description: "", parameters: {}, handler: () => "echo" })
+      const dying: typeof echo = Object.assign(Object.create(Object.getPrototypeOf(echo)), echo, {
+        execute: () => Effect.die(circular())
+      })
+      const result = yield* Toolkit.handleCall(Toolkit.make(dying), callOf("echo"))
+      expect(result.message).toMatchObject({
+        content: "Error: <ref *1> { name: 'loop', self: [Circular *1] }",
+        isError: true
+      })
+      expect(result.error?._tag).toBe("ToolFailed")
+    }))
+
   it("refuses two tools with one name", () => {
     const tool = Tool.make("echo", { description: "", parameters: {}, handler: () => "" })
     expect(() => Toolkit.make(tool, tool)).toThrow(/two tools are named "echo"/)
