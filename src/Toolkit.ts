@@ -30,6 +30,7 @@ import { pipeArguments } from "effect/Pipeable"
 import * as Predicate from "effect/Predicate"
 import type { ToolError } from "./AgentError.js"
 import { ToolFailed, ToolInputInvalid, ToolNotFound } from "./AgentError.js"
+import * as Own from "./internal/own.js"
 import * as Render from "./internal/render.js"
 import * as LanguageModel from "./LanguageModel.js"
 import * as Tool from "./Tool.js"
@@ -58,7 +59,8 @@ export interface Toolkit<in out Tools extends Record<string, Tool.Any>> extends 
   /**
    * Runs one tool by name: decodes `args` with its parameters Schema and
    * applies its timeout and retry schedule. An unknown name fails with
-   * `ToolNotFound`.
+   * `ToolNotFound` (names are looked up among the toolkit's own tools:
+   * "constructor" is unknown unless a tool has that name).
    */
   execute<Name extends string>(
     name: Name,
@@ -126,7 +128,7 @@ const Proto = {
     return { _id: "Toolkit", tools: Object.keys(this.tools) }
   },
   execute(this: Any, name: string, args: unknown, options?: Tool.ExecuteOptions) {
-    const tool = this.tools[name]
+    const tool = Own.get(this.tools, name)
     return tool === undefined
       ? Effect.fail(new ToolNotFound({ tool: name, available: Object.keys(this.tools) }))
       : tool.execute(args, options)
@@ -162,8 +164,8 @@ const fromRecord = <Tools extends Record<string, Tool.Any>>(tools: Tools): Toolk
 export const make = <const Tools extends ReadonlyArray<Tool.Any>>(...tools: Tools): Toolkit<ToolsByName<Tools>> => {
   const record: Record<string, Tool.Any> = {}
   for (const tool of tools) {
-    if (tool.name in record) throw new Error(`Toolkit.make: two tools are named "${tool.name}"`)
-    record[tool.name] = tool
+    if (Object.hasOwn(record, tool.name)) throw new Error(`Toolkit.make: two tools are named "${tool.name}"`)
+    Own.set(record, tool.name, tool)
   }
   return fromRecord(record as ToolsByName<Tools>)
 }
@@ -247,7 +249,8 @@ const failedCall = (toolCall: LanguageModel.ToolCall, error: ToolError): CallRes
  * and renders the result as text. It never fails: a failed call (bad
  * arguments, unknown tool, a failing handler, a timeout, a result JSON cannot
  * represent, even a defect) becomes an error tool message that tells the
- * model what went wrong, so it can recover.
+ * model what went wrong, so it can recover. The name is looked up among the
+ * toolkit's own tools only: "constructor" or "__proto__" is an unknown tool.
  *
  * @example
  * ```ts
@@ -267,7 +270,7 @@ export const handleCall = <T extends Any>(
   toolCall: LanguageModel.ToolCall,
   options?: Tool.ExecuteOptions
 ): Effect.Effect<CallResult, never, Requirements<T>> => {
-  const tool: Tool.Any | undefined = toolkit.tools[toolCall.name]
+  const tool = Own.get(toolkit.tools, toolCall.name)
   const outcome: Effect.Effect<string, ToolError, unknown> = tool === undefined
     ? Effect.fail(new ToolNotFound({ tool: toolCall.name, available: Object.keys(toolkit.tools) }))
     : parseArguments(toolCall.name, toolCall.arguments).pipe(

@@ -126,6 +126,21 @@ describe("Agent.run", () => {
       )
     }))
 
+  it.effect("a model asking for constructor, __proto__ or toString reads ToolNotFound, and the run completes", () =>
+    Effect.gen(function*() {
+      const { agent, model } = yield* scripted([
+        { toolCalls: [{ name: "constructor" }, { name: "__proto__" }, { name: "toString" }] },
+        { text: "no such tools" }
+      ], { toolkit: Toolkit.make(add) })
+      const result = yield* agent.run("call them")
+      expect(result.content).toBe("no such tools")
+      expect(toolMessages((yield* model.requests)[1]!).map((message) => [message.content, message.isError])).toEqual([
+        ["Error: no tool named \"constructor\"; available tools: add", true],
+        ["Error: no tool named \"__proto__\"; available tools: add", true],
+        ["Error: no tool named \"toString\"; available tools: add", true]
+      ])
+    }))
+
   it.effect("a tool whose result or failure JSON cannot represent is a failure the model reads", () =>
     Effect.gen(function*() {
       const loop: Record<string, unknown> = { name: "loop" }

@@ -424,6 +424,32 @@ describe("AgentServer", () => {
       expect(unknown).toMatchObject({ available: ["add", "today", "greet", "count"] })
     }))
 
+  it.scopedLive("names in a path are looked up among what is served: constructor, __proto__, toString are 404s", () =>
+    Effect.gen(function*() {
+      const { handled, model, server } = yield* standard()
+      const post = (path: string, body: string) => http("POST", `${server.url}${path}`, { body })
+      for (const name of ["constructor", "__proto__", "toString"]) {
+        const tool = yield* post(`/v1/agents/assistant/tools/${name}`, "{}")
+        expect(tool.status).toBe(404)
+        expect(json(tool.text)).toEqual({
+          _tag: "ToolNotFound",
+          tool: name,
+          available: ["add", "today", "greet", "count"]
+        })
+        const agent = yield* post(`/v1/agents/${name}/runs`, "{\"input\":\"hi\"}")
+        expect(agent.status).toBe(404)
+        expect(json(agent.text)).toMatchObject({ _tag: "AgentNotFound", agent: name })
+        const dag = yield* post(`/v1/dags/${name}/runs`, "{\"input\":1}")
+        expect(dag.status).toBe(404)
+        expect(json(dag.text)).toMatchObject({ _tag: "DagNotFound", dag: name })
+        const batch = yield* http("GET", `${server.url}/v1/batches/${name}`)
+        expect(batch.status).toBe(404)
+        expect(json(batch.text)).toMatchObject({ _tag: "BatchNotFound", id: name })
+      }
+      expect(yield* model.requests).toEqual([])
+      expect(yield* Ref.get(handled)).toBe(0)
+    }))
+
   // ---------------------------------------------------------------------------
   // Bad input
   // ---------------------------------------------------------------------------

@@ -413,6 +413,35 @@ describe("Toolkit", () => {
       expect(error).toStrictEqual(new AgentError.ToolNotFound({ tool: "ecko", available: ["echo"] }))
     }))
 
+  it.effect("names from a model are looked up among the toolkit's own tools: constructor, __proto__, toString", () =>
+    Effect.gen(function*() {
+      const echo = Tool.make("echo", { description: "", parameters: {}, handler: () => "echo" })
+      const toolkit = Toolkit.make(echo)
+      for (const name of ["constructor", "__proto__", "toString", "hasOwnProperty"]) {
+        const error = yield* Effect.flip(toolkit.execute(name, {}))
+        expect(error).toStrictEqual(new AgentError.ToolNotFound({ tool: name, available: ["echo"] }))
+        const result = yield* Toolkit.handleCall(toolkit, callOf(name))
+        expect(result.message).toMatchObject({
+          content: `Error: no tool named "${name}"; available tools: echo`,
+          isError: true
+        })
+        expect(result.error?._tag).toBe("ToolNotFound")
+      }
+    }))
+
+  it.effect("tools may be named like Object's own properties", () =>
+    Effect.gen(function*() {
+      const named = (name: string) => Tool.make(name, { description: "", parameters: {}, handler: () => name })
+      const toolkit = Toolkit.make(named("constructor"), named("__proto__"), named("toString"))
+      expect(Object.keys(toolkit.tools)).toEqual(["constructor", "__proto__", "toString"])
+      expect(toolkit.definitions.map((definition) => definition.name)).toEqual(["constructor", "__proto__", "toString"])
+      for (const name of ["constructor", "__proto__", "toString"]) {
+        expect(yield* toolkit.execute(name, {})).toBe(name)
+        expect((yield* Toolkit.handleCall(toolkit, callOf(name))).message.content).toBe(name)
+      }
+      expect(() => Toolkit.make(named("__proto__"), named("__proto__"))).toThrow(/two tools are named "__proto__"/)
+    }))
+
   it.effect("handleCall turns a defect (of a tool not made by Tool.make) into a failure the model reads", () =>
     Effect.gen(function*() {
       const echo = Tool.make("echo", { description: "", parameters: {}, handler: () => "echo" })

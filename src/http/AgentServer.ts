@@ -67,6 +67,7 @@ import * as Batches from "../internal/http/batches.js"
 import * as Drain from "../internal/http/drain.js"
 import * as Sse from "../internal/http/sse.js"
 import * as Wire from "../internal/http/wire.js"
+import * as Own from "../internal/own.js"
 import * as AgentApi from "./AgentApi.js"
 import * as Registry from "./Registry.js"
 
@@ -271,7 +272,7 @@ const agentsGroup = ({ drain, registry }: Settings) =>
       .handle("tool", ({ path, payload }) =>
         Effect.gen(function*() {
           const served = yield* Registry.runnable(registry, path.name)
-          const tool = served.toolkit.tools[path.tool]
+          const tool = Own.get(served.toolkit.tools, path.tool)
           if (tool === undefined) {
             return yield* new ToolNotFound({ tool: path.tool, available: Object.keys(served.toolkit.tools) })
           }
