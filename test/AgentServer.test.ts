@@ -450,6 +450,78 @@ describe("AgentServer", () => {
       expect(yield* Ref.get(handled)).toBe(0)
     }))
 
+  it.scopedLive("a tool's failure goes out as its message only, never the raw cause it holds", () =>
+    Effect.gen(function*() {
+      // what an HTTP client library rejects with: the request, with its credentials
+      const rejection = {
+        message: "request failed with status 401",
+        config: { headers: { Authorization: "Bearer s3cret" } }
+      }
+      const loop: Record<string, unknown> = { secret: "s3cret" }
+      loop.self = loop
+      const circle: Record<string, unknown> = { name: "circle" }
+      circle.self = circle
+      const failure = new AgentError.ToolFailed({ tool: "fetch", message: "request failed", error: loop })
+      const workflow: Agent.Runnable<unknown> = {
+        name: "workflow",
+        run: () => Effect.fail(failure),
+        stream: () => Stream.fail(failure)
+      }
+      const { client, server } = yield* serve(Effect.gen(function*() {
+        const model = yield* ScriptedModel.make(() => ({ text: "unused" }))
+        const fetchTool = Tool.make("fetch", {
+          description: "Fetch a page",
+          parameters: {},
+          handler: () => Promise.reject(rejection)
+        })
+        const keeper = yield* Agent.make({ name: "keeper", instructions: "", model, toolkit: Toolkit.make(fetchTool) })
+        const dag = Dag.make<number>("pipeline").pipe(
+          Dag.node("fetch", () => Effect.fail(failure)),
+          Dag.node("loop", () => Effect.fail({ _tag: "Loop", loop: circle })),
+          Dag.node("bare", () => Effect.die(Object.assign(Object.create(null), { code: "E_BARE" })))
+        )
+        return { agents: [keeper], teams: [workflow], dags: [Registry.dag(dag, Schema.Number)] }
+      }))
+      const expected = { _tag: "ToolFailed", tool: "fetch", message: "request failed" }
+
+      const tool = yield* http("POST", `${server.url}/v1/agents/keeper/tools/fetch`, { body: "{}" })
+      expect(tool.status).toBe(500)
+      expect(json(tool.text)).toEqual({ ...expected, message: "request failed with status 401" })
+      const typed = yield* Effect.flip(client.agents.tool({ path: { name: "keeper", tool: "fetch" }, payload: {} }))
+      expect(typed).toStrictEqual(
+        new AgentError.ToolFailed({ tool: "fetch", message: "request failed with status 401" })
+      )
+
+      // a run that fails with a ToolFailed: its 500, its stream's error event, a batch's item, a DAG's node
+      const run = yield* http("POST", `${server.url}/v1/agents/workflow/runs`, { body: "{\"input\":\"go\"}" })
+      expect(run.status).toBe(500)
+      expect(json(run.text)).toEqual(expected)
+      const stream = yield* http("POST", `${server.url}/v1/agents/workflow/runs/stream`, { body: "{\"input\":\"go\"}" })
+      expect(frames(stream.text)).toEqual([{ event: "error", data: expected }])
+      const { id } = yield* client.batches.create({ payload: { agent: "workflow", inputs: ["go"] } })
+      const batch = yield* http("GET", `${server.url}/v1/batches/${id}?wait=true`)
+      expect(json(batch.text)).toMatchObject({ results: [{ index: 0, status: "failed", error: expected }] })
+      // a node's error JSON cannot represent, or a defect String cannot convert: readable text
+      const dag = yield* http("POST", `${server.url}/v1/dags/pipeline/runs`, {
+        body: "{\"input\":1,\"onFailure\":\"continue\"}"
+      })
+      expect(dag.status).toBe(200)
+      const nodes = json(dag.text).nodes as Record<string, { readonly error: unknown }>
+      expect(nodes.fetch!.error).toEqual(expected)
+      expect(nodes.loop!.error).toEqual({
+        _tag: "Loop",
+        message: "{ _tag: 'Loop', loop: <ref *1> { name: 'circle', self: [Circular *1] } }"
+      })
+      expect(nodes.bare!.error).toEqual({
+        _tag: "NodeDefect",
+        dag: "pipeline",
+        node: "bare",
+        defect: { code: "E_BARE" },
+        message: "node \"bare\" of DAG \"pipeline\" died: {\"code\":\"E_BARE\"}"
+      })
+      for (const body of [tool.text, run.text, stream.text, batch.text, dag.text]) expect(body).not.toContain("s3cret")
+    }))
+
   // ---------------------------------------------------------------------------
   // Bad input
   // ---------------------------------------------------------------------------
