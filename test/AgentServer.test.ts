@@ -522,6 +522,35 @@ describe("AgentServer", () => {
       for (const body of [tool.text, run.text, stream.text, batch.text, dag.text]) expect(body).not.toContain("s3cret")
     }))
 
+  it.scopedLive("POST …/tools/{tool}: a result JSON cannot represent, or a defect, is a ToolFailed with a message", () =>
+    Effect.gen(function*() {
+      const returning = (name: string, value: unknown) =>
+        Tool.make(name, { description: "", parameters: {}, handler: () => value })
+      const nothing = returning("nothing", undefined)
+      const dying: typeof nothing = Object.assign(Object.create(Object.getPrototypeOf(nothing)), nothing, {
+        name: "dying",
+        execute: () => Effect.die(new Error("a tool made by hand died"))
+      })
+      const { server } = yield* serve(Effect.gen(function*() {
+        const model = yield* ScriptedModel.make(() => ({ text: "unused" }))
+        const toolkit = Toolkit.make(returning("big", { total: 10n }), nothing, dying)
+        return { agents: [yield* Agent.make({ name: "odd", instructions: "", model, toolkit })] }
+      }))
+      const call = (tool: string) => http("POST", `${server.url}/v1/agents/odd/tools/${tool}`, { body: "{}" })
+      const big = yield* call("big")
+      expect([big.status, json(big.text)]).toEqual([
+        500,
+        { _tag: "ToolFailed", tool: "big", message: "the result is not JSON: it holds a BigInt at total" }
+      ])
+      const none = yield* call("nothing")
+      expect([none.status, json(none.text)]).toEqual([200, { tool: "nothing", result: null, content: "null" }])
+      const died = yield* call("dying")
+      expect([died.status, json(died.text)]).toEqual([
+        500,
+        { _tag: "ToolFailed", tool: "dying", message: "a tool made by hand died" }
+      ])
+    }))
+
   // ---------------------------------------------------------------------------
   // Bad input
   // ---------------------------------------------------------------------------

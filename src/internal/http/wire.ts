@@ -69,12 +69,16 @@ export type AnyRunEvent = RunEvent<unknown>
 export const event = (event: RunEvent<unknown>): AgentApi.RunEvent =>
   event._tag === "RunCompleted" ? { ...event, result: result(event.result) } : event
 
-/** A tool's result as JSON: encoded with its `success` Schema when it has one. */
+/**
+ * A tool's result as JSON: encoded with its `success` Schema when it has
+ * one; `null` for `undefined`, as its content says. A result JSON cannot
+ * represent fails as it does for a model (see `Tool.toContent`).
+ */
 export const toolResult = (tool: Tool.Any, value: unknown): Effect.Effect<AgentApi.ToolResult, ToolFailed> =>
   Effect.gen(function*() {
     const content = yield* Tool.toContent(tool, value)
     const json = tool.success === undefined ? value : yield* Effect.orDie(Schema.encodeUnknown(tool.success)(value))
-    return { tool: tool.name, result: json, content }
+    return { tool: tool.name, result: json === undefined ? null : json, content }
   })
 
 /**
