@@ -5,7 +5,9 @@
  * Schema the model sees. The handler may return an Effect, a Promise (it is
  * given an `AbortSignal` that fires when the call is interrupted) or a plain
  * value; whatever it throws, rejects or fails with becomes a typed
- * `ToolFailed`. {@link blocking} runs a blocking function on a worker thread.
+ * `ToolFailed` whose message is readable text of it, whatever it holds (a
+ * cycle, a BigInt). {@link blocking} runs a blocking function on a worker
+ * thread.
  *
  * @example
  * ```ts
@@ -369,7 +371,8 @@ export const make = <
  * with the caller: it imports the module itself, so the module must be one
  * Node loads on its own (JavaScript, such as a `.mjs` file or your compiled
  * output; TypeScript loaders like tsx do not register in worker threads on
- * Node 20). Its argument and result cross threads by structured clone; with a
+ * Node 20). Its argument and result cross threads by structured clone (a
+ * result it cannot copy, such as a function, is a `ToolFailed`); with a
  * `success` Schema the result is decoded with it. Each call starts a thread
  * of its own (a few milliseconds), worth it for work that blocks for longer.
  *
