@@ -383,7 +383,9 @@ export class ToolInputInvalid extends Schema.TaggedError<ToolInputInvalid>()("To
 
 /**
  * A tool's handler failed: it returned a failed Effect, threw, or its
- * Promise rejected. `error` keeps what the handler failed with.
+ * Promise rejected (or its result is not JSON). `error` keeps what the
+ * handler failed with, in memory only: over HTTP a `ToolFailed` is its
+ * `tool` and `message` (see `AgentApi.ToolFailed`).
  *
  * @example
  * ```ts

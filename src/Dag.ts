@@ -60,6 +60,7 @@ import * as Schema from "effect/Schema"
 import type * as Stream from "effect/Stream"
 import type * as Types from "effect/Types"
 import * as internal from "./internal/dag.js"
+import * as Render from "./internal/render.js"
 import * as Printer from "./Printer.js"
 import * as RunEvent from "./RunEvent.js"
 
@@ -218,8 +219,7 @@ export class NodeDefect extends Schema.TaggedError<NodeDefect>()("NodeDefect", {
 }) {
   /** @since 0.1.0 */
   override get message(): string {
-    const defect = this.defect instanceof Error ? this.defect.message : String(this.defect)
-    return `node "${this.node}" of DAG "${this.dag}" died: ${defect}`
+    return `node "${this.node}" of DAG "${this.dag}" died: ${Render.text(this.defect)}`
   }
 }
 

@@ -34,6 +34,7 @@ import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import type { ModelError } from "./AgentError.js"
 import { ModelTimeout, ModelUnavailable } from "./AgentError.js"
+import * as Own from "./internal/own.js"
 import * as internal from "./internal/script.js"
 import * as LanguageModel from "./LanguageModel.js"
 
@@ -258,7 +259,7 @@ export const layer = (script: Script, options?: Options): Layer.Layer<LanguageMo
 const sample = (schema: unknown, text: string, defs: Record<string, unknown>, depth = 0): unknown => {
   if (typeof schema !== "object" || schema === null || depth > 8) return null
   const s = schema as Record<string, unknown>
-  if (typeof s.$ref === "string") return sample(defs[s.$ref.split("/").at(-1) ?? ""], text, defs, depth + 1)
+  if (typeof s.$ref === "string") return sample(Own.get(defs, s.$ref.split("/").at(-1) ?? ""), text, defs, depth + 1)
   if ("const" in s) return s.const
   if (Array.isArray(s.enum)) return s.enum[0]
   const union = (s.anyOf ?? s.oneOf) as ReadonlyArray<unknown> | undefined
@@ -280,7 +281,7 @@ const sample = (schema: unknown, text: string, defs: Record<string, unknown>, de
       const required = new Set(Array.isArray(s.required) ? s.required : Object.keys(properties))
       const value: Record<string, unknown> = {}
       for (const [key, property] of Object.entries(properties)) {
-        if (required.has(key)) value[key] = sample(property, text, defs, depth + 1)
+        if (required.has(key)) Own.set(value, key, sample(property, text, defs, depth + 1))
       }
       return value
     }
@@ -338,7 +339,8 @@ export const useEachTool = (options?: {
       latency,
       toolCalls: request.tools.map((tool) => ({
         name: tool.name,
-        arguments: options?.arguments?.[tool.name] ?? sampleOf(tool.parameters, userText)
+        arguments: (options?.arguments === undefined ? undefined : Own.get(options.arguments, tool.name)) ??
+          sampleOf(tool.parameters, userText)
       }))
     }
   }

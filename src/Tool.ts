@@ -5,7 +5,9 @@
  * Schema the model sees. The handler may return an Effect, a Promise (it is
  * given an `AbortSignal` that fires when the call is interrupted) or a plain
  * value; whatever it throws, rejects or fails with becomes a typed
- * `ToolFailed`. {@link blocking} runs a blocking function on a worker thread.
+ * `ToolFailed` whose message is readable text of it, whatever it holds (a
+ * cycle, a BigInt). {@link blocking} runs a blocking function on a worker
+ * thread.
  *
  * @example
  * ```ts
@@ -34,6 +36,7 @@ import * as Schema from "effect/Schema"
 import { issuesOf, ToolFailed, ToolInputInvalid, ToolTimeout } from "./AgentError.js"
 import type { ToolError } from "./AgentError.js"
 import * as JsonSchema from "./internal/jsonSchema.js"
+import * as Render from "./internal/render.js"
 import { moduleSpecifier, runInWorker } from "./internal/worker.js"
 import type * as LanguageModel from "./LanguageModel.js"
 
@@ -153,20 +156,24 @@ const namePattern = /^[a-zA-Z0-9_-]{1,64}$/
 const toSchema = (parameters: ParametersInput): Schema.Schema.AnyNoContext =>
   Schema.isSchema(parameters) ? parameters : Schema.Struct(parameters) as unknown as Schema.Schema.AnyNoContext
 
-const messageOf = (error: unknown): string => {
-  if (Predicate.hasProperty(error, "message") && typeof error.message === "string" && error.message.length > 0) {
-    return error.message
-  }
-  if (typeof error === "string") return error
-  return JSON.stringify(error) ?? String(error)
-}
-
+/**
+ * What a handler failed with, as a `ToolFailed`: encoded by the `failure`
+ * Schema when it has one and it encodes, else as readable text. Total: a
+ * value no Schema, no JSON and no `String` can handle still gives one.
+ */
 const failed = (tool: string, error: unknown, failure?: Schema.Schema.AnyNoContext): ToolFailed => {
+  let message: string | undefined
   if (failure !== undefined) {
-    const encoded = Schema.encodeUnknownEither(failure)(error)
-    if (Either.isRight(encoded)) return new ToolFailed({ tool, message: JSON.stringify(encoded.right), error })
+    try {
+      const encoded = Schema.encodeUnknownEither(failure)(error)
+      if (Either.isRight(encoded)) {
+        message = Either.getOrElse(Render.json(encoded.right), () => Render.text(encoded.right))
+      }
+    } catch {
+      // a Schema whose transformation throws: the error as it is
+    }
   }
-  return new ToolFailed({ tool, message: messageOf(error), error })
+  return new ToolFailed({ tool, message: message ?? Render.text(error), error })
 }
 
 const fromPromise = <A>(
@@ -176,10 +183,15 @@ const fromPromise = <A>(
   failure: Schema.Schema.AnyNoContext | undefined
 ): Effect.Effect<A, ToolFailed> =>
   Effect.async<A, ToolFailed>((resume) => {
-    promise.then(
-      (value) => resume(Effect.succeed(value)),
-      (error) => resume(Effect.fail(failed(tool, error, failure)))
-    )
+    try {
+      promise.then(
+        (value) => resume(Effect.succeed(value)),
+        (error) => resume(Effect.fail(failed(tool, error, failure)))
+      )
+    } catch (error) {
+      // a thenable whose `then` throws
+      resume(Effect.fail(failed(tool, error, failure)))
+    }
     if (controller !== undefined) return Effect.sync(() => controller.abort())
   })
 
@@ -359,7 +371,8 @@ export const make = <
  * with the caller: it imports the module itself, so the module must be one
  * Node loads on its own (JavaScript, such as a `.mjs` file or your compiled
  * output; TypeScript loaders like tsx do not register in worker threads on
- * Node 20). Its argument and result cross threads by structured clone; with a
+ * Node 20). Its argument and result cross threads by structured clone (a
+ * result it cannot copy, such as a function, is a `ToolFailed`); with a
  * `success` Schema the result is decoded with it. Each call starts a thread
  * of its own (a few milliseconds), worth it for work that blocks for longer.
  *
@@ -426,9 +439,25 @@ export const blocking = <const Name extends string, P extends ParametersInput, A
   })
 }
 
+/** A result as JSON text for the model, or a `ToolFailed` saying why JSON cannot represent it. */
+const jsonContent = (tool: string, value: unknown): Effect.Effect<string, ToolFailed> => {
+  const encoded = Render.json(value)
+  return Either.isRight(encoded)
+    ? Effect.succeed(encoded.right)
+    : Effect.fail(new ToolFailed({ tool, message: `the result is not JSON: ${encoded.left}` }))
+}
+
 /**
  * The text a tool result reaches the model as: a string as it is; anything
  * else encoded by the tool's `success` Schema when it has one, else as JSON.
+ *
+ * A result JSON cannot represent fails with a `ToolFailed` that says why
+ * ("the result is not JSON: it holds a BigInt at total"): a BigInt, a cycle,
+ * a function, a symbol, NaN or Infinity, a Map, a Set and the like, anywhere
+ * in it, rather than become something else (`JSON.stringify` would drop a
+ * function and turn a Map into `{}`). A property that is `undefined` is left
+ * out and `undefined` itself is `null`, as in JSON; a value's `toJSON` is
+ * used (a Date is its ISO string).
  *
  * @example
  * ```ts
@@ -450,11 +479,11 @@ export const blocking = <const Name extends string, P extends ParametersInput, A
  */
 export const toContent = (tool: Any, value: unknown): Effect.Effect<string, ToolFailed> => {
   if (typeof value === "string") return Effect.succeed(value)
-  if (tool.success === undefined) return Effect.succeed(JSON.stringify(value) ?? "null")
+  if (tool.success === undefined) return jsonContent(tool.name, value)
   return Schema.encodeUnknown(tool.success)(value).pipe(
-    Effect.map((encoded) => typeof encoded === "string" ? encoded : JSON.stringify(encoded) ?? "null"),
     Effect.mapError((error) =>
       new ToolFailed({ tool: tool.name, message: `result does not match the success schema: ${error.message}` })
-    )
+    ),
+    Effect.flatMap((encoded) => typeof encoded === "string" ? Effect.succeed(encoded) : jsonContent(tool.name, encoded))
   )
 }

@@ -22,12 +22,16 @@
  *
  * @since 0.1.0
  */
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import type { Pipeable } from "effect/Pipeable"
 import { pipeArguments } from "effect/Pipeable"
 import * as Predicate from "effect/Predicate"
 import type { ToolError } from "./AgentError.js"
-import { ToolInputInvalid, ToolNotFound } from "./AgentError.js"
+import { ToolFailed, ToolInputInvalid, ToolNotFound } from "./AgentError.js"
+import * as Own from "./internal/own.js"
+import * as Render from "./internal/render.js"
 import * as LanguageModel from "./LanguageModel.js"
 import * as Tool from "./Tool.js"
 
@@ -55,7 +59,8 @@ export interface Toolkit<in out Tools extends Record<string, Tool.Any>> extends 
   /**
    * Runs one tool by name: decodes `args` with its parameters Schema and
    * applies its timeout and retry schedule. An unknown name fails with
-   * `ToolNotFound`.
+   * `ToolNotFound` (names are looked up among the toolkit's own tools:
+   * "constructor" is unknown unless a tool has that name).
    */
   execute<Name extends string>(
     name: Name,
@@ -123,7 +128,7 @@ const Proto = {
     return { _id: "Toolkit", tools: Object.keys(this.tools) }
   },
   execute(this: Any, name: string, args: unknown, options?: Tool.ExecuteOptions) {
-    const tool = this.tools[name]
+    const tool = Own.get(this.tools, name)
     return tool === undefined
       ? Effect.fail(new ToolNotFound({ tool: name, available: Object.keys(this.tools) }))
       : tool.execute(args, options)
@@ -159,8 +164,8 @@ const fromRecord = <Tools extends Record<string, Tool.Any>>(tools: Tools): Toolk
 export const make = <const Tools extends ReadonlyArray<Tool.Any>>(...tools: Tools): Toolkit<ToolsByName<Tools>> => {
   const record: Record<string, Tool.Any> = {}
   for (const tool of tools) {
-    if (tool.name in record) throw new Error(`Toolkit.make: two tools are named "${tool.name}"`)
-    record[tool.name] = tool
+    if (Object.hasOwn(record, tool.name)) throw new Error(`Toolkit.make: two tools are named "${tool.name}"`)
+    Own.set(record, tool.name, tool)
   }
   return fromRecord(record as ToolsByName<Tools>)
 }
@@ -228,11 +233,24 @@ const parseArguments = (tool: string, text: string): Effect.Effect<unknown, Tool
       })
   })
 
+/** The tool message of a failed call, with its error. */
+const failedCall = (toolCall: LanguageModel.ToolCall, error: ToolError): CallResult => ({
+  message: LanguageModel.toolResult({
+    toolCallId: toolCall.id,
+    name: toolCall.name,
+    content: `Error: ${error.message}`,
+    isError: true
+  }),
+  error
+})
+
 /**
  * Runs a tool call made by a model: parses its JSON arguments, runs the tool
  * and renders the result as text. It never fails: a failed call (bad
- * arguments, unknown tool, a failing handler, a timeout) becomes an error
- * tool message that tells the model what went wrong, so it can recover.
+ * arguments, unknown tool, a failing handler, a timeout, a result JSON cannot
+ * represent, even a defect) becomes an error tool message that tells the
+ * model what went wrong, so it can recover. The name is looked up among the
+ * toolkit's own tools only: "constructor" or "__proto__" is an unknown tool.
  *
  * @example
  * ```ts
@@ -252,26 +270,28 @@ export const handleCall = <T extends Any>(
   toolCall: LanguageModel.ToolCall,
   options?: Tool.ExecuteOptions
 ): Effect.Effect<CallResult, never, Requirements<T>> => {
-  const tool: Tool.Any | undefined = toolkit.tools[toolCall.name]
+  const tool = Own.get(toolkit.tools, toolCall.name)
   const outcome: Effect.Effect<string, ToolError, unknown> = tool === undefined
     ? Effect.fail(new ToolNotFound({ tool: toolCall.name, available: Object.keys(toolkit.tools) }))
     : parseArguments(toolCall.name, toolCall.arguments).pipe(
       Effect.flatMap((args) => tool.execute(args, options)),
       Effect.flatMap((value) => Tool.toContent(tool, value))
     )
-  return Effect.match(outcome, {
-    onSuccess: (content): CallResult => ({
-      message: LanguageModel.toolResult({ toolCallId: toolCall.id, name: toolCall.name, content }),
-      error: undefined
-    }),
-    onFailure: (error): CallResult => ({
-      message: LanguageModel.toolResult({
-        toolCallId: toolCall.id,
-        name: toolCall.name,
-        content: `Error: ${error.message}`,
-        isError: true
+  return Effect.matchCauseEffect(outcome, {
+    onSuccess: (content): Effect.Effect<CallResult> =>
+      Effect.succeed({
+        message: LanguageModel.toolResult({ toolCallId: toolCall.id, name: toolCall.name, content }),
+        error: undefined
       }),
-      error
-    })
+    onFailure: (cause): Effect.Effect<CallResult> => {
+      const failure = Cause.failureOrCause(cause)
+      if (Either.isLeft(failure)) return Effect.succeed(failedCall(toolCall, failure.left))
+      if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
+      // a defect (of a tool not made by Tool.make, say): the model reads it too
+      const defect = Cause.squash(cause)
+      return Effect.succeed(
+        failedCall(toolCall, new ToolFailed({ tool: toolCall.name, message: Render.text(defect), error: defect }))
+      )
+    }
   }) as Effect.Effect<CallResult, never, Requirements<T>>
 }

@@ -126,6 +126,41 @@ describe("Agent.run", () => {
       )
     }))
 
+  it.effect("a model asking for constructor, __proto__ or toString reads ToolNotFound, and the run completes", () =>
+    Effect.gen(function*() {
+      const { agent, model } = yield* scripted([
+        { toolCalls: [{ name: "constructor" }, { name: "__proto__" }, { name: "toString" }] },
+        { text: "no such tools" }
+      ], { toolkit: Toolkit.make(add) })
+      const result = yield* agent.run("call them")
+      expect(result.content).toBe("no such tools")
+      expect(toolMessages((yield* model.requests)[1]!).map((message) => [message.content, message.isError])).toEqual([
+        ["Error: no tool named \"constructor\"; available tools: add", true],
+        ["Error: no tool named \"__proto__\"; available tools: add", true],
+        ["Error: no tool named \"toString\"; available tools: add", true]
+      ])
+    }))
+
+  it.effect("a tool whose result or failure JSON cannot represent is a failure the model reads", () =>
+    Effect.gen(function*() {
+      const loop: Record<string, unknown> = { name: "loop" }
+      loop.self = loop
+      const toolkit = Toolkit.make(
+        Tool.make("big", { description: "", parameters: {}, handler: () => ({ total: 2n ** 64n }) }),
+        Tool.make("dies", { description: "", parameters: {}, handler: () => Effect.die(loop) })
+      )
+      const { agent, model } = yield* scripted([
+        { toolCalls: [{ name: "big" }, { name: "dies" }] },
+        { text: "both failed" }
+      ], { toolkit })
+      const result = yield* agent.run("try them")
+      expect(result.content).toBe("both failed")
+      expect(toolMessages((yield* model.requests)[1]!).map((message) => [message.content, message.isError])).toEqual([
+        ["Error: the result is not JSON: it holds a BigInt at total", true],
+        ["Error: <ref *1> { name: 'loop', self: [Circular *1] }", true]
+      ])
+    }))
+
   it.effect("a throwing sync tool and a rejecting async tool become failures the model sees", () =>
     Effect.gen(function*() {
       const toolkit = Toolkit.make(

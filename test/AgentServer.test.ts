@@ -424,6 +424,133 @@ describe("AgentServer", () => {
       expect(unknown).toMatchObject({ available: ["add", "today", "greet", "count"] })
     }))
 
+  it.scopedLive("names in a path are looked up among what is served: constructor, __proto__, toString are 404s", () =>
+    Effect.gen(function*() {
+      const { handled, model, server } = yield* standard()
+      const post = (path: string, body: string) => http("POST", `${server.url}${path}`, { body })
+      for (const name of ["constructor", "__proto__", "toString"]) {
+        const tool = yield* post(`/v1/agents/assistant/tools/${name}`, "{}")
+        expect(tool.status).toBe(404)
+        expect(json(tool.text)).toEqual({
+          _tag: "ToolNotFound",
+          tool: name,
+          available: ["add", "today", "greet", "count"]
+        })
+        const agent = yield* post(`/v1/agents/${name}/runs`, "{\"input\":\"hi\"}")
+        expect(agent.status).toBe(404)
+        expect(json(agent.text)).toMatchObject({ _tag: "AgentNotFound", agent: name })
+        const dag = yield* post(`/v1/dags/${name}/runs`, "{\"input\":1}")
+        expect(dag.status).toBe(404)
+        expect(json(dag.text)).toMatchObject({ _tag: "DagNotFound", dag: name })
+        const batch = yield* http("GET", `${server.url}/v1/batches/${name}`)
+        expect(batch.status).toBe(404)
+        expect(json(batch.text)).toMatchObject({ _tag: "BatchNotFound", id: name })
+      }
+      expect(yield* model.requests).toEqual([])
+      expect(yield* Ref.get(handled)).toBe(0)
+    }))
+
+  it.scopedLive("a tool's failure goes out as its message only, never the raw cause it holds", () =>
+    Effect.gen(function*() {
+      // what an HTTP client library rejects with: the request, with its credentials
+      const rejection = {
+        message: "request failed with status 401",
+        config: { headers: { Authorization: "Bearer s3cret" } }
+      }
+      const loop: Record<string, unknown> = { secret: "s3cret" }
+      loop.self = loop
+      const circle: Record<string, unknown> = { name: "circle" }
+      circle.self = circle
+      const failure = new AgentError.ToolFailed({ tool: "fetch", message: "request failed", error: loop })
+      const workflow: Agent.Runnable<unknown> = {
+        name: "workflow",
+        run: () => Effect.fail(failure),
+        stream: () => Stream.fail(failure)
+      }
+      const { client, server } = yield* serve(Effect.gen(function*() {
+        const model = yield* ScriptedModel.make(() => ({ text: "unused" }))
+        const fetchTool = Tool.make("fetch", {
+          description: "Fetch a page",
+          parameters: {},
+          handler: () => Promise.reject(rejection)
+        })
+        const keeper = yield* Agent.make({ name: "keeper", instructions: "", model, toolkit: Toolkit.make(fetchTool) })
+        const dag = Dag.make<number>("pipeline").pipe(
+          Dag.node("fetch", () => Effect.fail(failure)),
+          Dag.node("loop", () => Effect.fail({ _tag: "Loop", loop: circle })),
+          Dag.node("bare", () => Effect.die(Object.assign(Object.create(null), { code: "E_BARE" })))
+        )
+        return { agents: [keeper], teams: [workflow], dags: [Registry.dag(dag, Schema.Number)] }
+      }))
+      const expected = { _tag: "ToolFailed", tool: "fetch", message: "request failed" }
+
+      const tool = yield* http("POST", `${server.url}/v1/agents/keeper/tools/fetch`, { body: "{}" })
+      expect(tool.status).toBe(500)
+      expect(json(tool.text)).toEqual({ ...expected, message: "request failed with status 401" })
+      const typed = yield* Effect.flip(client.agents.tool({ path: { name: "keeper", tool: "fetch" }, payload: {} }))
+      expect(typed).toStrictEqual(
+        new AgentError.ToolFailed({ tool: "fetch", message: "request failed with status 401" })
+      )
+
+      // a run that fails with a ToolFailed: its 500, its stream's error event, a batch's item, a DAG's node
+      const run = yield* http("POST", `${server.url}/v1/agents/workflow/runs`, { body: "{\"input\":\"go\"}" })
+      expect(run.status).toBe(500)
+      expect(json(run.text)).toEqual(expected)
+      const stream = yield* http("POST", `${server.url}/v1/agents/workflow/runs/stream`, { body: "{\"input\":\"go\"}" })
+      expect(frames(stream.text)).toEqual([{ event: "error", data: expected }])
+      const { id } = yield* client.batches.create({ payload: { agent: "workflow", inputs: ["go"] } })
+      const batch = yield* http("GET", `${server.url}/v1/batches/${id}?wait=true`)
+      expect(json(batch.text)).toMatchObject({ results: [{ index: 0, status: "failed", error: expected }] })
+      // a node's error JSON cannot represent, or a defect String cannot convert: readable text
+      const dag = yield* http("POST", `${server.url}/v1/dags/pipeline/runs`, {
+        body: "{\"input\":1,\"onFailure\":\"continue\"}"
+      })
+      expect(dag.status).toBe(200)
+      const nodes = json(dag.text).nodes as Record<string, { readonly error: unknown }>
+      expect(nodes.fetch!.error).toEqual(expected)
+      expect(nodes.loop!.error).toEqual({
+        _tag: "Loop",
+        message: "{ _tag: 'Loop', loop: <ref *1> { name: 'circle', self: [Circular *1] } }"
+      })
+      expect(nodes.bare!.error).toEqual({
+        _tag: "NodeDefect",
+        dag: "pipeline",
+        node: "bare",
+        defect: { code: "E_BARE" },
+        message: "node \"bare\" of DAG \"pipeline\" died: {\"code\":\"E_BARE\"}"
+      })
+      for (const body of [tool.text, run.text, stream.text, batch.text, dag.text]) expect(body).not.toContain("s3cret")
+    }))
+
+  it.scopedLive("POST …/tools/{tool}: a result JSON cannot represent, or a defect, is a ToolFailed with a message", () =>
+    Effect.gen(function*() {
+      const returning = (name: string, value: unknown) =>
+        Tool.make(name, { description: "", parameters: {}, handler: () => value })
+      const nothing = returning("nothing", undefined)
+      const dying: typeof nothing = Object.assign(Object.create(Object.getPrototypeOf(nothing)), nothing, {
+        name: "dying",
+        execute: () => Effect.die(new Error("a tool made by hand died"))
+      })
+      const { server } = yield* serve(Effect.gen(function*() {
+        const model = yield* ScriptedModel.make(() => ({ text: "unused" }))
+        const toolkit = Toolkit.make(returning("big", { total: 10n }), nothing, dying)
+        return { agents: [yield* Agent.make({ name: "odd", instructions: "", model, toolkit })] }
+      }))
+      const call = (tool: string) => http("POST", `${server.url}/v1/agents/odd/tools/${tool}`, { body: "{}" })
+      const big = yield* call("big")
+      expect([big.status, json(big.text)]).toEqual([
+        500,
+        { _tag: "ToolFailed", tool: "big", message: "the result is not JSON: it holds a BigInt at total" }
+      ])
+      const none = yield* call("nothing")
+      expect([none.status, json(none.text)]).toEqual([200, { tool: "nothing", result: null, content: "null" }])
+      const died = yield* call("dying")
+      expect([died.status, json(died.text)]).toEqual([
+        500,
+        { _tag: "ToolFailed", tool: "dying", message: "a tool made by hand died" }
+      ])
+    }))
+
   // ---------------------------------------------------------------------------
   // Bad input
   // ---------------------------------------------------------------------------

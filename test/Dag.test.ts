@@ -431,6 +431,25 @@ describe("Dag.run", () => {
       const streamed = yield* Effect.either(Stream.runCollect(Dag.stream(unknown, undefined)))
       expect(streamed._tag).toBe("Left")
     }))
+
+  it.effect("names known only at run time may be Object's own properties: __proto__, constructor", () =>
+    Effect.gen(function*() {
+      const proto: string = "__proto__"
+      const constructor: string = "constructor"
+      const dag = Dag.make<string>("odd names").pipe(
+        Dag.node(proto, (_, input) => Effect.succeed(`${input}?`)),
+        Dag.node(constructor, {
+          dependsOn: [proto],
+          run: (deps: Record<string, unknown>) => Effect.succeed([Object.keys(deps), deps[proto]])
+        })
+      )
+      const result = yield* Dag.run(dag, "what")
+      const nodes = result.nodes as Record<string, Dag.NodeResult>
+      expect(Object.keys(nodes)).toEqual(["__proto__", "constructor"])
+      expect(Object.getPrototypeOf(nodes)).toBe(Object.prototype)
+      expect(nodes[proto]).toMatchObject({ status: "completed", output: "what?" })
+      expect(nodes[constructor]).toMatchObject({ status: "completed", output: [["__proto__"], "what?"] })
+    }))
 })
 
 describe("Dag.stream", () => {

@@ -165,6 +165,28 @@ describe("ScriptedModel.useEachTool", () => {
       )
     }))
 
+  it.effect("looks names up among its own: a tool named constructor, a property named __proto__", () =>
+    Effect.gen(function*() {
+      const model = yield* ScriptedModel.make(
+        ScriptedModel.useEachTool({ arguments: { get_weather: { city: "Oslo", days: 2 } } })
+      )
+      const response = yield* model.generate(request("AI", [{
+        name: "constructor",
+        description: "",
+        strict: false,
+        parameters: {
+          type: "object",
+          properties: JSON.parse("{\"__proto__\":{\"type\":\"string\"}}") as Record<string, never>,
+          required: ["__proto__"],
+          additionalProperties: false,
+          $defs: {}
+        }
+      }]))
+      expect(response.toolCalls.map((call) => [call.name, call.arguments])).toEqual([
+        ["constructor", "{\"__proto__\":\"AI\"}"]
+      ])
+    }))
+
   it.effect("answers structured output with a sample that decodes", () =>
     Effect.gen(function*() {
       const model = yield* ScriptedModel.make(ScriptedModel.useEachTool())

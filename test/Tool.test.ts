@@ -1,8 +1,35 @@
+import { Command } from "@effect/platform"
+import { NodeContext } from "@effect/platform-node"
 import { describe, expect, expectTypeOf, it } from "@effect/vitest"
-import { Context, Deferred, Duration, Effect, Exit, Fiber, Layer, Ref, Schedule, Schema, TestClock } from "effect"
+import {
+  Context,
+  Deferred,
+  Duration,
+  Effect,
+  Exit,
+  Fiber,
+  Layer,
+  Ref,
+  Schedule,
+  Schema,
+  Stream,
+  String as Str,
+  TestClock
+} from "effect"
 import { AgentError, Tool, Toolkit } from "effect-agents"
+import { fileURLToPath } from "node:url"
 
 const blockingModule = new URL("./fixtures/blocking.mjs", import.meta.url)
+
+/** A value JSON cannot represent: it refers to itself. */
+const circular = (): Record<string, unknown> => {
+  const value: Record<string, unknown> = { name: "loop" }
+  value.self = value
+  return value
+}
+
+/** A model's call of a tool with no arguments, by name. */
+const callOf = (name: string) => ({ id: `call_${name}`, name, arguments: "{}" })
 
 class Point extends Schema.Class<Point>("Point")({ x: Schema.Number, y: Schema.Number }) {}
 
@@ -276,6 +303,105 @@ describe("Tool.make", () => {
     }))
 })
 
+describe("Tool: values JSON cannot represent", () => {
+  it.live("a rejection, a throw, a failure or a defect with such a value is a ToolFailed with a readable message", () =>
+    Effect.gen(function*() {
+      const failWith = (name: string, handler: () => unknown) =>
+        Tool.make(name, { description: "", parameters: {}, handler })
+      const tools = [
+        failWith("rejects_circular", () => Promise.reject(circular())),
+        failWith("rejects_bigint", () => Promise.reject({ id: 1n })),
+        failWith("throws_bigint", () => {
+          throw 10n
+        }),
+        failWith("fails_circular", () => Effect.fail(circular())),
+        failWith("dies_circular", () => Effect.die(circular())),
+        Tool.make("fails_encoded_bigint", {
+          description: "",
+          parameters: {},
+          failure: Schema.Struct({ n: Schema.BigIntFromSelf }),
+          handler: () => Effect.fail({ n: 10n })
+        })
+      ]
+      // before the fix, the first rejection never settled: the guard fails the test rather than hang it
+      const errors = yield* Effect.forEach(tools, (tool) => Effect.flip(tool.execute({}))).pipe(
+        Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => "a rejection never settled" })
+      )
+      expect(errors.map((error) => [error._tag, error.message])).toEqual([
+        ["ToolFailed", "<ref *1> { name: 'loop', self: [Circular *1] }"],
+        ["ToolFailed", "{ id: 1n }"],
+        ["ToolFailed", "10n"],
+        ["ToolFailed", "<ref *1> { name: 'loop', self: [Circular *1] }"],
+        ["ToolFailed", "<ref *1> { name: 'loop', self: [Circular *1] }"],
+        ["ToolFailed", "{ n: 10n }"]
+      ])
+    }))
+
+  it.scopedLive("a process whose tools reject with such values keeps running (in a child process)", () =>
+    Effect.gen(function*() {
+      const script = fileURLToPath(new URL("./fixtures/oddRejections.ts", import.meta.url))
+      const child = yield* Command.start(
+        Command.make(process.execPath, "--conditions=source", "--import", "tsx", script).pipe(
+          Command.workingDirectory(fileURLToPath(new URL("..", import.meta.url)))
+        )
+      )
+      const [stdout, stderr, exitCode] = yield* Effect.all([
+        Stream.mkString(Stream.decodeText(child.stdout)),
+        Stream.mkString(Stream.decodeText(child.stderr)),
+        child.exitCode
+      ], { concurrency: "unbounded" })
+      // the message shows what the process printed when it died
+      expect(exitCode, stderr).toBe(0)
+      expect(JSON.parse(Str.trim(stdout))).toEqual([
+        "Error: <ref *1> { name: 'loop', self: [Circular *1] }",
+        "Error: { id: 1n }"
+      ])
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.effect("a result JSON cannot represent is a ToolFailed the model reads, not a defect nor other JSON", () =>
+    Effect.gen(function*() {
+      const returning = (name: string, value: () => unknown) =>
+        Tool.make(name, { description: "", parameters: {}, handler: value })
+      const bigint = returning("bigint", () => 10n)
+      const toolkit = Toolkit.make(
+        bigint,
+        returning("circular", circular),
+        returning("function", () => () => 1),
+        returning("symbol", () => Symbol("s")),
+        returning("set", () => ({ seen: new Set([1]) })),
+        returning("nan", () => [1, NaN]),
+        returning("method", () => ({ items: [{ run: () => 1 }] })),
+        Tool.make("encoded_bigint", {
+          description: "",
+          parameters: {},
+          success: Schema.BigIntFromSelf,
+          handler: () => 10n
+        }),
+        returning("fine", () => ({ when: new Date(0), skipped: undefined }))
+      )
+      const results = yield* Effect.forEach(
+        Object.keys(toolkit.tools),
+        (name) => Toolkit.handleCall(toolkit, callOf(name))
+      )
+      expect(results.map((result) => [result.message.content, result.error?._tag])).toEqual([
+        ["Error: the result is not JSON: it is a BigInt", "ToolFailed"],
+        ["Error: the result is not JSON: it holds a circular structure at self", "ToolFailed"],
+        ["Error: the result is not JSON: it is a function", "ToolFailed"],
+        ["Error: the result is not JSON: it is a symbol", "ToolFailed"],
+        ["Error: the result is not JSON: it holds a Set at seen", "ToolFailed"],
+        ["Error: the result is not JSON: it holds NaN at 1", "ToolFailed"],
+        ["Error: the result is not JSON: it holds a function at items.0.run", "ToolFailed"],
+        ["Error: the result is not JSON: it is a BigInt", "ToolFailed"],
+        ["{\"when\":\"1970-01-01T00:00:00.000Z\"}", undefined]
+      ])
+      // the same over Tool.toContent
+      const error = yield* Effect.flip(Tool.toContent(bigint, 10n))
+      expect(error).toStrictEqual(
+        new AgentError.ToolFailed({ tool: "bigint", message: "the result is not JSON: it is a BigInt" })
+      )
+    }))
+})
+
 describe("Toolkit", () => {
   it.effect("executes a tool by name and reports an unknown name", () =>
     Effect.gen(function*() {
@@ -285,6 +411,49 @@ describe("Toolkit", () => {
       expect(yield* toolkit.execute("echo", { text: "hi" })).toBe("hi")
       const error = yield* Effect.flip(toolkit.execute("ecko", {}))
       expect(error).toStrictEqual(new AgentError.ToolNotFound({ tool: "ecko", available: ["echo"] }))
+    }))
+
+  it.effect("names from a model are looked up among the toolkit's own tools: constructor, __proto__, toString", () =>
+    Effect.gen(function*() {
+      const echo = Tool.make("echo", { description: "", parameters: {}, handler: () => "echo" })
+      const toolkit = Toolkit.make(echo)
+      for (const name of ["constructor", "__proto__", "toString", "hasOwnProperty"]) {
+        const error = yield* Effect.flip(toolkit.execute(name, {}))
+        expect(error).toStrictEqual(new AgentError.ToolNotFound({ tool: name, available: ["echo"] }))
+        const result = yield* Toolkit.handleCall(toolkit, callOf(name))
+        expect(result.message).toMatchObject({
+          content: `Error: no tool named "${name}"; available tools: echo`,
+          isError: true
+        })
+        expect(result.error?._tag).toBe("ToolNotFound")
+      }
+    }))
+
+  it.effect("tools may be named like Object's own properties", () =>
+    Effect.gen(function*() {
+      const named = (name: string) => Tool.make(name, { description: "", parameters: {}, handler: () => name })
+      const toolkit = Toolkit.make(named("constructor"), named("__proto__"), named("toString"))
+      expect(Object.keys(toolkit.tools)).toEqual(["constructor", "__proto__", "toString"])
+      expect(toolkit.definitions.map((definition) => definition.name)).toEqual(["constructor", "__proto__", "toString"])
+      for (const name of ["constructor", "__proto__", "toString"]) {
+        expect(yield* toolkit.execute(name, {})).toBe(name)
+        expect((yield* Toolkit.handleCall(toolkit, callOf(name))).message.content).toBe(name)
+      }
+      expect(() => Toolkit.make(named("__proto__"), named("__proto__"))).toThrow(/two tools are named "__proto__"/)
+    }))
+
+  it.effect("handleCall turns a defect (of a tool not made by Tool.make) into a failure the model reads", () =>
+    Effect.gen(function*() {
+      const echo = Tool.make("echo", { description: "", parameters: {}, handler: () => "echo" })
+      const dying: typeof echo = Object.assign(Object.create(Object.getPrototypeOf(echo)), echo, {
+        execute: () => Effect.die(circular())
+      })
+      const result = yield* Toolkit.handleCall(Toolkit.make(dying), callOf("echo"))
+      expect(result.message).toMatchObject({
+        content: "Error: <ref *1> { name: 'loop', self: [Circular *1] }",
+        isError: true
+      })
+      expect(result.error?._tag).toBe("ToolFailed")
     }))
 
   it("refuses two tools with one name", () => {
@@ -368,6 +537,29 @@ describe("Tool.blocking", () => {
       expect(error).toStrictEqual(
         new AgentError.ToolFailed({ tool: "explode", message: "the blocking function failed" })
       )
+    }))
+
+  it.live("a result that cannot leave the worker thread, or a throw of an odd value, is a ToolFailed", () =>
+    Effect.gen(function*() {
+      // each tool runs the fixture's export of its name
+      const blocking = (name: string) =>
+        Tool.blocking(name, { description: "", parameters: {}, module: blockingModule, export: name })
+      const toolkit = Toolkit.make(
+        blocking("returnsFunction"),
+        blocking("throwsNull"),
+        blocking("throwsBare"),
+        blocking("returnsBigInt")
+      )
+      const results = yield* Effect.forEach(
+        Object.keys(toolkit.tools),
+        (name) => Toolkit.handleCall(toolkit, callOf(name))
+      )
+      expect(results.map((result) => [result.message.content, result.error?._tag])).toEqual([
+        ["Error: the result cannot leave the worker thread: () => 1 could not be cloned.", "ToolFailed"],
+        ["Error: null", "ToolFailed"],
+        ["Error: {\"code\":\"E_BARE\"}", "ToolFailed"],
+        ["Error: the result is not JSON: it is a BigInt", "ToolFailed"]
+      ])
     }))
 
   it.live("a timeout terminates the worker thread", () =>

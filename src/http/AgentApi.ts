@@ -165,9 +165,40 @@ export class ServerShuttingDown extends Schema.TaggedError<ServerShuttingDown>()
 const withStatus = <A>(status: number) => HttpApiSchema.annotations<A>({ status })
 
 /**
+ * A `ToolFailed` over HTTP: its `tool` and `message`, never the `error` it
+ * holds in memory (what the handler failed with, such as an HTTP client's
+ * error with the request's credentials). Decoded, it is a `ToolFailed`
+ * without `error`.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { AgentError } from "effect-agents"
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const failure = new AgentError.ToolFailed({ tool: "fetch", message: "401", error: { authorization: "Bearer …" } })
+ * const body = Schema.encodeSync(AgentApi.ToolFailed)(failure)
+ * // { _tag: "ToolFailed", tool: "fetch", message: "401" }
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const ToolFailed = Schema.transform(
+  Schema.TaggedStruct("ToolFailed", { tool: Schema.String, message: Schema.String }),
+  Schema.typeSchema(AgentError.ToolFailed),
+  {
+    strict: true,
+    decode: ({ message, tool }) => new AgentError.ToolFailed({ tool, message }),
+    encode: ({ message, tool }) => ({ _tag: "ToolFailed" as const, tool, message })
+  }
+).annotations({ identifier: "ToolFailed", ...withStatus(500) })
+
+/**
  * What running a tool directly can fail with: the `ToolError`s, each with
  * its status: an unknown tool 404, arguments that do not decode 400 (with
- * the Schema issues), a failed handler 500, a timeout 504.
+ * the Schema issues), a failed handler 500 (its message only: see
+ * {@link ToolFailed}), a timeout 504.
  *
  * @example
  * ```ts
@@ -185,7 +216,7 @@ const withStatus = <A>(status: number) => HttpApiSchema.annotations<A>({ status 
 export const ToolError = Schema.Union(
   AgentError.ToolNotFound.annotations(withStatus(404)),
   AgentError.ToolInputInvalid.annotations(withStatus(400)),
-  AgentError.ToolFailed.annotations(withStatus(500)),
+  ToolFailed,
   AgentError.ToolTimeout.annotations(withStatus(504))
 )
 

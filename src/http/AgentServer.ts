@@ -62,11 +62,13 @@ import * as Stream from "effect/Stream"
 import { createHash, timingSafeEqual } from "node:crypto"
 import { createServer } from "node:http"
 import type { ToolError } from "../AgentError.js"
-import { ToolNotFound } from "../AgentError.js"
+import { ToolFailed, ToolNotFound } from "../AgentError.js"
 import * as Batches from "../internal/http/batches.js"
 import * as Drain from "../internal/http/drain.js"
 import * as Sse from "../internal/http/sse.js"
 import * as Wire from "../internal/http/wire.js"
+import * as Own from "../internal/own.js"
+import * as Render from "../internal/render.js"
 import * as AgentApi from "./AgentApi.js"
 import * as Registry from "./Registry.js"
 
@@ -271,13 +273,18 @@ const agentsGroup = ({ drain, registry }: Settings) =>
       .handle("tool", ({ path, payload }) =>
         Effect.gen(function*() {
           const served = yield* Registry.runnable(registry, path.name)
-          const tool = served.toolkit.tools[path.tool]
+          const tool = Own.get(served.toolkit.tools, path.tool)
           if (tool === undefined) {
             return yield* new ToolNotFound({ tool: path.tool, available: Object.keys(served.toolkit.tools) })
           }
           const value = yield* drain.track(provideTools(tool.execute(payload, served.toolOptions), registry.context))
           return yield* Wire.toolResult(tool, value)
-        })))
+        }).pipe(
+          // a defect (of a tool not made by Tool.make, say) answers as a failed tool, not an empty 500
+          Effect.catchAllDefect((defect) =>
+            Effect.fail(new ToolFailed({ tool: path.tool, message: Render.text(defect), error: defect }))
+          )
+        )))
 
 const batchesGroup = ({ batchConcurrency, batches, drain, registry }: Settings) =>
   HttpApiBuilder.group(AgentApi.Api, "batches", (handlers) =>

@@ -12,6 +12,7 @@ import * as Option from "effect/Option"
 import type * as Schedule from "effect/Schedule"
 import * as RunEvent from "../RunEvent.js"
 import * as TaskGroup from "../TaskGroup.js"
+import * as Own from "./own.js"
 import { isTracing } from "./tracing.js"
 
 /** What the graph of a DAG holds for each node: its name and what it depends on. */
@@ -283,7 +284,7 @@ export const execute = (
             yield* emit({ _tag: "NodeStarted", dag, node: spec.name, path: paths[index]!, startMs: start - runStart })
           }
           const deps: Record<string, unknown> = {}
-          for (const dep of plan.deps[index]!) deps[specs[dep]!.name] = outputs[dep]
+          for (const dep of plan.deps[index]!) Own.set(deps, specs[dep]!.name, outputs[dep])
           const refs = yield* Effect.getFiberRefs
           const exit = yield* Effect.exit(attemptOf(index, deps))
           // its dependents are forked from here: they see the run's FiberRefs, not what the node set
@@ -342,7 +343,7 @@ export const execute = (
             settle(index, { status: "skipped", blockedBy: blocker === undefined ? undefined : specs[blocker]!.name })
           }
           if (status[index] === "completed") completed++
-          nodes[specs[index]!.name] = outcomes[index]!
+          Own.set(nodes, specs[index]!.name, outcomes[index]!)
         }
         // the events the run did not get to emit: fail-fast's failure, interruptions and skips
         for (let index = 0; index < count; index++) {

@@ -3,12 +3,13 @@ import * as Either from "effect/Either"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import type * as Agent from "../../Agent.js"
-import type { ToolFailed } from "../../AgentError.js"
+import { ToolFailed } from "../../AgentError.js"
 import type * as Dag from "../../Dag.js"
 import type * as AgentApi from "../../http/AgentApi.js"
 import type { RunEvent } from "../../RunEvent.js"
 import type * as Team from "../../Team.js"
 import * as Tool from "../../Tool.js"
+import * as Render from "../render.js"
 
 /**
  * The output of a result as JSON. An agent without an output Schema answers
@@ -68,26 +69,44 @@ export type AnyRunEvent = RunEvent<unknown>
 export const event = (event: RunEvent<unknown>): AgentApi.RunEvent =>
   event._tag === "RunCompleted" ? { ...event, result: result(event.result) } : event
 
-/** A tool's result as JSON: encoded with its `success` Schema when it has one. */
+/**
+ * A tool's result as JSON: encoded with its `success` Schema when it has
+ * one; `null` for `undefined`, as its content says. A result JSON cannot
+ * represent fails as it does for a model (see `Tool.toContent`).
+ */
 export const toolResult = (tool: Tool.Any, value: unknown): Effect.Effect<AgentApi.ToolResult, ToolFailed> =>
   Effect.gen(function*() {
     const content = yield* Tool.toContent(tool, value)
     const json = tool.success === undefined ? value : yield* Effect.orDie(Schema.encodeUnknown(tool.success)(value))
-    return { tool: tool.name, result: json, content }
+    return { tool: tool.name, result: json === undefined ? null : json, content }
   })
 
-/** A node's error as JSON: its fields, with its `_tag` and `message`; a defect as its message. */
+/**
+ * A node's error as JSON: its fields, with its `_tag` and `message`; a
+ * field that is an Error as its message. A `ToolFailed` is its `tool` and
+ * `message` only (never the raw cause it holds, as over the rest of the API);
+ * an error whose fields JSON cannot represent (a cycle, a BigInt) is its
+ * `_tag` and its message as readable text.
+ */
 const errorJson = (error: unknown): unknown => {
-  if (typeof error !== "object" || error === null) return error
-  const fields: Record<string, unknown> = { ...error }
-  for (const [key, value] of Object.entries(fields)) {
-    if (value instanceof Error) fields[key] = value.message
+  if (typeof error !== "object" || error === null) {
+    return Either.isRight(Render.json(error))
+      ? error
+      : Render.text(error)
   }
-  return {
-    ...fields,
-    ...(Predicate.hasProperty(error, "_tag") ? { _tag: error._tag } : {}),
-    ...(error instanceof Error ? { message: error.message } : {})
+  if (error instanceof ToolFailed) return { _tag: error._tag, tool: error.tool, message: error.message }
+  const tag = Predicate.hasProperty(error, "_tag") ? { _tag: error._tag } : {}
+  try {
+    const fields: Record<string, unknown> = { ...error }
+    for (const [key, value] of Object.entries(fields)) {
+      if (value instanceof Error) fields[key] = value.message
+    }
+    const json = { ...fields, ...tag, ...(error instanceof Error ? { message: error.message } : {}) }
+    if (Either.isRight(Render.json(json))) return json
+  } catch {
+    // a getter that throws: what can be read is below
   }
+  return { ...tag, message: Render.text(error) }
 }
 
 /** A DAG's result as it goes on the wire. */
