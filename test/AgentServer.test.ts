@@ -1,4 +1,5 @@
-import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform"
+import { FetchHttpClient, HttpBody, HttpClient, HttpClientRequest } from "@effect/platform"
+import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import {
   Chunk,
@@ -152,6 +153,34 @@ const http = (
     return { status: response.status, headers: response.headers, text: yield* response.text }
   }).pipe(Effect.provide(FetchHttpClient.layer))
 
+/**
+ * A request over Node's HTTP client, which sends what a browser or a hostile
+ * client would and `fetch` would not: any `Host`, a body with any content
+ * type or none.
+ */
+const raw = (
+  method: "GET" | "POST",
+  url: string,
+  options?: {
+    readonly body?: string
+    readonly contentType?: string | undefined
+    readonly headers?: Record<string, string>
+  }
+) =>
+  Effect.gen(function*() {
+    const client = yield* HttpClient.HttpClient
+    const request = HttpClientRequest.make(method)(url).pipe(
+      HttpClientRequest.setHeaders(options?.headers ?? {}),
+      (request) =>
+        options?.body === undefined ? request : HttpClientRequest.setBody(
+          request,
+          HttpBody.raw(new TextEncoder().encode(options.body), { contentType: options.contentType })
+        )
+    )
+    const response = yield* client.execute(request)
+    return { status: response.status, headers: response.headers, text: yield* response.text }
+  }).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layer))
+
 const json = (text: string) => JSON.parse(text) as Record<string, unknown>
 
 /** The frames of a Server-Sent Events body: `event:` and `data:` lines, then a blank line. */
@@ -205,7 +234,7 @@ describe("AgentServer", () => {
         "POST /v1/dags/{name}/runs dags.run"
       ])
       expect(Object.keys(document.paths["/v1/agents/{name}/runs"]!.post!.responses).sort()).toEqual(
-        ["200", "400", "401", "404", "413", "500", "502", "503", "504"]
+        ["200", "400", "401", "404", "413", "415", "500", "502", "503", "504"]
       )
       expect(document.paths["/v1/batches"]!.post!.responses["202"]).toBeDefined()
       expect(document.components.securitySchemes).toEqual({ bearer: { type: "http", scheme: "bearer" } })
@@ -579,12 +608,133 @@ describe("AgentServer", () => {
       expect(document.security).toBeUndefined()
       const run = document.paths["/v1/agents/{name}/runs"]!.post!
       expect(run.security).toBeUndefined()
-      expect(Object.keys(run.responses).sort()).toEqual(["200", "400", "404", "413", "500", "502", "503", "504"])
+      expect(Object.keys(run.responses).sort()).toEqual(
+        ["200", "400", "403", "404", "413", "415", "500", "502", "503", "504"]
+      )
       // the docs page embeds the same document
       const page = (yield* http("GET", `${server.url}/docs`)).text
       const embedded = page.split("<script id=\"api-reference\" type=\"application/json\">")[1]!.split("</script>")[0]!
       expect(embedded).toContain("agents.run")
       expect(embedded).not.toContain("securitySchemes")
+    }))
+
+  // ---------------------------------------------------------------------------
+  // Hostile clients
+  // ---------------------------------------------------------------------------
+
+  it.scopedLive("only JSON bodies are taken: a form, a multipart, a text or an untyped body is a 415, and nothing runs", () =>
+    Effect.gen(function*() {
+      const { handled, model, server } = yield* standard()
+      const bodies = [
+        { path: "/v1/agents/plain/runs", form: "input=hi", json: "{\"input\":\"hi\"}" },
+        { path: "/v1/agents/plain/runs/stream", form: "input=hi", json: "{\"input\":\"hi\"}" },
+        { path: "/v1/agents/assistant/tools/count", form: "input=hi", json: "{\"input\":\"hi\"}" },
+        { path: "/v1/batches", form: "agent=plain&inputs=hi", json: "{\"agent\":\"plain\",\"inputs\":[\"hi\"]}" }
+      ]
+      const refused = [
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "text/plain",
+        "text/plain; charset=utf-8",
+        "application/json-patch+json",
+        "application/jsonx",
+        undefined
+      ]
+      for (const { form, json: body, path } of bodies) {
+        for (const contentType of refused) {
+          const response = yield* raw("POST", `${server.url}${path}`, {
+            body: contentType === "application/x-www-form-urlencoded" ? form : body,
+            contentType
+          })
+          expect([path, contentType, response.status]).toEqual([path, contentType, 415])
+          expect(json(response.text)).toMatchObject({ _tag: "UnsupportedMediaType" })
+          expect(json(response.text).message).toContain("application/json")
+        }
+      }
+      expect(yield* model.requests).toEqual([])
+      expect(yield* Ref.get(handled)).toBe(0)
+
+      // JSON, with parameters and in any case, is taken
+      for (
+        const contentType of ["application/json", "application/json; charset=utf-8", "Application/JSON;charset=UTF-8"]
+      ) {
+        const response = yield* raw("POST", `${server.url}/v1/agents/plain/runs`, {
+          body: "{\"input\":\"hi\"}",
+          contentType
+        })
+        expect([contentType, response.status]).toEqual([contentType, 200])
+      }
+      // a request without a body needs no content type
+      expect((yield* raw("GET", `${server.url}/health`)).status).toBe(200)
+      expect((yield* http("DELETE", `${server.url}/v1/batches/nope`)).status).toBe(404)
+    }))
+
+  it.scopedLive("with a token too, only JSON bodies are taken", () =>
+    Effect.gen(function*() {
+      const { model, server } = yield* standard({ server: { token: Redacted.make("s3cret") } })
+      const form = yield* raw("POST", `${server.url}/v1/agents/plain/runs`, {
+        body: "input=hi",
+        contentType: "application/x-www-form-urlencoded",
+        headers: { authorization: "Bearer s3cret" }
+      })
+      expect(form.status).toBe(415)
+      expect(yield* model.requests).toEqual([])
+    }))
+
+  it.scopedLive("without a token, a request whose Host is not the server's is a 403, and nothing runs", () =>
+    Effect.gen(function*() {
+      const { model, server } = yield* standard()
+      // bound to the loopback interface by default
+      expect(server.host).toBe("127.0.0.1")
+      expect(server.url).toBe(`http://127.0.0.1:${server.port}`)
+      const run = (host: string) =>
+        raw("POST", `${server.url}/v1/agents/plain/runs`, {
+          body: "{\"input\":\"hi\"}",
+          contentType: "application/json",
+          headers: { host }
+        })
+
+      // a page of another site whose name resolves to 127.0.0.1 (DNS rebinding) sends its own name
+      for (const host of ["evil.example", `evil.example:${server.port}`, `localhost:${server.port + 1}`, "localhost"]) {
+        const refused = yield* run(host)
+        expect([host, refused.status]).toEqual([host, 403])
+        expect(json(refused.text)).toMatchObject({ _tag: "HostNotAllowed" })
+      }
+      expect((yield* raw("GET", `${server.url}/health`, { headers: { host: "evil.example" } })).status).toBe(403)
+      expect((yield* raw("GET", `${server.url}/openapi.json`, { headers: { host: "evil.example" } })).status).toBe(403)
+      expect(yield* model.requests).toEqual([])
+
+      // its own names, at its port
+      for (
+        const host of [
+          `127.0.0.1:${server.port}`,
+          `localhost:${server.port}`,
+          `LOCALHOST:${server.port}`,
+          `[::1]:${server.port}`
+        ]
+      ) {
+        expect([host, (yield* run(host)).status]).toEqual([host, 200])
+      }
+    }))
+
+  it.scopedLive("allowedHosts adds names the Host may have; with a token, the Host is not checked", () =>
+    Effect.gen(function*() {
+      const { server } = yield* standard({ server: { allowedHosts: ["agents.internal", "proxy.example:8443"] } })
+      const health = (host: string) => raw("GET", `${server.url}/health`, { headers: { host } })
+      expect((yield* health("agents.internal")).status).toBe(200)
+      expect((yield* health("agents.internal:443")).status).toBe(200)
+      expect((yield* health("proxy.example:8443")).status).toBe(200)
+      expect((yield* health("proxy.example")).status).toBe(403)
+      expect((yield* health("other.internal")).status).toBe(403)
+      expect((yield* health(`localhost:${server.port}`)).status).toBe(200)
+
+      const { server: guarded } = yield* standard({ server: { token: Redacted.make("s3cret") } })
+      const run = yield* raw("POST", `${guarded.url}/v1/agents/plain/runs`, {
+        body: "{\"input\":\"hi\"}",
+        contentType: "application/json",
+        headers: { host: "agents.example.com", authorization: "Bearer s3cret" }
+      })
+      expect(run.status).toBe(200)
     }))
 
   // ---------------------------------------------------------------------------
@@ -787,5 +937,21 @@ describe("AgentServer.layerConfig", () => {
         headers: { authorization: "Bearer from-config" }
       })
       expect(large.status).toBe(413)
+    }))
+
+  it.scopedLive("reads the names a Host may have from AGENT_SERVER_ALLOWED_HOSTS", () =>
+    Effect.gen(function*() {
+      const config = ConfigProvider.fromMap(
+        new Map([["AGENT_SERVER_ALLOWED_HOSTS", "agents.internal,proxy.example:8443"]]),
+        { pathDelim: "_" }
+      )
+      const context = yield* Layer.build(
+        AgentServer.layerConfig({ port: 0 }).pipe(Layer.provide(Registry.layer({})))
+      ).pipe(Effect.withConfigProvider(config))
+      const server = Context.get(context, AgentServer.AgentServer)
+      const health = (host: string) => raw("GET", `${server.url}/health`, { headers: { host } })
+      expect((yield* health("agents.internal")).status).toBe(200)
+      expect((yield* health("proxy.example:8443")).status).toBe(200)
+      expect((yield* health("evil.example")).status).toBe(403)
     }))
 })

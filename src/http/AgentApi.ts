@@ -18,9 +18,10 @@
  * Every error is a `Schema.TaggedError` with its HTTP status: a body that
  * does not match the Schema is a 400 `HttpApiDecodeError` with the issues, an
  * unknown agent, tool or batch a 404, a missing or wrong bearer token a 401,
- * a body over the size limit a 413, a server shutting down a 503, and a run
- * that fails answers with its typed `AgentError` (502 for model errors, 504
- * for timeouts, 500 for the rest).
+ * a `Host` that is not the server's (without a token) a 403, a body over the
+ * size limit a 413, a body that is not JSON a 415, a server shutting down
+ * a 503, and a run that fails answers with its typed `AgentError` (502 for
+ * model errors, 504 for timeouts, 500 for the rest).
  *
  * @example
  * ```ts
@@ -135,6 +136,47 @@ export class PayloadTooLarge extends Schema.TaggedError<PayloadTooLarge>()("Payl
     return `the request body is larger than ${this.limit} bytes`
   }
 }
+
+/**
+ * The request has a body that is not `application/json` (parameters such as
+ * `; charset=utf-8` are fine). Every endpoint with a body takes JSON only:
+ * a web page can send a form, a multipart or a text body to any server
+ * without asking, but not JSON.
+ *
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const error = new AgentApi.UnsupportedMediaType({ message: "the body must be application/json, not text/plain" })
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class UnsupportedMediaType extends Schema.TaggedError<UnsupportedMediaType>()("UnsupportedMediaType", {
+  message: Schema.String
+}, HttpApiSchema.annotations({ status: 415, description: "The request body is not application/json" })) {}
+
+/**
+ * The request's `Host` header does not name the server: without a bearer
+ * token, a server answers only to its own names (its host, `localhost`,
+ * `127.0.0.1` and `[::1]`, at its port) and to its `allowedHosts`, so that a
+ * web page whose name resolves to the server's address (DNS rebinding)
+ * cannot call it.
+ *
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const error = new AgentApi.HostNotAllowed({ message: "the Host \"evil.example\" does not name this server" })
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class HostNotAllowed extends Schema.TaggedError<HostNotAllowed>()("HostNotAllowed", {
+  message: Schema.String
+}, HttpApiSchema.annotations({ status: 403, description: "The Host header does not name this server" })) {}
 
 /**
  * The server is shutting down: it takes no new requests, and a run still
@@ -1237,8 +1279,9 @@ export class System extends HttpApiGroup.make("system", { topLevel: true })
 {}
 
 /**
- * The whole API. Errors of every endpoint: a body that does not decode (400),
- * a body over the size limit (413), a server shutting down (503).
+ * The whole API. Errors of every endpoint: a body that does not decode (400), a `Host` that does not name the server when it has
+ * no token (403), a body over the size limit (413), a body that is not
+ * `application/json` (415), a server shutting down (503).
  *
  * @example
  * ```ts
@@ -1257,6 +1300,8 @@ export class Api extends HttpApi.make("effect-agents")
   .add(Dags)
   .add(System)
   .addError(PayloadTooLarge)
+  .addError(UnsupportedMediaType)
+  .addError(HostNotAllowed)
   .addError(ServerShuttingDown)
   .annotate(OpenApi.Title, "effect-agents")
   .annotate(OpenApi.Version, "0.1.0")

@@ -51,6 +51,7 @@ import * as OpenApi from "@effect/platform/OpenApi"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -64,7 +65,9 @@ import { createServer } from "node:http"
 import type { ToolError } from "../AgentError.js"
 import { ToolNotFound } from "../AgentError.js"
 import * as Batches from "../internal/http/batches.js"
+import * as Body from "../internal/http/body.js"
 import * as Drain from "../internal/http/drain.js"
+import * as Hosts from "../internal/http/hosts.js"
 import * as Sse from "../internal/http/sse.js"
 import * as Wire from "../internal/http/wire.js"
 import * as AgentApi from "./AgentApi.js"
@@ -85,10 +88,20 @@ import * as Registry from "./Registry.js"
 export interface Options {
   /** Default 8080; 0 picks a free port (see `AgentServer.port`). */
   readonly port?: number | undefined
-  /** Default `"127.0.0.1"`; `"0.0.0.0"` listens on every interface. */
+  /** Default `"127.0.0.1"`, the loopback interface; `"0.0.0.0"` listens on every interface. */
   readonly host?: string | undefined
-  /** When set, the agent and batch endpoints need `Authorization: Bearer <token>`. */
+  /**
+   * When set, the agent and batch endpoints need `Authorization: Bearer <token>`.
+   * When not, a request's `Host` must name the server (see `allowedHosts`).
+   */
   readonly token?: Redacted.Redacted | undefined
+  /**
+   * Without a token, the names a request's `Host` may have besides the
+   * server's own (its `host`, `localhost`, `127.0.0.1` and `[::1]`, at its
+   * port): each a name (any port) or a `name:port`. Others get a 403
+   * `HostNotAllowed`.
+   */
+  readonly allowedHosts?: ReadonlyArray<string> | undefined
   /** The largest request body in bytes (default 1 MiB); larger ones get a 413. */
   readonly maxBodySize?: number | undefined
   /** How long runs in flight may go on once shutdown began (default 10 seconds). */
@@ -188,16 +201,45 @@ const isRequestError = (u: unknown): u is HttpServerError.RequestError =>
 const causeMessage = (error: HttpServerError.RequestError): string =>
   Predicate.hasProperty(error.cause, "message") && typeof error.cause.message === "string" ? error.cause.message : ""
 
+/** A header as it goes in a message: at most 100 characters of it, quoted. */
+const quote = (header: string) => JSON.stringify(header.length > 100 ? `${header.slice(0, 100)}…` : header)
+
+/** Whether a `Host` header names the server: known once it listens. */
+type HostCheck = Effect.Effect<(header: string | undefined) => boolean>
+
+const checkHost = (check: HostCheck, request: HttpServerRequest.HttpServerRequest) =>
+  Effect.flatMap(check, (names) => {
+    const host = request.headers.host
+    if (names(host)) return Effect.void
+    const message = host === undefined
+      ? "the request has no Host header"
+      : `the Host ${quote(host)} does not name this server (allowedHosts adds names)`
+    return Effect.fail(new AgentApi.HostNotAllowed({ message }))
+  })
+
+const checkContentType = (request: HttpServerRequest.HttpServerRequest) => {
+  const contentType = request.headers["content-type"]
+  if (!Body.takesBody(request.method) || Body.isJson(contentType)) return Effect.void
+  const message = contentType === undefined
+    ? "the request body must be application/json; it has no content type"
+    : `the request body must be application/json, not ${quote(contentType)}`
+  return Effect.fail(new AgentApi.UnsupportedMediaType({ message }))
+}
+
 /**
- * Before routing: 503 while draining, 413 for a declared length over the
- * limit. Around the handlers: the body is read with the limit, and the
- * platform's defects for a body that is too long (sent without a length) or
- * that is not JSON become a 413 and a 400. A response that goes out while
- * the server drains closes its connection, so the server can close.
+ * Before routing: without a token, 403 for a `Host` that does not name the
+ * server; 503 while draining; 413 for a declared length over the limit; 415
+ * for a body that is not JSON. Around the handlers: the body is read with
+ * the limit, and the platform's defects for a body that is too long (sent
+ * without a length) or that is not JSON become a 413 and a 400. A response
+ * that goes out while the server drains closes its connection, so the server
+ * can close.
  */
-const guard = (drain: Drain.Drain, maxBodySize: number) =>
+const guard = (drain: Drain.Drain, maxBodySize: number, hostCheck: HostCheck | undefined) =>
   HttpApiBuilder.middleware(AgentApi.Api, (app) =>
     Effect.gen(function*() {
+      const request = yield* HttpServerRequest.HttpServerRequest
+      if (hostCheck !== undefined) yield* checkHost(hostCheck, request)
       yield* drain.guard
       yield* HttpApp.appendPreResponseHandler((_request, response) =>
         Effect.map(
@@ -205,9 +247,9 @@ const guard = (drain: Drain.Drain, maxBodySize: number) =>
           (draining) => draining ? HttpServerResponse.setHeader(response, "connection", "close") : response
         )
       )
-      const request = yield* HttpServerRequest.HttpServerRequest
       const length = Number(request.headers["content-length"] ?? "0")
       if (length > maxBodySize) return yield* new AgentApi.PayloadTooLarge({ limit: maxBodySize })
+      yield* checkContentType(request)
       return yield* app.pipe(
         HttpIncomingMessage.withMaxBodySize(Option.some(maxBodySize)),
         Effect.catchAllDefect((defect): Effect.Effect<never, AgentApi.PayloadTooLarge | HttpApiDecodeError> => {
@@ -319,20 +361,32 @@ const systemGroup = ({ registry }: Settings) =>
 
 type Json = Record<string, unknown>
 
+/** The document with `f` applied to each of its operations. */
+const mapOperations = (spec: Json, f: (operation: Json) => Json): Json => {
+  const paths = Object.entries((spec.paths ?? {}) as Record<string, Record<string, Json>>).map(([path, methods]) =>
+    [path, Object.fromEntries(Object.entries(methods).map(([method, operation]) => [method, f(operation)]))] as const
+  )
+  return { ...spec, paths: Object.fromEntries(paths) }
+}
+
+/** An operation that never answers with `status`. */
+const withoutResponse = (operation: Json, status: string): Json => {
+  const { [status]: _answer, ...answered } = (operation.responses ?? {}) as Json
+  return { ...operation, responses: answered }
+}
+
 /** An OpenAPI document without authentication: no security scheme, no `security`, no 401. */
 const withoutAuthentication = (spec: Json): Json => {
   const { security: _security, ...document } = spec
   const { securitySchemes: _schemes, ...components } = (spec.components ?? {}) as Json
-  const paths = Object.entries((spec.paths ?? {}) as Record<string, Record<string, Json>>).map(([path, methods]) => {
-    const operations = Object.entries(methods).map(([method, operation]) => {
-      const { security: _operationSecurity, responses, ...rest } = operation
-      const { 401: _unauthorized, ...answered } = (responses ?? {}) as Json
-      return [method, { ...rest, responses: answered }] as const
-    })
-    return [path, Object.fromEntries(operations)] as const
+  return mapOperations({ ...document, components }, (operation) => {
+    const { security: _operationSecurity, ...rest } = operation
+    return withoutResponse(rest, "401")
   })
-  return { ...document, components, paths: Object.fromEntries(paths) }
 }
+
+/** An OpenAPI document without the Host check (a token protects the server): no 403. */
+const withoutHostCheck = (spec: Json): Json => mapOperations(spec, (operation) => withoutResponse(operation, "403"))
 
 /**
  * Starts the server on `host:port` with the `Registry` in context; it drains
@@ -376,10 +430,14 @@ export const layer = (options?: Options): Layer.Layer<AgentServer, HttpServerErr
         batchConcurrency: options?.batchConcurrency ?? defaults.batchConcurrency
       }
 
-      // without a token, the documents do not ask for one
-      const api = options?.token === undefined
-        ? AgentApi.Api.annotate(OpenApi.Transform, withoutAuthentication)
-        : AgentApi.Api
+      // without a token, the documents do not ask for one; with one, the Host is not checked
+      const api = AgentApi.Api.annotate(
+        OpenApi.Transform,
+        options?.token === undefined ? withoutAuthentication : withoutHostCheck
+      )
+      // without a token, only requests whose Host names the server, known once it listens
+      const names = yield* Deferred.make<(header: string | undefined) => boolean>()
+      const hostCheck = options?.token === undefined ? Deferred.await(names) : undefined
       const ApiLive = HttpApiBuilder.api(api).pipe(
         Layer.provide([agentsGroup(settings), batchesGroup(settings), dagsGroup(settings), systemGroup(settings)]),
         Layer.provide(authorization(options?.token))
@@ -387,7 +445,7 @@ export const layer = (options?: Options): Layer.Layer<AgentServer, HttpServerErr
       const AppLive = Layer.mergeAll(
         HttpApiBuilder.middlewareOpenApi({ path: options?.openApiPath ?? defaults.openApiPath }),
         HttpApiScalar.layer({ path: options?.docsPath ?? defaults.docsPath }),
-        guard(drain, maxBodySize)
+        guard(drain, maxBodySize, hostCheck)
       ).pipe(
         Layer.provideMerge(ApiLive),
         Layer.provideMerge(HttpApiBuilder.Router.Live),
@@ -419,14 +477,17 @@ export const layer = (options?: Options): Layer.Layer<AgentServer, HttpServerErr
       )
 
       const port = server.address._tag === "TcpAddress" ? server.address.port : 0
-      return { url: `http://${host}:${port}`, host, port, inFlight: drain.inFlight, awaitShutdown: drain.awaitDraining }
+      yield* Deferred.succeed(names, Hosts.matcher({ host, port }, options?.allowedHosts ?? []))
+      const url = `http://${Hosts.format(host)}:${port}`
+      return { url, host, port, inFlight: drain.inFlight, awaitShutdown: drain.awaitDraining }
     })
   )
 
 /**
  * {@link layer} with its settings from `Config`: `AGENT_SERVER_HOST`,
  * `AGENT_SERVER_PORT`, `AGENT_SERVER_TOKEN` (read with `Config.redacted`;
- * no token, no authentication), `AGENT_SERVER_MAX_BODY_SIZE` (bytes) and
+ * no token, no authentication), `AGENT_SERVER_ALLOWED_HOSTS` (names,
+ * comma-separated), `AGENT_SERVER_MAX_BODY_SIZE` (bytes) and
  * `AGENT_SERVER_SHUTDOWN_GRACE_PERIOD` (a duration such as `"30 seconds"`).
  * Settings not in the config come from `options`, then the defaults.
  *
@@ -452,6 +513,7 @@ export const layerConfig = (
       host: Config.option(Config.string("HOST")),
       port: Config.option(Config.port("PORT")),
       token: Config.option(Config.redacted("TOKEN")),
+      allowedHosts: Config.option(Config.array(Config.string(), "ALLOWED_HOSTS")),
       maxBodySize: Config.option(Config.integer("MAX_BODY_SIZE")),
       shutdownGracePeriod: Config.option(Config.duration("SHUTDOWN_GRACE_PERIOD"))
     }).pipe(
@@ -462,6 +524,7 @@ export const layerConfig = (
           host: Option.getOrElse(config.host, () => options?.host),
           port: Option.getOrElse(config.port, () => options?.port),
           token: Option.getOrElse(config.token, () => options?.token),
+          allowedHosts: Option.getOrElse(config.allowedHosts, () => options?.allowedHosts),
           maxBodySize: Option.getOrElse(config.maxBodySize, () => options?.maxBodySize),
           shutdownGracePeriod: Option.getOrElse(config.shutdownGracePeriod, () => options?.shutdownGracePeriod)
         })
