@@ -737,6 +737,36 @@ describe("AgentServer", () => {
       expect(run.status).toBe(200)
     }))
 
+  it.scopedLive("JSON nested too deep is a 400 with a body, on every endpoint, and nothing runs", () =>
+    Effect.gen(function*() {
+      const { handled, model, server } = yield* standard()
+      const deep = "[".repeat(100_000) + "]".repeat(100_000)
+      const bodies: ReadonlyArray<readonly [string, string]> = [
+        ["/v1/agents/plain/runs", `{"input":${deep}}`],
+        ["/v1/agents/plain/runs/stream", deep],
+        ["/v1/agents/assistant/tools/count", `{"input":${deep}}`],
+        ["/v1/batches", `{"agent":"plain","inputs":${deep}}`],
+        ["/v1/dags/nope/runs", `{"input":${deep}}`]
+      ]
+      for (const [path, body] of bodies) {
+        const response = yield* http("POST", `${server.url}${path}`, { body })
+        expect([path, response.status]).toEqual([path, 400])
+        expect(json(response.text)).toMatchObject({ _tag: "HttpApiDecodeError" })
+        expect(json(response.text).message).toContain("nested deeper than")
+      }
+      // 64 levels, the body's own included, are taken: this one reaches the handler (no such DAG)
+      const nested = (levels: number) => `{"input":${"[".repeat(levels - 1)}${"]".repeat(levels - 1)}}`
+      expect((yield* http("POST", `${server.url}/v1/dags/nope/runs`, { body: nested(64) })).status).toBe(404)
+      expect((yield* http("POST", `${server.url}/v1/dags/nope/runs`, { body: nested(65) })).status).toBe(400)
+      // strings and escapes do not count as nesting
+      const flat = yield* http("POST", `${server.url}/v1/agents/assistant/tools/count`, {
+        body: JSON.stringify({ input: "[{".repeat(1000) + "\\\"[" })
+      })
+      expect(flat.status).toBe(200)
+      expect(yield* model.requests).toEqual([])
+      expect(yield* Ref.get(handled)).toBe(1)
+    }))
+
   // ---------------------------------------------------------------------------
   // Disconnects
   // ---------------------------------------------------------------------------

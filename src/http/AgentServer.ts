@@ -219,21 +219,43 @@ const checkHost = (check: HostCheck, request: HttpServerRequest.HttpServerReques
 
 const checkContentType = (request: HttpServerRequest.HttpServerRequest) => {
   const contentType = request.headers["content-type"]
-  if (!Body.takesBody(request.method) || Body.isJson(contentType)) return Effect.void
+  if (Body.isJson(contentType)) return Effect.void
   const message = contentType === undefined
     ? "the request body must be application/json; it has no content type"
     : `the request body must be application/json, not ${quote(contentType)}`
   return Effect.fail(new AgentApi.UnsupportedMediaType({ message }))
 }
 
+const decodeError = (message: string) =>
+  new HttpApiDecodeError({ message, issues: [{ _tag: "Type", path: [], message }] })
+
+/**
+ * Reads the body, with the size limit, and checks that its JSON does not
+ * nest too deep to decode (Schema's issues and `JSON.stringify` recurse).
+ * The handler's parse reads the same text again, from the request's cache.
+ */
+const readBody = (request: HttpServerRequest.HttpServerRequest, maxBodySize: number) =>
+  request.text.pipe(
+    Effect.mapError((error) =>
+      causeMessage(error) === "maxBytes exceeded"
+        ? new AgentApi.PayloadTooLarge({ limit: maxBodySize })
+        : decodeError(`the body could not be read: ${causeMessage(error)}`)
+    ),
+    Effect.filterOrFail(
+      (text) => !Body.nestedDeeperThan(text, Body.maxDepth),
+      () => decodeError(`the body is JSON nested deeper than ${Body.maxDepth} levels`)
+    ),
+    HttpIncomingMessage.withMaxBodySize(Option.some(maxBodySize))
+  )
+
 /**
  * Before routing: without a token, 403 for a `Host` that does not name the
  * server; 503 while draining; 413 for a declared length over the limit; 415
- * for a body that is not JSON. Around the handlers: the body is read with
- * the limit, and the platform's defects for a body that is too long (sent
- * without a length) or that is not JSON become a 413 and a 400. A response
- * that goes out while the server drains closes its connection, so the server
- * can close.
+ * for a body that is not JSON; then the body is read with the limit (413
+ * over it) and refused when it nests too deep (400). Around the handlers:
+ * the platform's defect for a body that is not JSON becomes a 400. A
+ * response that goes out while the server drains closes its connection, so
+ * the server can close.
  */
 const guard = (drain: Drain.Drain, maxBodySize: number, hostCheck: HostCheck | undefined) =>
   HttpApiBuilder.middleware(AgentApi.Api, (app) =>
@@ -249,17 +271,17 @@ const guard = (drain: Drain.Drain, maxBodySize: number, hostCheck: HostCheck | u
       )
       const length = Number(request.headers["content-length"] ?? "0")
       if (length > maxBodySize) return yield* new AgentApi.PayloadTooLarge({ limit: maxBodySize })
-      yield* checkContentType(request)
+      if (Body.takesBody(request.method)) {
+        yield* checkContentType(request)
+        yield* readBody(request, maxBodySize)
+      }
       return yield* app.pipe(
         HttpIncomingMessage.withMaxBodySize(Option.some(maxBodySize)),
-        Effect.catchAllDefect((defect): Effect.Effect<never, AgentApi.PayloadTooLarge | HttpApiDecodeError> => {
-          if (!isRequestError(defect) || defect.reason !== "Decode") return Effect.die(defect)
-          if (causeMessage(defect) === "maxBytes exceeded") {
-            return Effect.fail(new AgentApi.PayloadTooLarge({ limit: maxBodySize }))
-          }
-          const message = `the body is not valid JSON: ${causeMessage(defect)}`
-          return Effect.fail(new HttpApiDecodeError({ message, issues: [{ _tag: "Type", path: [], message }] }))
-        })
+        Effect.catchAllDefect((defect) =>
+          isRequestError(defect) && defect.reason === "Decode"
+            ? Effect.fail(decodeError(`the body is not valid JSON: ${causeMessage(defect)}`))
+            : Effect.die(defect)
+        )
       )
     }))
 
