@@ -2,6 +2,7 @@ import { FetchHttpClient, HttpBody, HttpClient, HttpClientRequest } from "@effec
 import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import {
+  Cause,
   Chunk,
   Clock,
   ConfigProvider,
@@ -10,6 +11,7 @@ import {
   Exit,
   Fiber,
   Layer,
+  Logger,
   Queue,
   Redacted,
   Ref,
@@ -182,6 +184,27 @@ const raw = (
   }).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layer))
 
 const json = (text: string) => JSON.parse(text) as Record<string, unknown>
+
+/** A logger that keeps what is logged: its level, its message and its cause, pretty-printed. */
+const captureLogs = () => {
+  const lines: Array<{ readonly level: string; readonly message: string; readonly cause: string }> = []
+  const logger = Logger.make(({ cause, logLevel, message }) => {
+    lines.push({
+      level: logLevel.label,
+      message: (Array.isArray(message) ? message : [message]).map(String).join(" "),
+      cause: Cause.isEmpty(cause) ? "" : Cause.pretty(cause)
+    })
+  })
+  return { lines, layer: Logger.replace(Logger.defaultLogger, logger) }
+}
+
+/** An agent whose model dies: a bug, not a typed failure. The defect's message holds a secret. */
+const broken = Effect.flatMap(
+  ScriptedModel.make(() => {
+    throw new Error("the model's bug, with a secret: sk-live-0123456789")
+  }),
+  (model) => Agent.make({ name: "broken", instructions: "", model, policy: { retry: false } })
+)
 
 /** The frames of a Server-Sent Events body: `event:` and `data:` lines, then a blank line. */
 const frames = (body: string) =>
@@ -765,6 +788,28 @@ describe("AgentServer", () => {
       expect(flat.status).toBe(200)
       expect(yield* model.requests).toEqual([])
       expect(yield* Ref.get(handled)).toBe(1)
+    }))
+
+  it.scopedLive("a defect in a handler is a 500 with a generic JSON body, and is logged", () =>
+    Effect.gen(function*() {
+      const logs = captureLogs()
+      const { client, server } = yield* serve(Effect.map(broken, (agent) => ({ agents: [agent] }))).pipe(
+        Effect.provide(logs.layer)
+      )
+      const response = yield* http("POST", `${server.url}/v1/agents/broken/runs`, { body: "{\"input\":\"hi\"}" })
+      expect(response.status).toBe(500)
+      expect(response.headers["content-type"]).toContain("application/json")
+      expect(json(response.text)).toEqual({ _tag: "InternalError", message: "internal server error" })
+      expect(response.text).not.toContain("sk-live")
+      // the typed client gets a typed error
+      const error = yield* Effect.flip(client.agents.run({ path: { name: "broken" }, payload: { input: "hi" } }))
+      expect(error._tag).toBe("InternalError")
+      // the defect is in the server's log, with its cause
+      const logged = logs.lines.filter((line) => line.level === "ERROR")
+      expect(logged).toHaveLength(2)
+      expect(logged[0]!.message).toContain("POST /v1/agents/broken/runs")
+      expect(logged[0]!.cause).toContain("sk-live-0123456789")
+      expect(yield* server.inFlight).toBe(0)
     }))
 
   // ---------------------------------------------------------------------------

@@ -19,9 +19,10 @@
  * does not match the Schema is a 400 `HttpApiDecodeError` with the issues, an
  * unknown agent, tool or batch a 404, a missing or wrong bearer token a 401,
  * a `Host` that is not the server's (without a token) a 403, a body over the
- * size limit a 413, a body that is not JSON a 415, a server shutting down
- * a 503, and a run that fails answers with its typed `AgentError` (502 for
- * model errors, 504 for timeouts, 500 for the rest).
+ * size limit a 413, a body that is not JSON a 415, a defect a 500
+ * `InternalError`, a server shutting down a 503, and a run that fails
+ * answers with its typed `AgentError` (502 for model errors, 504 for
+ * timeouts, 500 for the rest).
  *
  * @example
  * ```ts
@@ -177,6 +178,24 @@ export class UnsupportedMediaType extends Schema.TaggedError<UnsupportedMediaTyp
 export class HostNotAllowed extends Schema.TaggedError<HostNotAllowed>()("HostNotAllowed", {
   message: Schema.String
 }, HttpApiSchema.annotations({ status: 403, description: "The Host header does not name this server" })) {}
+
+/**
+ * The server failed in a way it did not expect (a defect: a bug). The answer
+ * says no more; the server logs the defect.
+ *
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const error = new AgentApi.InternalError({ message: "internal server error" })
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InternalError extends Schema.TaggedError<InternalError>()("InternalError", {
+  message: Schema.String
+}, HttpApiSchema.annotations({ status: 500, description: "The server failed unexpectedly; it logged why" })) {}
 
 /**
  * The server is shutting down: it takes no new requests, and a run still
@@ -1281,7 +1300,8 @@ export class System extends HttpApiGroup.make("system", { topLevel: true })
 /**
  * The whole API. Errors of every endpoint: a body that does not decode (400), a `Host` that does not name the server when it has
  * no token (403), a body over the size limit (413), a body that is not
- * `application/json` (415), a server shutting down (503).
+ * `application/json` (415), a defect (500 `InternalError`), a server shutting
+ * down (503).
  *
  * @example
  * ```ts
@@ -1303,6 +1323,7 @@ export class Api extends HttpApi.make("effect-agents")
   .addError(UnsupportedMediaType)
   .addError(HostNotAllowed)
   .addError(ServerShuttingDown)
+  .addError(InternalError)
   .annotate(OpenApi.Title, "effect-agents")
   .annotate(OpenApi.Version, "0.1.0")
   .annotate(OpenApi.Description, "Agents, teams, DAGs and batches of runs over HTTP")

@@ -46,8 +46,10 @@ import * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
 import type * as HttpServerError from "@effect/platform/HttpServerError"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerRespondable from "@effect/platform/HttpServerRespondable"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as OpenApi from "@effect/platform/OpenApi"
+import * as Cause from "effect/Cause"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
@@ -285,6 +287,31 @@ const guard = (drain: Drain.Drain, maxBodySize: number, hostCheck: HostCheck | u
       )
     }))
 
+/** What a defect answers: no more than that it happened (the log has the rest). */
+const internalError = Schema.encodeSync(AgentApi.InternalError)(
+  new AgentApi.InternalError({ message: "internal server error" })
+)
+
+/**
+ * What nothing answered: a defect (a bug) or a failure the API does not
+ * declare. It is logged with its request and answered with a 500
+ * `InternalError` that says nothing more, never an empty body. An
+ * interruption (the client went away) and the platform's own answers (no
+ * such route) go on as they are.
+ */
+const answerDefects = <E, R>(app: HttpApp.Default<E, R>) =>
+  Effect.catchAllCause(app, (cause) => {
+    const failure = Cause.failureOption(cause)
+    if (Cause.isInterruptedOnly(cause) || Option.exists(failure, HttpServerRespondable.isRespondable)) {
+      return Effect.failCause(cause)
+    }
+    return Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
+      Effect.as(
+        Effect.logError(`AgentServer: ${request.method} ${request.url} failed unexpectedly (500)`, cause),
+        HttpServerResponse.unsafeJson(internalError, { status: 500 })
+      ))
+  })
+
 const sseHeaders = { "cache-control": "no-cache", "x-accel-buffering": "no" }
 
 const encodeStreamError = Schema.encode(AgentApi.StreamError)
@@ -483,7 +510,7 @@ export const layer = (options?: Options): Layer.Layer<AgentServer, HttpServerErr
       // written, so the shutdown can let the last ones (503s, error events) out.
       const nodeServer = createServer()
       const server = yield* NodeHttpServer.make(() => nodeServer, { port: options?.port ?? defaults.port, host })
-      yield* Effect.provide(server.serve(app, drain.trackResponse), context)
+      yield* Effect.provide(server.serve(answerDefects(app), drain.trackResponse), context)
       yield* Effect.addFinalizer(() =>
         Effect.gen(function*() {
           // stop accepting connections; the idle ones are closed
