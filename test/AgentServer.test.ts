@@ -812,6 +812,25 @@ describe("AgentServer", () => {
       expect(yield* server.inFlight).toBe(0)
     }))
 
+  it.scopedLive("a streamed run that dies ends with an error event, generic, and is logged", () =>
+    Effect.gen(function*() {
+      const logs = captureLogs()
+      const { client, server } = yield* serve(Effect.map(broken, (agent) => ({ agents: [agent] }))).pipe(
+        Effect.provide(logs.layer)
+      )
+      const response = yield* http("POST", `${server.url}/v1/agents/broken/runs/stream`, { body: "{\"input\":\"hi\"}" })
+      expect(response.status).toBe(200)
+      const events = frames(response.text)
+      expect(events.map(({ event }) => event)).toEqual(["RunStarted", "error"])
+      expect(events.at(-1)!.data).toEqual({ _tag: "InternalError", message: "internal server error" })
+      expect(response.text).not.toContain("sk-live")
+      const error = yield* Effect.flip(Stream.runDrain(client.stream("broken", { input: "hi" })))
+      expect(error._tag).toBe("InternalError")
+      const logged = logs.lines.filter((line) => line.level === "ERROR")
+      expect(logged).toHaveLength(2)
+      expect(logged[0]!.cause).toContain("sk-live-0123456789")
+    }))
+
   // ---------------------------------------------------------------------------
   // Disconnects
   // ---------------------------------------------------------------------------

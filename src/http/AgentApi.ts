@@ -283,8 +283,9 @@ export const RunError = Schema.Union(
 )
 
 /**
- * An error event of a stream: the run's typed error, or the server's
- * shutting down.
+ * An error event of a stream: the run's typed error, the server's shutting
+ * down, or an `InternalError` (the run died of a defect, which the server
+ * logged).
  *
  * @example
  * ```ts
@@ -297,7 +298,7 @@ export const RunError = Schema.Union(
  * @since 0.1.0
  * @category errors
  */
-export const StreamError = Schema.Union(...RunError.members, ServerShuttingDown)
+export const StreamError = Schema.Union(...RunError.members, ServerShuttingDown, InternalError)
 
 /**
  * @example
@@ -1176,7 +1177,8 @@ export class Agents extends HttpApiGroup.make("agents")
       .annotate(
         OpenApi.Description,
         "Server-Sent Events: one event per RunEvent, named by its _tag (data: the event as JSON), " +
-          "ending with RunCompleted; a failed run ends with an `error` event whose data is the encoded error."
+          "ending with RunCompleted; a failed run ends with an `error` event whose data is the encoded error " +
+          "(InternalError when the run died of a defect)."
       )
   )
   .add(

@@ -317,18 +317,38 @@ const sseHeaders = { "cache-control": "no-cache", "x-accel-buffering": "no" }
 const encodeStreamError = Schema.encode(AgentApi.StreamError)
 
 /**
- * A run's events as Server-Sent Events: one per event, named by its tag; a
- * failure ends the stream with an `error` event carrying the encoded error.
+ * The `error` event that ends a stream: the encoded typed error; for a
+ * defect (or an error that does not encode), an `InternalError` that says
+ * nothing more, and the cause goes to the log.
+ */
+const errorEvent = (agent: string, cause: Cause.Cause<AgentApi.StreamError>): Effect.Effect<Uint8Array> => {
+  const failure = Cause.failureOption(cause)
+  const encoded: Effect.Effect<unknown, unknown> = Option.isSome(failure)
+    ? encodeStreamError(failure.value)
+    : Effect.failCause(cause)
+  return encoded.pipe(
+    Effect.map((data) => Sse.encode("error", data)),
+    Effect.catchAllCause((unexpected) =>
+      Effect.as(
+        Effect.logError(`AgentServer: the streamed run of ${JSON.stringify(agent)} failed unexpectedly`, unexpected),
+        Sse.encode("error", internalError)
+      )
+    )
+  )
+}
+
+/**
+ * A run's events as Server-Sent Events: one per event, named by its tag.
+ * Every stream ends with `RunCompleted` or with an `error` event.
  */
 const eventStream = (
+  agent: string,
   events: Stream.Stream<Wire.AnyRunEvent, AgentApi.StreamError>
 ): HttpServerResponse.HttpServerResponse =>
   HttpServerResponse.stream(
     events.pipe(
       Stream.map((event) => Sse.encode(event._tag, Wire.event(event))),
-      Stream.catchAll((error) =>
-        Stream.fromEffect(Effect.map(Effect.orDie(encodeStreamError(error)), (data) => Sse.encode("error", data)))
-      )
+      Stream.catchAllCause((cause) => Stream.fromEffect(errorEvent(agent, cause)))
     ),
     { contentType: "text/event-stream", headers: sseHeaders }
   )
@@ -357,7 +377,8 @@ const agentsGroup = ({ drain, registry }: Settings) =>
       .handle("stream", ({ path, payload }) =>
         Effect.map(
           Registry.runnable(registry, path.name),
-          (served) => eventStream(drain.trackStream(served.runnable.stream(payload.input, { runId: payload.runId })))
+          (served) =>
+            eventStream(served.name, drain.trackStream(served.runnable.stream(payload.input, { runId: payload.runId })))
         ))
       .handle("tool", ({ path, payload }) =>
         Effect.gen(function*() {
