@@ -59,23 +59,36 @@ const greet = Tool.make("greet", {
 /**
  * A tool that waits at a gate: it announces its input on `entered`, then
  * waits for a permit; when interrupted, its finalizer counts it and the
- * `released` queue gets its input.
+ * `released` queue gets its input. `most` is the most calls ever at the gate
+ * at once.
  */
 const makeGate = Effect.gen(function*() {
   const entered = yield* Queue.unbounded<string>()
   const permits = yield* Queue.unbounded<void>()
   const released = yield* Queue.unbounded<string>()
+  const inside = yield* Ref.make({ now: 0, most: 0 })
   const tool = Tool.make("wait_at_gate", {
     description: "Wait for the gate to open",
     parameters: { input: Schema.String },
     handler: ({ input }) =>
-      Queue.offer(entered, input).pipe(
-        Effect.zipRight(Queue.take(permits)),
-        Effect.as(`passed: ${input}`),
-        Effect.onInterrupt(() => Queue.offer(released, input))
+      Effect.acquireUseRelease(
+        Ref.update(inside, ({ most, now }) => ({ now: now + 1, most: Math.max(most, now + 1) })),
+        () =>
+          Queue.offer(entered, input).pipe(
+            Effect.zipRight(Queue.take(permits)),
+            Effect.as(`passed: ${input}`),
+            Effect.onInterrupt(() => Queue.offer(released, input))
+          ),
+        () => Ref.update(inside, ({ most, now }) => ({ now: now - 1, most }))
       )
   })
-  return { tool, entered, released, open: (n = 1) => Queue.offerAll(permits, Array.from({ length: n })) }
+  return {
+    tool,
+    entered,
+    released,
+    open: (n = 1) => Queue.offerAll(permits, Array.from({ length: n })),
+    most: Effect.map(Ref.get(inside), ({ most }) => most)
+  }
 })
 
 /** A team: any `Agent.Runnable` is served like an agent. */
@@ -940,6 +953,77 @@ describe("AgentServer", () => {
       expect(forgotten).toMatchObject({ _tag: "BatchNotFound", id: first.id })
       const kept = yield* client.batches.get({ path: { id: second.id }, urlParams: { wait: true } })
       expect(kept.results[0]!.result!.content).toContain("two")
+    }))
+
+  it.scopedLive("batch runs in flight never exceed maxBatchRuns across batches; queued runs start in order as slots free", () =>
+    Effect.gen(function*() {
+      const { client, gate, model, server } = yield* standard({ server: { maxBatchRuns: 3 } })
+      const ids: Array<string> = []
+      for (const batch of ["a", "b", "c", "d"]) {
+        const inputs = [0, 1, 2].map((i) => `${batch}${i}`)
+        ids.push((yield* client.batches.create({ payload: { agent: "gated", inputs, concurrency: 2 } })).id)
+      }
+      const running = Effect.forEach(
+        ids,
+        (id) => Effect.map(client.batches.get({ path: { id }, urlParams: {} }), (batch) => batch.progress.running)
+      )
+      const enter = Queue.take(gate.entered)
+
+      // three slots: a's two runs (its own concurrency) and b's first; b1, c0, c1, d0, d1 queue
+      expect([yield* enter, yield* enter, yield* enter].sort()).toEqual(["a0", "a1", "b0"])
+      expect(yield* running).toEqual([2, 1, 0, 0])
+
+      // a queued batch cancelled: none of its runs ever starts
+      const cancelled = yield* client.batches.cancel({ path: { id: ids[2]! } })
+      expect(cancelled.progress).toEqual({ done: 0, failed: 0, pending: 0, running: 0, cancelled: 3 })
+
+      // each run that ends gives its slot to the run queued first
+      yield* gate.open()
+      expect(yield* enter).toBe("b1")
+      yield* gate.open()
+      expect(yield* enter).toBe("d0")
+      yield* gate.open()
+      expect(yield* enter).toBe("d1")
+      const total = (yield* running).reduce((sum, n) => sum + n, 0)
+      expect(total).toBe(3)
+
+      yield* gate.open(20)
+      const ended = yield* Effect.forEach(ids, (id) => client.batches.get({ path: { id }, urlParams: { wait: true } }))
+      expect(ended.map((batch) => [batch.status, batch.progress.done])).toEqual([
+        ["completed", 3],
+        ["completed", 3],
+        ["cancelled", 0],
+        ["completed", 3]
+      ])
+      expect(yield* gate.most).toBe(3)
+      const asked = (yield* model.requests).flatMap((request) =>
+        request.messages.flatMap((message) => message.role === "user" ? [message.content] : [])
+      )
+      expect(asked.filter((input) => input.startsWith("c"))).toEqual([])
+      expect(yield* server.inFlight).toBe(0)
+    }))
+
+  it.scopedLive("finished batches are kept within batchRetentionBytes of results, the oldest evicted first", () =>
+    Effect.gen(function*() {
+      // a run of the plain agent holds its input four times (its message, and the answer that quotes it,
+      // as a message, its content and its output): a batch of a 5 000-character input is about 20 kB
+      const { client } = yield* standard({ server: { batchRetentionBytes: 30_000 } })
+      const finish = (input: string) =>
+        Effect.flatMap(
+          client.batches.create({ payload: { agent: "plain", inputs: [input] } }),
+          ({ id }) => Effect.as(client.batches.get({ path: { id }, urlParams: { wait: true } }), id)
+        )
+      const kept = (id: string) =>
+        client.batches.get({ path: { id }, urlParams: {} }).pipe(
+          Effect.as(true),
+          Effect.catchTag("BatchNotFound", () => Effect.succeed(false))
+        )
+      const first = yield* finish("a".repeat(5_000))
+      expect(yield* kept(first)).toBe(true)
+      const second = yield* finish("b".repeat(5_000))
+      expect([yield* kept(first), yield* kept(second)]).toEqual([false, true])
+      const third = yield* finish("small")
+      expect([yield* kept(second), yield* kept(third)]).toEqual([true, true])
     }))
 
   // ---------------------------------------------------------------------------

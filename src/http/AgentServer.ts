@@ -110,8 +110,22 @@ export interface Options {
   readonly shutdownGracePeriod?: Duration.DurationInput | undefined
   /** How many runs of one batch run at once when the request does not say (default 4). */
   readonly batchConcurrency?: number | undefined
-  /** How many batches are kept in memory; the oldest finished ones go first (default 1000). */
+  /**
+   * How many batch runs are in flight at once, all batches together (default
+   * 32). The others wait in line, first come first served; a batch's own
+   * `concurrency` applies within it.
+   */
+  readonly maxBatchRuns?: number | undefined
+  /**
+   * How many batches are kept in memory, running ones included; the first
+   * finished go first (default 1000).
+   */
   readonly batchRetention?: number | undefined
+  /**
+   * How large the results (and errors) of the finished batches kept may be,
+   * in bytes of JSON; the first finished go first (default 64 MiB).
+   */
+  readonly batchRetentionBytes?: number | undefined
   /** The OpenAPI document's path (default `"/openapi.json"`). */
   readonly openApiPath?: `/${string}` | undefined
   /** The docs page's path (default `"/docs"`). */
@@ -169,7 +183,9 @@ const defaults = {
   maxBodySize: 1024 * 1024,
   shutdownGracePeriod: Duration.seconds(10),
   batchConcurrency: 4,
+  maxBatchRuns: 32,
   batchRetention: 1000,
+  batchRetentionBytes: 64 * 1024 * 1024,
   openApiPath: "/openapi.json",
   docsPath: "/docs"
 } as const
@@ -429,6 +445,12 @@ const systemGroup = ({ registry }: Settings) =>
 // Layers
 // -----------------------------------------------------------------------------
 
+/** A limit that must let something through: a whole number from 1. */
+const positive = (name: string, value: number): Effect.Effect<number> =>
+  Number.isInteger(value) && value >= 1
+    ? Effect.succeed(value)
+    : Effect.dieMessage(`AgentServer: ${name} must be a whole number from 1, not ${value}`)
+
 type Json = Record<string, unknown>
 
 /** The document with `f` applied to each of its operations. */
@@ -492,7 +514,12 @@ export const layer = (options?: Options): Layer.Layer<AgentServer, HttpServerErr
       }
       const registry = yield* Registry.Registry
       const drain = yield* Drain.make
-      const batches = yield* Batches.make({ drain, retention: options?.batchRetention ?? defaults.batchRetention })
+      const batches = yield* Batches.make({
+        drain,
+        maxRuns: yield* positive("maxBatchRuns", options?.maxBatchRuns ?? defaults.maxBatchRuns),
+        retention: options?.batchRetention ?? defaults.batchRetention,
+        retentionBytes: options?.batchRetentionBytes ?? defaults.batchRetentionBytes
+      })
       const settings: Settings = {
         registry,
         drain,
@@ -557,8 +584,10 @@ export const layer = (options?: Options): Layer.Layer<AgentServer, HttpServerErr
  * {@link layer} with its settings from `Config`: `AGENT_SERVER_HOST`,
  * `AGENT_SERVER_PORT`, `AGENT_SERVER_TOKEN` (read with `Config.redacted`;
  * no token, no authentication), `AGENT_SERVER_ALLOWED_HOSTS` (names,
- * comma-separated), `AGENT_SERVER_MAX_BODY_SIZE` (bytes) and
- * `AGENT_SERVER_SHUTDOWN_GRACE_PERIOD` (a duration such as `"30 seconds"`).
+ * comma-separated), `AGENT_SERVER_MAX_BODY_SIZE` (bytes),
+ * `AGENT_SERVER_SHUTDOWN_GRACE_PERIOD` (a duration such as `"30 seconds"`),
+ * `AGENT_SERVER_MAX_BATCH_RUNS`, `AGENT_SERVER_BATCH_RETENTION` and
+ * `AGENT_SERVER_BATCH_RETENTION_BYTES`.
  * Settings not in the config come from `options`, then the defaults.
  *
  * @example
@@ -585,7 +614,10 @@ export const layerConfig = (
       token: Config.option(Config.redacted("TOKEN")),
       allowedHosts: Config.option(Config.array(Config.string(), "ALLOWED_HOSTS")),
       maxBodySize: Config.option(Config.integer("MAX_BODY_SIZE")),
-      shutdownGracePeriod: Config.option(Config.duration("SHUTDOWN_GRACE_PERIOD"))
+      shutdownGracePeriod: Config.option(Config.duration("SHUTDOWN_GRACE_PERIOD")),
+      maxBatchRuns: Config.option(Config.integer("MAX_BATCH_RUNS")),
+      batchRetention: Config.option(Config.integer("BATCH_RETENTION")),
+      batchRetentionBytes: Config.option(Config.integer("BATCH_RETENTION_BYTES"))
     }).pipe(
       Config.nested("AGENT_SERVER"),
       Effect.map((config) =>
@@ -596,7 +628,10 @@ export const layerConfig = (
           token: Option.getOrElse(config.token, () => options?.token),
           allowedHosts: Option.getOrElse(config.allowedHosts, () => options?.allowedHosts),
           maxBodySize: Option.getOrElse(config.maxBodySize, () => options?.maxBodySize),
-          shutdownGracePeriod: Option.getOrElse(config.shutdownGracePeriod, () => options?.shutdownGracePeriod)
+          shutdownGracePeriod: Option.getOrElse(config.shutdownGracePeriod, () => options?.shutdownGracePeriod),
+          maxBatchRuns: Option.getOrElse(config.maxBatchRuns, () => options?.maxBatchRuns),
+          batchRetention: Option.getOrElse(config.batchRetention, () => options?.batchRetention),
+          batchRetentionBytes: Option.getOrElse(config.batchRetentionBytes, () => options?.batchRetentionBytes)
         })
       )
     )
