@@ -1003,6 +1003,26 @@ describe("AgentServer", () => {
       expect(yield* server.inFlight).toBe(0)
     }))
 
+  it.scopedLive("a batch of more inputs than maxBatchInputs is a 413, and nothing runs", () =>
+    Effect.gen(function*() {
+      const { client, model, server } = yield* standard({ server: { maxBatchInputs: 2 } })
+      const error = yield* Effect.flip(client.batches.create({ payload: { agent: "plain", inputs: ["a", "b", "c"] } }))
+      expect(error).toMatchObject({ _tag: "BatchTooLarge", inputs: 3, limit: 2 })
+      expect(error.message).toBe("a batch takes at most 2 inputs; this one has 3")
+      const response = yield* http("POST", `${server.url}/v1/batches`, {
+        body: JSON.stringify({ agent: "plain", inputs: ["a", "b", "c"] })
+      })
+      expect(response.status).toBe(413)
+      expect(yield* model.requests).toEqual([])
+      const accepted = yield* client.batches.create({ payload: { agent: "plain", inputs: ["a", "b"] } })
+      expect(accepted.total).toBe(2)
+
+      // 1 000 by default
+      const { server: defaults } = yield* standard()
+      const inputs = (n: number) => JSON.stringify({ agent: "plain", inputs: Array.from({ length: n }, () => "x") })
+      expect((yield* http("POST", `${defaults.url}/v1/batches`, { body: inputs(1001) })).status).toBe(413)
+    }))
+
   it.scopedLive("finished batches are kept within batchRetentionBytes of results, the oldest evicted first", () =>
     Effect.gen(function*() {
       // a run of the plain agent holds its input four times (its message, and the answer that quotes it,
@@ -1115,6 +1135,26 @@ describe("AgentServer.layerConfig", () => {
         headers: { authorization: "Bearer from-config" }
       })
       expect(large.status).toBe(413)
+    }))
+
+  it.scopedLive("reads the batch limits from Config", () =>
+    Effect.gen(function*() {
+      const build = (settings: ReadonlyArray<readonly [string, string]>) =>
+        Layer.build(AgentServer.layerConfig({ port: 0 }).pipe(Layer.provide(Registry.layer({})))).pipe(
+          Effect.withConfigProvider(ConfigProvider.fromMap(new Map(settings), { pathDelim: "_" }))
+        )
+      // no batch run could ever start
+      const refused = yield* Effect.exit(build([["AGENT_SERVER_MAX_BATCH_RUNS", "0"]]))
+      expect(Exit.isFailure(refused) && Cause.pretty(refused.cause)).toContain(
+        "AgentServer: maxBatchRuns must be a whole number from 1, not 0"
+      )
+      const context = yield* build([["AGENT_SERVER_MAX_BATCH_INPUTS", "2"], ["AGENT_SERVER_MAX_BATCH_RUNS", "1"]])
+      const server = Context.get(context, AgentServer.AgentServer)
+      const batch = yield* http("POST", `${server.url}/v1/batches`, {
+        body: JSON.stringify({ agent: "x", inputs: ["a", "b", "c"] })
+      })
+      expect(batch.status).toBe(413)
+      expect(json(batch.text)).toEqual({ _tag: "BatchTooLarge", inputs: 3, limit: 2 })
     }))
 
   it.scopedLive("reads the names a Host may have from AGENT_SERVER_ALLOWED_HOSTS", () =>

@@ -728,7 +728,9 @@ export type ToolResult = typeof ToolResult.Type
  */
 export const BatchRequest = Schema.Struct({
   agent: Schema.String,
-  inputs: Schema.Array(Input).pipe(Schema.minItems(1), Schema.maxItems(1000)),
+  inputs: Schema.Array(Input).pipe(Schema.minItems(1)).annotations({
+    description: "At most the server's maxBatchInputs (default 1000); more is a 413 BatchTooLarge"
+  }),
   concurrency: Schema.optional(Schema.Int.pipe(Schema.between(1, 64)))
 }).annotations({ identifier: "BatchRequest" })
 
@@ -744,6 +746,31 @@ export const BatchRequest = Schema.Struct({
  * @category batches
  */
 export type BatchRequest = typeof BatchRequest.Type
+
+/**
+ * The batch has more inputs than the server takes in one (its
+ * `maxBatchInputs`); nothing ran.
+ *
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const error = new AgentApi.BatchTooLarge({ inputs: 5000, limit: 1000 })
+ * console.log(error.message) // "a batch takes at most 1000 inputs; this one has 5000"
+ * ```
+ *
+ * @since 0.1.0
+ * @category batches
+ */
+export class BatchTooLarge extends Schema.TaggedError<BatchTooLarge>()("BatchTooLarge", {
+  inputs: Schema.Number,
+  limit: Schema.Number
+}, HttpApiSchema.annotations({ status: 413, description: "The batch has more inputs than the server takes" })) {
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `a batch takes at most ${this.limit} inputs; this one has ${this.inputs}`
+  }
+}
 
 /**
  * The answer to a new batch (202): its id, to ask for its progress.
@@ -1217,6 +1244,7 @@ export class Batches extends HttpApiGroup.make("batches")
       .setPayload(BatchRequest)
       .addSuccess(BatchAccepted, { status: 202 })
       .addError(AgentNotFound)
+      .addError(BatchTooLarge)
       .annotate(OpenApi.Summary, "Start a batch of runs in the background")
   )
   .add(

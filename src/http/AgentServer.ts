@@ -116,6 +116,8 @@ export interface Options {
    * `concurrency` applies within it.
    */
   readonly maxBatchRuns?: number | undefined
+  /** The most inputs a batch may have (default 1000); more get a 413 `BatchTooLarge`. */
+  readonly maxBatchInputs?: number | undefined
   /**
    * How many batches are kept in memory, running ones included; the first
    * finished go first (default 1000).
@@ -184,6 +186,7 @@ const defaults = {
   shutdownGracePeriod: Duration.seconds(10),
   batchConcurrency: 4,
   maxBatchRuns: 32,
+  maxBatchInputs: 1000,
   batchRetention: 1000,
   batchRetentionBytes: 64 * 1024 * 1024,
   openApiPath: "/openapi.json",
@@ -380,6 +383,7 @@ interface Settings {
   readonly drain: Drain.Drain
   readonly batches: Batches.Batches
   readonly batchConcurrency: number
+  readonly maxBatchInputs: number
 }
 
 const agentsGroup = ({ drain, registry }: Settings) =>
@@ -407,11 +411,14 @@ const agentsGroup = ({ drain, registry }: Settings) =>
           return yield* Wire.toolResult(tool, value)
         })))
 
-const batchesGroup = ({ batchConcurrency, batches, drain, registry }: Settings) =>
+const batchesGroup = ({ batchConcurrency, batches, drain, maxBatchInputs, registry }: Settings) =>
   HttpApiBuilder.group(AgentApi.Api, "batches", (handlers) =>
     handlers
       .handle("create", ({ payload }) =>
         Effect.gen(function*() {
+          if (payload.inputs.length > maxBatchInputs) {
+            return yield* new AgentApi.BatchTooLarge({ inputs: payload.inputs.length, limit: maxBatchInputs })
+          }
           const served = yield* Registry.runnable(registry, payload.agent)
           yield* drain.guard
           return yield* batches.start(served, payload.inputs, payload.concurrency ?? batchConcurrency)
@@ -524,7 +531,8 @@ export const layer = (options?: Options): Layer.Layer<AgentServer, HttpServerErr
         registry,
         drain,
         batches,
-        batchConcurrency: options?.batchConcurrency ?? defaults.batchConcurrency
+        batchConcurrency: options?.batchConcurrency ?? defaults.batchConcurrency,
+        maxBatchInputs: yield* positive("maxBatchInputs", options?.maxBatchInputs ?? defaults.maxBatchInputs)
       }
 
       // without a token, the documents do not ask for one; with one, the Host is not checked
@@ -586,8 +594,8 @@ export const layer = (options?: Options): Layer.Layer<AgentServer, HttpServerErr
  * no token, no authentication), `AGENT_SERVER_ALLOWED_HOSTS` (names,
  * comma-separated), `AGENT_SERVER_MAX_BODY_SIZE` (bytes),
  * `AGENT_SERVER_SHUTDOWN_GRACE_PERIOD` (a duration such as `"30 seconds"`),
- * `AGENT_SERVER_MAX_BATCH_RUNS`, `AGENT_SERVER_BATCH_RETENTION` and
- * `AGENT_SERVER_BATCH_RETENTION_BYTES`.
+ * `AGENT_SERVER_MAX_BATCH_RUNS`, `AGENT_SERVER_MAX_BATCH_INPUTS`,
+ * `AGENT_SERVER_BATCH_RETENTION` and `AGENT_SERVER_BATCH_RETENTION_BYTES`.
  * Settings not in the config come from `options`, then the defaults.
  *
  * @example
@@ -616,6 +624,7 @@ export const layerConfig = (
       maxBodySize: Config.option(Config.integer("MAX_BODY_SIZE")),
       shutdownGracePeriod: Config.option(Config.duration("SHUTDOWN_GRACE_PERIOD")),
       maxBatchRuns: Config.option(Config.integer("MAX_BATCH_RUNS")),
+      maxBatchInputs: Config.option(Config.integer("MAX_BATCH_INPUTS")),
       batchRetention: Config.option(Config.integer("BATCH_RETENTION")),
       batchRetentionBytes: Config.option(Config.integer("BATCH_RETENTION_BYTES"))
     }).pipe(
@@ -630,6 +639,7 @@ export const layerConfig = (
           maxBodySize: Option.getOrElse(config.maxBodySize, () => options?.maxBodySize),
           shutdownGracePeriod: Option.getOrElse(config.shutdownGracePeriod, () => options?.shutdownGracePeriod),
           maxBatchRuns: Option.getOrElse(config.maxBatchRuns, () => options?.maxBatchRuns),
+          maxBatchInputs: Option.getOrElse(config.maxBatchInputs, () => options?.maxBatchInputs),
           batchRetention: Option.getOrElse(config.batchRetention, () => options?.batchRetention),
           batchRetentionBytes: Option.getOrElse(config.batchRetentionBytes, () => options?.batchRetentionBytes)
         })
