@@ -1115,6 +1115,17 @@ describe("AgentServer", () => {
     }))
 })
 
+describe("AgentServer.layer", () => {
+  it.scopedLive("logs its URL once it listens", () =>
+    Effect.gen(function*() {
+      const logs = captureLogs()
+      const { server } = yield* serve(Effect.succeed({})).pipe(Effect.provide(logs.layer))
+      expect(logs.lines.filter((line) => line.message.includes("listening"))).toEqual([
+        { level: "INFO", message: `AgentServer: listening on ${server.url}`, cause: "" }
+      ])
+    }))
+})
+
 describe("AgentServer.layerConfig", () => {
   it.scopedLive("reads its settings from Config, the bearer token with Config.redacted", () =>
     Effect.gen(function*() {

@@ -488,8 +488,9 @@ const withoutAuthentication = (spec: Json): Json => {
 const withoutHostCheck = (spec: Json): Json => mapOperations(spec, (operation) => withoutResponse(operation, "403"))
 
 /**
- * Starts the server on `host:port` with the `Registry` in context; it drains
- * and stops when the layer's scope closes.
+ * Starts the server on `host:port` with the `Registry` in context, and logs
+ * its URL (`Effect.logInfo`) once it listens; it drains and stops when the
+ * layer's scope closes.
  *
  * @example
  * ```ts
@@ -584,6 +585,7 @@ export const layer = (options?: Options): Layer.Layer<AgentServer, HttpServerErr
       const port = server.address._tag === "TcpAddress" ? server.address.port : 0
       yield* Deferred.succeed(names, Hosts.matcher({ host, port }, options?.allowedHosts ?? []))
       const url = `http://${Hosts.format(host)}:${port}`
+      yield* Effect.logInfo(`AgentServer: listening on ${url}`)
       return { url, host, port, inFlight: drain.inFlight, awaitShutdown: drain.awaitDraining }
     })
   )
