@@ -1,5 +1,5 @@
-import { FetchHttpClient, HttpBody, HttpClient, HttpClientRequest } from "@effect/platform"
-import { NodeHttpClient } from "@effect/platform-node"
+import { Command, FetchHttpClient, HttpBody, HttpClient, HttpClientRequest } from "@effect/platform"
+import { NodeContext, NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import {
   Cause,
@@ -12,6 +12,7 @@ import {
   Fiber,
   Layer,
   Logger,
+  Option,
   Queue,
   Redacted,
   Ref,
@@ -1183,4 +1184,30 @@ describe("AgentServer.layerConfig", () => {
       expect((yield* health("proxy.example:8443")).status).toBe(200)
       expect((yield* health("evil.example")).status).toBe(403)
     }))
+})
+
+describe("examples/http-server", () => {
+  it.scopedLive("serves on PORT", () =>
+    Effect.gen(function*() {
+      // a port that is free: a server's, once it has stopped
+      const scope = yield* Scope.make()
+      const { server } = yield* serve(Effect.succeed({})).pipe(Scope.extend(scope))
+      const port = server.port
+      yield* Scope.close(scope, Exit.void)
+
+      const example = yield* Command.make("node_modules/.bin/tsx", "--conditions=source", "examples/http-server.ts")
+        .pipe(
+          Command.workingDirectory(new URL("..", import.meta.url).pathname),
+          Command.env({ PORT: String(port), AGENT_SERVER_PORT: undefined }),
+          Command.start
+        )
+      const serving = yield* example.stdout.pipe(
+        Stream.decodeText(),
+        Stream.splitLines,
+        Stream.find((line) => line.startsWith("Serving")),
+        Stream.runHead
+      )
+      expect(Option.getOrThrow(serving)).toContain(`on http://127.0.0.1:${port} `)
+      expect((yield* http("GET", `http://127.0.0.1:${port}/health`)).status).toBe(200)
+    }).pipe(Effect.provide(NodeContext.layer)))
 })
