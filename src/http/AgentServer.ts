@@ -5,9 +5,18 @@
  * OpenAPI document (`/openapi.json`) and a docs page (`/docs`).
  *
  * - Bad input is refused before anything runs: a body that does not decode
- *   (400, with the Schema issues), an unknown agent, tool or batch (404), a
- *   body over `maxBodySize` (413, without reading it), a missing or wrong
- *   bearer token when `token` is set (401).
+ *   or nests deeper than 64 levels (400, with the Schema issues), an unknown
+ *   agent, tool or batch (404), a body over `maxBodySize` (413, without
+ *   reading it), a batch over `maxBatchInputs` (413), a body that is not
+ *   `application/json` (415), a missing or wrong bearer token when `token` is
+ *   set (401).
+ * - It listens on `127.0.0.1` by default; without a token, it answers only
+ *   requests whose `Host` names it (403 otherwise), so that a web page cannot
+ *   call it through DNS rebinding.
+ * - Batch runs share `maxBatchRuns` slots, first come first served; finished
+ *   batches are kept within `batchRetention` and `batchRetentionBytes`.
+ * - A defect answers a 500 `InternalError` (a streamed run, an `error`
+ *   event) that says no more; the server logs it.
  * - A client that disconnects interrupts its run, streamed or not, down to
  *   the model's HTTP request and the tools' finalizers.
  * - Shutdown (the layer's scope closing: SIGINT or SIGTERM under
