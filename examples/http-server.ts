@@ -5,6 +5,7 @@
  * until Ctrl-C (which drains runs in flight, then stops).
  *
  *   npm run example -- http-server
+ *   PORT=9000 npm run example -- http-server
  *   AGENT_SERVER_PORT=9000 AGENT_SERVER_TOKEN=s3cret npm run example -- http-server
  */
 import { FetchHttpClient } from "@effect/platform"
@@ -46,10 +47,19 @@ const ModelLive = ScriptedModel.layer(
   })
 )
 
-// AGENT_SERVER_PORT, AGENT_SERVER_HOST, AGENT_SERVER_TOKEN, … (see AgentServer.layerConfig); port 8080,
-// or a free one when 8080 is taken
-const ServerLive = AgentServer.layerConfig({ port: 8080, shutdownGracePeriod: "5 seconds" }).pipe(
-  Layer.orElse(() => AgentServer.layerConfig({ port: 0, shutdownGracePeriod: "5 seconds" })),
+// AGENT_SERVER_PORT, AGENT_SERVER_HOST, AGENT_SERVER_TOKEN, … (see AgentServer.layerConfig); else the port
+// in PORT; else 8080, or a free one when 8080 is taken
+const shutdownGracePeriod = "5 seconds"
+const ServerLive = Layer.unwrapEffect(Effect.map(
+  Config.option(Config.port("PORT")),
+  Option.match({
+    onSome: (port) => AgentServer.layerConfig({ port, shutdownGracePeriod }),
+    onNone: () =>
+      AgentServer.layerConfig({ port: 8080, shutdownGracePeriod }).pipe(
+        Layer.orElse(() => AgentServer.layerConfig({ port: 0, shutdownGracePeriod }))
+      )
+  })
+)).pipe(
   Layer.provide(RegistryLive),
   Layer.provide(ModelLive)
 )

@@ -1,6 +1,8 @@
-import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform"
+import { Command, FetchHttpClient, HttpBody, HttpClient, HttpClientRequest } from "@effect/platform"
+import { NodeContext, NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import {
+  Cause,
   Chunk,
   Clock,
   ConfigProvider,
@@ -9,6 +11,8 @@ import {
   Exit,
   Fiber,
   Layer,
+  Logger,
+  Option,
   Queue,
   Redacted,
   Ref,
@@ -56,23 +60,36 @@ const greet = Tool.make("greet", {
 /**
  * A tool that waits at a gate: it announces its input on `entered`, then
  * waits for a permit; when interrupted, its finalizer counts it and the
- * `released` queue gets its input.
+ * `released` queue gets its input. `most` is the most calls ever at the gate
+ * at once.
  */
 const makeGate = Effect.gen(function*() {
   const entered = yield* Queue.unbounded<string>()
   const permits = yield* Queue.unbounded<void>()
   const released = yield* Queue.unbounded<string>()
+  const inside = yield* Ref.make({ now: 0, most: 0 })
   const tool = Tool.make("wait_at_gate", {
     description: "Wait for the gate to open",
     parameters: { input: Schema.String },
     handler: ({ input }) =>
-      Queue.offer(entered, input).pipe(
-        Effect.zipRight(Queue.take(permits)),
-        Effect.as(`passed: ${input}`),
-        Effect.onInterrupt(() => Queue.offer(released, input))
+      Effect.acquireUseRelease(
+        Ref.update(inside, ({ most, now }) => ({ now: now + 1, most: Math.max(most, now + 1) })),
+        () =>
+          Queue.offer(entered, input).pipe(
+            Effect.zipRight(Queue.take(permits)),
+            Effect.as(`passed: ${input}`),
+            Effect.onInterrupt(() => Queue.offer(released, input))
+          ),
+        () => Ref.update(inside, ({ most, now }) => ({ now: now - 1, most }))
       )
   })
-  return { tool, entered, released, open: (n = 1) => Queue.offerAll(permits, Array.from({ length: n })) }
+  return {
+    tool,
+    entered,
+    released,
+    open: (n = 1) => Queue.offerAll(permits, Array.from({ length: n })),
+    most: Effect.map(Ref.get(inside), ({ most }) => most)
+  }
 })
 
 /** A team: any `Agent.Runnable` is served like an agent. */
@@ -152,7 +169,56 @@ const http = (
     return { status: response.status, headers: response.headers, text: yield* response.text }
   }).pipe(Effect.provide(FetchHttpClient.layer))
 
+/**
+ * A request over Node's HTTP client, which sends what a browser or a hostile
+ * client would and `fetch` would not: any `Host`, a body with any content
+ * type or none.
+ */
+const raw = (
+  method: "GET" | "POST",
+  url: string,
+  options?: {
+    readonly body?: string
+    readonly contentType?: string | undefined
+    readonly headers?: Record<string, string>
+  }
+) =>
+  Effect.gen(function*() {
+    const client = yield* HttpClient.HttpClient
+    const request = HttpClientRequest.make(method)(url).pipe(
+      HttpClientRequest.setHeaders(options?.headers ?? {}),
+      (request) =>
+        options?.body === undefined ? request : HttpClientRequest.setBody(
+          request,
+          HttpBody.raw(new TextEncoder().encode(options.body), { contentType: options.contentType })
+        )
+    )
+    const response = yield* client.execute(request)
+    return { status: response.status, headers: response.headers, text: yield* response.text }
+  }).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layer))
+
 const json = (text: string) => JSON.parse(text) as Record<string, unknown>
+
+/** A logger that keeps what is logged: its level, its message and its cause, pretty-printed. */
+const captureLogs = () => {
+  const lines: Array<{ readonly level: string; readonly message: string; readonly cause: string }> = []
+  const logger = Logger.make(({ cause, logLevel, message }) => {
+    lines.push({
+      level: logLevel.label,
+      message: (Array.isArray(message) ? message : [message]).map(String).join(" "),
+      cause: Cause.isEmpty(cause) ? "" : Cause.pretty(cause)
+    })
+  })
+  return { lines, layer: Logger.replace(Logger.defaultLogger, logger) }
+}
+
+/** An agent whose model dies: a bug, not a typed failure. The defect's message holds a secret. */
+const broken = Effect.flatMap(
+  ScriptedModel.make(() => {
+    throw new Error("the model's bug, with a secret: sk-live-0123456789")
+  }),
+  (model) => Agent.make({ name: "broken", instructions: "", model, policy: { retry: false } })
+)
 
 /** The frames of a Server-Sent Events body: `event:` and `data:` lines, then a blank line. */
 const frames = (body: string) =>
@@ -205,7 +271,7 @@ describe("AgentServer", () => {
         "POST /v1/dags/{name}/runs dags.run"
       ])
       expect(Object.keys(document.paths["/v1/agents/{name}/runs"]!.post!.responses).sort()).toEqual(
-        ["200", "400", "401", "404", "413", "500", "502", "503", "504"]
+        ["200", "400", "401", "404", "413", "415", "500", "502", "503", "504"]
       )
       expect(document.paths["/v1/batches"]!.post!.responses["202"]).toBeDefined()
       expect(document.components.securitySchemes).toEqual({ bearer: { type: "http", scheme: "bearer" } })
@@ -706,12 +772,204 @@ describe("AgentServer", () => {
       expect(document.security).toBeUndefined()
       const run = document.paths["/v1/agents/{name}/runs"]!.post!
       expect(run.security).toBeUndefined()
-      expect(Object.keys(run.responses).sort()).toEqual(["200", "400", "404", "413", "500", "502", "503", "504"])
+      expect(Object.keys(run.responses).sort()).toEqual(
+        ["200", "400", "403", "404", "413", "415", "500", "502", "503", "504"]
+      )
       // the docs page embeds the same document
       const page = (yield* http("GET", `${server.url}/docs`)).text
       const embedded = page.split("<script id=\"api-reference\" type=\"application/json\">")[1]!.split("</script>")[0]!
       expect(embedded).toContain("agents.run")
       expect(embedded).not.toContain("securitySchemes")
+    }))
+
+  // ---------------------------------------------------------------------------
+  // Hostile clients
+  // ---------------------------------------------------------------------------
+
+  it.scopedLive("only JSON bodies are taken: a form, a multipart, a text or an untyped body is a 415, and nothing runs", () =>
+    Effect.gen(function*() {
+      const { handled, model, server } = yield* standard()
+      const bodies = [
+        { path: "/v1/agents/plain/runs", form: "input=hi", json: "{\"input\":\"hi\"}" },
+        { path: "/v1/agents/plain/runs/stream", form: "input=hi", json: "{\"input\":\"hi\"}" },
+        { path: "/v1/agents/assistant/tools/count", form: "input=hi", json: "{\"input\":\"hi\"}" },
+        { path: "/v1/batches", form: "agent=plain&inputs=hi", json: "{\"agent\":\"plain\",\"inputs\":[\"hi\"]}" }
+      ]
+      const refused = [
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "text/plain",
+        "text/plain; charset=utf-8",
+        "application/json-patch+json",
+        "application/jsonx",
+        undefined
+      ]
+      for (const { form, json: body, path } of bodies) {
+        for (const contentType of refused) {
+          const response = yield* raw("POST", `${server.url}${path}`, {
+            body: contentType === "application/x-www-form-urlencoded" ? form : body,
+            contentType
+          })
+          expect([path, contentType, response.status]).toEqual([path, contentType, 415])
+          expect(json(response.text)).toMatchObject({ _tag: "UnsupportedMediaType" })
+          expect(json(response.text).message).toContain("application/json")
+        }
+      }
+      expect(yield* model.requests).toEqual([])
+      expect(yield* Ref.get(handled)).toBe(0)
+
+      // JSON, with parameters and in any case, is taken
+      for (
+        const contentType of ["application/json", "application/json; charset=utf-8", "Application/JSON;charset=UTF-8"]
+      ) {
+        const response = yield* raw("POST", `${server.url}/v1/agents/plain/runs`, {
+          body: "{\"input\":\"hi\"}",
+          contentType
+        })
+        expect([contentType, response.status]).toEqual([contentType, 200])
+      }
+      // a request without a body needs no content type
+      expect((yield* raw("GET", `${server.url}/health`)).status).toBe(200)
+      expect((yield* http("DELETE", `${server.url}/v1/batches/nope`)).status).toBe(404)
+    }))
+
+  it.scopedLive("with a token too, only JSON bodies are taken", () =>
+    Effect.gen(function*() {
+      const { model, server } = yield* standard({ server: { token: Redacted.make("s3cret") } })
+      const form = yield* raw("POST", `${server.url}/v1/agents/plain/runs`, {
+        body: "input=hi",
+        contentType: "application/x-www-form-urlencoded",
+        headers: { authorization: "Bearer s3cret" }
+      })
+      expect(form.status).toBe(415)
+      expect(yield* model.requests).toEqual([])
+    }))
+
+  it.scopedLive("without a token, a request whose Host is not the server's is a 403, and nothing runs", () =>
+    Effect.gen(function*() {
+      const { model, server } = yield* standard()
+      // bound to the loopback interface by default
+      expect(server.host).toBe("127.0.0.1")
+      expect(server.url).toBe(`http://127.0.0.1:${server.port}`)
+      const run = (host: string) =>
+        raw("POST", `${server.url}/v1/agents/plain/runs`, {
+          body: "{\"input\":\"hi\"}",
+          contentType: "application/json",
+          headers: { host }
+        })
+
+      // a page of another site whose name resolves to 127.0.0.1 (DNS rebinding) sends its own name
+      for (const host of ["evil.example", `evil.example:${server.port}`, `localhost:${server.port + 1}`, "localhost"]) {
+        const refused = yield* run(host)
+        expect([host, refused.status]).toEqual([host, 403])
+        expect(json(refused.text)).toMatchObject({ _tag: "HostNotAllowed" })
+      }
+      expect((yield* raw("GET", `${server.url}/health`, { headers: { host: "evil.example" } })).status).toBe(403)
+      expect((yield* raw("GET", `${server.url}/openapi.json`, { headers: { host: "evil.example" } })).status).toBe(403)
+      expect(yield* model.requests).toEqual([])
+
+      // its own names, at its port
+      for (
+        const host of [
+          `127.0.0.1:${server.port}`,
+          `localhost:${server.port}`,
+          `LOCALHOST:${server.port}`,
+          `[::1]:${server.port}`
+        ]
+      ) {
+        expect([host, (yield* run(host)).status]).toEqual([host, 200])
+      }
+    }))
+
+  it.scopedLive("allowedHosts adds names the Host may have; with a token, the Host is not checked", () =>
+    Effect.gen(function*() {
+      const { server } = yield* standard({ server: { allowedHosts: ["agents.internal", "proxy.example:8443"] } })
+      const health = (host: string) => raw("GET", `${server.url}/health`, { headers: { host } })
+      expect((yield* health("agents.internal")).status).toBe(200)
+      expect((yield* health("agents.internal:443")).status).toBe(200)
+      expect((yield* health("proxy.example:8443")).status).toBe(200)
+      expect((yield* health("proxy.example")).status).toBe(403)
+      expect((yield* health("other.internal")).status).toBe(403)
+      expect((yield* health(`localhost:${server.port}`)).status).toBe(200)
+
+      const { server: guarded } = yield* standard({ server: { token: Redacted.make("s3cret") } })
+      const run = yield* raw("POST", `${guarded.url}/v1/agents/plain/runs`, {
+        body: "{\"input\":\"hi\"}",
+        contentType: "application/json",
+        headers: { host: "agents.example.com", authorization: "Bearer s3cret" }
+      })
+      expect(run.status).toBe(200)
+    }))
+
+  it.scopedLive("JSON nested too deep is a 400 with a body, on every endpoint, and nothing runs", () =>
+    Effect.gen(function*() {
+      const { handled, model, server } = yield* standard()
+      const deep = "[".repeat(100_000) + "]".repeat(100_000)
+      const bodies: ReadonlyArray<readonly [string, string]> = [
+        ["/v1/agents/plain/runs", `{"input":${deep}}`],
+        ["/v1/agents/plain/runs/stream", deep],
+        ["/v1/agents/assistant/tools/count", `{"input":${deep}}`],
+        ["/v1/batches", `{"agent":"plain","inputs":${deep}}`],
+        ["/v1/dags/nope/runs", `{"input":${deep}}`]
+      ]
+      for (const [path, body] of bodies) {
+        const response = yield* http("POST", `${server.url}${path}`, { body })
+        expect([path, response.status]).toEqual([path, 400])
+        expect(json(response.text)).toMatchObject({ _tag: "HttpApiDecodeError" })
+        expect(json(response.text).message).toContain("nested deeper than")
+      }
+      // 64 levels, the body's own included, are taken: this one reaches the handler (no such DAG)
+      const nested = (levels: number) => `{"input":${"[".repeat(levels - 1)}${"]".repeat(levels - 1)}}`
+      expect((yield* http("POST", `${server.url}/v1/dags/nope/runs`, { body: nested(64) })).status).toBe(404)
+      expect((yield* http("POST", `${server.url}/v1/dags/nope/runs`, { body: nested(65) })).status).toBe(400)
+      // strings and escapes do not count as nesting
+      const flat = yield* http("POST", `${server.url}/v1/agents/assistant/tools/count`, {
+        body: JSON.stringify({ input: "[{".repeat(1000) + "\\\"[" })
+      })
+      expect(flat.status).toBe(200)
+      expect(yield* model.requests).toEqual([])
+      expect(yield* Ref.get(handled)).toBe(1)
+    }))
+
+  it.scopedLive("a defect in a handler is a 500 with a generic JSON body, and is logged", () =>
+    Effect.gen(function*() {
+      const logs = captureLogs()
+      const { client, server } = yield* serve(Effect.map(broken, (agent) => ({ agents: [agent] }))).pipe(
+        Effect.provide(logs.layer)
+      )
+      const response = yield* http("POST", `${server.url}/v1/agents/broken/runs`, { body: "{\"input\":\"hi\"}" })
+      expect(response.status).toBe(500)
+      expect(response.headers["content-type"]).toContain("application/json")
+      expect(json(response.text)).toEqual({ _tag: "InternalError", message: "internal server error" })
+      expect(response.text).not.toContain("sk-live")
+      // the typed client gets a typed error
+      const error = yield* Effect.flip(client.agents.run({ path: { name: "broken" }, payload: { input: "hi" } }))
+      expect(error._tag).toBe("InternalError")
+      // the defect is in the server's log, with its cause
+      const logged = logs.lines.filter((line) => line.level === "ERROR")
+      expect(logged).toHaveLength(2)
+      expect(logged[0]!.message).toContain("POST /v1/agents/broken/runs")
+      expect(logged[0]!.cause).toContain("sk-live-0123456789")
+      expect(yield* server.inFlight).toBe(0)
+    }))
+
+  it.scopedLive("a streamed run that dies ends with an error event, generic, and is logged", () =>
+    Effect.gen(function*() {
+      const logs = captureLogs()
+      const { client, server } = yield* serve(Effect.map(broken, (agent) => ({ agents: [agent] }))).pipe(
+        Effect.provide(logs.layer)
+      )
+      const response = yield* http("POST", `${server.url}/v1/agents/broken/runs/stream`, { body: "{\"input\":\"hi\"}" })
+      expect(response.status).toBe(200)
+      const events = frames(response.text)
+      expect(events.map(({ event }) => event)).toEqual(["RunStarted", "error"])
+      expect(events.at(-1)!.data).toEqual({ _tag: "InternalError", message: "internal server error" })
+      expect(response.text).not.toContain("sk-live")
+      const error = yield* Effect.flip(Stream.runDrain(client.stream("broken", { input: "hi" })))
+      expect(error._tag).toBe("InternalError")
+      const logged = logs.lines.filter((line) => line.level === "ERROR")
+      expect(logged).toHaveLength(2)
+      expect(logged[0]!.cause).toContain("sk-live-0123456789")
     }))
 
   // ---------------------------------------------------------------------------
@@ -825,6 +1083,97 @@ describe("AgentServer", () => {
       expect(kept.results[0]!.result!.content).toContain("two")
     }))
 
+  it.scopedLive("batch runs in flight never exceed maxBatchRuns across batches; queued runs start in order as slots free", () =>
+    Effect.gen(function*() {
+      const { client, gate, model, server } = yield* standard({ server: { maxBatchRuns: 3 } })
+      const ids: Array<string> = []
+      for (const batch of ["a", "b", "c", "d"]) {
+        const inputs = [0, 1, 2].map((i) => `${batch}${i}`)
+        ids.push((yield* client.batches.create({ payload: { agent: "gated", inputs, concurrency: 2 } })).id)
+      }
+      const running = Effect.forEach(
+        ids,
+        (id) => Effect.map(client.batches.get({ path: { id }, urlParams: {} }), (batch) => batch.progress.running)
+      )
+      const enter = Queue.take(gate.entered)
+
+      // three slots: a's two runs (its own concurrency) and b's first; b1, c0, c1, d0, d1 queue
+      expect([yield* enter, yield* enter, yield* enter].sort()).toEqual(["a0", "a1", "b0"])
+      expect(yield* running).toEqual([2, 1, 0, 0])
+
+      // a queued batch cancelled: none of its runs ever starts
+      const cancelled = yield* client.batches.cancel({ path: { id: ids[2]! } })
+      expect(cancelled.progress).toEqual({ done: 0, failed: 0, pending: 0, running: 0, cancelled: 3 })
+
+      // each run that ends gives its slot to the run queued first
+      yield* gate.open()
+      expect(yield* enter).toBe("b1")
+      yield* gate.open()
+      expect(yield* enter).toBe("d0")
+      yield* gate.open()
+      expect(yield* enter).toBe("d1")
+      const total = (yield* running).reduce((sum, n) => sum + n, 0)
+      expect(total).toBe(3)
+
+      yield* gate.open(20)
+      const ended = yield* Effect.forEach(ids, (id) => client.batches.get({ path: { id }, urlParams: { wait: true } }))
+      expect(ended.map((batch) => [batch.status, batch.progress.done])).toEqual([
+        ["completed", 3],
+        ["completed", 3],
+        ["cancelled", 0],
+        ["completed", 3]
+      ])
+      expect(yield* gate.most).toBe(3)
+      const asked = (yield* model.requests).flatMap((request) =>
+        request.messages.flatMap((message) => message.role === "user" ? [message.content] : [])
+      )
+      expect(asked.filter((input) => input.startsWith("c"))).toEqual([])
+      expect(yield* server.inFlight).toBe(0)
+    }))
+
+  it.scopedLive("a batch of more inputs than maxBatchInputs is a 413, and nothing runs", () =>
+    Effect.gen(function*() {
+      const { client, model, server } = yield* standard({ server: { maxBatchInputs: 2 } })
+      const error = yield* Effect.flip(client.batches.create({ payload: { agent: "plain", inputs: ["a", "b", "c"] } }))
+      expect(error).toMatchObject({ _tag: "BatchTooLarge", inputs: 3, limit: 2 })
+      expect(error.message).toBe("a batch takes at most 2 inputs; this one has 3")
+      const response = yield* http("POST", `${server.url}/v1/batches`, {
+        body: JSON.stringify({ agent: "plain", inputs: ["a", "b", "c"] })
+      })
+      expect(response.status).toBe(413)
+      expect(yield* model.requests).toEqual([])
+      const accepted = yield* client.batches.create({ payload: { agent: "plain", inputs: ["a", "b"] } })
+      expect(accepted.total).toBe(2)
+
+      // 1 000 by default
+      const { server: defaults } = yield* standard()
+      const inputs = (n: number) => JSON.stringify({ agent: "plain", inputs: Array.from({ length: n }, () => "x") })
+      expect((yield* http("POST", `${defaults.url}/v1/batches`, { body: inputs(1001) })).status).toBe(413)
+    }))
+
+  it.scopedLive("finished batches are kept within batchRetentionBytes of results, the oldest evicted first", () =>
+    Effect.gen(function*() {
+      // a run of the plain agent holds its input four times (its message, and the answer that quotes it,
+      // as a message, its content and its output): a batch of a 5 000-character input is about 20 kB
+      const { client } = yield* standard({ server: { batchRetentionBytes: 30_000 } })
+      const finish = (input: string) =>
+        Effect.flatMap(
+          client.batches.create({ payload: { agent: "plain", inputs: [input] } }),
+          ({ id }) => Effect.as(client.batches.get({ path: { id }, urlParams: { wait: true } }), id)
+        )
+      const kept = (id: string) =>
+        client.batches.get({ path: { id }, urlParams: {} }).pipe(
+          Effect.as(true),
+          Effect.catchTag("BatchNotFound", () => Effect.succeed(false))
+        )
+      const first = yield* finish("a".repeat(5_000))
+      expect(yield* kept(first)).toBe(true)
+      const second = yield* finish("b".repeat(5_000))
+      expect([yield* kept(first), yield* kept(second)]).toEqual([false, true])
+      const third = yield* finish("small")
+      expect([yield* kept(second), yield* kept(third)]).toEqual([true, true])
+    }))
+
   // ---------------------------------------------------------------------------
   // Load and shutdown
   // ---------------------------------------------------------------------------
@@ -894,6 +1243,17 @@ describe("AgentServer", () => {
     }))
 })
 
+describe("AgentServer.layer", () => {
+  it.scopedLive("logs its URL once it listens", () =>
+    Effect.gen(function*() {
+      const logs = captureLogs()
+      const { server } = yield* serve(Effect.succeed({})).pipe(Effect.provide(logs.layer))
+      expect(logs.lines.filter((line) => line.message.includes("listening"))).toEqual([
+        { level: "INFO", message: `AgentServer: listening on ${server.url}`, cause: "" }
+      ])
+    }))
+})
+
 describe("AgentServer.layerConfig", () => {
   it.scopedLive("reads its settings from Config, the bearer token with Config.redacted", () =>
     Effect.gen(function*() {
@@ -915,4 +1275,66 @@ describe("AgentServer.layerConfig", () => {
       })
       expect(large.status).toBe(413)
     }))
+
+  it.scopedLive("reads the batch limits from Config", () =>
+    Effect.gen(function*() {
+      const build = (settings: ReadonlyArray<readonly [string, string]>) =>
+        Layer.build(AgentServer.layerConfig({ port: 0 }).pipe(Layer.provide(Registry.layer({})))).pipe(
+          Effect.withConfigProvider(ConfigProvider.fromMap(new Map(settings), { pathDelim: "_" }))
+        )
+      // no batch run could ever start
+      const refused = yield* Effect.exit(build([["AGENT_SERVER_MAX_BATCH_RUNS", "0"]]))
+      expect(Exit.isFailure(refused) && Cause.pretty(refused.cause)).toContain(
+        "AgentServer: maxBatchRuns must be a whole number from 1, not 0"
+      )
+      const context = yield* build([["AGENT_SERVER_MAX_BATCH_INPUTS", "2"], ["AGENT_SERVER_MAX_BATCH_RUNS", "1"]])
+      const server = Context.get(context, AgentServer.AgentServer)
+      const batch = yield* http("POST", `${server.url}/v1/batches`, {
+        body: JSON.stringify({ agent: "x", inputs: ["a", "b", "c"] })
+      })
+      expect(batch.status).toBe(413)
+      expect(json(batch.text)).toEqual({ _tag: "BatchTooLarge", inputs: 3, limit: 2 })
+    }))
+
+  it.scopedLive("reads the names a Host may have from AGENT_SERVER_ALLOWED_HOSTS", () =>
+    Effect.gen(function*() {
+      const config = ConfigProvider.fromMap(
+        new Map([["AGENT_SERVER_ALLOWED_HOSTS", "agents.internal,proxy.example:8443"]]),
+        { pathDelim: "_" }
+      )
+      const context = yield* Layer.build(
+        AgentServer.layerConfig({ port: 0 }).pipe(Layer.provide(Registry.layer({})))
+      ).pipe(Effect.withConfigProvider(config))
+      const server = Context.get(context, AgentServer.AgentServer)
+      const health = (host: string) => raw("GET", `${server.url}/health`, { headers: { host } })
+      expect((yield* health("agents.internal")).status).toBe(200)
+      expect((yield* health("proxy.example:8443")).status).toBe(200)
+      expect((yield* health("evil.example")).status).toBe(403)
+    }))
+})
+
+describe("examples/http-server", () => {
+  it.scopedLive("serves on PORT", () =>
+    Effect.gen(function*() {
+      // a port that is free: a server's, once it has stopped
+      const scope = yield* Scope.make()
+      const { server } = yield* serve(Effect.succeed({})).pipe(Scope.extend(scope))
+      const port = server.port
+      yield* Scope.close(scope, Exit.void)
+
+      const example = yield* Command.make("node_modules/.bin/tsx", "--conditions=source", "examples/http-server.ts")
+        .pipe(
+          Command.workingDirectory(new URL("..", import.meta.url).pathname),
+          Command.env({ PORT: String(port), AGENT_SERVER_PORT: undefined }),
+          Command.start
+        )
+      const serving = yield* example.stdout.pipe(
+        Stream.decodeText(),
+        Stream.splitLines,
+        Stream.find((line) => line.startsWith("Serving")),
+        Stream.runHead
+      )
+      expect(Option.getOrThrow(serving)).toContain(`on http://127.0.0.1:${port} `)
+      expect((yield* http("GET", `http://127.0.0.1:${port}/health`)).status).toBe(200)
+    }).pipe(Effect.provide(NodeContext.layer)))
 })

@@ -18,9 +18,11 @@
  * Every error is a `Schema.TaggedError` with its HTTP status: a body that
  * does not match the Schema is a 400 `HttpApiDecodeError` with the issues, an
  * unknown agent, tool or batch a 404, a missing or wrong bearer token a 401,
- * a body over the size limit a 413, a server shutting down a 503, and a run
- * that fails answers with its typed `AgentError` (502 for model errors, 504
- * for timeouts, 500 for the rest).
+ * a `Host` that is not the server's (without a token) a 403, a body over the
+ * size limit a 413, a body that is not JSON a 415, a defect a 500
+ * `InternalError`, a server shutting down a 503, and a run that fails
+ * answers with its typed `AgentError` (502 for model errors, 504 for
+ * timeouts, 500 for the rest).
  *
  * @example
  * ```ts
@@ -135,6 +137,65 @@ export class PayloadTooLarge extends Schema.TaggedError<PayloadTooLarge>()("Payl
     return `the request body is larger than ${this.limit} bytes`
   }
 }
+
+/**
+ * The request has a body that is not `application/json` (parameters such as
+ * `; charset=utf-8` are fine). Every endpoint with a body takes JSON only:
+ * a web page can send a form, a multipart or a text body to any server
+ * without asking, but not JSON.
+ *
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const error = new AgentApi.UnsupportedMediaType({ message: "the body must be application/json, not text/plain" })
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class UnsupportedMediaType extends Schema.TaggedError<UnsupportedMediaType>()("UnsupportedMediaType", {
+  message: Schema.String
+}, HttpApiSchema.annotations({ status: 415, description: "The request body is not application/json" })) {}
+
+/**
+ * The request's `Host` header does not name the server: without a bearer
+ * token, a server answers only to its own names (its host, `localhost`,
+ * `127.0.0.1` and `[::1]`, at its port) and to its `allowedHosts`, so that a
+ * web page whose name resolves to the server's address (DNS rebinding)
+ * cannot call it.
+ *
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const error = new AgentApi.HostNotAllowed({ message: "the Host \"evil.example\" does not name this server" })
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class HostNotAllowed extends Schema.TaggedError<HostNotAllowed>()("HostNotAllowed", {
+  message: Schema.String
+}, HttpApiSchema.annotations({ status: 403, description: "The Host header does not name this server" })) {}
+
+/**
+ * The server failed in a way it did not expect (a defect: a bug). The answer
+ * says no more; the server logs the defect.
+ *
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const error = new AgentApi.InternalError({ message: "internal server error" })
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InternalError extends Schema.TaggedError<InternalError>()("InternalError", {
+  message: Schema.String
+}, HttpApiSchema.annotations({ status: 500, description: "The server failed unexpectedly; it logged why" })) {}
 
 /**
  * The server is shutting down: it takes no new requests, and a run still
@@ -253,8 +314,9 @@ export const RunError = Schema.Union(
 )
 
 /**
- * An error event of a stream: the run's typed error, or the server's
- * shutting down.
+ * An error event of a stream: the run's typed error, the server's shutting
+ * down, or an `InternalError` (the run died of a defect, which the server
+ * logged).
  *
  * @example
  * ```ts
@@ -267,7 +329,7 @@ export const RunError = Schema.Union(
  * @since 0.1.0
  * @category errors
  */
-export const StreamError = Schema.Union(...RunError.members, ServerShuttingDown)
+export const StreamError = Schema.Union(...RunError.members, ServerShuttingDown, InternalError)
 
 /**
  * @example
@@ -697,7 +759,9 @@ export type ToolResult = typeof ToolResult.Type
  */
 export const BatchRequest = Schema.Struct({
   agent: Schema.String,
-  inputs: Schema.Array(Input).pipe(Schema.minItems(1), Schema.maxItems(1000)),
+  inputs: Schema.Array(Input).pipe(Schema.minItems(1)).annotations({
+    description: "At most the server's maxBatchInputs (default 1000); more is a 413 BatchTooLarge"
+  }),
   concurrency: Schema.optional(Schema.Int.pipe(Schema.between(1, 64)))
 }).annotations({ identifier: "BatchRequest" })
 
@@ -713,6 +777,31 @@ export const BatchRequest = Schema.Struct({
  * @category batches
  */
 export type BatchRequest = typeof BatchRequest.Type
+
+/**
+ * The batch has more inputs than the server takes in one (its
+ * `maxBatchInputs`); nothing ran.
+ *
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const error = new AgentApi.BatchTooLarge({ inputs: 5000, limit: 1000 })
+ * console.log(error.message) // "a batch takes at most 1000 inputs; this one has 5000"
+ * ```
+ *
+ * @since 0.1.0
+ * @category batches
+ */
+export class BatchTooLarge extends Schema.TaggedError<BatchTooLarge>()("BatchTooLarge", {
+  inputs: Schema.Number,
+  limit: Schema.Number
+}, HttpApiSchema.annotations({ status: 413, description: "The batch has more inputs than the server takes" })) {
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `a batch takes at most ${this.limit} inputs; this one has ${this.inputs}`
+  }
+}
 
 /**
  * The answer to a new batch (202): its id, to ask for its progress.
@@ -1146,7 +1235,8 @@ export class Agents extends HttpApiGroup.make("agents")
       .annotate(
         OpenApi.Description,
         "Server-Sent Events: one event per RunEvent, named by its _tag (data: the event as JSON), " +
-          "ending with RunCompleted; a failed run ends with an `error` event whose data is the encoded error."
+          "ending with RunCompleted; a failed run ends with an `error` event whose data is the encoded error " +
+          "(InternalError when the run died of a defect)."
       )
   )
   .add(
@@ -1185,6 +1275,7 @@ export class Batches extends HttpApiGroup.make("batches")
       .setPayload(BatchRequest)
       .addSuccess(BatchAccepted, { status: 202 })
       .addError(AgentNotFound)
+      .addError(BatchTooLarge)
       .annotate(OpenApi.Summary, "Start a batch of runs in the background")
   )
   .add(
@@ -1268,8 +1359,10 @@ export class System extends HttpApiGroup.make("system", { topLevel: true })
 {}
 
 /**
- * The whole API. Errors of every endpoint: a body that does not decode (400),
- * a body over the size limit (413), a server shutting down (503).
+ * The whole API. Errors of every endpoint: a body that does not decode (400), a `Host` that does not name the server when it has
+ * no token (403), a body over the size limit (413), a body that is not
+ * `application/json` (415), a defect (500 `InternalError`), a server shutting
+ * down (503).
  *
  * @example
  * ```ts
@@ -1288,7 +1381,10 @@ export class Api extends HttpApi.make("effect-agents")
   .add(Dags)
   .add(System)
   .addError(PayloadTooLarge)
+  .addError(UnsupportedMediaType)
+  .addError(HostNotAllowed)
   .addError(ServerShuttingDown)
+  .addError(InternalError)
   .annotate(OpenApi.Title, "effect-agents")
   .annotate(OpenApi.Version, "0.1.0")
   .annotate(OpenApi.Description, "Agents, teams, DAGs and batches of runs over HTTP")

@@ -62,8 +62,8 @@ export interface Options {
 
 /**
  * What a streamed run can fail with: the run's error (or the server shutting
- * down) from its `error` event, the errors the server answers before the
- * stream begins, and the transport's.
+ * down, or an `InternalError`) from its `error` event, the errors the server
+ * answers before the stream begins, and the transport's.
  *
  * @example
  * ```ts
@@ -84,7 +84,9 @@ export type StreamFailure =
   | AgentApi.StreamError
   | AgentApi.AgentNotFound
   | AgentApi.Unauthorized
+  | AgentApi.HostNotAllowed
   | AgentApi.PayloadTooLarge
+  | AgentApi.UnsupportedMediaType
   | HttpApiDecodeError
   | HttpClientError.HttpClientError
   | ParseResult.ParseError
@@ -136,8 +138,11 @@ export type Client = ApiClient & {
 const StreamRefused = Schema.Union(
   AgentApi.AgentNotFound,
   AgentApi.Unauthorized,
+  AgentApi.HostNotAllowed,
   AgentApi.PayloadTooLarge,
+  AgentApi.UnsupportedMediaType,
   AgentApi.ServerShuttingDown,
+  AgentApi.InternalError,
   HttpApiDecodeError
 )
 

@@ -5,9 +5,18 @@
  * OpenAPI document (`/openapi.json`) and a docs page (`/docs`).
  *
  * - Bad input is refused before anything runs: a body that does not decode
- *   (400, with the Schema issues), an unknown agent, tool or batch (404), a
- *   body over `maxBodySize` (413, without reading it), a missing or wrong
- *   bearer token when `token` is set (401).
+ *   or nests deeper than 64 levels (400, with the Schema issues), an unknown
+ *   agent, tool or batch (404), a body over `maxBodySize` (413, without
+ *   reading it), a batch over `maxBatchInputs` (413), a body that is not
+ *   `application/json` (415), a missing or wrong bearer token when `token` is
+ *   set (401).
+ * - It listens on `127.0.0.1` by default; without a token, it answers only
+ *   requests whose `Host` names it (403 otherwise), so that a web page cannot
+ *   call it through DNS rebinding.
+ * - Batch runs share `maxBatchRuns` slots, first come first served; finished
+ *   batches are kept within `batchRetention` and `batchRetentionBytes`.
+ * - A defect answers a 500 `InternalError` (a streamed run, an `error`
+ *   event) that says no more; the server logs it.
  * - A client that disconnects interrupts its run, streamed or not, down to
  *   the model's HTTP request and the tools' finalizers.
  * - Shutdown (the layer's scope closing: SIGINT or SIGTERM under
@@ -46,11 +55,14 @@ import * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
 import type * as HttpServerError from "@effect/platform/HttpServerError"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerRespondable from "@effect/platform/HttpServerRespondable"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as OpenApi from "@effect/platform/OpenApi"
+import * as Cause from "effect/Cause"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -64,7 +76,9 @@ import { createServer } from "node:http"
 import type { ToolError } from "../AgentError.js"
 import { ToolFailed, ToolNotFound } from "../AgentError.js"
 import * as Batches from "../internal/http/batches.js"
+import * as Body from "../internal/http/body.js"
 import * as Drain from "../internal/http/drain.js"
+import * as Hosts from "../internal/http/hosts.js"
 import * as Sse from "../internal/http/sse.js"
 import * as Wire from "../internal/http/wire.js"
 import * as Own from "../internal/own.js"
@@ -87,18 +101,44 @@ import * as Registry from "./Registry.js"
 export interface Options {
   /** Default 8080; 0 picks a free port (see `AgentServer.port`). */
   readonly port?: number | undefined
-  /** Default `"127.0.0.1"`; `"0.0.0.0"` listens on every interface. */
+  /** Default `"127.0.0.1"`, the loopback interface; `"0.0.0.0"` listens on every interface. */
   readonly host?: string | undefined
-  /** When set, the agent and batch endpoints need `Authorization: Bearer <token>`. */
+  /**
+   * When set, the agent and batch endpoints need `Authorization: Bearer <token>`.
+   * When not, a request's `Host` must name the server (see `allowedHosts`).
+   */
   readonly token?: Redacted.Redacted | undefined
+  /**
+   * Without a token, the names a request's `Host` may have besides the
+   * server's own (its `host`, `localhost`, `127.0.0.1` and `[::1]`, at its
+   * port): each a name (any port) or a `name:port`. Others get a 403
+   * `HostNotAllowed`.
+   */
+  readonly allowedHosts?: ReadonlyArray<string> | undefined
   /** The largest request body in bytes (default 1 MiB); larger ones get a 413. */
   readonly maxBodySize?: number | undefined
   /** How long runs in flight may go on once shutdown began (default 10 seconds). */
   readonly shutdownGracePeriod?: Duration.DurationInput | undefined
   /** How many runs of one batch run at once when the request does not say (default 4). */
   readonly batchConcurrency?: number | undefined
-  /** How many batches are kept in memory; the oldest finished ones go first (default 1000). */
+  /**
+   * How many batch runs are in flight at once, all batches together (default
+   * 32). The others wait in line, first come first served; a batch's own
+   * `concurrency` applies within it.
+   */
+  readonly maxBatchRuns?: number | undefined
+  /** The most inputs a batch may have (default 1000); more get a 413 `BatchTooLarge`. */
+  readonly maxBatchInputs?: number | undefined
+  /**
+   * How many batches are kept in memory, running ones included; the first
+   * finished go first (default 1000).
+   */
   readonly batchRetention?: number | undefined
+  /**
+   * How large the results (and errors) of the finished batches kept may be,
+   * in bytes of JSON; the first finished go first (default 64 MiB).
+   */
+  readonly batchRetentionBytes?: number | undefined
   /** The OpenAPI document's path (default `"/openapi.json"`). */
   readonly openApiPath?: `/${string}` | undefined
   /** The docs page's path (default `"/docs"`). */
@@ -156,7 +196,10 @@ const defaults = {
   maxBodySize: 1024 * 1024,
   shutdownGracePeriod: Duration.seconds(10),
   batchConcurrency: 4,
+  maxBatchRuns: 32,
+  maxBatchInputs: 1000,
   batchRetention: 1000,
+  batchRetentionBytes: 64 * 1024 * 1024,
   openApiPath: "/openapi.json",
   docsPath: "/docs"
 } as const
@@ -190,16 +233,67 @@ const isRequestError = (u: unknown): u is HttpServerError.RequestError =>
 const causeMessage = (error: HttpServerError.RequestError): string =>
   Predicate.hasProperty(error.cause, "message") && typeof error.cause.message === "string" ? error.cause.message : ""
 
+/** A header as it goes in a message: at most 100 characters of it, quoted. */
+const quote = (header: string) => JSON.stringify(header.length > 100 ? `${header.slice(0, 100)}…` : header)
+
+/** Whether a `Host` header names the server: known once it listens. */
+type HostCheck = Effect.Effect<(header: string | undefined) => boolean>
+
+const checkHost = (check: HostCheck, request: HttpServerRequest.HttpServerRequest) =>
+  Effect.flatMap(check, (names) => {
+    const host = request.headers.host
+    if (names(host)) return Effect.void
+    const message = host === undefined
+      ? "the request has no Host header"
+      : `the Host ${quote(host)} does not name this server (allowedHosts adds names)`
+    return Effect.fail(new AgentApi.HostNotAllowed({ message }))
+  })
+
+const checkContentType = (request: HttpServerRequest.HttpServerRequest) => {
+  const contentType = request.headers["content-type"]
+  if (Body.isJson(contentType)) return Effect.void
+  const message = contentType === undefined
+    ? "the request body must be application/json; it has no content type"
+    : `the request body must be application/json, not ${quote(contentType)}`
+  return Effect.fail(new AgentApi.UnsupportedMediaType({ message }))
+}
+
+const decodeError = (message: string) =>
+  new HttpApiDecodeError({ message, issues: [{ _tag: "Type", path: [], message }] })
+
 /**
- * Before routing: 503 while draining, 413 for a declared length over the
- * limit. Around the handlers: the body is read with the limit, and the
- * platform's defects for a body that is too long (sent without a length) or
- * that is not JSON become a 413 and a 400. A response that goes out while
- * the server drains closes its connection, so the server can close.
+ * Reads the body, with the size limit, and checks that its JSON does not
+ * nest too deep to decode (Schema's issues and `JSON.stringify` recurse).
+ * The handler's parse reads the same text again, from the request's cache.
  */
-const guard = (drain: Drain.Drain, maxBodySize: number) =>
+const readBody = (request: HttpServerRequest.HttpServerRequest, maxBodySize: number) =>
+  request.text.pipe(
+    Effect.mapError((error) =>
+      causeMessage(error) === "maxBytes exceeded"
+        ? new AgentApi.PayloadTooLarge({ limit: maxBodySize })
+        : decodeError(`the body could not be read: ${causeMessage(error)}`)
+    ),
+    Effect.filterOrFail(
+      (text) => !Body.nestedDeeperThan(text, Body.maxDepth),
+      () => decodeError(`the body is JSON nested deeper than ${Body.maxDepth} levels`)
+    ),
+    HttpIncomingMessage.withMaxBodySize(Option.some(maxBodySize))
+  )
+
+/**
+ * Before routing: without a token, 403 for a `Host` that does not name the
+ * server; 503 while draining; 413 for a declared length over the limit; 415
+ * for a body that is not JSON; then the body is read with the limit (413
+ * over it) and refused when it nests too deep (400). Around the handlers:
+ * the platform's defect for a body that is not JSON becomes a 400. A
+ * response that goes out while the server drains closes its connection, so
+ * the server can close.
+ */
+const guard = (drain: Drain.Drain, maxBodySize: number, hostCheck: HostCheck | undefined) =>
   HttpApiBuilder.middleware(AgentApi.Api, (app) =>
     Effect.gen(function*() {
+      const request = yield* HttpServerRequest.HttpServerRequest
+      if (hostCheck !== undefined) yield* checkHost(hostCheck, request)
       yield* drain.guard
       yield* HttpApp.appendPreResponseHandler((_request, response) =>
         Effect.map(
@@ -207,39 +301,84 @@ const guard = (drain: Drain.Drain, maxBodySize: number) =>
           (draining) => draining ? HttpServerResponse.setHeader(response, "connection", "close") : response
         )
       )
-      const request = yield* HttpServerRequest.HttpServerRequest
       const length = Number(request.headers["content-length"] ?? "0")
       if (length > maxBodySize) return yield* new AgentApi.PayloadTooLarge({ limit: maxBodySize })
+      if (Body.takesBody(request.method)) {
+        yield* checkContentType(request)
+        yield* readBody(request, maxBodySize)
+      }
       return yield* app.pipe(
         HttpIncomingMessage.withMaxBodySize(Option.some(maxBodySize)),
-        Effect.catchAllDefect((defect): Effect.Effect<never, AgentApi.PayloadTooLarge | HttpApiDecodeError> => {
-          if (!isRequestError(defect) || defect.reason !== "Decode") return Effect.die(defect)
-          if (causeMessage(defect) === "maxBytes exceeded") {
-            return Effect.fail(new AgentApi.PayloadTooLarge({ limit: maxBodySize }))
-          }
-          const message = `the body is not valid JSON: ${causeMessage(defect)}`
-          return Effect.fail(new HttpApiDecodeError({ message, issues: [{ _tag: "Type", path: [], message }] }))
-        })
+        Effect.catchAllDefect((defect) =>
+          isRequestError(defect) && defect.reason === "Decode"
+            ? Effect.fail(decodeError(`the body is not valid JSON: ${causeMessage(defect)}`))
+            : Effect.die(defect)
+        )
       )
     }))
+
+/** What a defect answers: no more than that it happened (the log has the rest). */
+const internalError = Schema.encodeSync(AgentApi.InternalError)(
+  new AgentApi.InternalError({ message: "internal server error" })
+)
+
+/**
+ * What nothing answered: a defect (a bug) or a failure the API does not
+ * declare. It is logged with its request and answered with a 500
+ * `InternalError` that says nothing more, never an empty body. An
+ * interruption (the client went away) and the platform's own answers (no
+ * such route) go on as they are.
+ */
+const answerDefects = <E, R>(app: HttpApp.Default<E, R>) =>
+  Effect.catchAllCause(app, (cause) => {
+    const failure = Cause.failureOption(cause)
+    if (Cause.isInterruptedOnly(cause) || Option.exists(failure, HttpServerRespondable.isRespondable)) {
+      return Effect.failCause(cause)
+    }
+    return Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
+      Effect.as(
+        Effect.logError(`AgentServer: ${request.method} ${request.url} failed unexpectedly (500)`, cause),
+        HttpServerResponse.unsafeJson(internalError, { status: 500 })
+      ))
+  })
 
 const sseHeaders = { "cache-control": "no-cache", "x-accel-buffering": "no" }
 
 const encodeStreamError = Schema.encode(AgentApi.StreamError)
 
 /**
- * A run's events as Server-Sent Events: one per event, named by its tag; a
- * failure ends the stream with an `error` event carrying the encoded error.
+ * The `error` event that ends a stream: the encoded typed error; for a
+ * defect (or an error that does not encode), an `InternalError` that says
+ * nothing more, and the cause goes to the log.
+ */
+const errorEvent = (agent: string, cause: Cause.Cause<AgentApi.StreamError>): Effect.Effect<Uint8Array> => {
+  const failure = Cause.failureOption(cause)
+  const encoded: Effect.Effect<unknown, unknown> = Option.isSome(failure)
+    ? encodeStreamError(failure.value)
+    : Effect.failCause(cause)
+  return encoded.pipe(
+    Effect.map((data) => Sse.encode("error", data)),
+    Effect.catchAllCause((unexpected) =>
+      Effect.as(
+        Effect.logError(`AgentServer: the streamed run of ${JSON.stringify(agent)} failed unexpectedly`, unexpected),
+        Sse.encode("error", internalError)
+      )
+    )
+  )
+}
+
+/**
+ * A run's events as Server-Sent Events: one per event, named by its tag.
+ * Every stream ends with `RunCompleted` or with an `error` event.
  */
 const eventStream = (
+  agent: string,
   events: Stream.Stream<Wire.AnyRunEvent, AgentApi.StreamError>
 ): HttpServerResponse.HttpServerResponse =>
   HttpServerResponse.stream(
     events.pipe(
       Stream.map((event) => Sse.encode(event._tag, Wire.event(event))),
-      Stream.catchAll((error) =>
-        Stream.fromEffect(Effect.map(Effect.orDie(encodeStreamError(error)), (data) => Sse.encode("error", data)))
-      )
+      Stream.catchAllCause((cause) => Stream.fromEffect(errorEvent(agent, cause)))
     ),
     { contentType: "text/event-stream", headers: sseHeaders }
   )
@@ -255,6 +394,7 @@ interface Settings {
   readonly drain: Drain.Drain
   readonly batches: Batches.Batches
   readonly batchConcurrency: number
+  readonly maxBatchInputs: number
 }
 
 const agentsGroup = ({ drain, registry }: Settings) =>
@@ -268,7 +408,8 @@ const agentsGroup = ({ drain, registry }: Settings) =>
       .handle("stream", ({ path, payload }) =>
         Effect.map(
           Registry.runnable(registry, path.name),
-          (served) => eventStream(drain.trackStream(served.runnable.stream(payload.input, { runId: payload.runId })))
+          (served) =>
+            eventStream(served.name, drain.trackStream(served.runnable.stream(payload.input, { runId: payload.runId })))
         ))
       .handle("tool", ({ path, payload }) =>
         Effect.gen(function*() {
@@ -286,11 +427,14 @@ const agentsGroup = ({ drain, registry }: Settings) =>
           )
         )))
 
-const batchesGroup = ({ batchConcurrency, batches, drain, registry }: Settings) =>
+const batchesGroup = ({ batchConcurrency, batches, drain, maxBatchInputs, registry }: Settings) =>
   HttpApiBuilder.group(AgentApi.Api, "batches", (handlers) =>
     handlers
       .handle("create", ({ payload }) =>
         Effect.gen(function*() {
+          if (payload.inputs.length > maxBatchInputs) {
+            return yield* new AgentApi.BatchTooLarge({ inputs: payload.inputs.length, limit: maxBatchInputs })
+          }
           const served = yield* Registry.runnable(registry, payload.agent)
           yield* drain.guard
           return yield* batches.start(served, payload.inputs, payload.concurrency ?? batchConcurrency)
@@ -324,26 +468,45 @@ const systemGroup = ({ registry }: Settings) =>
 // Layers
 // -----------------------------------------------------------------------------
 
+/** A limit that must let something through: a whole number from 1. */
+const positive = (name: string, value: number): Effect.Effect<number> =>
+  Number.isInteger(value) && value >= 1
+    ? Effect.succeed(value)
+    : Effect.dieMessage(`AgentServer: ${name} must be a whole number from 1, not ${value}`)
+
 type Json = Record<string, unknown>
+
+/** The document with `f` applied to each of its operations. */
+const mapOperations = (spec: Json, f: (operation: Json) => Json): Json => {
+  const paths = Object.entries((spec.paths ?? {}) as Record<string, Record<string, Json>>).map(([path, methods]) =>
+    [path, Object.fromEntries(Object.entries(methods).map(([method, operation]) => [method, f(operation)]))] as const
+  )
+  return { ...spec, paths: Object.fromEntries(paths) }
+}
+
+/** An operation that never answers with `status`. */
+const withoutResponse = (operation: Json, status: string): Json => {
+  const { [status]: _answer, ...answered } = (operation.responses ?? {}) as Json
+  return { ...operation, responses: answered }
+}
 
 /** An OpenAPI document without authentication: no security scheme, no `security`, no 401. */
 const withoutAuthentication = (spec: Json): Json => {
   const { security: _security, ...document } = spec
   const { securitySchemes: _schemes, ...components } = (spec.components ?? {}) as Json
-  const paths = Object.entries((spec.paths ?? {}) as Record<string, Record<string, Json>>).map(([path, methods]) => {
-    const operations = Object.entries(methods).map(([method, operation]) => {
-      const { security: _operationSecurity, responses, ...rest } = operation
-      const { 401: _unauthorized, ...answered } = (responses ?? {}) as Json
-      return [method, { ...rest, responses: answered }] as const
-    })
-    return [path, Object.fromEntries(operations)] as const
+  return mapOperations({ ...document, components }, (operation) => {
+    const { security: _operationSecurity, ...rest } = operation
+    return withoutResponse(rest, "401")
   })
-  return { ...document, components, paths: Object.fromEntries(paths) }
 }
 
+/** An OpenAPI document without the Host check (a token protects the server): no 403. */
+const withoutHostCheck = (spec: Json): Json => mapOperations(spec, (operation) => withoutResponse(operation, "403"))
+
 /**
- * Starts the server on `host:port` with the `Registry` in context; it drains
- * and stops when the layer's scope closes.
+ * Starts the server on `host:port` with the `Registry` in context, and logs
+ * its URL (`Effect.logInfo`) once it listens; it drains and stops when the
+ * layer's scope closes.
  *
  * @example
  * ```ts
@@ -375,18 +538,28 @@ export const layer = (options?: Options): Layer.Layer<AgentServer, HttpServerErr
       }
       const registry = yield* Registry.Registry
       const drain = yield* Drain.make
-      const batches = yield* Batches.make({ drain, retention: options?.batchRetention ?? defaults.batchRetention })
+      const batches = yield* Batches.make({
+        drain,
+        maxRuns: yield* positive("maxBatchRuns", options?.maxBatchRuns ?? defaults.maxBatchRuns),
+        retention: options?.batchRetention ?? defaults.batchRetention,
+        retentionBytes: options?.batchRetentionBytes ?? defaults.batchRetentionBytes
+      })
       const settings: Settings = {
         registry,
         drain,
         batches,
-        batchConcurrency: options?.batchConcurrency ?? defaults.batchConcurrency
+        batchConcurrency: options?.batchConcurrency ?? defaults.batchConcurrency,
+        maxBatchInputs: yield* positive("maxBatchInputs", options?.maxBatchInputs ?? defaults.maxBatchInputs)
       }
 
-      // without a token, the documents do not ask for one
-      const api = options?.token === undefined
-        ? AgentApi.Api.annotate(OpenApi.Transform, withoutAuthentication)
-        : AgentApi.Api
+      // without a token, the documents do not ask for one; with one, the Host is not checked
+      const api = AgentApi.Api.annotate(
+        OpenApi.Transform,
+        options?.token === undefined ? withoutAuthentication : withoutHostCheck
+      )
+      // without a token, only requests whose Host names the server, known once it listens
+      const names = yield* Deferred.make<(header: string | undefined) => boolean>()
+      const hostCheck = options?.token === undefined ? Deferred.await(names) : undefined
       const ApiLive = HttpApiBuilder.api(api).pipe(
         Layer.provide([agentsGroup(settings), batchesGroup(settings), dagsGroup(settings), systemGroup(settings)]),
         Layer.provide(authorization(options?.token))
@@ -394,7 +567,7 @@ export const layer = (options?: Options): Layer.Layer<AgentServer, HttpServerErr
       const AppLive = Layer.mergeAll(
         HttpApiBuilder.middlewareOpenApi({ path: options?.openApiPath ?? defaults.openApiPath }),
         HttpApiScalar.layer({ path: options?.docsPath ?? defaults.docsPath }),
-        guard(drain, maxBodySize)
+        guard(drain, maxBodySize, hostCheck)
       ).pipe(
         Layer.provideMerge(ApiLive),
         Layer.provideMerge(HttpApiBuilder.Router.Live),
@@ -410,7 +583,7 @@ export const layer = (options?: Options): Layer.Layer<AgentServer, HttpServerErr
       // written, so the shutdown can let the last ones (503s, error events) out.
       const nodeServer = createServer()
       const server = yield* NodeHttpServer.make(() => nodeServer, { port: options?.port ?? defaults.port, host })
-      yield* Effect.provide(server.serve(app, drain.trackResponse), context)
+      yield* Effect.provide(server.serve(answerDefects(app), drain.trackResponse), context)
       yield* Effect.addFinalizer(() =>
         Effect.gen(function*() {
           // stop accepting connections; the idle ones are closed
@@ -426,15 +599,21 @@ export const layer = (options?: Options): Layer.Layer<AgentServer, HttpServerErr
       )
 
       const port = server.address._tag === "TcpAddress" ? server.address.port : 0
-      return { url: `http://${host}:${port}`, host, port, inFlight: drain.inFlight, awaitShutdown: drain.awaitDraining }
+      yield* Deferred.succeed(names, Hosts.matcher({ host, port }, options?.allowedHosts ?? []))
+      const url = `http://${Hosts.format(host)}:${port}`
+      yield* Effect.logInfo(`AgentServer: listening on ${url}`)
+      return { url, host, port, inFlight: drain.inFlight, awaitShutdown: drain.awaitDraining }
     })
   )
 
 /**
  * {@link layer} with its settings from `Config`: `AGENT_SERVER_HOST`,
  * `AGENT_SERVER_PORT`, `AGENT_SERVER_TOKEN` (read with `Config.redacted`;
- * no token, no authentication), `AGENT_SERVER_MAX_BODY_SIZE` (bytes) and
- * `AGENT_SERVER_SHUTDOWN_GRACE_PERIOD` (a duration such as `"30 seconds"`).
+ * no token, no authentication), `AGENT_SERVER_ALLOWED_HOSTS` (names,
+ * comma-separated), `AGENT_SERVER_MAX_BODY_SIZE` (bytes),
+ * `AGENT_SERVER_SHUTDOWN_GRACE_PERIOD` (a duration such as `"30 seconds"`),
+ * `AGENT_SERVER_MAX_BATCH_RUNS`, `AGENT_SERVER_MAX_BATCH_INPUTS`,
+ * `AGENT_SERVER_BATCH_RETENTION` and `AGENT_SERVER_BATCH_RETENTION_BYTES`.
  * Settings not in the config come from `options`, then the defaults.
  *
  * @example
@@ -459,8 +638,13 @@ export const layerConfig = (
       host: Config.option(Config.string("HOST")),
       port: Config.option(Config.port("PORT")),
       token: Config.option(Config.redacted("TOKEN")),
+      allowedHosts: Config.option(Config.array(Config.string(), "ALLOWED_HOSTS")),
       maxBodySize: Config.option(Config.integer("MAX_BODY_SIZE")),
-      shutdownGracePeriod: Config.option(Config.duration("SHUTDOWN_GRACE_PERIOD"))
+      shutdownGracePeriod: Config.option(Config.duration("SHUTDOWN_GRACE_PERIOD")),
+      maxBatchRuns: Config.option(Config.integer("MAX_BATCH_RUNS")),
+      maxBatchInputs: Config.option(Config.integer("MAX_BATCH_INPUTS")),
+      batchRetention: Config.option(Config.integer("BATCH_RETENTION")),
+      batchRetentionBytes: Config.option(Config.integer("BATCH_RETENTION_BYTES"))
     }).pipe(
       Config.nested("AGENT_SERVER"),
       Effect.map((config) =>
@@ -469,8 +653,13 @@ export const layerConfig = (
           host: Option.getOrElse(config.host, () => options?.host),
           port: Option.getOrElse(config.port, () => options?.port),
           token: Option.getOrElse(config.token, () => options?.token),
+          allowedHosts: Option.getOrElse(config.allowedHosts, () => options?.allowedHosts),
           maxBodySize: Option.getOrElse(config.maxBodySize, () => options?.maxBodySize),
-          shutdownGracePeriod: Option.getOrElse(config.shutdownGracePeriod, () => options?.shutdownGracePeriod)
+          shutdownGracePeriod: Option.getOrElse(config.shutdownGracePeriod, () => options?.shutdownGracePeriod),
+          maxBatchRuns: Option.getOrElse(config.maxBatchRuns, () => options?.maxBatchRuns),
+          maxBatchInputs: Option.getOrElse(config.maxBatchInputs, () => options?.maxBatchInputs),
+          batchRetention: Option.getOrElse(config.batchRetention, () => options?.batchRetention),
+          batchRetentionBytes: Option.getOrElse(config.batchRetentionBytes, () => options?.batchRetentionBytes)
         })
       )
     )
