@@ -1,5 +1,7 @@
+import { Command } from "@effect/platform"
+import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Schema } from "effect"
+import { Effect, Schema } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 
@@ -12,7 +14,8 @@ const Manifest = Schema.Struct({
   name: Schema.String,
   dependencies: Packages,
   peerDependencies: Packages,
-  devDependencies: Packages
+  devDependencies: Packages,
+  exports: Schema.Record({ key: Schema.String, value: Schema.Unknown })
 })
 const manifest = Schema.decodeUnknownSync(Manifest)(
   JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"))
@@ -65,5 +68,82 @@ describe("package.json", () => {
       "@effect/platform-node": expect.stringMatching(/^\^0\.108\./),
       "effect": expect.stringMatching(/^\^3\./)
     })
+  })
+})
+
+/** How Node resolves each specifier from the package's root (a self-reference by its name). */
+const resolveAll = (specifiers: ReadonlyArray<string>, conditions: ReadonlyArray<string>) =>
+  Command.make(
+    process.execPath,
+    ...conditions.map((condition) => `--conditions=${condition}`),
+    "-e",
+    `const out = {}
+for (const specifier of JSON.parse(process.argv[1])) {
+  try { out[specifier] = { path: require.resolve(specifier) } }
+  catch (error) { out[specifier] = { code: error.code, message: error.message.split("\\n")[0] } }
+}
+console.log(JSON.stringify(out))`,
+    JSON.stringify(specifiers)
+  ).pipe(
+    Command.workingDirectory(root),
+    Command.string,
+    Effect.map((out): Record<string, { path?: string; code?: string; message?: string }> => JSON.parse(out))
+  )
+
+const publicEntries = {
+  "effect-agents": "index",
+  "effect-agents/testing": "testing",
+  "effect-agents/http": "http/index"
+}
+const notExported = [
+  "effect-agents/internal/loop",
+  "effect-agents/internal/loop.js",
+  "effect-agents/src/internal/loop.ts",
+  "effect-agents/dist/internal/loop.js"
+]
+
+/** Where a public entry resolves: its source under the `source` condition, its build otherwise. */
+const expected = (file: string, conditions: ReadonlyArray<string>) =>
+  conditions.includes("source") ? path.join(root, "src", `${file}.ts`) : path.join(root, "dist", `${file}.js`)
+
+describe("package.json exports", () => {
+  for (const conditions of [["source"], []]) {
+    it.effect(`resolves the public entries and package.json, not the internal modules (conditions: [${conditions}])`, () =>
+      Effect.gen(function*() {
+        const resolved = yield* resolveAll(
+          [...Object.keys(publicEntries), "effect-agents/package.json", ...notExported],
+          conditions
+        )
+        for (const [specifier, file] of Object.entries(publicEntries)) {
+          const target = expected(file, conditions)
+          const outcome = resolved[specifier]!
+          // without a build (npm pack builds dist/ first), Node resolved the entry to a file not there yet
+          const found = outcome.path ??
+            (outcome.code === "MODULE_NOT_FOUND" && outcome.message?.includes(`'${target}'`) ? target : outcome.message)
+          expect({ specifier, found }).toEqual({ specifier, found: target })
+        }
+        expect(resolved["effect-agents/package.json"]).toEqual({ path: path.join(root, "package.json") })
+        for (const specifier of notExported) {
+          expect({ specifier, code: resolved[specifier]?.code }).toEqual({
+            specifier,
+            code: "ERR_PACKAGE_PATH_NOT_EXPORTED"
+          })
+        }
+      }).pipe(Effect.provide(NodeContext.layer)))
+  }
+
+  it("points each entry's types and build where tsconfig.build.json compiles its source", () => {
+    for (const [subpath, target] of Object.entries(manifest.exports)) {
+      if (subpath === "./package.json") continue
+      const { default: built, source, types } = target as Record<string, string>
+      expect(source).toMatch(/^\.\/src\/.*\.ts$/)
+      expect(fs.existsSync(path.join(root, source!))).toBe(true)
+      const stem = source!.replace(/^\.\/src\//, "./dist/").replace(/\.ts$/, "")
+      expect({ subpath, types, built }).toEqual({ subpath, types: `${stem}.d.ts`, built: `${stem}.js` })
+    }
+  })
+
+  it("lists its public entries explicitly", () => {
+    expect(Object.keys(manifest.exports).sort()).toEqual([".", "./http", "./package.json", "./testing"])
   })
 })
