@@ -49,3 +49,22 @@ describe("npm run example", () => {
       expect(stderr).not.toMatch(/\bat .*:\d+:\d+/)
     }))
 })
+
+describe("npm start", () => {
+  it.effect("says first that it runs offline on the scripted model, and how to run it on a real one", () =>
+    Effect.gen(function*() {
+      const process = yield* Command.make("npm", "start", "--silent").pipe(
+        Command.workingDirectory(root),
+        Command.env({ OPENAI_API_KEY: undefined }),
+        Command.start
+      )
+      const [stdout, exitCode] = yield* Effect.all([
+        process.stdout.pipe(Stream.decodeText(), Stream.mkString),
+        process.exitCode
+      ], { concurrency: "unbounded" })
+      const [first] = String.split(stdout, "\n")
+      expect(first).toMatch(/^\(offline, on the scripted model; OPENAI_API_KEY=sk-\.\.\. npm start runs it on OpenAI/)
+      expect(stdout).toContain("▸ Three trips at once")
+      expect(exitCode).toBe(0)
+    }).pipe(Effect.scoped, Effect.provide(NodeContext.layer)))
+})
