@@ -118,9 +118,8 @@ const serverMessage = (error: APIError): string => {
  * @example
  * ```ts
  * import { Duration } from "effect"
- * import type OpenAI from "openai"
-import { APIConnectionTimeoutError, APIError } from "openai"
  * import { OpenAiModel } from "effect-agents"
+ * import OpenAI from "openai"
  *
  * const error = OpenAiModel.toModelError(new OpenAI.APIConnectionError({ message: "ECONNREFUSED" }), {
  *   now: Date.now(),
