@@ -9,7 +9,7 @@
  *   OPENAI_API_KEY=sk-... npm start
  */
 import { NodeRuntime } from "@effect/platform-node"
-import { Config, Console, Duration, Effect, Layer, Option, Schema } from "effect"
+import { Config, Console, Duration, Effect, Layer, Schema } from "effect"
 import { Agent, OpenAiClient, OpenAiModel, Tool, Toolkit } from "effect-agents"
 import { ScriptedModel } from "effect-agents/testing"
 
@@ -52,12 +52,19 @@ const ScriptedLive = ScriptedModel.layer((request) => {
   })(request)
 })
 
-// A real model when OPENAI_API_KEY is set, else the scripted one.
+// A real model when OPENAI_API_KEY is set, else the scripted one; the first line says which, and how to switch.
 const ModelLive = Layer.unwrapEffect(Effect.gen(function*() {
-  const key = yield* Config.option(Config.redacted("OPENAI_API_KEY"))
-  if (Option.isNone(key)) return ScriptedLive
+  const key = yield* Config.string("OPENAI_API_KEY").pipe(Config.withDefault(""))
+  if (key === "") {
+    yield* Console.log(
+      "(offline, on the scripted model; OPENAI_API_KEY=sk-... npm start runs it on OpenAI, " +
+        "add OPENAI_BASE_URL=... for a compatible server)\n"
+    )
+    return ScriptedLive
+  }
   const model = yield* Config.string("OPENAI_MODEL").pipe(Config.withDefault("gpt-4o-mini"))
-  yield* Console.log(`(using ${model} through the OpenAI API)\n`)
+  const baseUrl = yield* Config.string("OPENAI_BASE_URL").pipe(Config.withDefault("the OpenAI API"))
+  yield* Console.log(`(on ${model} at ${baseUrl}, since OPENAI_API_KEY is set; unset it to run offline)\n`)
   return OpenAiModel.layer({ model }).pipe(Layer.provide(OpenAiClient.layerConfig()))
 }))
 

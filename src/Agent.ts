@@ -83,6 +83,25 @@ export type TypeId = typeof TypeId
 export type Input = string | ReadonlyArray<LanguageModel.Message>
 
 /**
+ * The Schema of {@link Input}. A run decodes its input with it once, at its
+ * start: given anything else (untyped code can), it fails with
+ * `InputInvalid`.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Agent } from "effect-agents"
+ *
+ * declare const body: unknown
+ * const input = Schema.decodeUnknownEither(Agent.Input)(body) // Either<Agent.Input, ParseError>
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Input: Schema.Union<[typeof Schema.String, Schema.Array$<typeof LanguageModel.Message>]> = Loop.InputSchema
+
+/**
  * Settings of one run, over the agent's own.
  *
  * @since 0.1.0

@@ -8,7 +8,7 @@
  *   recover.
  * - {@link AgentError}: everything a run can fail with: a model error that
  *   survived the policy, or one of {@link MaxStepsExceeded},
- *   {@link RunTimeout}, {@link OutputInvalid}.
+ *   {@link RunTimeout}, {@link OutputInvalid}, {@link InputInvalid}.
  *
  * @example
  * ```ts
@@ -548,12 +548,41 @@ export class OutputInvalid extends Schema.TaggedError<OutputInvalid>()("OutputIn
 }
 
 /**
+ * A run was given an input that is neither a string nor a conversation (an
+ * array of messages), as untyped code can do: a request body without the
+ * field, say. `issues` says what is wrong where. The run did not start.
+ *
+ * @example
+ * ```ts
+ * import { AgentError } from "effect-agents"
+ *
+ * const error = new AgentError.InputInvalid({
+ *   agent: "assistant",
+ *   issues: [{ path: "0.content", message: "is missing" }]
+ * })
+ * console.log(error.message) // 'invalid input for agent "assistant": 0.content: is missing'
+ * ```
+ *
+ * @since 0.1.0
+ * @category agent errors
+ */
+export class InputInvalid extends Schema.TaggedError<InputInvalid>()("InputInvalid", {
+  agent: Schema.String,
+  issues: Schema.Array(Issue)
+}) {
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `invalid input for agent "${this.agent}": ${formatIssues(this.issues)}`
+  }
+}
+
+/**
  * Everything an agent run can fail with.
  *
  * @since 0.1.0
  * @category agent errors
  */
-export type AgentError = ModelError | ToolError | MaxStepsExceeded | RunTimeout | OutputInvalid
+export type AgentError = ModelError | ToolError | MaxStepsExceeded | RunTimeout | OutputInvalid | InputInvalid
 
 /**
  * The Schema of {@link AgentError}.
@@ -566,5 +595,6 @@ export const AgentError: Schema.Union<[
   typeof ToolError,
   typeof MaxStepsExceeded,
   typeof RunTimeout,
-  typeof OutputInvalid
-]> = Schema.Union(ModelError, ToolError, MaxStepsExceeded, RunTimeout, OutputInvalid)
+  typeof OutputInvalid,
+  typeof InputInvalid
+]> = Schema.Union(ModelError, ToolError, MaxStepsExceeded, RunTimeout, OutputInvalid, InputInvalid)

@@ -19,10 +19,11 @@
  * @since 0.1.0
  */
 import * as Config from "effect/Config"
-import type * as ConfigError from "effect/ConfigError"
+import * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import { NodeInspectSymbol } from "effect/Inspectable"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -143,10 +144,26 @@ export const make = (options: Options): Service => {
  */
 export const layer = (options: Options): Layer.Layer<OpenAiClient> => Layer.sync(OpenAiClient, () => make(options))
 
+/** What a missing key says: how to set it, and how to do without it. */
+const missingApiKey = "OPENAI_API_KEY is not set (or empty). Set it to your OpenAI API key " +
+  "(OPENAI_API_KEY=sk-...), and OPENAI_BASE_URL for an OpenAI-compatible server; " +
+  "or run offline on ScriptedModel, from effect-agents/testing."
+
+/** `OPENAI_API_KEY`, redacted; missing or empty, a `MissingData` that says what to do. */
+const apiKey: Config.Config<Redacted.Redacted<string>> = Config.option(Config.string("OPENAI_API_KEY")).pipe(
+  Config.mapOrFail((key) =>
+    Option.isSome(key) && key.value !== ""
+      ? Either.right(Redacted.make(key.value))
+      : Either.left(ConfigError.MissingData(["OPENAI_API_KEY"], missingApiKey))
+  )
+)
+
 /**
- * A layer of the client from configuration: `OPENAI_API_KEY` (required, read
- * with `Config.redacted`), `OPENAI_BASE_URL`, `OPENAI_ORG_ID` and
- * `OPENAI_PROJECT_ID` (optional).
+ * A layer of the client from configuration: `OPENAI_API_KEY` (required, kept
+ * `Redacted`), `OPENAI_BASE_URL`, `OPENAI_ORG_ID` and `OPENAI_PROJECT_ID`
+ * (optional). Without a key (or with an empty one) it fails with a
+ * `ConfigError` that says how to set it, or to run offline on
+ * `ScriptedModel`.
  *
  * @example
  * ```ts
@@ -165,7 +182,7 @@ export const layerConfig = (
     OpenAiClient,
     Effect.map(
       Config.all({
-        apiKey: Config.redacted("OPENAI_API_KEY"),
+        apiKey,
         baseURL: Config.option(Config.string("OPENAI_BASE_URL")),
         organization: Config.option(Config.string("OPENAI_ORG_ID")),
         project: Config.option(Config.string("OPENAI_PROJECT_ID"))

@@ -186,8 +186,8 @@ const networkCause = (error: unknown): string | undefined => {
  * @example
  * ```ts
  * import { Duration } from "effect"
- * import OpenAI from "openai"
  * import { OpenAiModel } from "effect-agents"
+ * import OpenAI from "openai"
  *
  * const error = OpenAiModel.toModelError(new OpenAI.APIConnectionError({ message: "ECONNREFUSED" }), {
  *   now: Date.now(),

@@ -16,6 +16,7 @@
  *
  * @since 0.1.0
  */
+import * as Config from "effect/Config"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -23,7 +24,7 @@ import * as Predicate from "effect/Predicate"
 import * as Stream from "effect/Stream"
 import type { Input, RunMetrics, Runnable, RunOptions, RunResult, ToolCallRecord } from "./Agent.js"
 import type { AgentError } from "./AgentError.js"
-import { inputText } from "./internal/loop.js"
+import { decodeInput, inputText } from "./internal/loop.js"
 import * as RunEvent from "./RunEvent.js"
 import type { MemberRun } from "./Team.js"
 
@@ -39,9 +40,26 @@ export interface WriterService {
   readonly color: boolean
 }
 
+/** Standard output: styled when it is a terminal, unless `NO_COLOR` is set. */
+const standardOutput: WriterService = {
+  write: (text) => Effect.sync(() => process.stdout.write(text)),
+  color: process.stdout.isTTY === true
+}
+
 /**
- * The writer in context; standard output (styled when it is a terminal)
- * unless another is provided.
+ * `NO_COLOR` (https://no-color.org), read through Effect's `Config`: any value
+ * but the empty string turns the styles of standard output off. A writer
+ * provided with `color: true` keeps them, as an explicit setting should.
+ */
+const noColor: Effect.Effect<boolean> = Config.string("NO_COLOR").pipe(
+  Config.withDefault(""),
+  Config.map((value) => value !== ""),
+  Effect.orElseSucceed(() => false)
+)
+
+/**
+ * The writer in context; standard output (styled when it is a terminal and
+ * `NO_COLOR` is not set) unless another is provided.
  *
  * @example
  * ```ts
@@ -59,10 +77,7 @@ export interface WriterService {
  * @category models
  */
 export class Writer extends Context.Reference<Writer>()("effect-agents/Printer/Writer", {
-  defaultValue: (): WriterService => ({
-    write: (text) => Effect.sync(() => process.stdout.write(text)),
-    color: process.stdout.isTTY === true
-  })
+  defaultValue: (): WriterService => standardOutput
 }) {}
 
 /**
@@ -139,14 +154,17 @@ export const printResponse = <Output>(
   options?: PrintOptions
 ): Effect.Effect<RunResult<Output>, AgentError> =>
   Effect.gen(function*() {
+    // the run's own input check, before anything is printed
+    const message = typeof input === "string" ? input : yield* decodeInput(runnable.name, input)
     const writer = yield* Writer
-    const style = (code: string, text: string) => (writer.color ? `\x1b[${code}m${text}\x1b[0m` : text)
+    const color = writer.color && (writer !== standardOutput || !(yield* noColor))
+    const style = (code: string, text: string) => (color ? `\x1b[${code}m${text}\x1b[0m` : text)
     const heading = (title: string) => writer.write(`${style("1;36", `▸ ${title}`)}\n`)
     const showToolCalls = options?.showToolCalls ?? true
     const showMemberResponses = options?.showMemberResponses ?? false
 
     yield* heading(`Message to ${runnable.name}`)
-    yield* writer.write(`${inputText(input)}\n\n`)
+    yield* writer.write(`${inputText(message)}\n\n`)
 
     const finish = (result: RunResult<Output>) =>
       options?.showMetrics
@@ -160,7 +178,7 @@ export const printResponse = <Output>(
       )
 
     if (!options?.stream) {
-      const result = yield* runnable.run(input, options)
+      const result = yield* runnable.run(message, options)
       const calls = result.steps.flatMap((step) => step.toolCalls)
       if (showToolCalls && calls.length > 0) {
         yield* heading("Tool calls")
@@ -208,7 +226,7 @@ export const printResponse = <Output>(
       )
     )
     let streamedText = false
-    const completed = yield* runnable.stream(input, options).pipe(
+    const completed = yield* runnable.stream(message, options).pipe(
       Stream.tap((event) => {
         // the runs delegated to: their responses, when asked for
         if (event._tag === "MemberCompleted" && event.path.length === 2) {

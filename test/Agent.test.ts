@@ -219,6 +219,53 @@ describe("Agent.run", () => {
     }))
 })
 
+describe("an input that is neither a string nor a conversation", () => {
+  // what untyped code can pass: a request body's missing field, a number, the body itself, bad messages
+  const invalid: ReadonlyArray<readonly [input: unknown, issues: ReadonlyArray<AgentError.Issue>]> = [
+    [undefined, [{ path: "(root)", message: "Expected a string or an array of messages, actual undefined" }]],
+    [null, [{ path: "(root)", message: "Expected a string or an array of messages, actual null" }]],
+    [42, [{ path: "(root)", message: "Expected a string or an array of messages, actual number" }]],
+    [{ question: "hi" }, [{ path: "(root)", message: "Expected a string or an array of messages, actual object" }]],
+    [[{ role: "user" }], [{ path: "0.content", message: "is missing" }]],
+    [[{ role: "user", content: "hi" }, "hi"], [{ path: "1", message: "Expected Message, actual \"hi\"" }]]
+  ]
+
+  it.effect("fails run and stream with InputInvalid, before any model call", () =>
+    Effect.gen(function*() {
+      const { agent, model } = yield* scripted([{ text: "never" }])
+      for (const [input, issues] of invalid) {
+        const expected = new AgentError.InputInvalid({ agent: "tester", issues })
+        expect(yield* Effect.flip(agent.run(input as Agent.Input))).toStrictEqual(expected)
+        expect(yield* Effect.flip(Agent.run(agent, input as Agent.Input))).toStrictEqual(expected)
+        expect(yield* Effect.flip(Stream.runCollect(agent.stream(input as Agent.Input)))).toStrictEqual(expected)
+      }
+      expect(yield* model.requests).toEqual([])
+    }))
+
+  it("Agent.runPromise rejects with InputInvalid", async () => {
+    const model = await Effect.runPromise(ScriptedModel.make([{ text: "never" }]))
+    const agent = await Effect.runPromise(Agent.make({ name: "promised", instructions: "", model }))
+    const body: { question?: string } = {}
+    await expect(Agent.runPromise(agent, body.question as Agent.Input)).rejects.toStrictEqual(
+      new AgentError.InputInvalid({
+        agent: "promised",
+        issues: [{ path: "(root)", message: "Expected a string or an array of messages, actual undefined" }]
+      })
+    )
+  })
+
+  it.effect("a valid conversation is decoded: fields a message does not have are dropped", () =>
+    Effect.gen(function*() {
+      const { agent, model } = yield* scripted([{ text: "ok" }])
+      const input = [{ role: "user", content: "hi", extra: "dropped" }] as unknown as Agent.Input
+      yield* agent.run(input)
+      expect((yield* model.requests)[0]!.messages).toEqual([
+        { role: "system", content: "Be helpful." },
+        { role: "user", content: "hi" }
+      ])
+    }))
+})
+
 describe("structured output", () => {
   const Weather = Schema.Struct({ city: Schema.String, celsius: Schema.Number })
 

@@ -515,10 +515,17 @@ describe("OpenAiClient.layerConfig", () => {
       expect(client.client.maxRetries).toBe(0)
     }))
 
-  it.effect("fails with a ConfigError without OPENAI_API_KEY", () =>
+  it.effect("fails with a ConfigError that says OPENAI_API_KEY is not set, and what to do, without it", () =>
     Effect.gen(function*() {
-      const error = yield* Effect.flip(run({}))
-      expect(error._op).toBe("MissingData")
+      for (const env of [{}, { OPENAI_API_KEY: "" }]) {
+        const error = yield* Effect.flip(run(env))
+        if (error._op !== "MissingData") return expect.fail(`MissingData, not ${error._op}`)
+        expect(error.path).toEqual(["OPENAI_API_KEY"])
+        expect(error.message).toMatch(/^OPENAI_API_KEY is not set/)
+        expect(error.message).toContain("OPENAI_API_KEY=sk-")
+        expect(error.message).toContain("ScriptedModel")
+        expect(String(error)).not.toContain("<redacted>")
+      }
     }))
 })
 

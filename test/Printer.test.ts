@@ -1,5 +1,7 @@
+import { Command } from "@effect/platform"
+import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber, Schema, TestClock } from "effect"
+import { ConfigProvider, Effect, Fiber, Schema, TestClock } from "effect"
 import { Agent, AgentError, Printer, Team, Tool, Toolkit } from "effect-agents"
 import { ScriptedModel } from "effect-agents/testing"
 
@@ -186,5 +188,62 @@ describe("Agent.printResponse of a team", () => {
           ""
         ].join("\n")
       )
+    }))
+})
+
+describe("standard output", () => {
+  // an ANSI style: ESC [ ... m
+  const ansi = new RegExp(`${String.fromCharCode(27)}\\[[\\d;]*m`)
+
+  it.effect("is styled on a terminal; NO_COLOR set to anything but the empty string turns the styles off", () =>
+    Effect.gen(function*() {
+      const out = yield* Command.make(
+        process.execPath,
+        "--import",
+        "tsx",
+        "--conditions=source",
+        "test/fixtures/print-on-a-terminal.ts",
+        "",
+        "1",
+        "false"
+      ).pipe(Command.string, Effect.provide(NodeContext.layer))
+      const [unset, empty, one, no] = out.split(/^--- NO_COLOR=.*\n/m).slice(1)
+      expect(unset).toMatch(ansi)
+      expect(empty).toMatch(ansi)
+      expect(one).not.toMatch(ansi)
+      expect(no).not.toMatch(ansi)
+      expect(one).toContain("▸ Message to assistant\nHi\n\n▸ Response")
+      // the same text, without the styles (timings aside)
+      const plain = (text: string | undefined) => text?.replace(new RegExp(ansi, "g"), "").replace(/\d+ ms/g, "")
+      expect(plain(unset)).toBe(plain(one))
+    }))
+
+  it.effect("a writer given color: true keeps its styles whatever NO_COLOR says", () =>
+    Effect.gen(function*() {
+      let out = ""
+      const agent = yield* makeAgent
+      yield* Agent.printResponse(agent, "Weather in Paris?").pipe(
+        Effect.provideService(Printer.Writer, {
+          write: (text) =>
+            Effect.sync(() => {
+              out += text
+            }),
+          color: true
+        }),
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["NO_COLOR", "1"]])))
+      )
+      expect(out).toMatch(ansi)
+    }))
+})
+
+describe("Agent.printResponse of an input that is neither a string nor a conversation", () => {
+  it.effect("fails with InputInvalid before printing anything", () =>
+    Effect.gen(function*() {
+      const agent = yield* makeAgent
+      for (const stream of [false, true]) {
+        const { out, result } = yield* capture(Effect.flip(Agent.printResponse(agent, 42 as never, { stream })))
+        expect(out).toBe("")
+        expect(result).toBeInstanceOf(AgentError.InputInvalid)
+      }
     }))
 })

@@ -549,6 +549,31 @@ const researchTree = Effect.gen(function*() {
   return { team, analysts, leader, probe }
 })
 
+describe("an input that is neither a string nor a conversation", () => {
+  it.effect("fails the team's run and stream with InputInvalid, before its leader or members run", () =>
+    Effect.gen(function*() {
+      const member = yield* agentOf("Member", "", [{ text: "never" }])
+      const leader = yield* leaderOf([{ text: "never" }])
+      for (const mode of ["coordinate", "route", "broadcast"] as const) {
+        const team = yield* Team.make({
+          name: "T",
+          mode,
+          leader: { instructions: "", model: leader.model },
+          members: [member.agent]
+        })
+        const expected = new AgentError.InputInvalid({
+          agent: "T",
+          issues: [{ path: "(root)", message: "Expected a string or an array of messages, actual object" }]
+        })
+        const input = { question: "hi" } as unknown as Agent.Input
+        expect(yield* Effect.flip(team.run(input))).toStrictEqual(expected)
+        expect(yield* Effect.flip(Stream.runCollect(team.stream(input)))).toStrictEqual(expected)
+      }
+      expect(yield* leader.scripted.requests).toEqual([])
+      expect(yield* member.model.requests).toEqual([])
+    }))
+})
+
 describe("a team of teams", () => {
   it.effect("a team is a member like an agent; usage and metrics add up over the whole tree", () =>
     Effect.gen(function*() {

@@ -284,7 +284,8 @@ export const ToolError = Schema.Union(
 /**
  * What a run can fail with over HTTP: every `AgentError`, each with its
  * status. Model errors are 502 (the model upstream failed), timeouts 504,
- * the tool errors as in {@link ToolError}, and the rest 500. The body is the
+ * the tool errors as in {@link ToolError}, `InputInvalid` 400 (the API's
+ * own Schema rejects such an input first), and the rest 500. The body is the
  * encoded error, so clients get the typed error back.
  *
  * @example
@@ -310,7 +311,8 @@ export const RunError = Schema.Union(
   ...ToolError.members,
   AgentError.MaxStepsExceeded.annotations(withStatus(500)),
   AgentError.RunTimeout.annotations(withStatus(504)),
-  AgentError.OutputInvalid.annotations(withStatus(500))
+  AgentError.OutputInvalid.annotations(withStatus(500)),
+  AgentError.InputInvalid.annotations(withStatus(400))
 )
 
 /**

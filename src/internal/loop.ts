@@ -9,7 +9,14 @@ import * as Stream from "effect/Stream"
 import type * as Tracer from "effect/Tracer"
 import type { Input, RunMetrics, RunOptions, RunResult, Step, ToolCallRecord } from "../Agent.js"
 import type { AgentError, Issue, ModelError } from "../AgentError.js"
-import { issuesOf, MalformedResponse, MaxStepsExceeded, OutputInvalid, RunTimeout } from "../AgentError.js"
+import {
+  InputInvalid,
+  issuesOf,
+  MalformedResponse,
+  MaxStepsExceeded,
+  OutputInvalid,
+  RunTimeout
+} from "../AgentError.js"
 import * as LanguageModel from "../LanguageModel.js"
 import * as Policy from "../Policy.js"
 import * as RunEvent from "../RunEvent.js"
@@ -85,6 +92,39 @@ const attemptTimeout = (policy: Policy.Policy): Duration.Duration | undefined =>
 /** Receives the events of a streamed run; absent for `run`. */
 export type Emit<Output> = (event: RunEvent.RunEvent<Output>) => Effect.Effect<unknown>
 
+/** A conversation given as a run's input. */
+const Conversation = Schema.Array(LanguageModel.Message.annotations({ identifier: "Message" }))
+
+/** The Schema of a run's input: the user's message, or a conversation. */
+export const InputSchema: Schema.Union<[typeof Schema.String, typeof Conversation]> = Schema.Union(
+  Schema.String,
+  Conversation
+)
+
+const decodeConversation = Schema.decodeUnknownEither(Conversation, { errors: "all" })
+
+/**
+ * A run's input, decoded once at its start: untyped code (a request body)
+ * can pass anything. A string, the common case, is taken as it is; a
+ * conversation's issues are its messages'.
+ */
+export const decodeInput = (agent: string, input: unknown): Either.Either<Input, InputInvalid> => {
+  if (typeof input === "string") return Either.right(input)
+  if (Array.isArray(input)) {
+    return Either.mapLeft(decodeConversation(input), (error) => new InputInvalid({ agent, issues: issuesOf(error) }))
+  }
+  return Either.left(
+    new InputInvalid({
+      agent,
+      issues: [{
+        path: "(root)",
+        // its type, not the value: it may be a whole request body
+        message: `Expected a string or an array of messages, actual ${input === null ? "null" : typeof input}`
+      }]
+    })
+  )
+}
+
 const toMessages = (instructions: string, input: Input): Array<LanguageModel.Message> => {
   const messages: Array<LanguageModel.Message> = typeof input === "string" ? [LanguageModel.user(input)] : [...input]
   if (instructions.length > 0 && messages[0]?.role !== "system") messages.unshift(LanguageModel.system(instructions))
@@ -110,6 +150,17 @@ const correction = (issues: ReadonlyArray<Issue>): LanguageModel.UserMessage =>
  * is called with `generate` and nothing is emitted.
  */
 export const runLoop = <Output>(
+  config: LoopConfig<Output>,
+  input: Input,
+  options: RunOptions | undefined,
+  emit: Emit<Output> | undefined
+): Effect.Effect<RunResult<Output>, AgentError> => {
+  if (typeof input === "string") return runDecoded(config, input, options, emit)
+  const decoded = decodeInput(config.name, input)
+  return Either.isLeft(decoded) ? Effect.fail(decoded.left) : runDecoded(config, decoded.right, options, emit)
+}
+
+const runDecoded = <Output>(
   config: LoopConfig<Output>,
   input: Input,
   options: RunOptions | undefined,

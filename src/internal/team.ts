@@ -13,7 +13,7 @@ import * as RunEvent from "../RunEvent.js"
 import * as TaskGroup from "../TaskGroup.js"
 import type { MemberFailure, MemberRun, Mode, TeamResult } from "../Team.js"
 import * as Delegate from "./delegate.js"
-import { inputText } from "./loop.js"
+import { decodeInput, inputText } from "./loop.js"
 import * as Spent from "./spent.js"
 import { isTracing } from "./tracing.js"
 
@@ -46,6 +46,17 @@ interface Streaming<Output> {
  * runs under it stream there below it; otherwise nothing is emitted.
  */
 export const run = <Output>(
+  config: TeamConfig,
+  input: Input,
+  options: RunOptions | undefined,
+  emit: ((event: RunEvent.RunEvent<Output>) => Effect.Effect<unknown>) | undefined
+): Effect.Effect<TeamResult<Output>, AgentError> => {
+  if (typeof input === "string") return runDecoded(config, input, options, emit)
+  const decoded = decodeInput(config.name, input)
+  return Either.isLeft(decoded) ? Effect.fail(decoded.left) : runDecoded(config, decoded.right, options, emit)
+}
+
+const runDecoded = <Output>(
   config: TeamConfig,
   input: Input,
   options: RunOptions | undefined,

@@ -1,0 +1,70 @@
+import { Command } from "@effect/platform"
+import { NodeContext } from "@effect/platform-node"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Stream, String } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+
+const root = path.resolve(import.meta.dirname, "..")
+
+/** `npm run example -- ...args`, quiet: only the runner's output. */
+const runner = (...args: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const process = yield* Command.make("npm", "run", "--silent", "example", "--", ...args).pipe(
+      Command.workingDirectory(root),
+      Command.start
+    )
+    const [stdout, stderr, exitCode] = yield* Effect.all([
+      process.stdout.pipe(Stream.decodeText(), Stream.mkString),
+      process.stderr.pipe(Stream.decodeText(), Stream.mkString),
+      process.exitCode
+    ], { concurrency: "unbounded" })
+    return { stdout, stderr, exitCode }
+  }).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
+
+/** The examples in examples/: every .ts file but the runner. */
+const exampleFiles = fs.readdirSync(path.join(root, "examples"))
+  .filter((file) => file.endsWith(".ts") && file !== "run.ts")
+  .map((file) => file.slice(0, -3))
+  .sort()
+
+/** The names a listing shows, one example a line: `  name  what it shows`. */
+const listed = (text: string) => text.split("\n").flatMap((line) => /^ {2}(\S+) {2,}\S/.exec(line)?.[1] ?? []).sort()
+
+describe("npm run example", () => {
+  it.effect("without a name, lists every example with what it shows, and succeeds", () =>
+    Effect.gen(function*() {
+      const { exitCode, stderr, stdout } = yield* runner()
+      expect({ exitCode, stderr }).toEqual({ exitCode: 0, stderr: "" })
+      expect(stdout).toContain("Usage: npm run example -- <name>")
+      expect(listed(stdout)).toEqual(exampleFiles)
+    }))
+
+  it.effect("with a name it does not know, says so and lists the examples, no stack trace", () =>
+    Effect.gen(function*() {
+      const { exitCode, stderr, stdout } = yield* runner("showcas")
+      expect({ exitCode, stdout }).toEqual({ exitCode: 1, stdout: "" })
+      expect(String.split(stderr, "\n")[0]).toBe("npm run example: no example \"showcas\".")
+      expect(listed(stderr)).toEqual(exampleFiles)
+      expect(stderr).not.toMatch(/\bat .*:\d+:\d+/)
+    }))
+})
+
+describe("npm start", () => {
+  it.effect("says first that it runs offline on the scripted model, and how to run it on a real one", () =>
+    Effect.gen(function*() {
+      const process = yield* Command.make("npm", "start", "--silent").pipe(
+        Command.workingDirectory(root),
+        Command.env({ OPENAI_API_KEY: undefined }),
+        Command.start
+      )
+      const [stdout, exitCode] = yield* Effect.all([
+        process.stdout.pipe(Stream.decodeText(), Stream.mkString),
+        process.exitCode
+      ], { concurrency: "unbounded" })
+      const [first] = String.split(stdout, "\n")
+      expect(first).toMatch(/^\(offline, on the scripted model; OPENAI_API_KEY=sk-\.\.\. npm start runs it on OpenAI/)
+      expect(stdout).toContain("▸ Three trips at once")
+      expect(exitCode).toBe(0)
+    }).pipe(Effect.scoped, Effect.provide(NodeContext.layer)))
+})

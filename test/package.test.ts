@@ -1,0 +1,149 @@
+import { Command } from "@effect/platform"
+import { NodeContext } from "@effect/platform-node"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Schema } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+
+const root = path.resolve(import.meta.dirname, "..")
+
+const Packages = Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.String }), {
+  default: () => ({})
+})
+const Manifest = Schema.Struct({
+  name: Schema.String,
+  dependencies: Packages,
+  peerDependencies: Packages,
+  devDependencies: Packages,
+  exports: Schema.Record({ key: Schema.String, value: Schema.Unknown })
+})
+const manifest = Schema.decodeUnknownSync(Manifest)(
+  JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"))
+)
+
+const sourceFiles = (dir: string): Array<string> =>
+  fs.readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((entry) => entry.isFile() && entry.name.endsWith(".ts"))
+    .map((entry) => path.join(entry.parentPath, entry.name))
+
+/** The packages `src/` imports at run time or for its types: `effect`, `@effect/platform`, `openai`. */
+const importedPackages = (): ReadonlySet<string> => {
+  const names = new Set<string>()
+  for (const file of sourceFiles(path.join(root, "src"))) {
+    // the code's imports, not those of its JSDoc examples
+    const code = fs.readFileSync(file, "utf8").split("\n").filter((line) => !/^\s*\*/.test(line)).join("\n")
+    for (const [, specifier] of code.matchAll(/\bfrom\s+"([^"]+)"/g)) {
+      if (specifier === undefined || specifier.startsWith(".") || specifier.startsWith("node:")) continue
+      const parts = specifier.split("/")
+      names.add(specifier.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0]!)
+    }
+  }
+  return names
+}
+
+/** Effect's packages: one copy in an app, so the app's, never one of ours nested beside it. */
+const isEffectPackage = (name: string) => name === "effect" || name.startsWith("@effect/")
+
+describe("package.json", () => {
+  it("declares every package src/ imports: Effect's as peers (and dev copies), the rest as dependencies", () => {
+    const imported = [...importedPackages()].sort()
+    expect(imported).toEqual(["@effect/platform", "@effect/platform-node", "effect", "openai"])
+    for (const name of imported) {
+      if (isEffectPackage(name)) {
+        expect({ name, peer: manifest.peerDependencies[name] !== undefined }).toEqual({ name, peer: true })
+        expect({ name, dependency: manifest.dependencies[name] }).toEqual({ name, dependency: undefined })
+        expect({ name, dev: manifest.devDependencies[name] }).toEqual({
+          name,
+          dev: manifest.peerDependencies[name]
+        })
+      } else {
+        expect({ name, dependency: manifest.dependencies[name] !== undefined }).toEqual({ name, dependency: true })
+      }
+    }
+  })
+
+  it("asks for the Effect 3 line", () => {
+    expect(manifest.peerDependencies).toEqual({
+      "@effect/platform": expect.stringMatching(/^\^0\.97\./),
+      "@effect/platform-node": expect.stringMatching(/^\^0\.108\./),
+      "effect": expect.stringMatching(/^\^3\./)
+    })
+  })
+})
+
+/** How Node resolves each specifier from the package's root (a self-reference by its name). */
+const resolveAll = (specifiers: ReadonlyArray<string>, conditions: ReadonlyArray<string>) =>
+  Command.make(
+    process.execPath,
+    ...conditions.map((condition) => `--conditions=${condition}`),
+    "-e",
+    `const out = {}
+for (const specifier of JSON.parse(process.argv[1])) {
+  try { out[specifier] = { path: require.resolve(specifier) } }
+  catch (error) { out[specifier] = { code: error.code, message: error.message.split("\\n")[0] } }
+}
+console.log(JSON.stringify(out))`,
+    JSON.stringify(specifiers)
+  ).pipe(
+    Command.workingDirectory(root),
+    Command.string,
+    Effect.map((out): Record<string, { path?: string; code?: string; message?: string }> => JSON.parse(out))
+  )
+
+const publicEntries = {
+  "effect-agents": "index",
+  "effect-agents/testing": "testing",
+  "effect-agents/http": "http/index"
+}
+const notExported = [
+  "effect-agents/internal/loop",
+  "effect-agents/internal/loop.js",
+  "effect-agents/src/internal/loop.ts",
+  "effect-agents/dist/internal/loop.js"
+]
+
+/** Where a public entry resolves: its source under the `source` condition, its build otherwise. */
+const expected = (file: string, conditions: ReadonlyArray<string>) =>
+  conditions.includes("source") ? path.join(root, "src", `${file}.ts`) : path.join(root, "dist", `${file}.js`)
+
+describe("package.json exports", () => {
+  for (const conditions of [["source"], []]) {
+    it.effect(`resolves the public entries and package.json, not the internal modules (conditions: [${conditions}])`, () =>
+      Effect.gen(function*() {
+        const resolved = yield* resolveAll(
+          [...Object.keys(publicEntries), "effect-agents/package.json", ...notExported],
+          conditions
+        )
+        for (const [specifier, file] of Object.entries(publicEntries)) {
+          const target = expected(file, conditions)
+          const outcome = resolved[specifier]!
+          // without a build (npm pack builds dist/ first), Node resolved the entry to a file not there yet
+          const found = outcome.path ??
+            (outcome.code === "MODULE_NOT_FOUND" && outcome.message?.includes(`'${target}'`) ? target : outcome.message)
+          expect({ specifier, found }).toEqual({ specifier, found: target })
+        }
+        expect(resolved["effect-agents/package.json"]).toEqual({ path: path.join(root, "package.json") })
+        for (const specifier of notExported) {
+          expect({ specifier, code: resolved[specifier]?.code }).toEqual({
+            specifier,
+            code: "ERR_PACKAGE_PATH_NOT_EXPORTED"
+          })
+        }
+      }).pipe(Effect.provide(NodeContext.layer)))
+  }
+
+  it("points each entry's types and build where tsconfig.build.json compiles its source", () => {
+    for (const [subpath, target] of Object.entries(manifest.exports)) {
+      if (subpath === "./package.json") continue
+      const { default: built, source, types } = target as Record<string, string>
+      expect(source).toMatch(/^\.\/src\/.*\.ts$/)
+      expect(fs.existsSync(path.join(root, source!))).toBe(true)
+      const stem = source!.replace(/^\.\/src\//, "./dist/").replace(/\.ts$/, "")
+      expect({ subpath, types, built }).toEqual({ subpath, types: `${stem}.d.ts`, built: `${stem}.js` })
+    }
+  })
+
+  it("lists its public entries explicitly", () => {
+    expect(Object.keys(manifest.exports).sort()).toEqual([".", "./http", "./package.json", "./testing"])
+  })
+})
