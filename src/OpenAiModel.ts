@@ -56,12 +56,14 @@ import type { ModelError } from "./AgentError.js"
 import {
   AuthenticationFailed,
   InvalidRequest,
+  isModelError,
   MalformedResponse,
   ModelTimeout,
   ModelUnavailable,
   RateLimited
 } from "./AgentError.js"
 import * as Wire from "./internal/chatCompletions.js"
+import * as Timers from "./internal/timers.js"
 import * as LanguageModel from "./LanguageModel.js"
 import { OpenAiClient } from "./OpenAiClient.js"
 
@@ -93,6 +95,14 @@ export interface Options {
  * without a reason would build a DOMException with a stack trace per request.
  */
 const interrupted = new Error("the model call was interrupted")
+
+/** The deadline of one call: `cancel` once it ended; `timedOut` is set once the deadline aborted it. */
+interface Deadline {
+  readonly cancel: () => void
+  readonly timedOut: ModelTimeout | undefined
+}
+
+const noDeadline: Deadline = { cancel: () => {}, timedOut: undefined }
 
 /**
  * When a rate-limited request may be tried again, from the response's
@@ -277,24 +287,54 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
       if (semaphore !== undefined) yield* Effect.acquireRelease(semaphore.take(1), () => semaphore.release(1))
     })
 
+    // The model's deadlines, on Effect's clock: a call that runs past its request's timeout has
+    // its request aborted and fails with ModelTimeout, whether its answer's headers, body or
+    // stream stalled (the SDK's own timer stops once the headers arrived).
+    const timers = yield* Timers.make
+    const deadline = (request: LanguageModel.GenerateRequest, abort: () => void): Deadline => {
+      const limit = request.timeout
+      if (limit === undefined || !Duration.isFinite(limit)) return noDeadline
+      let timedOut: ModelTimeout | undefined
+      const cancel = timers.schedule(Duration.toMillis(limit), () => {
+        timedOut = new ModelTimeout({ timeout: limit })
+        abort()
+      })
+      return {
+        cancel,
+        get timedOut() {
+          return timedOut
+        }
+      }
+    }
+
     const fail = (error: unknown) =>
-      Effect.flatMap(
+      isModelError(error) ? Effect.fail(error) : Effect.flatMap(
         Clock.currentTimeMillis,
         (now) => Effect.fail(toModelError(error, { now, timeout, baseURL, scrub }))
       )
 
-    // A request is aborted the moment it is interrupted, or the caller's signal fires.
+    // A request is aborted the moment it is interrupted, times out, or the caller's signal fires.
     const call = (request: LanguageModel.GenerateRequest): Effect.Effect<LanguageModel.GenerateResponse, ModelError> =>
       Effect.withFiberRuntime<OpenAI.Chat.Completions.ChatCompletion, unknown>((fiber) => {
         const external = fiber.getFiberRef(LanguageModel.currentAbortSignal)
         return Effect.async((resume) => {
           const controller = new AbortController()
           const abort = () => controller.abort(interrupted)
+          const timer = deadline(request, abort)
           external?.addEventListener("abort", abort, { once: true })
           client.chat.completions.create(Wire.toBody(request, options), { signal: controller.signal })
-            .then((completion) => resume(Effect.succeed(completion)), (error) => resume(Effect.fail(error)))
-            .finally(() => external?.removeEventListener("abort", abort))
-          return Effect.sync(abort)
+            .then(
+              (completion) => resume(Effect.succeed(completion)),
+              (error) => resume(Effect.fail(timer.timedOut ?? error))
+            )
+            .finally(() => {
+              timer.cancel()
+              external?.removeEventListener("abort", abort)
+            })
+          return Effect.sync(() => {
+            timer.cancel()
+            abort()
+          })
         })
       }).pipe(
         Effect.catchAll(fail),
@@ -314,14 +354,17 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
         // the request never outlives its consumer.
         const controller = new AbortController()
         const abort = () => controller.abort(interrupted)
+        const timer = deadline(request, abort)
         const external = yield* FiberRef.get(LanguageModel.currentAbortSignal)
         external?.addEventListener("abort", abort, { once: true })
         yield* Effect.addFinalizer(() =>
           Effect.sync(() => {
+            timer.cancel()
             external?.removeEventListener("abort", abort)
             abort()
           })
         )
+        const failed = (error: unknown) => fail(timer.timedOut ?? error)
         const chunks = yield* Effect.tryPromise({
           try: () =>
             client.chat.completions.create(
@@ -329,7 +372,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
               { signal: controller.signal }
             ),
           catch: identity
-        }).pipe(Effect.catchAll(fail))
+        }).pipe(Effect.catchAll(failed))
         // Read chunk by chunk, never closed with `return()`: that waits for the next chunk,
         // which a stalled server never sends. Aborting the request (above) ends the iterator.
         const iterator = chunks[Symbol.asyncIterator]()
@@ -339,18 +382,18 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
         )
         const assembler = Wire.makeChunkAssembler(options.model)
         return Stream.repeatEffectOption(next).pipe(
-          Stream.catchAll((error) => Stream.fromEffect(fail(error))),
+          Stream.catchAll((error) => Stream.fromEffect(failed(error))),
           Stream.mapChunksEffect(assembler.push),
           Stream.concat(Stream.suspend(() => {
+            // an aborted stream may end quietly: the deadline's abort is a timeout
+            if (timer.timedOut !== undefined) return Stream.fail(timer.timedOut)
             const end = assembler.end()
             return Array.isArray(end) ? Stream.fromIterable(end) : Stream.fail(end as ModelError)
           }))
         )
       }))
 
-    // The request's timeout is enforced on Effect's clock over the whole call, body included:
-    // the SDK's own timer stops once the response's headers arrived.
-    return LanguageModel.make({ model: options.model, generate, stream })
+    return LanguageModel.make({ model: options.model, generate, stream, enforcesTimeout: true })
   })
 
 /**
