@@ -55,6 +55,7 @@ import * as Spent from "./internal/spent.js"
 import * as LanguageModel from "./LanguageModel.js"
 import * as Policy from "./Policy.js"
 import * as Printer from "./Printer.js"
+import * as Run from "./Run.js"
 import type { RunEvent } from "./RunEvent.js"
 import * as RunEventModule from "./RunEvent.js"
 import * as TaskGroup from "./TaskGroup.js"
@@ -80,7 +81,7 @@ export type TypeId = typeof TypeId
  * @since 0.1.0
  * @category models
  */
-export type Input = string | ReadonlyArray<LanguageModel.Message>
+export type Input = Run.Input
 
 /**
  * The Schema of {@link Input}. A run decodes its input with it once, at its
@@ -99,7 +100,7 @@ export type Input = string | ReadonlyArray<LanguageModel.Message>
  * @since 0.1.0
  * @category models
  */
-export const Input: Schema.Union<[typeof Schema.String, Schema.Array$<typeof LanguageModel.Message>]> = Loop.InputSchema
+export const Input: typeof Run.Input = Run.Input
 
 /**
  * Settings of one run, over the agent's own.
@@ -115,76 +116,36 @@ export interface RunOptions {
 }
 
 /**
- * One tool call of a step, and what came of it.
+ * One tool call of a step (see `Run.ToolCallRecord`).
  *
  * @since 0.1.0
  * @category models
  */
-export interface ToolCallRecord {
-  readonly id: string
-  readonly name: string
-  /** The arguments as the model wrote them (JSON text). */
-  readonly arguments: string
-  /** The text the model got back. */
-  readonly result: string
-  readonly isError: boolean
-  readonly durationMs: number
-}
+export type ToolCallRecord = Run.ToolCallRecord
 
 /**
- * One step of a run: a model response and the tool calls it asked for.
+ * One step of a run (see `Run.Step`).
  *
  * @since 0.1.0
  * @category models
  */
-export interface Step {
-  readonly index: number
-  readonly text: string
-  readonly toolCalls: ReadonlyArray<ToolCallRecord>
-  readonly usage: LanguageModel.Usage
-  readonly finishReason: LanguageModel.FinishReason
-  readonly model: string
-}
+export type Step = Run.Step
 
 /**
- * The figures of a run. Times are milliseconds of Effect's clock. The time
- * to first token runs from the start of the run to the first text the model
- * produced (the first streamed delta, or the first response with text). The
- * counts include what the runs it delegated to through `asTool` spent (a
- * failed one's up to its failure).
+ * What a run spent (see `Run.RunMetrics`).
  *
  * @since 0.1.0
  * @category models
  */
-export interface RunMetrics {
-  readonly inputTokens: number
-  readonly outputTokens: number
-  readonly totalTokens: number
-  readonly durationMs: number
-  readonly timeToFirstTokenMs: number | undefined
-  readonly steps: number
-  readonly toolCalls: number
-  /** Model call attempts beyond the first of each call, fallbacks included. */
-  readonly retries: number
-}
+export type RunMetrics = Run.RunMetrics
 
 /**
- * The outcome of a run. `output` is the final answer decoded with the
- * agent's output Schema, or the answer's text when the agent has none.
+ * What a run answered (see `Run.RunResult`).
  *
  * @since 0.1.0
  * @category models
  */
-export interface RunResult<Output = string> {
-  readonly runId: string
-  readonly agent: string
-  readonly content: string
-  readonly output: Output
-  /** The whole conversation: instructions, input, answers and tool results. */
-  readonly messages: ReadonlyArray<LanguageModel.Message>
-  readonly steps: ReadonlyArray<Step>
-  readonly metrics: RunMetrics
-}
+export type RunResult<Output = string> = Run.RunResult<Output>
 
 /**
  * Anything that runs like an agent: agents, and teams of them.

@@ -24,7 +24,7 @@ import * as Predicate from "effect/Predicate"
 import * as Stream from "effect/Stream"
 import type { Input, RunMetrics, Runnable, RunOptions, RunResult, ToolCallRecord } from "./Agent.js"
 import type { AgentError } from "./AgentError.js"
-import { decodeInput, inputText } from "./internal/loop.js"
+import { decodeInput, inputText } from "./Run.js"
 import * as RunEvent from "./RunEvent.js"
 import type { MemberRun } from "./Team.js"
 

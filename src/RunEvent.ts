@@ -33,9 +33,140 @@ import * as FiberRef from "effect/FiberRef"
 import { dual } from "effect/Function"
 import { globalValue } from "effect/GlobalValue"
 import * as Mailbox from "effect/Mailbox"
+import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import type * as Agent from "./Agent.js"
-import type * as LanguageModel from "./LanguageModel.js"
+import * as LanguageModel from "./LanguageModel.js"
+import * as Run from "./Run.js"
+
+const base = {
+  runId: Schema.String,
+  agent: Schema.String,
+  /**
+   * Where in a tree of agents the event comes from, outermost first: an
+   * agent's own events have `[agent]`; a team's member's have
+   * `[team, member]`, so a UI can show members side by side.
+   */
+  path: Schema.Array(Schema.String)
+}
+
+/**
+ * What every event carries.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Base extends Schema.Struct.Type<typeof base> {}
+
+/**
+ * The run started, with the user's message that started it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const RunStarted = Schema.TaggedStruct("RunStarted", { ...base, input: Schema.String })
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunStarted extends Schema.Schema.Type<typeof RunStarted> {}
+
+/**
+ * A piece of the model's text, as it streams.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const TextDelta = Schema.TaggedStruct("TextDelta", { ...base, step: Schema.Number, text: Schema.String })
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface TextDelta extends Schema.Schema.Type<typeof TextDelta> {}
+
+/**
+ * A tool call is about to run.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const ToolCallStarted = Schema.TaggedStruct("ToolCallStarted", {
+  ...base,
+  step: Schema.Number,
+  toolCall: LanguageModel.ToolCall
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ToolCallStarted extends Schema.Schema.Type<typeof ToolCallStarted> {}
+
+/**
+ * A tool call ended, with what the model gets back.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const ToolCallCompleted = Schema.TaggedStruct("ToolCallCompleted", {
+  ...base,
+  step: Schema.Number,
+  call: Run.ToolCallRecord
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ToolCallCompleted extends Schema.Schema.Type<typeof ToolCallCompleted> {}
+
+/**
+ * A step ended: its model call and its tool calls.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const StepCompleted = Schema.TaggedStruct("StepCompleted", { ...base, step: Run.Step })
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface StepCompleted extends Schema.Schema.Type<typeof StepCompleted> {}
+
+/**
+ * A run delegated to (a team's member, an agent called as a tool) ended:
+ * its answer, or its error's message. Its path is the delegate's.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const MemberCompleted = Schema.TaggedStruct("MemberCompleted", {
+  ...base,
+  /** The task the member was given. */
+  input: Schema.String,
+  content: Schema.String,
+  isError: Schema.Boolean,
+  durationMs: Schema.Number
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface MemberCompleted extends Schema.Schema.Type<typeof MemberCompleted> {}
+
+/**
+ * The stream's own run ended, with its result.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunCompleted<Output = unknown> extends Base {
+  readonly _tag: "RunCompleted"
+  readonly result: Run.RunResult<Output>
+}
 
 /**
  * @since 0.1.0
@@ -51,114 +182,22 @@ export type RunEvent<Output = unknown> =
   | RunCompleted<Output>
 
 /**
- * What every event carries.
+ * The Schema of the events of a run whose `RunCompleted` carries a result
+ * of `result`'s (the HTTP API's events carry any run's result, as JSON).
  *
  * @since 0.1.0
  * @category models
  */
-export interface Base {
-  readonly runId: string
-  readonly agent: string
-  /**
-   * Where in a tree of agents the event comes from, outermost first: an
-   * agent's own events have `[agent]`; a team's member's have
-   * `[team, member]`, so a UI can show members side by side.
-   */
-  readonly path: ReadonlyArray<string>
-}
-
-/**
- * @since 0.1.0
- * @category models
- */
-export interface RunStarted extends Base {
-  readonly _tag: "RunStarted"
-  /** The user's message that started the run. */
-  readonly input: string
-}
-
-/**
- * A piece of the model's text, as it arrives.
- *
- * @since 0.1.0
- * @category models
- */
-export interface TextDelta extends Base {
-  readonly _tag: "TextDelta"
-  readonly step: number
-  readonly text: string
-}
-
-/**
- * @since 0.1.0
- * @category models
- */
-export interface ToolCallStarted extends Base {
-  readonly _tag: "ToolCallStarted"
-  readonly step: number
-  readonly toolCall: LanguageModel.ToolCall
-}
-
-/**
- * @since 0.1.0
- * @category models
- */
-export interface ToolCallCompleted extends Base {
-  readonly _tag: "ToolCallCompleted"
-  readonly step: number
-  readonly call: Agent.ToolCallRecord
-}
-
-/**
- * @since 0.1.0
- * @category models
- */
-export interface StepCompleted extends Base {
-  readonly _tag: "StepCompleted"
-  readonly step: Agent.Step
-}
-
-/**
- * A run delegated to ended: a team's member, or an agent called as a tool.
- * Its `path`, `agent` and `runId` are the member's (its own events have the
- * same), `content` is its answer, or its error's message when `isError`.
- * It comes after the member's last event and before the caller goes on, so a
- * UI can show each member's response as soon as it is there.
- *
- * @example
- * ```ts
- * import { Effect, Stream } from "effect"
- * import { RunEvent, type Team } from "effect-agents"
- *
- * declare const team: Team.Team
- * const responses = team.stream("Research Effect").pipe(
- *   Stream.filter(RunEvent.is("MemberCompleted")),
- *   Stream.runForEach((event) => Effect.log(`${event.path.join(" › ")}: ${event.content}`))
- * )
- * ```
- *
- * @since 0.1.0
- * @category models
- */
-export interface MemberCompleted extends Base {
-  readonly _tag: "MemberCompleted"
-  /** The task the member was given. */
-  readonly input: string
-  readonly content: string
-  readonly isError: boolean
-  readonly durationMs: number
-}
-
-/**
- * The last event of a run that succeeded.
- *
- * @since 0.1.0
- * @category models
- */
-export interface RunCompleted<Output = unknown> extends Base {
-  readonly _tag: "RunCompleted"
-  readonly result: Agent.RunResult<Output>
-}
+export const schema = <A, I, R>(result: Schema.Schema<A, I, R>) =>
+  Schema.Union(
+    RunStarted,
+    TextDelta,
+    ToolCallStarted,
+    ToolCallCompleted,
+    StepCompleted,
+    MemberCompleted,
+    Schema.TaggedStruct("RunCompleted", { ...base, result })
+  ).annotations({ identifier: "RunEvent" })
 
 /**
  * A refinement for one kind of event, for `Stream.filter` and the like.

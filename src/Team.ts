@@ -41,7 +41,6 @@
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import type * as Either from "effect/Either"
 import type { Pipeable } from "effect/Pipeable"
 import { pipeArguments } from "effect/Pipeable"
 import * as Predicate from "effect/Predicate"
@@ -53,6 +52,7 @@ import * as Delegate from "./internal/delegate.js"
 import * as internal from "./internal/team.js"
 import * as LanguageModel from "./LanguageModel.js"
 import * as Policy from "./Policy.js"
+import * as Run from "./Run.js"
 import type { RunEvent } from "./RunEvent.js"
 import * as RunEventModule from "./RunEvent.js"
 import type * as Tool from "./Tool.js"
@@ -98,7 +98,7 @@ export type TypeId = typeof TypeId
  * @since 0.1.0
  * @category models
  */
-export type Mode = "route" | "coordinate" | "broadcast"
+export type Mode = Run.TeamMode
 
 /**
  * What a member's failure does: `"report"` (the default) tells the leader,
@@ -190,69 +190,20 @@ export interface Options<M extends Mode, Members extends ReadonlyArray<Agent.Run
 }
 
 /**
- * One delegation to a member during a team's run: the task it was given,
- * when it started (milliseconds since the team's run started), how long it
- * took, what it spent (`metrics`: its result's, or, when it failed, what it
- * had spent until then), and its result or its error. A member that is a
- * team has a {@link TeamResult}.
- *
- * @example
- * ```ts
- * import { Either } from "effect"
- * import type { Team } from "effect-agents"
- *
- * const answers = (result: Team.TeamResult) =>
- *   result.members.map((run) => Either.match(run.outcome, {
- *     onRight: (member) => `${run.member}: ${member.content}`,
- *     onLeft: (error) => `${run.member} failed: ${error.message}`
- *   }))
- * ```
+ * One delegation of a team's run (see `Run.MemberRun`).
  *
  * @since 0.1.0
  * @category models
  */
-export interface MemberRun {
-  readonly member: string
-  readonly input: string
-  readonly startedAtMs: number
-  readonly durationMs: number
-  readonly metrics: Agent.RunMetrics
-  readonly outcome: Either.Either<Agent.RunResult<unknown>, AgentError>
-}
+export type MemberRun = Run.MemberRun
 
 /**
- * The result of a team's run: a `RunResult` (the team's answer, its
- * conversation and steps), the leader's own run, and each member's.
- *
- * - `content`, `output`, `messages`, `steps`: the leader's synthesis
- *   (`coordinate`, `broadcast`) or the routed member's answer (`route`).
- * - `metrics`: summed over the whole tree, every model call counted once
- *   (tokens, steps, tool calls, retries of the leader and of every member,
- *   a failed one's up to its failure, nested teams included); `durationMs` is the team's, and
- *   `timeToFirstTokenMs` the first text of the tree (a routing decision is
- *   not text).
- * - `leader`: the leader's run (its routing decisions, when it routed more
- *   than once, as one run).
- * - `members`: every delegation, in the order they ended.
- *
- * @example
- * ```ts
- * import { Effect } from "effect"
- * import type { Team } from "effect-agents"
- *
- * declare const team: Team.Team
- * const report = Effect.map(team.run("Compare X and Y"), (result) =>
- *   `${result.content} (${result.members.length} delegations, ${result.metrics.totalTokens} tokens)`)
- * ```
+ * A team's result (see `Run.TeamResult`).
  *
  * @since 0.1.0
  * @category models
  */
-export interface TeamResult<Output = string> extends Agent.RunResult<Output> {
-  readonly mode: Mode
-  readonly leader: Agent.RunResult<unknown>
-  readonly members: ReadonlyArray<MemberRun>
-}
+export type TeamResult<Output = string> = Run.TeamResult<Output>
 
 /**
  * A team. `run` and `stream` work as an agent's: the stream holds the
@@ -356,9 +307,7 @@ export const isTeam = (u: unknown): u is Team<unknown> => Predicate.hasProperty(
  * @since 0.1.0
  * @category guards
  */
-export const isTeamResult = <Output>(result: Agent.RunResult<Output>): result is TeamResult<Output> =>
-  Predicate.hasProperty(result, "members") && Array.isArray(result.members) &&
-  Predicate.hasProperty(result, "leader")
+export const isTeamResult: <Output>(result: Agent.RunResult<Output>) => result is TeamResult<Output> = Run.isTeamResult
 
 const Proto = {
   [TypeId]: TypeId,

@@ -33,6 +33,9 @@ export * as Policy from "./Policy.js"
 export * as Printer from "./Printer.js"
 
 /** @since 0.1.0 */
+export * as Run from "./Run.js"
+
+/** @since 0.1.0 */
 export * as RunEvent from "./RunEvent.js"
 
 /** @since 0.1.0 */

@@ -8,6 +8,7 @@ import {
   ConfigProvider,
   Context,
   Effect,
+  Either,
   Exit,
   Fiber,
   Layer,
@@ -20,7 +21,7 @@ import {
   Scope,
   Stream
 } from "effect"
-import { Agent, AgentError, Dag, OpenAiClient, OpenAiModel, Team, Tool, Toolkit } from "effect-agents"
+import { Agent, AgentError, Dag, OpenAiClient, OpenAiModel, Run, Team, Tool, Toolkit } from "effect-agents"
 import { AgentClient, AgentServer, Registry } from "effect-agents/http"
 import { OpenAiCompatServer, ScriptedModel } from "effect-agents/testing"
 
@@ -450,20 +451,24 @@ describe("AgentServer", () => {
       }))
       const result = yield* client.agents.run({ path: { name: "Research Team" }, payload: { input: "When?" } })
       expect(result.content).toBe("April 2024.")
-      expect(result.team?.mode).toBe("coordinate")
-      expect(result.team?.leader).toMatchObject({ content: "April 2024.", metrics: { steps: 2 } })
-      const runs = Object.fromEntries((result.team?.members ?? []).map((run) => [run.member, run]))
+      if (!Run.isTeamResult(result)) return expect.fail("a team's result has its leader and members")
+      expect(result.mode).toBe("coordinate")
+      expect(result.leader).toMatchObject({ content: "April 2024.", metrics: { steps: 2 } })
+      const runs = Object.fromEntries(result.members.map((run) => [run.member, run]))
       expect(runs["Web Searcher"]).toMatchObject({
         input: "When?",
-        result: { content: "Effect 3.0 shipped in April 2024.", metrics: { steps: 1 } }
+        outcome: { right: { content: "Effect 3.0 shipped in April 2024.", metrics: { steps: 1 } } }
       })
-      expect(runs["Web Searcher"]?.error).toBeUndefined()
-      expect(runs["Archivist"]?.result).toBeUndefined()
+      expect(Either.isRight(runs["Web Searcher"]!.outcome)).toBe(true)
+      expect(Either.isLeft(runs["Archivist"]!.outcome)).toBe(true)
       expect(runs["Archivist"]?.metrics).toMatchObject({ inputTokens: 0, steps: 0 })
-      expect(runs["Archivist"]?.error).toStrictEqual(new AgentError.InvalidRequest({ message: "archive closed" }))
+      expect(runs["Archivist"]?.outcome).toStrictEqual(
+        Either.left(new AgentError.InvalidRequest({ message: "archive closed" }))
+      )
       // an agent's result has no team part
       const { client: agents } = yield* standard()
-      expect((yield* agents.agents.run({ path: { name: "assistant" }, payload: { input: "hi" } })).team).toBeUndefined()
+      expect(Run.isTeamResult(yield* agents.agents.run({ path: { name: "assistant" }, payload: { input: "hi" } })))
+        .toBe(false)
     }))
 
   it.scopedLive("POST …/tools/{tool} runs one tool with its Schema and its services", () =>

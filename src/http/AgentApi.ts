@@ -46,6 +46,8 @@ import * as Schema from "effect/Schema"
 import * as AgentError from "../AgentError.js"
 import * as Dag from "../Dag.js"
 import * as LanguageModel from "../LanguageModel.js"
+import * as Run from "../Run.js"
+import * as RunEventModule from "../RunEvent.js"
 
 // -----------------------------------------------------------------------------
 // Errors
@@ -440,191 +442,35 @@ export const RunRequest = Schema.Struct({
 export type RunRequest = typeof RunRequest.Type
 
 /**
- * One tool call of a step and its result, as `Agent.ToolCallRecord` on the wire.
+ * A run's result over HTTP: the core's `Run` result (an agent's, or a
+ * team's with its leader and members, flat), its `output` as JSON (the
+ * encoded form of a typed output) and a failed member's error as the wire's
+ * `RunError`.
  *
  * @example
  * ```ts
  * import { Schema } from "effect"
  * import { AgentApi } from "effect-agents/http"
  *
- * const failed = (call: typeof AgentApi.ToolCallRecord.Type) => call.isError
+ * declare const body: unknown
+ * const result = Schema.decodeUnknownSync(AgentApi.RunResult)(body)
  * ```
  *
  * @since 0.1.0
  * @category runs
  */
-export const ToolCallRecord = Schema.Struct({
-  id: Schema.String,
-  name: Schema.String,
-  arguments: Schema.String,
-  result: Schema.String,
-  isError: Schema.Boolean,
-  durationMs: Schema.Number
-}).annotations({ identifier: "ToolCallRecord" })
+export const RunResult = Run.anyRunResult(Schema.Unknown, RunError)
 
 /**
- * One step of a run, as `Agent.Step` on the wire.
- *
- * @example
- * ```ts
- * import { AgentApi } from "effect-agents/http"
- *
- * const toolNames = (step: typeof AgentApi.Step.Type) => step.toolCalls.map((call) => call.name)
- * ```
- *
- * @since 0.1.0
- * @category runs
- */
-export const Step = Schema.Struct({
-  index: Schema.Number,
-  text: Schema.String,
-  toolCalls: Schema.Array(ToolCallRecord),
-  usage: LanguageModel.Usage,
-  finishReason: LanguageModel.FinishReason,
-  model: Schema.String
-}).annotations({ identifier: "Step" })
-
-/**
- * The figures of a run, as `Agent.RunMetrics` on the wire (milliseconds of the server's clock).
- *
- * @example
- * ```ts
- * import { AgentApi } from "effect-agents/http"
- *
- * const cost = (metrics: typeof AgentApi.RunMetrics.Type) => metrics.inputTokens * 0.15 + metrics.outputTokens * 0.6
- * ```
- *
- * @since 0.1.0
- * @category runs
- */
-export const RunMetrics = Schema.Struct({
-  inputTokens: Schema.Number,
-  outputTokens: Schema.Number,
-  totalTokens: Schema.Number,
-  durationMs: Schema.Number,
-  timeToFirstTokenMs: Schema.optional(Schema.Number),
-  steps: Schema.Number,
-  toolCalls: Schema.Number,
-  retries: Schema.Number
-}).annotations({ identifier: "RunMetrics" })
-
-const runResultFields = {
-  runId: Schema.String,
-  agent: Schema.String,
-  content: Schema.String,
-  output: Schema.Unknown,
-  messages: Schema.Array(LanguageModel.Message),
-  steps: Schema.Array(Step),
-  metrics: RunMetrics
-}
-
-/**
- * A run inside a team's, on the wire: the leader's, or a member's. Its
- * fields are a {@link RunResult}'s; a member that is itself a team is here
- * with its answer, conversation and summed metrics (its own delegations are
- * in its stream's events).
- *
- * @example
- * ```ts
- * import { AgentApi } from "effect-agents/http"
- *
- * const answer = (run: typeof AgentApi.NestedRunResult.Type) => run.content
- * ```
- *
- * @since 0.1.0
- * @category runs
- */
-export const NestedRunResult = Schema.Struct(runResultFields).annotations({ identifier: "NestedRunResult" })
-
-/**
- * One delegation of a team's run, as `Team.MemberRun` on the wire: the task,
- * when it started (ms after the team's run began), how long it took, what it
- * spent (a failed member's up to its failure), and the member's `result` or
- * its `error`.
- *
- * @example
- * ```ts
- * import { AgentApi } from "effect-agents/http"
- *
- * const line = (run: typeof AgentApi.MemberRun.Type) =>
- *   `${run.member}: ${run.result?.content ?? run.error?.message}`
- * ```
- *
- * @since 0.1.0
- * @category runs
- */
-export const MemberRun = Schema.Struct({
-  member: Schema.String,
-  input: Schema.String,
-  startedAtMs: Schema.Number,
-  durationMs: Schema.Number,
-  metrics: RunMetrics,
-  result: Schema.optional(NestedRunResult),
-  error: Schema.optional(RunError)
-}).annotations({ identifier: "MemberRun" })
-
-/**
- * What a team's result holds beyond an agent's, as `Team.TeamResult` on the
- * wire: its mode, the leader's own run and every delegation, in the order
- * they ended.
- *
- * @example
- * ```ts
- * import { AgentApi } from "effect-agents/http"
- *
- * const failed = (team: typeof AgentApi.TeamRun.Type) => team.members.filter((run) => run.error !== undefined)
- * ```
- *
- * @since 0.1.0
- * @category runs
- */
-export const TeamRun = Schema.Struct({
-  mode: Schema.Literal("route", "coordinate", "broadcast"),
-  leader: NestedRunResult,
-  members: Schema.Array(MemberRun)
-}).annotations({ identifier: "TeamRun" })
-
-/**
- * The result of a run, as `Agent.RunResult` on the wire. `output` is the
- * structured output as JSON (its Schema's encoded form) for agents with an
- * output Schema, and the answer's text otherwise. A team's result has its
- * `team` part too: the leader's run and each member's.
- *
- * @example
- * ```ts
- * import { Effect } from "effect"
- * import { AgentClient } from "effect-agents/http"
- *
- * declare const client: AgentClient.Client
- * const answer = client.agents.run({ path: { name: "assistant" }, payload: { input: "Hi" } }).pipe(
- *   Effect.map((result) => result.content)
- * )
- * ```
- *
- * @since 0.1.0
- * @category runs
- */
-export const RunResult = Schema.Struct({
-  ...runResultFields,
-  team: Schema.optional(TeamRun)
-}).annotations({ identifier: "RunResult" })
-
-/**
- * @example
- * ```ts
- * import { AgentApi } from "effect-agents/http"
- *
- * const tokens = (result: AgentApi.RunResult) => result.metrics.totalTokens
- * ```
- *
  * @since 0.1.0
  * @category runs
  */
 export type RunResult = typeof RunResult.Type
 
 /**
- * The events of a streamed run, as `RunEvent.RunEvent` on the wire. In the
- * Server-Sent Events stream each is one event named by its `_tag`.
+ * The events of a streamed run over HTTP, one Server-Sent Event each, named
+ * by their tag: the core's `RunEvent`s, `RunCompleted` with a
+ * {@link RunResult}.
  *
  * @example
  * ```ts
@@ -639,66 +485,9 @@ export type RunResult = typeof RunResult.Type
  * @since 0.1.0
  * @category runs
  */
-export const RunEvent = Schema.Union(
-  Schema.TaggedStruct("RunStarted", {
-    runId: Schema.String,
-    agent: Schema.String,
-    path: Schema.Array(Schema.String),
-    input: Schema.String
-  }),
-  Schema.TaggedStruct("TextDelta", {
-    runId: Schema.String,
-    agent: Schema.String,
-    path: Schema.Array(Schema.String),
-    step: Schema.Number,
-    text: Schema.String
-  }),
-  Schema.TaggedStruct("ToolCallStarted", {
-    runId: Schema.String,
-    agent: Schema.String,
-    path: Schema.Array(Schema.String),
-    step: Schema.Number,
-    toolCall: LanguageModel.ToolCall
-  }),
-  Schema.TaggedStruct("ToolCallCompleted", {
-    runId: Schema.String,
-    agent: Schema.String,
-    path: Schema.Array(Schema.String),
-    step: Schema.Number,
-    call: ToolCallRecord
-  }),
-  Schema.TaggedStruct("StepCompleted", {
-    runId: Schema.String,
-    agent: Schema.String,
-    path: Schema.Array(Schema.String),
-    step: Step
-  }),
-  Schema.TaggedStruct("MemberCompleted", {
-    runId: Schema.String,
-    agent: Schema.String,
-    path: Schema.Array(Schema.String),
-    input: Schema.String,
-    content: Schema.String,
-    isError: Schema.Boolean,
-    durationMs: Schema.Number
-  }),
-  Schema.TaggedStruct("RunCompleted", {
-    runId: Schema.String,
-    agent: Schema.String,
-    path: Schema.Array(Schema.String),
-    result: RunResult
-  })
-).annotations({ identifier: "RunEvent" })
+export const RunEvent = RunEventModule.schema(RunResult)
 
 /**
- * @example
- * ```ts
- * import { AgentApi } from "effect-agents/http"
- *
- * const text = (events: ReadonlyArray<AgentApi.RunEvent>) =>
- *   events.flatMap((event) => event._tag === "TextDelta" ? [event.text] : []).join("")
- * ```
- *
  * @since 0.1.0
  * @category runs
  */

@@ -15,10 +15,12 @@ import * as Schema from "effect/Schema"
 import type { AsToolOptions, Input, RunMetrics, Runnable, RunResult } from "../Agent.js"
 import type { AgentError } from "../AgentError.js"
 import { ToolFailed } from "../AgentError.js"
+import * as Run from "../Run.js"
+import { inputText } from "../Run.js"
 import * as RunEvent from "../RunEvent.js"
 import type { MemberRun } from "../Team.js"
 import * as Tool from "../Tool.js"
-import { inputText, toIdentifier } from "./loop.js"
+import { toIdentifier } from "./loop.js"
 import * as Spent from "./spent.js"
 
 /** Where a team collects the delegations of one of its runs. */
@@ -70,7 +72,7 @@ const tracked = <Output>(
       })
     )
     const durationMs = (yield* Clock.currentTimeMillis) - started
-    const metrics = Either.isRight(outcome) ? outcome.right.metrics : spent ?? nothingSpent(durationMs)
+    const metrics = Either.isRight(outcome) ? outcome.right.metrics : spent ?? { ...Run.emptyMetrics, durationMs }
     const task = inputText(input)
     if (sink !== undefined) {
       yield* sink.emit({
@@ -101,18 +103,6 @@ const tracked = <Output>(
     if (collector?.escalate !== undefined) return yield* collector.escalate(outcome.left)
     return yield* Effect.fail(outcome.left)
   })
-
-/** The metrics of a run that failed before it could say what it spent. */
-const nothingSpent = (durationMs: number): RunMetrics => ({
-  inputTokens: 0,
-  outputTokens: 0,
-  totalTokens: 0,
-  durationMs,
-  timeToFirstTokenMs: undefined,
-  steps: 0,
-  toolCalls: 0,
-  retries: 0
-})
 
 /** What a runnable does, for the model that may delegate to it: a team's description, an agent's instructions. */
 export const roleOf = (runnable: Runnable<unknown>): string | undefined => {

@@ -7,18 +7,13 @@ import { identity } from "effect/Function"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type * as Tracer from "effect/Tracer"
-import type { Input, RunMetrics, RunOptions, RunResult, Step, ToolCallRecord } from "../Agent.js"
+import type { RunOptions } from "../Agent.js"
 import type { AgentError, Issue, ModelError } from "../AgentError.js"
-import {
-  InputInvalid,
-  issuesOf,
-  MalformedResponse,
-  MaxStepsExceeded,
-  OutputInvalid,
-  RunTimeout
-} from "../AgentError.js"
+import { issuesOf, MalformedResponse, MaxStepsExceeded, OutputInvalid, RunTimeout } from "../AgentError.js"
 import * as LanguageModel from "../LanguageModel.js"
 import * as Policy from "../Policy.js"
+import * as Run from "../Run.js"
+import type { Input, RunMetrics, RunResult, Step, ToolCallRecord } from "../Run.js"
 import * as RunEvent from "../RunEvent.js"
 import * as TaskGroup from "../TaskGroup.js"
 import * as Toolkit from "../Toolkit.js"
@@ -92,48 +87,11 @@ const attemptTimeout = (policy: Policy.Policy): Duration.Duration | undefined =>
 /** Receives the events of a streamed run; absent for `run`. */
 export type Emit<Output> = (event: RunEvent.RunEvent<Output>) => Effect.Effect<unknown>
 
-/** A conversation given as a run's input. */
-const Conversation = Schema.Array(LanguageModel.Message.annotations({ identifier: "Message" }))
-
-/** The Schema of a run's input: the user's message, or a conversation. */
-export const InputSchema: Schema.Union<[typeof Schema.String, typeof Conversation]> = Schema.Union(
-  Schema.String,
-  Conversation
-)
-
-const decodeConversation = Schema.decodeUnknownEither(Conversation, { errors: "all" })
-
-/**
- * A run's input, decoded once at its start: untyped code (a request body)
- * can pass anything. A string, the common case, is taken as it is; a
- * conversation's issues are its messages'.
- */
-export const decodeInput = (agent: string, input: unknown): Either.Either<Input, InputInvalid> => {
-  if (typeof input === "string") return Either.right(input)
-  if (Array.isArray(input)) {
-    return Either.mapLeft(decodeConversation(input), (error) => new InputInvalid({ agent, issues: issuesOf(error) }))
-  }
-  return Either.left(
-    new InputInvalid({
-      agent,
-      issues: [{
-        path: "(root)",
-        // its type, not the value: it may be a whole request body
-        message: `Expected a string or an array of messages, actual ${input === null ? "null" : typeof input}`
-      }]
-    })
-  )
-}
-
 const toMessages = (instructions: string, input: Input): Array<LanguageModel.Message> => {
   const messages: Array<LanguageModel.Message> = typeof input === "string" ? [LanguageModel.user(input)] : [...input]
   if (instructions.length > 0 && messages[0]?.role !== "system") messages.unshift(LanguageModel.system(instructions))
   return messages
 }
-
-/** The user's message of an input: the input itself, or the conversation's last user message. */
-export const inputText = (input: Input): string =>
-  typeof input === "string" ? input : input.findLast((message) => message.role === "user")?.content ?? ""
 
 const correction = (issues: ReadonlyArray<Issue>): LanguageModel.UserMessage =>
   LanguageModel.user(
@@ -156,7 +114,7 @@ export const runLoop = <Output>(
   emit: Emit<Output> | undefined
 ): Effect.Effect<RunResult<Output>, AgentError> => {
   if (typeof input === "string") return runDecoded(config, input, options, emit)
-  const decoded = decodeInput(config.name, input)
+  const decoded = Run.decodeInput(config.name, input)
   return Either.isLeft(decoded) ? Effect.fail(decoded.left) : runDecoded(config, decoded.right, options, emit)
 }
 
@@ -400,7 +358,7 @@ const runWith = <Output>(
     const account = (spent: RunMetrics) => {
       delegated = delegated === undefined
         ? spent
-        : { ...Spent.sum([delegated, spent]), durationMs: 0, timeToFirstTokenMs: undefined }
+        : Run.sumMetrics([delegated, spent])
     }
 
     const complete = (content: string, output: Output): Effect.Effect<RunResult<Output>> =>
@@ -479,7 +437,7 @@ const runWith = <Output>(
       startedAt = clock.unsafeCurrentTimeMillis()
       return emit === undefined
         ? stepsFrom(0)
-        : Effect.zipRight(emit({ _tag: "RunStarted", runId, agent, path, input: inputText(input) }), stepsFrom(0))
+        : Effect.zipRight(emit({ _tag: "RunStarted", runId, agent, path, input: Run.inputText(input) }), stepsFrom(0))
     })
 
     // the tools' services, captured when the agent was made

@@ -19,25 +19,6 @@ const currentReport: FiberRef.FiberRef<Report | undefined> = globalValue(
   () => FiberRef.unsafeMake<Report | undefined>(undefined)
 )
 
-/** The counts of several runs' metrics added up (tokens, steps, tool calls, retries). */
-export const sum = (
-  metrics: ReadonlyArray<RunMetrics>
-): Pick<RunMetrics, "inputTokens" | "outputTokens" | "totalTokens" | "steps" | "toolCalls" | "retries"> => {
-  let inputTokens = 0
-  let outputTokens = 0
-  let steps = 0
-  let toolCalls = 0
-  let retries = 0
-  for (const m of metrics) {
-    inputTokens += m.inputTokens
-    outputTokens += m.outputTokens
-    steps += m.steps
-    toolCalls += m.toolCalls
-    retries += m.retries
-  }
-  return { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens, steps, toolCalls, retries }
-}
-
 /** Runs `effect`, whose run is asked to report its metrics if it fails or is interrupted. */
 export const asking = <A, E, R>(effect: Effect.Effect<A, E, R>, report: Report): Effect.Effect<A, E, R> =>
   Effect.locally(effect, currentReport, report)

@@ -9,11 +9,12 @@ import type { AgentError } from "../AgentError.js"
 import { RunTimeout } from "../AgentError.js"
 import * as LanguageModel from "../LanguageModel.js"
 import * as Policy from "../Policy.js"
+import * as Run from "../Run.js"
+import { decodeInput, inputText } from "../Run.js"
 import * as RunEvent from "../RunEvent.js"
 import * as TaskGroup from "../TaskGroup.js"
 import type { MemberFailure, MemberRun, Mode, TeamResult } from "../Team.js"
 import * as Delegate from "./delegate.js"
-import { decodeInput, inputText } from "./loop.js"
 import * as Spent from "./spent.js"
 import { isTracing } from "./tracing.js"
 
@@ -273,7 +274,7 @@ const combine = (runs: ReadonlyArray<RunResult<unknown>>): RunResult<unknown> =>
     ...last,
     steps: runs.flatMap((run) => run.steps).map((step, index) => ({ ...step, index })),
     metrics: {
-      ...Spent.sum(runs.map((run) => run.metrics)),
+      ...Run.sumMetrics(runs.map((run) => run.metrics)),
       durationMs: runs.reduce((total, run) => total + run.metrics.durationMs, 0),
       timeToFirstTokenMs: runs[0]!.metrics.timeToFirstTokenMs
     }
@@ -300,5 +301,5 @@ const treeMetrics = (
     const at = run.startedAtMs + run.metrics.timeToFirstTokenMs
     if (timeToFirstTokenMs === undefined || at < timeToFirstTokenMs) timeToFirstTokenMs = at
   }
-  return { ...Spent.sum(runs.map((run) => run.metrics)), durationMs, timeToFirstTokenMs }
+  return { ...Run.sumMetrics(runs.map((run) => run.metrics)), durationMs, timeToFirstTokenMs }
 }

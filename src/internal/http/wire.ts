@@ -2,12 +2,11 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
-import type * as Agent from "../../Agent.js"
 import { ToolFailed } from "../../AgentError.js"
 import type * as Dag from "../../Dag.js"
 import type * as AgentApi from "../../http/AgentApi.js"
+import * as Run from "../../Run.js"
 import type { RunEvent } from "../../RunEvent.js"
-import type * as Team from "../../Team.js"
 import * as Tool from "../../Tool.js"
 import * as Render from "../render.js"
 
@@ -18,7 +17,7 @@ import * as Render from "../render.js"
  * `content` parsed is exactly the output's encoded form, whatever the Schema
  * transforms (dates, options, classes).
  */
-const outputOf = (result: Agent.RunResult<unknown>): unknown => {
+const outputOf = (result: Run.RunResult<unknown>): unknown => {
   if (result.output === result.content) return result.content
   return Either.getOrElse(
     Either.try((): unknown => JSON.parse(result.content)),
@@ -26,41 +25,16 @@ const outputOf = (result: Agent.RunResult<unknown>): unknown => {
   )
 }
 
-/** A run's result without its team part, as it goes on the wire. */
-const nested = (result: Agent.RunResult<unknown>): typeof AgentApi.NestedRunResult.Type => ({
-  runId: result.runId,
-  agent: result.agent,
-  content: result.content,
-  output: outputOf(result),
-  messages: result.messages,
-  steps: result.steps,
-  metrics: result.metrics
-})
-
-const isTeamResult = (result: Agent.RunResult<unknown>): result is Team.TeamResult<unknown> =>
-  Predicate.hasProperty(result, "mode") && Predicate.hasProperty(result, "leader") &&
-  Predicate.hasProperty(result, "members")
-
-const memberRun = (run: Team.MemberRun): typeof AgentApi.MemberRun.Type => ({
-  member: run.member,
-  input: run.input,
-  startedAtMs: run.startedAtMs,
-  durationMs: run.durationMs,
-  metrics: run.metrics,
-  ...Either.match(run.outcome, {
-    onLeft: (error) => ({ error }),
-    onRight: (result) => ({ result: nested(result) })
-  })
-})
-
-/** A run's result as it goes on the wire: a team's with its leader's run and each member's. */
-export const result = (result: Agent.RunResult<unknown>): AgentApi.RunResult =>
-  isTeamResult(result)
+/** A run's result as it goes on the wire: its outputs (a team's leader's and members' too) as JSON. */
+export const result = (run: Run.RunResult<unknown>): AgentApi.RunResult =>
+  Run.isTeamResult(run)
     ? {
-      ...nested(result),
-      team: { mode: result.mode, leader: nested(result.leader), members: result.members.map(memberRun) }
+      ...run,
+      output: outputOf(run),
+      leader: { ...run.leader, output: outputOf(run.leader) },
+      members: run.members.map((member) => ({ ...member, outcome: Either.map(member.outcome, result) }))
     }
-    : nested(result)
+    : { ...run, output: outputOf(run) }
 
 /** An event of any run. */
 export type AnyRunEvent = RunEvent<unknown>
