@@ -51,6 +51,7 @@ import type { AgentError } from "./AgentError.js"
 import * as Delegate from "./internal/delegate.js"
 import * as Loop from "./internal/loop.js"
 import * as Metering from "./internal/metering.js"
+import * as Output from "./internal/output.js"
 import * as Spent from "./internal/spent.js"
 import * as LanguageModel from "./LanguageModel.js"
 import * as Policy from "./Policy.js"
@@ -58,6 +59,7 @@ import * as Printer from "./Printer.js"
 import * as Run from "./Run.js"
 import type { RunEvent } from "./RunEvent.js"
 import * as RunEventModule from "./RunEvent.js"
+import type * as RunState from "./RunState.js"
 import * as TaskGroup from "./TaskGroup.js"
 import type * as Tool from "./Tool.js"
 import * as Toolkit from "./Toolkit.js"
@@ -113,6 +115,11 @@ export interface RunOptions {
   readonly maxSteps?: number | undefined
   /** The run's id (default: a random UUID). */
   readonly runId?: string | undefined
+  /**
+   * Called with the run's state after each half of each step (see
+   * `RunState`): store it, and `agent.resume` continues the run from it.
+   */
+  readonly onState?: ((state: RunState.RunState) => Effect.Effect<void>) | undefined
 }
 
 /**
@@ -172,6 +179,13 @@ export interface Agent<Output = string> extends Runnable<Output>, Pipeable {
   readonly toolkit: Toolkit.Any
   readonly maxSteps: number
   readonly policy: Policy.Policy
+  /**
+   * Continues a run of this agent from a state it stored (see
+   * `RunOptions.onState`), in this process or another: the run goes on from
+   * its next step (or the pending tool calls of a step under way) as if it
+   * had not stopped. A state of another agent's run is `InputInvalid`.
+   */
+  resume(state: RunState.RunState, options?: RunOptions): Effect.Effect<RunResult<Output>, AgentError>
   /**
    * The agent as a tool another agent can call with a task: agent-to-agent
    * calls. The tool's result is the agent's answer; a failed run is a tool
@@ -276,7 +290,7 @@ export const make: {
       maxSteps: options.maxSteps ?? 10,
       toolConcurrency: options.toolConcurrency ?? "unbounded",
       policy,
-      output: options.output === undefined ? undefined : Loop.outputSpec(options.name, options.output)
+      output: options.output === undefined ? undefined : Output.outputSpec(options.name, options.output)
     }
     const agent: Agent<Output> = Object.assign(Object.create(Proto), {
       name: config.name,
@@ -291,6 +305,8 @@ export const make: {
           [config.name],
           (emit) => Loop.runLoop(config, input, runOptions, emit)
         ),
+      resume: (state: RunState.RunState, runOptions?: RunOptions) =>
+        Loop.resumeLoop(config, state, runOptions, undefined),
       asTool: (toolOptions?: AsToolOptions) => Delegate.tool(agent, "agent", toolOptions)
     })
     return agent

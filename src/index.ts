@@ -39,6 +39,9 @@ export * as Run from "./Run.js"
 export * as RunEvent from "./RunEvent.js"
 
 /** @since 0.1.0 */
+export * as RunState from "./RunState.js"
+
+/** @since 0.1.0 */
 export * as TaskGroup from "./TaskGroup.js"
 
 /** @since 0.1.0 */

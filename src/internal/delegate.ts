@@ -20,7 +20,7 @@ import { inputText } from "../Run.js"
 import * as RunEvent from "../RunEvent.js"
 import type { MemberRun } from "../Team.js"
 import * as Tool from "../Tool.js"
-import { toIdentifier } from "./loop.js"
+import { toIdentifier } from "./output.js"
 import * as Spent from "./spent.js"
 
 /** Where a team collects the delegations of one of its runs. */

@@ -1,5 +1,7 @@
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
+import { identity } from "effect/Function"
+import type * as Tracer from "effect/Tracer"
 
 /** Effect's built-in tracer: it keeps spans in memory and exports nothing. */
 const nativeTracer = Effect.runSync(Effect.tracer)
@@ -15,3 +17,23 @@ export const isTracing: Effect.Effect<boolean> = Effect.zipWith(
   FiberRef.get(FiberRef.currentTracerEnabled),
   (tracer, enabled) => enabled && tracer !== nativeTracer
 )
+
+/** Spans and span attributes that cost nothing when no tracer listens. */
+export interface Tracing {
+  readonly traced: boolean
+  readonly span: (name: string, options?: Tracer.SpanOptions) => <A, E, R>(
+    self: Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E, R>
+  readonly annotate: (attributes: Record<string, unknown>) => Effect.Effect<void>
+}
+
+const untraced: Tracing = { traced: false, span: () => identity, annotate: () => Effect.void }
+
+const traced: Tracing = {
+  traced: true,
+  span: (name, options) => (self) => Effect.withSpan(self, name, { captureStackTrace: false, ...options }),
+  annotate: (attributes) => Effect.annotateCurrentSpan(attributes)
+}
+
+/** The spans of the current fiber: real ones where a tracer listens (see {@link isTracing}), none otherwise. */
+export const tracing: Effect.Effect<Tracing> = Effect.map(isTracing, (on) => on ? traced : untraced)

@@ -1,0 +1,78 @@
+/**
+ * The tool calls of one step: one runs inline; several run as one task
+ * group (bounded by the agent's `toolConcurrency`), so interrupting the run
+ * interrupts every call in flight and waits for their finalizers. A call
+ * never fails: its failure is the tool message the model reads next.
+ */
+import type * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import type * as LanguageModel from "../LanguageModel.js"
+import type * as Run from "../Run.js"
+import type * as RunEvent from "../RunEvent.js"
+import * as TaskGroup from "../TaskGroup.js"
+import type * as Tool from "../Tool.js"
+import * as Toolkit from "../Toolkit.js"
+import type { Tracing } from "./tracing.js"
+
+/** What the tool calls of a step need to know of their run. */
+export interface Env {
+  readonly runId: string
+  readonly agent: string
+  readonly path: ReadonlyArray<string>
+  /** Where a streamed run's events go. */
+  readonly emit: ((event: RunEvent.ToolCallStarted | RunEvent.ToolCallCompleted) => Effect.Effect<unknown>) | undefined
+  readonly clock: Clock.Clock
+  readonly tracing: Tracing
+  readonly toolkit: Toolkit.Any
+  readonly toolOptions: Tool.ExecuteOptions
+  readonly toolConcurrency: number | "unbounded"
+}
+
+/** A tool call done: its record, and the message the model gets. */
+export interface Done {
+  readonly record: Run.ToolCallRecord
+  readonly message: LanguageModel.ToolMessage
+}
+
+/** Runs the tool calls of step `step`, in the model's order. */
+export const run = (
+  env: Env,
+  step: number,
+  calls: ReadonlyArray<LanguageModel.ToolCall>
+): Effect.Effect<ReadonlyArray<Done>> =>
+  calls.length === 1
+    ? Effect.map(one(env, step, calls[0]!), (done) => [done])
+    : TaskGroup.forEach(calls, (toolCall) => one(env, step, toolCall), { concurrency: env.toolConcurrency })
+
+const one = (env: Env, step: number, toolCall: LanguageModel.ToolCall): Effect.Effect<Done> => {
+  const { agent, emit, path, runId, tracing } = env
+  const call = Effect.suspend(() => {
+    const started = env.clock.unsafeCurrentTimeMillis()
+    return Effect.flatMap(
+      Toolkit.handleCall(env.toolkit, toolCall, env.toolOptions),
+      ({ error, message }): Effect.Effect<Done> => {
+        const record: Run.ToolCallRecord = {
+          id: toolCall.id,
+          name: toolCall.name,
+          arguments: toolCall.arguments,
+          result: message.content,
+          isError: message.isError,
+          durationMs: env.clock.unsafeCurrentTimeMillis() - started
+        }
+        const done = { record, message }
+        let after: Effect.Effect<unknown> = Effect.void
+        if (tracing.traced && error !== undefined) after = tracing.annotate({ "tool.error": error._tag })
+        if (emit !== undefined) {
+          after = Effect.zipRight(after, emit({ _tag: "ToolCallCompleted", runId, agent, path, step, call: record }))
+        }
+        return after === Effect.void ? Effect.succeed(done) : Effect.as(after, done)
+      }
+    )
+  })
+  const announced = emit === undefined
+    ? call
+    : Effect.zipRight(emit({ _tag: "ToolCallStarted", runId, agent, path, step, toolCall }), call)
+  return tracing.span("tool.call", {
+    attributes: { "gen_ai.tool.name": toolCall.name, "gen_ai.tool.call.id": toolCall.id, "agent.step": step }
+  })(announced)
+}
