@@ -52,7 +52,10 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type OpenAI from "openai"
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai"
-import type { ModelError } from "./AgentError.js"
+import * as Wire from "./internal/chatCompletions.js"
+import * as Timers from "./internal/timers.js"
+import * as LanguageModel from "./LanguageModel.js"
+import type { ModelError } from "./ModelError.js"
 import {
   AuthenticationFailed,
   InvalidRequest,
@@ -61,10 +64,7 @@ import {
   ModelTimeout,
   ModelUnavailable,
   RateLimited
-} from "./AgentError.js"
-import * as Wire from "./internal/chatCompletions.js"
-import * as Timers from "./internal/timers.js"
-import * as LanguageModel from "./LanguageModel.js"
+} from "./ModelError.js"
 import { OpenAiClient } from "./OpenAiClient.js"
 
 /**

@@ -32,11 +32,11 @@ import * as Effect from "effect/Effect"
 import type * as JSONSchema from "effect/JSONSchema"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
-import type { ModelError } from "./AgentError.js"
-import { ModelTimeout, ModelUnavailable } from "./AgentError.js"
 import * as Own from "./internal/own.js"
 import * as internal from "./internal/script.js"
 import * as LanguageModel from "./LanguageModel.js"
+import type { ModelError } from "./ModelError.js"
+import { ModelTimeout, ModelUnavailable } from "./ModelError.js"
 
 /**
  * A tool call in a script. Arguments are given as a value (sent as JSON) or

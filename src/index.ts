@@ -21,6 +21,9 @@ export * as Dag from "./Dag.js"
 export * as LanguageModel from "./LanguageModel.js"
 
 /** @since 0.1.0 */
+export * as ModelError from "./ModelError.js"
+
+/** @since 0.1.0 */
 export * as OpenAiClient from "./OpenAiClient.js"
 
 /** @since 0.1.0 */

@@ -10,9 +10,9 @@ import type * as JSONSchema from "effect/JSONSchema"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import type OpenAI from "openai"
-import type { ModelError } from "../AgentError.js"
-import { MalformedResponse } from "../AgentError.js"
 import type * as LanguageModel from "../LanguageModel.js"
+import type { ModelError } from "../ModelError.js"
+import { MalformedResponse } from "../ModelError.js"
 import type * as OpenAiModel from "../OpenAiModel.js"
 
 type Params = OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming

@@ -1,6 +1,6 @@
-import type { ModelError } from "../AgentError.js"
-import { InvalidRequest } from "../AgentError.js"
 import type * as LanguageModel from "../LanguageModel.js"
+import type { ModelError } from "../ModelError.js"
+import { InvalidRequest } from "../ModelError.js"
 import type { Script, Turn } from "../ScriptedModel.js"
 
 /** What a call gets from the script. */
