@@ -11,7 +11,8 @@
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Config, Console, Effect, Layer, Option, Redacted, Schema } from "effect"
-import { Agent, OpenAiClient, OpenAiModel, Tool, Toolkit } from "effect-agents"
+import { Agent, Tool, Toolkit } from "effect-agents"
+import { OpenAiClient, OpenAiModel } from "effect-agents/openai"
 import { OpenAiCompatServer, ScriptedModel } from "effect-agents/testing"
 
 const getWeather = Tool.make("get_weather", {

@@ -10,7 +10,8 @@
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Config, Console, Duration, Effect, Layer, Schema } from "effect"
-import { Agent, OpenAiClient, OpenAiModel, Tool, Toolkit } from "effect-agents"
+import { Agent, Tool, Toolkit } from "effect-agents"
+import { OpenAiClient, OpenAiModel } from "effect-agents/openai"
 import { ScriptedModel } from "effect-agents/testing"
 
 const forecasts: Record<string, string> = { Lisbon: "22°C, sunny", Oslo: "9°C, rain", Kyoto: "17°C, clear" }

@@ -21,7 +21,8 @@
  * @example
  * ```ts
  * import { Effect, Layer, Redacted } from "effect"
- * import { Agent, OpenAiClient, OpenAiModel } from "effect-agents"
+ * import { Agent } from "effect-agents"
+ * import { OpenAiClient, OpenAiModel } from "effect-agents/openai"
  * import { OpenAiCompatServer } from "effect-agents/testing"
  *
  * const program = Effect.gen(function*() {

@@ -24,12 +24,6 @@ export * as LanguageModel from "./LanguageModel.js"
 export * as ModelError from "./ModelError.js"
 
 /** @since 0.1.0 */
-export * as OpenAiClient from "./OpenAiClient.js"
-
-/** @since 0.1.0 */
-export * as OpenAiModel from "./OpenAiModel.js"
-
-/** @since 0.1.0 */
 export * as Policy from "./Policy.js"
 
 /** @since 0.1.0 */

@@ -20,8 +20,9 @@ import {
   Scope,
   Stream
 } from "effect"
-import { Agent, AgentError, Dag, OpenAiClient, OpenAiModel, Team, Tool, Toolkit } from "effect-agents"
+import { Agent, AgentError, Dag, Team, Tool, Toolkit } from "effect-agents"
 import { AgentClient, AgentServer, Registry } from "effect-agents/http"
+import { OpenAiClient, OpenAiModel } from "effect-agents/openai"
 import { OpenAiCompatServer, ScriptedModel } from "effect-agents/testing"
 
 // -----------------------------------------------------------------------------
