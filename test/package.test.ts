@@ -120,7 +120,7 @@ console.log(JSON.stringify(out))`,
 
 const publicEntries = {
   "effect-agents": "index",
-  "effect-agents/testing": "testing",
+  "effect-agents/testing": "testing/index",
   "effect-agents/openai": "openai/index",
   "effect-agents/http": "http/index"
 }
@@ -130,6 +130,7 @@ const notExported = [
   "effect-agents/src/internal/loop.ts",
   "effect-agents/dist/internal/loop.js",
   "effect-agents/openai/OpenAiModel",
+  "effect-agents/testing/ScriptedModel",
   "effect-agents/internal/openai/chatCompletions"
 ]
 
