@@ -3,7 +3,7 @@
  * same agent, DAG and runs as `bench/adapter.ts`, the SDK's requests over
  * Node's own HTTP client with keep-alive agents instead of the global fetch.
  */
-import { OpenAiClient } from "effect-agents"
+import { OpenAiClient } from "effect-agents/openai"
 import { transport } from "./adapter.js"
 
 transport.fetch = OpenAiClient.nodeFetch()

@@ -12,7 +12,8 @@
  * `OpenAiClient.nodeFetch()`.
  */
 import { Context, Effect, Layer, ManagedRuntime } from "effect"
-import { Agent, type AgentError, Dag, OpenAiModel } from "effect-agents"
+import { Agent, type AgentError, Dag } from "effect-agents"
+import { OpenAiModel } from "effect-agents/openai"
 import * as Library from "./library.js"
 
 // The peers run as plain JavaScript. tsx, which runs this TypeScript adapter, turns Node's

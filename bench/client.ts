@@ -4,7 +4,7 @@
  * against the server at a URL, in one scenario. Sends its figures
  * to the parent over IPC. For `cancel`, the parent says when to abort.
  */
-import { OpenAiClient } from "effect-agents"
+import { OpenAiClient } from "effect-agents/openai"
 import * as Baseline from "./baseline.js"
 import * as Library from "./library.js"
 

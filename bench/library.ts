@@ -7,7 +7,8 @@
  * `npm run bench` (`bench/client.ts`) and the peer benchmark's adapters.
  */
 import { Cause, Effect, Exit, Layer, ManagedRuntime, Redacted, Schema, Stream } from "effect"
-import { Agent, LanguageModel, OpenAiClient, OpenAiModel, Tool, Toolkit } from "effect-agents"
+import { Agent, LanguageModel, Tool, Toolkit } from "effect-agents"
+import { OpenAiClient, OpenAiModel } from "effect-agents/openai"
 
 export interface Options {
   readonly baseURL: string

@@ -7,7 +7,7 @@
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Metric, Schema } from "effect"
-import { Agent, AgentMetrics, Tool, Toolkit } from "effect-agents"
+import { Agent, AgentMetrics, Printer, Tool, Toolkit } from "effect-agents"
 import { ScriptedModel } from "effect-agents/testing"
 
 const getWeather = Tool.make("get_weather", {
@@ -39,7 +39,7 @@ const program = Effect.gen(function*() {
   yield* Console.log(`steps:   ${result.metrics.steps}, tool calls: ${result.metrics.toolCalls}`)
   yield* Console.log(`tokens:  ${result.metrics.totalTokens} in all, ${result.metrics.durationMs} ms\n`)
 
-  yield* Agent.printResponse(agent, "Is it a good day for a picnic in Paris?", { showMetrics: true })
+  yield* Printer.printResponse(agent, "Is it a good day for a picnic in Paris?", { showMetrics: true })
 
   // The same figures as Effect metrics, for any metrics exporter (here read in-process)
   const runs = yield* Metric.value(

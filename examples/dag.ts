@@ -14,7 +14,7 @@
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Console, type Duration, Effect, Schema, Stream } from "effect"
-import { Agent, AgentError, Dag, Tool, Toolkit } from "effect-agents"
+import { Agent, AgentError, Dag, Printer, Tool, Toolkit } from "effect-agents"
 import { ScriptedModel } from "effect-agents/testing"
 
 const loadSales = Tool.make("load_sales", {
@@ -79,7 +79,7 @@ const program = Effect.gen(function*() {
 
   yield* Console.log("▸ One node at a time (concurrency: 1, topological order)")
   const sequential = yield* Dag.run(dag, "Q3", { concurrency: 1 })
-  yield* Dag.printTimeline(sequential)
+  yield* Printer.printTimeline(sequential)
 
   yield* Console.log("\n▸ Every node as soon as its inputs are ready (streamed)")
   const parallel = yield* Dag.stream(dag, "Q3").pipe(
@@ -105,7 +105,7 @@ const program = Effect.gen(function*() {
     Effect.flatMap(Effect.orDieWith(() => new Error("the stream ended without DagCompleted"))),
     Effect.map((event) => event.result)
   )
-  yield* Dag.printTimeline(parallel)
+  yield* Printer.printTimeline(parallel)
 
   const critical = Dag.criticalPath(dag, parallel)
   yield* Console.log(`\nsequential makespan: ${sequential.durationMs} ms`)
@@ -117,7 +117,7 @@ const program = Effect.gen(function*() {
   yield* Console.log("\n▸ The analyst's provider rejects the request (onFailure: \"continue\")")
   const broken = yield* makeReport(new AgentError.AuthenticationFailed({ message: "invalid API key", status: 401 }))
   const partial = yield* Dag.run(broken, "Q3", { onFailure: "continue" })
-  yield* Dag.printTimeline(partial)
+  yield* Printer.printTimeline(partial)
   const analysis = partial.nodes.analysis
   if (analysis.status === "failed") {
     yield* Console.log(`analysis failed: ${analysis.error._tag}: ${analysis.error.message}`)

@@ -10,7 +10,7 @@
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Console, Duration, Effect, Schema } from "effect"
-import { Agent, AgentError, LanguageModel, TaskGroup, Tool, Toolkit } from "effect-agents"
+import { Agent, AgentError, LanguageModel, Printer, TaskGroup, Tool, Toolkit } from "effect-agents"
 import { ScriptedModel } from "effect-agents/testing"
 
 const source = (name: string, latency: Duration.DurationInput, results: ReadonlyArray<string>) =>
@@ -70,7 +70,7 @@ const program = Effect.gen(function*() {
   yield* Console.log(`\n▸ 2. analysis (${yield* since})\n${analysis.content}\n`)
 
   // 3. The writer writes, streamed.
-  const article = yield* Agent.printResponse(
+  const article = yield* Printer.printResponse(
     writer,
     [LanguageModel.user(analysis.content), LanguageModel.user("Write the article from this analysis.")],
     { stream: true }

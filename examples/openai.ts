@@ -11,7 +11,8 @@
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Config, Console, Effect, Layer, Option, Redacted, Schema } from "effect"
-import { Agent, OpenAiClient, OpenAiModel, Tool, Toolkit } from "effect-agents"
+import { Agent, Printer, Tool, Toolkit } from "effect-agents"
+import { OpenAiClient, OpenAiModel } from "effect-agents/openai"
 import { OpenAiCompatServer, ScriptedModel } from "effect-agents/testing"
 
 const getWeather = Tool.make("get_weather", {
@@ -57,7 +58,7 @@ const program = Effect.gen(function*() {
     instructions: "Answer questions about the weather. Always use get_weather. Be brief.",
     toolkit: Toolkit.make(getWeather)
   })
-  yield* Agent.printResponse(agent, "What's the weather like in Barcelona?", { stream: true, showMetrics: true })
+  yield* Printer.printResponse(agent, "What's the weather like in Barcelona?", { stream: true, showMetrics: true })
 
   // Structured output through response_format: json_schema
   const forecaster = yield* Agent.make({

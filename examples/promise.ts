@@ -9,7 +9,8 @@
  *   npm run example -- promise
  */
 import { Context, Effect, Layer, ManagedRuntime, Redacted, Schema } from "effect"
-import { Agent, OpenAiClient, OpenAiModel, Tool, Toolkit } from "effect-agents"
+import { Agent, Tool, Toolkit } from "effect-agents"
+import { OpenAiClient, OpenAiModel } from "effect-agents/openai"
 import { OpenAiCompatServer, ScriptedModel } from "effect-agents/testing"
 
 const getWeather = Tool.make("get_weather", {

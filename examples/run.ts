@@ -9,7 +9,7 @@
 /** Every example, with what it shows in one line. */
 export const examples: Readonly<Record<string, string>> = {
   "showcase": "a travel agent with two tools, streamed with metrics; three trips at once (npm start)",
-  "basic": "agent.run and Agent.printResponse, then the AgentMetrics its runs updated",
+  "basic": "agent.run and Printer.printResponse, then the AgentMetrics its runs updated",
   "streaming": "agent.stream consumed by hand; printResponse with stream: true",
   "concurrent-agents": "three agents at once vs one after another; a failing one with mode: \"either\"",
   "resilience": "retries with backoff and retry-after, model and run timeouts, a fallback model",

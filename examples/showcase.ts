@@ -10,7 +10,8 @@
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Config, Console, Duration, Effect, Layer, Schema } from "effect"
-import { Agent, OpenAiClient, OpenAiModel, Tool, Toolkit } from "effect-agents"
+import { Agent, Printer, Tool, Toolkit } from "effect-agents"
+import { OpenAiClient, OpenAiModel } from "effect-agents/openai"
 import { ScriptedModel } from "effect-agents/testing"
 
 const forecasts: Record<string, string> = { Lisbon: "22°C, sunny", Oslo: "9°C, rain", Kyoto: "17°C, clear" }
@@ -71,7 +72,7 @@ const ModelLive = Layer.unwrapEffect(Effect.gen(function*() {
 const program = Effect.gen(function*() {
   const agent = yield* TravelAgent
 
-  yield* Agent.printResponse(agent, "Plan me a weekend in Lisbon.", { stream: true, showMetrics: true })
+  yield* Printer.printResponse(agent, "Plan me a weekend in Lisbon.", { stream: true, showMetrics: true })
 
   yield* Console.log("▸ Three trips at once")
   const [elapsed, results] = yield* Effect.timed(

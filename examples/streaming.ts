@@ -6,7 +6,7 @@
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Schema, Stream } from "effect"
-import { Agent, Tool, Toolkit } from "effect-agents"
+import { Agent, Printer, Tool, Toolkit } from "effect-agents"
 import { ScriptedModel } from "effect-agents/testing"
 
 const searchDocs = Tool.make("search_docs", {
@@ -54,8 +54,8 @@ const program = Effect.gen(function*() {
     })
   )
 
-  yield* Console.log("— Agent.printResponse with stream: true —")
-  yield* Agent.printResponse(agent, "What is a Stream in Effect?", { stream: true, showMetrics: true })
+  yield* Console.log("— Printer.printResponse with stream: true —")
+  yield* Printer.printResponse(agent, "What is a Stream in Effect?", { stream: true, showMetrics: true })
 })
 
 program.pipe(Effect.provide(ModelLive), NodeRuntime.runMain)

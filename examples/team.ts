@@ -9,7 +9,7 @@
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Schema, Stream } from "effect"
-import { Agent, type LanguageModel, Team, Tool, Toolkit } from "effect-agents"
+import { Agent, type LanguageModel, Printer, Team, Tool, Toolkit } from "effect-agents"
 import { ScriptedModel } from "effect-agents/testing"
 
 const webSearch = Tool.make("web_search", {
@@ -39,7 +39,7 @@ const program = Effect.gen(function*() {
     members: [searcher, analyst]
   })
 
-  yield* Agent.printResponse(team, "Is Effect ready for production?", {
+  yield* Printer.printResponse(team, "Is Effect ready for production?", {
     stream: true,
     showMemberResponses: true,
     showMetrics: true

@@ -7,7 +7,7 @@
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Console, Context, Duration, Effect, Fiber, Layer, Schema } from "effect"
-import { Agent, Tool, Toolkit } from "effect-agents"
+import { Agent, Printer, Tool, Toolkit } from "effect-agents"
 import { ScriptedModel } from "effect-agents/testing"
 import { setTimeout as delay } from "node:timers/promises"
 
@@ -82,7 +82,7 @@ const program = Effect.gen(function*() {
     instructions: "Help travellers with bookings, flights, money and (oddly) primes.",
     toolkit
   })
-  yield* Agent.printResponse(
+  yield* Printer.printResponse(
     agent,
     "I'm Ada. What are my bookings, is TP1351 on time, what is 250 EUR in USD, and how many primes are below 100,000?",
     { showMetrics: true }

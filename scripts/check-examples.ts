@@ -1,10 +1,11 @@
 /**
  * Typechecks every ```ts example in the JSDoc of src/: each becomes a module
  * of its own (in memory, beside src/, so `effect-agents`,
- * `effect-agents/http` and `effect-agents/testing` resolve to the sources
- * through the `source` condition), and one TypeScript program checks them
- * all with the project's compiler options. Prints each failing example's
- * errors at their lines in src/, and exits 1 if any failed.
+ * `effect-agents/openai`, `effect-agents/http` and `effect-agents/testing`
+ * resolve to the sources through the `source` condition), and one
+ * TypeScript program checks them all with the project's compiler options.
+ * Prints each failing example's errors at their lines in src/, and exits 1
+ * if any failed.
  *
  *   npm run check:examples
  */

@@ -55,7 +55,6 @@ import * as Output from "./internal/output.js"
 import * as Spent from "./internal/spent.js"
 import * as LanguageModel from "./LanguageModel.js"
 import * as Policy from "./Policy.js"
-import * as Printer from "./Printer.js"
 import * as Run from "./Run.js"
 import type { RunEvent } from "./RunEvent.js"
 import * as RunEventModule from "./RunEvent.js"
@@ -510,25 +509,3 @@ export const runAll: {
     }
     return yield* TaskGroup.forEach(specs, runOne, { concurrency })
   }) as never
-
-/**
- * Runs an agent (or a team) and prints the run to the terminal: the
- * message, its tool calls, the response (streamed with `stream: true`) and,
- * with `showMetrics`, tokens and timings. See the `Printer` module.
- *
- * @example
- * ```ts
- * import { Agent } from "effect-agents"
- *
- * declare const agent: Agent.Agent
- * const program = Agent.printResponse(agent, "Plan a trip to Lisbon", { stream: true, showMetrics: true })
- * ```
- *
- * @since 0.1.0
- * @category running
- */
-export const printResponse: <Output>(
-  runnable: Runnable<Output>,
-  input: Input,
-  options?: Printer.PrintOptions
-) => Effect.Effect<RunResult<Output>, AgentError> = Printer.printResponse

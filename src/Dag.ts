@@ -18,7 +18,7 @@
  *   schedule.
  * - {@link stream} is the same run as a stream of node events, with the
  *   events of the agents inside nodes (paths like `[dag, node, agent]`).
- * - {@link toMermaid} draws the graph; {@link formatTimeline} draws a
+ * - {@link toMermaid} draws the graph; `Printer.formatTimeline` draws a
  *   finished run, one bar per node on a shared time axis.
  *
  * The structure is an `effect/Graph` directed graph ({@link Dag.graph}):
@@ -27,7 +27,7 @@
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { Dag } from "effect-agents"
+ * import { Dag, Printer } from "effect-agents"
  *
  * const pipeline = Dag.make<string>("report").pipe(
  *   Dag.node("ingest", (_, csv) => Effect.succeed(csv.split(",").map(Number)).pipe(Effect.delay("100 millis"))),
@@ -42,7 +42,7 @@
  * const program = Effect.gen(function*() {
  *   const result = yield* Dag.run(pipeline, "3,1,2")
  *   if (result.nodes.report.status === "completed") console.log(result.nodes.report.output)
- *   console.log(Dag.formatTimeline(result))
+ *   console.log(Printer.formatTimeline(result))
  * })
  * ```
  *
@@ -61,7 +61,6 @@ import type * as Stream from "effect/Stream"
 import type * as Types from "effect/Types"
 import * as internal from "./internal/dag.js"
 import * as Render from "./internal/render.js"
-import * as Printer from "./Printer.js"
 import * as RunEvent from "./RunEvent.js"
 
 /**
@@ -1163,117 +1162,3 @@ export const toMermaid = <I, Out, E, R>(self: Dag<I, Out, E, R>, options?: Merma
     nodeLabel: (info) => info.name,
     edgeLabel: () => ""
   })
-
-/**
- * Options of {@link formatTimeline}.
- *
- * @example
- * ```ts
- * import { Dag } from "effect-agents"
- *
- * const options: Dag.TimelineOptions = { width: 60, color: false }
- * ```
- *
- * @since 0.1.0
- * @category pictures
- */
-export interface TimelineOptions {
-  /** Columns of the time axis (default 50). */
-  readonly width?: number | undefined
-  /** ANSI colours (default false). */
-  readonly color?: boolean | undefined
-}
-
-const milliseconds = (ms: number): string => (ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`)
-
-const marks = {
-  completed: { bar: "█", sign: "✓", style: "32" },
-  failed: { bar: "█", sign: "✗", style: "31" },
-  interrupted: { bar: "▒", sign: "⊘", style: "33" },
-  skipped: { bar: "", sign: "–", style: "2" }
-} as const
-
-/**
- * A finished run as a timeline: one bar per node on a shared time axis, from
- * its start to its end, and its outcome. Nodes that ran side by side show
- * side by side; a gap before a bar is a node waiting for its dependencies.
- *
- * ```
- * ▸ Timeline of report: completed in 1.20 s
- *            0 ms                                             1.20 s
- * ingest    ████████                                          ✓ 200 ms
- * stats             ████████████                              ✓ 300 ms
- * analysis          ████████████████████████████████          ✓ 800 ms
- * report                                            ████████  ✓ 200 ms
- * ```
- *
- * @example
- * ```ts
- * import { Dag } from "effect-agents"
- *
- * declare const result: Dag.DagResult
- * console.log(Dag.formatTimeline(result, { width: 40 }))
- * ```
- *
- * @since 0.1.0
- * @category pictures
- */
-export const formatTimeline = <Out, E>(result: DagResult<Out, E>, options?: TimelineOptions): string => {
-  const width = Math.max(10, Math.floor(options?.width ?? 50))
-  const style = (code: string, text: string) => (options?.color ? `\x1b[${code}m${text}\x1b[0m` : text)
-  const nodes = result.nodes as Record<string, NodeResult>
-  const names = result.order as ReadonlyArray<string>
-  const nameWidth = Math.max(4, ...names.map((name) => name.length)) + 2
-  const total = Math.max(result.durationMs, 1)
-  const column = (ms: number) => Math.round((ms / total) * width)
-  const from = milliseconds(0)
-  const to = milliseconds(result.durationMs)
-  const lines = [
-    style("1;36", `▸ Timeline of ${result.dag}: ${result.status} in ${milliseconds(result.durationMs)}`),
-    style("2", `${" ".repeat(nameWidth)}${from}${" ".repeat(Math.max(1, width - from.length - to.length))}${to}`)
-  ]
-  for (const name of names) {
-    const node = nodes[name]!
-    const mark = marks[node.status]
-    let bar = ""
-    let label: string
-    if (node.status === "skipped") {
-      bar = " ".repeat(width)
-      label = node.blockedBy === undefined ? "skipped" : `skipped (${node.blockedBy} did not complete)`
-    } else {
-      const start = Math.min(column(node.startMs), width - 1)
-      const end = Math.max(start + 1, column(node.startMs + node.durationMs))
-      bar = " ".repeat(start) + style(mark.style, mark.bar.repeat(end - start)) + " ".repeat(Math.max(0, width - end))
-      const retried = node.attempts > 1 ? `, ${node.attempts} attempts` : ""
-      label = `${milliseconds(node.durationMs)}${retried}${node.status === "interrupted" ? " interrupted" : ""}`
-    }
-    lines.push(`${name.padEnd(nameWidth)}${bar}  ${style(mark.style, mark.sign)} ${label}`)
-  }
-  return lines.join("\n") + "\n"
-}
-
-/**
- * Prints the timeline of a finished run ({@link formatTimeline}) to the
- * `Printer.Writer` in context (standard output by default, in colour on a
- * terminal), as `printResponse` prints an agent's run.
- *
- * @example
- * ```ts
- * import { Effect } from "effect"
- * import { Dag } from "effect-agents"
- *
- * declare const dag: Dag.Dag<string, { readonly report: string }>
- * const program = Dag.run(dag, "Q3").pipe(Effect.tap((result) => Dag.printTimeline(result)))
- * ```
- *
- * @since 0.1.0
- * @category pictures
- */
-export const printTimeline = <Out, E>(
-  result: DagResult<Out, E>,
-  options?: Omit<TimelineOptions, "color">
-): Effect.Effect<void> =>
-  Effect.flatMap(
-    Printer.Writer,
-    (writer) => writer.write(formatTimeline(result, { width: options?.width, color: writer.color }))
-  )

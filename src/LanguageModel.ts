@@ -30,8 +30,8 @@ import { globalValue } from "effect/GlobalValue"
 import type * as JSONSchema from "effect/JSONSchema"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import type { ModelError } from "./AgentError.js"
-import { ModelTimeout } from "./AgentError.js"
+import type { ModelError } from "./ModelError.js"
+import { ModelTimeout } from "./ModelError.js"
 
 // -----------------------------------------------------------------------------
 // Messages

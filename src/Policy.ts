@@ -32,9 +32,9 @@
 import * as Duration from "effect/Duration"
 import { dual } from "effect/Function"
 import * as Schedule from "effect/Schedule"
-import type { ModelError } from "./AgentError.js"
 import * as Retry from "./internal/retry.js"
 import type * as LanguageModel from "./LanguageModel.js"
+import type { ModelError } from "./ModelError.js"
 
 /**
  * A resolved policy.

@@ -1,17 +1,20 @@
 /**
- * Prints a run to the terminal, the way Agno's `print_response` does: the
- * message, the tool calls in one line each, the response (streamed as it
- * arrives with `stream: true`) and, on request, the metrics.
+ * Prints runs to the terminal. {@link printResponse} prints an agent's (or a
+ * team's) run the way Agno's `print_response` does: the message, the tool
+ * calls in one line each, the response (streamed as it arrives with
+ * `stream: true`) and, on request, the metrics. {@link printTimeline} draws
+ * a finished run of a DAG, one bar per node on a shared time axis.
  *
  * Output goes to the {@link Writer} in context, standard output by default,
- * so tests and other front ends can capture it.
+ * so tests and other front ends can capture it. The printer sits above the
+ * core: it imports agents, teams and DAGs, and none of them imports it.
  *
  * @example
  * ```ts
- * import { Agent } from "effect-agents"
+ * import { type Agent, Printer } from "effect-agents"
  *
  * declare const agent: Agent.Agent
- * const program = Agent.printResponse(agent, "What is the weather in Paris?", { stream: true, showMetrics: true })
+ * const program = Printer.printResponse(agent, "What is the weather in Paris?", { stream: true, showMetrics: true })
  * ```
  *
  * @since 0.1.0
@@ -24,6 +27,7 @@ import * as Predicate from "effect/Predicate"
 import * as Stream from "effect/Stream"
 import type { Input, RunMetrics, Runnable, RunOptions, RunResult, ToolCallRecord } from "./Agent.js"
 import type { AgentError } from "./AgentError.js"
+import type * as Dag from "./Dag.js"
 import { decodeInput, inputText } from "./Run.js"
 import * as RunEvent from "./RunEvent.js"
 import type { MemberRun } from "./Team.js"
@@ -263,3 +267,119 @@ export const printResponse = <Output>(
     yield* finish(completed.result)
     return completed.result
   })
+
+// -----------------------------------------------------------------------------
+// timelines
+// -----------------------------------------------------------------------------
+
+/**
+ * Options of {@link formatTimeline}.
+ *
+ * @example
+ * ```ts
+ * import { Printer } from "effect-agents"
+ *
+ * const options: Printer.TimelineOptions = { width: 60, color: false }
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TimelineOptions {
+  /** Columns of the time axis (default 50). */
+  readonly width?: number | undefined
+  /** ANSI colours (default false). */
+  readonly color?: boolean | undefined
+}
+
+const marks = {
+  completed: { bar: "█", sign: "✓", style: "32" },
+  failed: { bar: "█", sign: "✗", style: "31" },
+  interrupted: { bar: "▒", sign: "⊘", style: "33" },
+  skipped: { bar: "", sign: "–", style: "2" }
+} as const
+
+/**
+ * A finished run of a DAG as a timeline: one bar per node on a shared time axis, from
+ * its start to its end, and its outcome. Nodes that ran side by side show
+ * side by side; a gap before a bar is a node waiting for its dependencies.
+ *
+ * ```
+ * ▸ Timeline of report: completed in 1.20 s
+ *            0 ms                                             1.20 s
+ * ingest    ████████                                          ✓ 200 ms
+ * stats             ████████████                              ✓ 300 ms
+ * analysis          ████████████████████████████████          ✓ 800 ms
+ * report                                            ████████  ✓ 200 ms
+ * ```
+ *
+ * @example
+ * ```ts
+ * import { type Dag, Printer } from "effect-agents"
+ *
+ * declare const result: Dag.DagResult
+ * console.log(Printer.formatTimeline(result, { width: 40 }))
+ * ```
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const formatTimeline = <Out, E>(result: Dag.DagResult<Out, E>, options?: TimelineOptions): string => {
+  const width = Math.max(10, Math.floor(options?.width ?? 50))
+  const style = (code: string, text: string) => (options?.color ? `\x1b[${code}m${text}\x1b[0m` : text)
+  const nodes = result.nodes as Record<string, Dag.NodeResult>
+  const names = result.order as ReadonlyArray<string>
+  const nameWidth = Math.max(4, ...names.map((name) => name.length)) + 2
+  const total = Math.max(result.durationMs, 1)
+  const column = (ms: number) => Math.round((ms / total) * width)
+  const from = milliseconds(0)
+  const to = milliseconds(result.durationMs)
+  const lines = [
+    style("1;36", `▸ Timeline of ${result.dag}: ${result.status} in ${milliseconds(result.durationMs)}`),
+    style("2", `${" ".repeat(nameWidth)}${from}${" ".repeat(Math.max(1, width - from.length - to.length))}${to}`)
+  ]
+  for (const name of names) {
+    const node = nodes[name]!
+    const mark = marks[node.status]
+    let bar = ""
+    let label: string
+    if (node.status === "skipped") {
+      bar = " ".repeat(width)
+      label = node.blockedBy === undefined ? "skipped" : `skipped (${node.blockedBy} did not complete)`
+    } else {
+      const start = Math.min(column(node.startMs), width - 1)
+      const end = Math.max(start + 1, column(node.startMs + node.durationMs))
+      bar = " ".repeat(start) + style(mark.style, mark.bar.repeat(end - start)) + " ".repeat(Math.max(0, width - end))
+      const retried = node.attempts > 1 ? `, ${node.attempts} attempts` : ""
+      label = `${milliseconds(node.durationMs)}${retried}${node.status === "interrupted" ? " interrupted" : ""}`
+    }
+    lines.push(`${name.padEnd(nameWidth)}${bar}  ${style(mark.style, mark.sign)} ${label}`)
+  }
+  return lines.join("\n") + "\n"
+}
+
+/**
+ * Prints the timeline of a finished run of a DAG ({@link formatTimeline}) to
+ * the {@link Writer} in context (standard output by default, in colour on a
+ * terminal), as {@link printResponse} prints an agent's run.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Dag, Printer } from "effect-agents"
+ *
+ * declare const dag: Dag.Dag<string, { readonly report: string }>
+ * const program = Dag.run(dag, "Q3").pipe(Effect.tap((result) => Printer.printTimeline(result)))
+ * ```
+ *
+ * @since 0.1.0
+ * @category printing
+ */
+export const printTimeline = <Out, E>(
+  result: Dag.DagResult<Out, E>,
+  options?: Omit<TimelineOptions, "color">
+): Effect.Effect<void> =>
+  Effect.flatMap(
+    Writer,
+    (writer) => writer.write(formatTimeline(result, { width: options?.width, color: writer.color }))
+  )

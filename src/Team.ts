@@ -14,7 +14,7 @@
  *   their answers.
  *
  * A team is an `Agent.Runnable`: it has `run`, `stream` and `asTool`, so
- * teams nest, run in `Agent.runAll`, print with `Agent.printResponse` and
+ * teams nest, run in `Agent.runAll`, print with `Printer.printResponse` and
  * are served over HTTP like agents.
  *
  * @example

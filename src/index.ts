@@ -21,10 +21,7 @@ export * as Dag from "./Dag.js"
 export * as LanguageModel from "./LanguageModel.js"
 
 /** @since 0.1.0 */
-export * as OpenAiClient from "./OpenAiClient.js"
-
-/** @since 0.1.0 */
-export * as OpenAiModel from "./OpenAiModel.js"
+export * as ModelError from "./ModelError.js"
 
 /** @since 0.1.0 */
 export * as Policy from "./Policy.js"

@@ -21,8 +21,9 @@ import {
   Scope,
   Stream
 } from "effect"
-import { Agent, AgentError, Dag, OpenAiClient, OpenAiModel, Run, Team, Tool, Toolkit } from "effect-agents"
+import { Agent, AgentError, Dag, Run, Team, Tool, Toolkit } from "effect-agents"
 import { AgentClient, AgentServer, Registry } from "effect-agents/http"
+import { OpenAiClient, OpenAiModel } from "effect-agents/openai"
 import { OpenAiCompatServer, ScriptedModel } from "effect-agents/testing"
 
 // -----------------------------------------------------------------------------

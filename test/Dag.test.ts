@@ -598,7 +598,7 @@ describe("Dag pictures", () => {
   it.effect("the timeline has one bar per node on a shared time axis", () =>
     Effect.gen(function*() {
       const result = yield* within(Dag.run(dag, undefined), 2000)
-      expect(Dag.formatTimeline(result, { width: 12 })).toBe(
+      expect(Printer.formatTimeline(result, { width: 12 })).toBe(
         [
           "▸ Timeline of report: completed in 1.20 s",
           "          0 ms  1.20 s",
@@ -610,10 +610,10 @@ describe("Dag pictures", () => {
         ].join("\n")
       )
       const lines: Array<string> = []
-      yield* Dag.printTimeline(result, { width: 12 }).pipe(
+      yield* Printer.printTimeline(result, { width: 12 }).pipe(
         Effect.provideService(Printer.Writer, { write: (text) => Effect.sync(() => lines.push(text)), color: false })
       )
-      expect(lines.join("")).toBe(Dag.formatTimeline(result, { width: 12 }))
+      expect(lines.join("")).toBe(Printer.formatTimeline(result, { width: 12 }))
     }))
 
   it.effect("the timeline shows failed, interrupted and skipped nodes", () =>
@@ -624,7 +624,7 @@ describe("Dag pictures", () => {
         Dag.node("after", { dependsOn: ["broken"], run: () => Effect.void })
       )
       const result = yield* within(Dag.run(failing, undefined), 2000)
-      const timeline = Dag.formatTimeline(result, { width: 10 })
+      const timeline = Printer.formatTimeline(result, { width: 10 })
       expect(timeline.split("\n").slice(2, 5)).toEqual([
         "slow    ▒▒▒▒▒▒▒▒▒▒  ⊘ 100 ms interrupted",
         "broken  ██████████  ✗ 100 ms",

@@ -16,7 +16,8 @@ import {
   TestClock
 } from "effect"
 import type { Policy } from "effect-agents"
-import { Agent, AgentError, LanguageModel, OpenAiClient, OpenAiModel, RunEvent, Tool, Toolkit } from "effect-agents"
+import { Agent, AgentError, LanguageModel, RunEvent, Tool, Toolkit } from "effect-agents"
+import { OpenAiClient, OpenAiModel } from "effect-agents/openai"
 import { OpenAiCompatServer, type ScriptedModel } from "effect-agents/testing"
 import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"

@@ -2,8 +2,9 @@ import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Context, Deferred, Effect, Layer, Option, Redacted, Ref, Schedule, Schema, Stream } from "effect"
 import type { Policy } from "effect-agents"
-import { Agent, LanguageModel, OpenAiClient, OpenAiModel, RunEvent, Tool, Toolkit } from "effect-agents"
+import { Agent, LanguageModel, RunEvent, Tool, Toolkit } from "effect-agents"
 import { AgentServer, Registry } from "effect-agents/http"
+import { OpenAiClient, OpenAiModel } from "effect-agents/openai"
 import * as Raw from "./fixtures/rawServer.js"
 
 // What comes off an OpenAI-compatible server that OpenAiCompatServer never sends: exact bytes from

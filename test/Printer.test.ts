@@ -34,11 +34,11 @@ const makeAgent = Effect.flatMap(
   (model) => Agent.make({ name: "assistant", instructions: "", model, toolkit: Toolkit.make(weather) })
 )
 
-describe("Agent.printResponse", () => {
+describe("Printer.printResponse", () => {
   it.effect("prints the message, the tool calls, the response and the metrics", () =>
     Effect.gen(function*() {
       const agent = yield* makeAgent
-      const { out, result } = yield* capture(Agent.printResponse(agent, "Weather in Paris?", { showMetrics: true }))
+      const { out, result } = yield* capture(Printer.printResponse(agent, "Weather in Paris?", { showMetrics: true }))
       expect(result.content).toBe("It is sunny in Paris.")
       expect(out).toBe(
         [
@@ -61,7 +61,7 @@ describe("Agent.printResponse", () => {
   it.effect("streams the response as it arrives", () =>
     Effect.gen(function*() {
       const agent = yield* makeAgent
-      const { out } = yield* capture(Agent.printResponse(agent, "Weather in Paris?", { stream: true }))
+      const { out } = yield* capture(Printer.printResponse(agent, "Weather in Paris?", { stream: true }))
       expect(out).toBe(
         [
           "▸ Message to assistant",
@@ -130,7 +130,7 @@ const printed = <A, E>(effect: Effect.Effect<A, E>) =>
     return (yield* Fiber.join(fiber)).out
   })
 
-describe("Agent.printResponse of a team", () => {
+describe("Printer.printResponse of a team", () => {
   const coordinated = [
     "▸ Message to Research Team",
     "Tell me about Effect 3.0",
@@ -151,11 +151,11 @@ describe("Agent.printResponse of a team", () => {
     Effect.gen(function*() {
       const team = yield* makeTeam("coordinate")
       const out = yield* printed(
-        Agent.printResponse(team, "Tell me about Effect 3.0", { showMemberResponses: true })
+        Printer.printResponse(team, "Tell me about Effect 3.0", { showMemberResponses: true })
       )
       expect(out).toBe([...coordinated, "▸ Response (10 ms)", "Effect 3.0 shipped in April 2024.", "", ""].join("\n"))
       // without it, as for an agent
-      const plain = yield* printed(Agent.printResponse(yield* makeTeam("coordinate"), "Tell me about Effect 3.0"))
+      const plain = yield* printed(Printer.printResponse(yield* makeTeam("coordinate"), "Tell me about Effect 3.0"))
       expect(plain).not.toContain("Response from")
     }))
 
@@ -163,7 +163,7 @@ describe("Agent.printResponse of a team", () => {
     Effect.gen(function*() {
       const team = yield* makeTeam("coordinate")
       const out = yield* printed(
-        Agent.printResponse(team, "Tell me about Effect 3.0", { stream: true, showMemberResponses: true })
+        Printer.printResponse(team, "Tell me about Effect 3.0", { stream: true, showMemberResponses: true })
       )
       expect(out).toBe([...coordinated, "▸ Response", "Effect 3.0 shipped in April 2024.", "", ""].join("\n"))
     }))
@@ -172,7 +172,7 @@ describe("Agent.printResponse of a team", () => {
     Effect.gen(function*() {
       const team = yield* makeTeam("route")
       const out = yield* printed(
-        Agent.printResponse(team, "When did Effect 3.0 ship?", { stream: true, showMemberResponses: true })
+        Printer.printResponse(team, "When did Effect 3.0 ship?", { stream: true, showMemberResponses: true })
       )
       expect(out).toBe(
         [
@@ -222,7 +222,7 @@ describe("standard output", () => {
     Effect.gen(function*() {
       let out = ""
       const agent = yield* makeAgent
-      yield* Agent.printResponse(agent, "Weather in Paris?").pipe(
+      yield* Printer.printResponse(agent, "Weather in Paris?").pipe(
         Effect.provideService(Printer.Writer, {
           write: (text) =>
             Effect.sync(() => {
@@ -236,12 +236,12 @@ describe("standard output", () => {
     }))
 })
 
-describe("Agent.printResponse of an input that is neither a string nor a conversation", () => {
+describe("Printer.printResponse of an input that is neither a string nor a conversation", () => {
   it.effect("fails with InputInvalid before printing anything", () =>
     Effect.gen(function*() {
       const agent = yield* makeAgent
       for (const stream of [false, true]) {
-        const { out, result } = yield* capture(Effect.flip(Agent.printResponse(agent, 42 as never, { stream })))
+        const { out, result } = yield* capture(Effect.flip(Printer.printResponse(agent, 42 as never, { stream })))
         expect(out).toBe("")
         expect(result).toBeInstanceOf(AgentError.InputInvalid)
       }

@@ -7,8 +7,9 @@
 import { FetchHttpClient } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Deferred, Duration, Effect, Fiber, Layer, Redacted, Stream, TestClock } from "effect"
-import { Agent, AgentError, Dag, OpenAiClient, OpenAiModel, Team } from "effect-agents"
+import { Agent, AgentError, Dag, Team } from "effect-agents"
 import { AgentServer, Registry } from "effect-agents/http"
+import { OpenAiClient, OpenAiModel } from "effect-agents/openai"
 import { OpenAiCompatServer, ScriptedModel } from "effect-agents/testing"
 
 const noRetry = { retry: false } as const

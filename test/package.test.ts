@@ -14,6 +14,10 @@ const Manifest = Schema.Struct({
   name: Schema.String,
   dependencies: Packages,
   peerDependencies: Packages,
+  peerDependenciesMeta: Schema.optionalWith(
+    Schema.Record({ key: Schema.String, value: Schema.Struct({ optional: Schema.optional(Schema.Boolean) }) }),
+    { default: () => ({}) }
+  ),
   devDependencies: Packages,
   exports: Schema.Record({ key: Schema.String, value: Schema.Unknown })
 })
@@ -26,47 +30,71 @@ const sourceFiles = (dir: string): Array<string> =>
     .filter((entry) => entry.isFile() && entry.name.endsWith(".ts"))
     .map((entry) => path.join(entry.parentPath, entry.name))
 
-/** The packages `src/` imports at run time or for its types: `effect`, `@effect/platform`, `openai`. */
-const importedPackages = (): ReadonlySet<string> => {
-  const names = new Set<string>()
+/**
+ * The packages `src/` imports at run time or for its types (`effect`,
+ * `@effect/platform`, `openai`), each with the directories of `src/` whose
+ * files import it.
+ */
+const importedPackages = (): ReadonlyMap<string, ReadonlySet<string>> => {
+  const importers = new Map<string, Set<string>>()
   for (const file of sourceFiles(path.join(root, "src"))) {
     // the code's imports, not those of its JSDoc examples
     const code = fs.readFileSync(file, "utf8").split("\n").filter((line) => !/^\s*\*/.test(line)).join("\n")
     for (const [, specifier] of code.matchAll(/\bfrom\s+"([^"]+)"/g)) {
       if (specifier === undefined || specifier.startsWith(".") || specifier.startsWith("node:")) continue
       const parts = specifier.split("/")
-      names.add(specifier.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0]!)
+      const name = specifier.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0]!
+      const dirs = importers.get(name) ?? new Set()
+      dirs.add(path.relative(root, path.dirname(file)).split(path.sep).join("/"))
+      importers.set(name, dirs)
     }
   }
-  return names
+  return importers
 }
 
 /** Effect's packages: one copy in an app, so the app's, never one of ours nested beside it. */
 const isEffectPackage = (name: string) => name === "effect" || name.startsWith("@effect/")
 
+/**
+ * The packages only one entry needs, with the directories of `src/` that
+ * make that entry: optional peers, so an app that does not use the entry
+ * installs nothing for it.
+ */
+const optionalPeers: Record<string, ReadonlyArray<string>> = { openai: ["src/internal/openai", "src/openai"] }
+
 describe("package.json", () => {
-  it("declares every package src/ imports: Effect's as peers (and dev copies), the rest as dependencies", () => {
-    const imported = [...importedPackages()].sort()
-    expect(imported).toEqual(["@effect/platform", "@effect/platform-node", "effect", "openai"])
-    for (const name of imported) {
-      if (isEffectPackage(name)) {
-        expect({ name, peer: manifest.peerDependencies[name] !== undefined }).toEqual({ name, peer: true })
-        expect({ name, dependency: manifest.dependencies[name] }).toEqual({ name, dependency: undefined })
-        expect({ name, dev: manifest.devDependencies[name] }).toEqual({
-          name,
-          dev: manifest.peerDependencies[name]
-        })
-      } else {
-        expect({ name, dependency: manifest.dependencies[name] !== undefined }).toEqual({ name, dependency: true })
-      }
+  it("declares every package src/ imports as a peer (with a dev copy): Effect's required, the OpenAI SDK optional", () => {
+    const imported = importedPackages()
+    expect([...imported.keys()].sort()).toEqual(["@effect/platform", "@effect/platform-node", "effect", "openai"])
+    expect(manifest.dependencies).toEqual({})
+    for (const name of imported.keys()) {
+      expect({
+        name,
+        peer: manifest.peerDependencies[name] !== undefined,
+        optional: manifest.peerDependenciesMeta[name]?.optional ?? false,
+        dev: manifest.devDependencies[name]
+      }).toEqual({
+        name,
+        peer: true,
+        optional: isEffectPackage(name) ? false : Object.hasOwn(optionalPeers, name),
+        dev: manifest.peerDependencies[name]
+      })
     }
   })
 
-  it("asks for the Effect 3 line", () => {
+  it("imports an optional peer only from the entry that needs it", () => {
+    const imported = importedPackages()
+    for (const [name, dirs] of Object.entries(optionalPeers)) {
+      expect({ name, importers: [...(imported.get(name) ?? [])].sort() }).toEqual({ name, importers: dirs })
+    }
+  })
+
+  it("asks for the Effect 3 line, and the openai SDK 6", () => {
     expect(manifest.peerDependencies).toEqual({
       "@effect/platform": expect.stringMatching(/^\^0\.97\./),
       "@effect/platform-node": expect.stringMatching(/^\^0\.108\./),
-      "effect": expect.stringMatching(/^\^3\./)
+      "effect": expect.stringMatching(/^\^3\./),
+      "openai": expect.stringMatching(/^\^6\./)
     })
   })
 })
@@ -92,14 +120,18 @@ console.log(JSON.stringify(out))`,
 
 const publicEntries = {
   "effect-agents": "index",
-  "effect-agents/testing": "testing",
+  "effect-agents/testing": "testing/index",
+  "effect-agents/openai": "openai/index",
   "effect-agents/http": "http/index"
 }
 const notExported = [
   "effect-agents/internal/loop",
   "effect-agents/internal/loop.js",
   "effect-agents/src/internal/loop.ts",
-  "effect-agents/dist/internal/loop.js"
+  "effect-agents/dist/internal/loop.js",
+  "effect-agents/openai/OpenAiModel",
+  "effect-agents/testing/ScriptedModel",
+  "effect-agents/internal/openai/chatCompletions"
 ]
 
 /** Where a public entry resolves: its source under the `source` condition, its build otherwise. */
@@ -144,6 +176,6 @@ describe("package.json exports", () => {
   })
 
   it("lists its public entries explicitly", () => {
-    expect(Object.keys(manifest.exports).sort()).toEqual([".", "./http", "./package.json", "./testing"])
+    expect(Object.keys(manifest.exports).sort()).toEqual([".", "./http", "./openai", "./package.json", "./testing"])
   })
 })

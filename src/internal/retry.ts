@@ -5,8 +5,8 @@ import * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as Interval from "effect/ScheduleInterval"
 import * as Intervals from "effect/ScheduleIntervals"
-import type { ModelError } from "../AgentError.js"
-import { ModelTimeout, ModelUnavailable, RateLimited } from "../AgentError.js"
+import type { ModelError } from "../ModelError.js"
+import { ModelTimeout, ModelUnavailable, RateLimited } from "../ModelError.js"
 
 /** What bounds the retries of one model call. */
 export interface Limits {

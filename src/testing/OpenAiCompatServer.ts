@@ -21,7 +21,8 @@
  * @example
  * ```ts
  * import { Effect, Layer, Redacted } from "effect"
- * import { Agent, OpenAiClient, OpenAiModel } from "effect-agents"
+ * import { Agent } from "effect-agents"
+ * import { OpenAiClient, OpenAiModel } from "effect-agents/openai"
  * import { OpenAiCompatServer } from "effect-agents/testing"
  *
  * const program = Effect.gen(function*() {
@@ -49,10 +50,10 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { createServer } from "node:http"
-import type { ModelError } from "./AgentError.js"
-import { issuesOf } from "./AgentError.js"
-import * as Script from "./internal/script.js"
-import type * as LanguageModel from "./LanguageModel.js"
+import { issuesOf } from "../AgentError.js"
+import * as Script from "../internal/testing/script.js"
+import type * as LanguageModel from "../LanguageModel.js"
+import type { ModelError } from "../ModelError.js"
 import type { Script as ScriptType, Turn } from "./ScriptedModel.js"
 
 /**

@@ -1,7 +1,61 @@
-import type { ModelError } from "../AgentError.js"
-import { InvalidRequest } from "../AgentError.js"
-import type * as LanguageModel from "../LanguageModel.js"
-import type { Script, Turn } from "../ScriptedModel.js"
+/**
+ * Scripts, served: the turns of `ScriptedModel` and `OpenAiCompatServer`
+ * (declared here, where both read them), which turn a call gets, and the
+ * response a turn gives.
+ */
+import type * as Duration from "effect/Duration"
+import type * as LanguageModel from "../../LanguageModel.js"
+import type { ModelError } from "../../ModelError.js"
+import { InvalidRequest } from "../../ModelError.js"
+
+/**
+ * A tool call in a script. Arguments are given as a value (sent as JSON) or
+ * as raw text (to script a model that writes broken JSON).
+ */
+export interface ScriptedToolCall {
+  readonly name: string
+  readonly arguments?: unknown
+  readonly id?: string | undefined
+}
+
+/** One reply of the model. */
+export interface Turn {
+  readonly text?: string | undefined
+  readonly toolCalls?: ReadonlyArray<ScriptedToolCall> | undefined
+  /** Time before the response (or before the first streamed part). */
+  readonly latency?: Duration.DurationInput | undefined
+  /** Streamed text is split at word boundaries into this many chunks (default: one per word). */
+  readonly chunks?: number | undefined
+  /** Time between streamed chunks (default none). */
+  readonly chunkInterval?: Duration.DurationInput | undefined
+  readonly usage?: LanguageModel.Usage | undefined
+  /** Fail the first `times` attempts at this turn (default 1), after the latency. */
+  readonly fail?: { readonly error: ModelError; readonly times?: number | undefined } | undefined
+  /**
+   * Break the stream after this many text chunks: it fails with
+   * `ModelUnavailable`, as a dropped connection would (a `generate` call
+   * fails at once).
+   */
+  readonly cutAfter?: number | undefined
+  /** Never answer: the call hangs until it is interrupted. */
+  readonly hang?: boolean | undefined
+  /**
+   * Stall after this many streamed text chunks: the stream stays open and
+   * nothing more comes, as from a server that stopped mid-answer. `0` stalls
+   * before the first chunk (the test server sends the response's headers
+   * first); a call that is not streamed stalls like `hang` (the test server
+   * sends the headers of its answer, then no body).
+   */
+  readonly stallAfter?: number | undefined
+}
+
+/**
+ * Turns served in order, or a function of the request and of the call's
+ * index (counting every call, failed attempts included).
+ */
+export type Script =
+  | ReadonlyArray<Turn>
+  | ((request: LanguageModel.GenerateRequest, index: number) => Turn)
 
 /** What a call gets from the script. */
 export type Served =

@@ -31,7 +31,7 @@
  * @example
  * ```ts
  * import { Layer } from "effect"
- * import { OpenAiClient, OpenAiModel } from "effect-agents"
+ * import { OpenAiClient, OpenAiModel } from "effect-agents/openai"
  *
  * const ModelLive = OpenAiModel.layer({ model: "gpt-4o-mini", temperature: 0.2, maxConcurrentRequests: 8 }).pipe(
  *   Layer.provide(OpenAiClient.layerConfig())
@@ -52,7 +52,10 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type OpenAI from "openai"
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai"
-import type { ModelError } from "./AgentError.js"
+import * as Wire from "../internal/openai/chatCompletions.js"
+import * as Timers from "../internal/timers.js"
+import * as LanguageModel from "../LanguageModel.js"
+import type { ModelError } from "../ModelError.js"
 import {
   AuthenticationFailed,
   InvalidRequest,
@@ -61,10 +64,7 @@ import {
   ModelTimeout,
   ModelUnavailable,
   RateLimited
-} from "./AgentError.js"
-import * as Wire from "./internal/chatCompletions.js"
-import * as Timers from "./internal/timers.js"
-import * as LanguageModel from "./LanguageModel.js"
+} from "../ModelError.js"
 import { OpenAiClient } from "./OpenAiClient.js"
 
 /**
@@ -111,7 +111,7 @@ const noDeadline: Deadline = { cancel: () => {}, timedOut: undefined }
  *
  * @example
  * ```ts
- * import { OpenAiModel } from "effect-agents"
+ * import { OpenAiModel } from "effect-agents/openai"
  *
  * OpenAiModel.retryAfter(new Headers({ "retry-after": "2" }), Date.now()) // Duration of 2 seconds
  * ```
@@ -196,7 +196,7 @@ const networkCause = (error: unknown): string | undefined => {
  * @example
  * ```ts
  * import { Duration } from "effect"
- * import { OpenAiModel } from "effect-agents"
+ * import { OpenAiModel } from "effect-agents/openai"
  * import OpenAI from "openai"
  *
  * const error = OpenAiModel.toModelError(new OpenAI.APIConnectionError({ message: "ECONNREFUSED" }), {
@@ -258,7 +258,8 @@ export const toModelError = (
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { Agent, OpenAiModel } from "effect-agents"
+ * import { Agent } from "effect-agents"
+ * import { OpenAiModel } from "effect-agents/openai"
  *
  * const agents = Effect.gen(function*() {
  *   const planner = yield* Agent.make({ name: "planner", instructions: "Plan.", model: yield* OpenAiModel.make({ model: "o4-mini" }) })
@@ -403,7 +404,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
  * @example
  * ```ts
  * import { Layer } from "effect"
- * import { OpenAiClient, OpenAiModel } from "effect-agents"
+ * import { OpenAiClient, OpenAiModel } from "effect-agents/openai"
  *
  * const ModelLive = OpenAiModel.layer({ model: "gpt-4o-mini" }).pipe(Layer.provide(OpenAiClient.layerConfig()))
  * ```

@@ -10,16 +10,22 @@ import type * as JSONSchema from "effect/JSONSchema"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import type OpenAI from "openai"
-import type { ModelError } from "../AgentError.js"
-import { MalformedResponse } from "../AgentError.js"
-import type * as LanguageModel from "../LanguageModel.js"
-import type * as OpenAiModel from "../OpenAiModel.js"
+import type * as LanguageModel from "../../LanguageModel.js"
+import type { ModelError } from "../../ModelError.js"
+import { MalformedResponse } from "../../ModelError.js"
 
 type Params = OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming
 type MessageParam = OpenAI.Chat.Completions.ChatCompletionMessageParam
 
-/** Settings sent with every request of a model (temperature and the like). */
-type RequestDefaults = Omit<OpenAiModel.Options, "maxConcurrentRequests" | "requestsPerMinute">
+/** Settings sent with every request of a model: `OpenAiModel.Options` without its limits. */
+interface RequestDefaults {
+  readonly model: string
+  readonly temperature?: number | undefined
+  readonly topP?: number | undefined
+  readonly maxTokens?: number | undefined
+  readonly seed?: number | undefined
+  readonly parallelToolCalls?: boolean | undefined
+}
 
 // A JSON Schema as the SDK types it: a plain JSON object.
 const jsonObject = (schema: JSONSchema.JsonSchema7Root): Record<string, unknown> =>

@@ -1,6 +1,6 @@
 /**
- * Helpers to test agents offline: a scripted language model, and an
- * OpenAI-compatible server that answers from the same scripts.
+ * effect-agents/testing: helpers to test agents offline: a scripted language
+ * model, and an OpenAI-compatible server that answers from the same scripts.
  *
  * @since 0.1.0
  */

@@ -10,7 +10,7 @@
  * @example
  * ```ts
  * import { Layer } from "effect"
- * import { OpenAiClient, OpenAiModel } from "effect-agents"
+ * import { OpenAiClient, OpenAiModel } from "effect-agents/openai"
  *
  * // OPENAI_API_KEY, and OPENAI_BASE_URL for a compatible server
  * const ModelLive = OpenAiModel.layer({ model: "gpt-4o-mini" }).pipe(Layer.provide(OpenAiClient.layerConfig()))
@@ -29,8 +29,8 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import OpenAI from "openai"
-import * as NodeFetch from "./internal/nodeFetch.js"
-import * as Scrub from "./internal/scrub.js"
+import * as NodeFetch from "../internal/openai/nodeFetch.js"
+import * as Scrub from "../internal/openai/scrub.js"
 
 /**
  * @since 0.1.0
@@ -94,7 +94,7 @@ const safeDecode = (text: string): string => {
  * @example
  * ```ts
  * import { Redacted } from "effect"
- * import { OpenAiClient } from "effect-agents"
+ * import { OpenAiClient } from "effect-agents/openai"
  *
  * const local = OpenAiClient.make({ apiKey: Redacted.make("unused"), baseURL: "http://127.0.0.1:11434/v1" })
  * ```
@@ -134,7 +134,7 @@ export const make = (options: Options): Service => {
  * @example
  * ```ts
  * import { Redacted } from "effect"
- * import { OpenAiClient } from "effect-agents"
+ * import { OpenAiClient } from "effect-agents/openai"
  *
  * const ClientLive = OpenAiClient.layer({ apiKey: Redacted.make(process.env.KEY ?? ""), project: "proj_123" })
  * ```
@@ -167,7 +167,7 @@ const apiKey: Config.Config<Redacted.Redacted<string>> = Config.option(Config.st
  *
  * @example
  * ```ts
- * import { OpenAiClient } from "effect-agents"
+ * import { OpenAiClient } from "effect-agents/openai"
  *
  * const ClientLive = OpenAiClient.layerConfig() // fails with a ConfigError without OPENAI_API_KEY
  * ```
@@ -211,7 +211,7 @@ export const layerConfig = (
  * @example
  * ```ts
  * import { Redacted } from "effect"
- * import { OpenAiClient } from "effect-agents"
+ * import { OpenAiClient } from "effect-agents/openai"
  *
  * const ClientLive = OpenAiClient.layer({
  *   apiKey: Redacted.make(process.env.OPENAI_API_KEY ?? ""),

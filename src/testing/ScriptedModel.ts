@@ -32,11 +32,11 @@ import * as Effect from "effect/Effect"
 import type * as JSONSchema from "effect/JSONSchema"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
-import type { ModelError } from "./AgentError.js"
-import { ModelTimeout, ModelUnavailable } from "./AgentError.js"
-import * as Own from "./internal/own.js"
-import * as internal from "./internal/script.js"
-import * as LanguageModel from "./LanguageModel.js"
+import * as Own from "../internal/own.js"
+import * as internal from "../internal/testing/script.js"
+import * as LanguageModel from "../LanguageModel.js"
+import type { ModelError } from "../ModelError.js"
+import { ModelTimeout, ModelUnavailable } from "../ModelError.js"
 
 /**
  * A tool call in a script. Arguments are given as a value (sent as JSON) or
@@ -45,47 +45,17 @@ import * as LanguageModel from "./LanguageModel.js"
  * @since 0.1.0
  * @category models
  */
-export interface ScriptedToolCall {
-  readonly name: string
-  readonly arguments?: unknown
-  readonly id?: string | undefined
-}
+export type ScriptedToolCall = internal.ScriptedToolCall
 
 /**
- * One reply of the model.
+ * One reply of the model: text, tool calls or both, after an optional
+ * `latency`, streamed in `chunks`; or a reply that fails (`fail`), breaks
+ * (`cutAfter`), stalls (`stallAfter`) or never comes (`hang`).
  *
  * @since 0.1.0
  * @category models
  */
-export interface Turn {
-  readonly text?: string | undefined
-  readonly toolCalls?: ReadonlyArray<ScriptedToolCall> | undefined
-  /** Time before the response (or before the first streamed part). */
-  readonly latency?: Duration.DurationInput | undefined
-  /** Streamed text is split at word boundaries into this many chunks (default: one per word). */
-  readonly chunks?: number | undefined
-  /** Time between streamed chunks (default none). */
-  readonly chunkInterval?: Duration.DurationInput | undefined
-  readonly usage?: LanguageModel.Usage | undefined
-  /** Fail the first `times` attempts at this turn (default 1), after the latency. */
-  readonly fail?: { readonly error: ModelError; readonly times?: number | undefined } | undefined
-  /**
-   * Break the stream after this many text chunks: it fails with
-   * `ModelUnavailable`, as a dropped connection would (a `generate` call
-   * fails at once).
-   */
-  readonly cutAfter?: number | undefined
-  /** Never answer: the call hangs until it is interrupted. */
-  readonly hang?: boolean | undefined
-  /**
-   * Stall after this many streamed text chunks: the stream stays open and
-   * nothing more comes, as from a server that stopped mid-answer. `0` stalls
-   * before the first chunk (the test server sends the response's headers
-   * first); a call that is not streamed stalls like `hang` (the test server
-   * sends the headers of its answer, then no body).
-   */
-  readonly stallAfter?: number | undefined
-}
+export type Turn = internal.Turn
 
 /**
  * Turns served in order, or a function of the request and of the call's
@@ -94,9 +64,7 @@ export interface Turn {
  * @since 0.1.0
  * @category models
  */
-export type Script =
-  | ReadonlyArray<Turn>
-  | ((request: LanguageModel.GenerateRequest, index: number) => Turn)
+export type Script = internal.Script
 
 /**
  * @since 0.1.0
