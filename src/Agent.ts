@@ -46,18 +46,16 @@ import { pipeArguments } from "effect/Pipeable"
 import * as Predicate from "effect/Predicate"
 import * as Runtime from "effect/Runtime"
 import type * as Schema from "effect/Schema"
-import type * as Stream from "effect/Stream"
 import type { AgentError } from "./AgentError.js"
 import * as Delegate from "./internal/delegate.js"
 import * as Loop from "./internal/loop.js"
 import * as Metering from "./internal/metering.js"
 import * as Output from "./internal/output.js"
-import * as Spent from "./internal/spent.js"
 import * as LanguageModel from "./LanguageModel.js"
 import * as Policy from "./Policy.js"
 import * as Run from "./Run.js"
 import type { RunEvent } from "./RunEvent.js"
-import * as RunEventModule from "./RunEvent.js"
+import * as Runnables from "./Runnable.js"
 import type * as RunState from "./RunState.js"
 import * as TaskGroup from "./TaskGroup.js"
 import type * as Tool from "./Tool.js"
@@ -104,22 +102,12 @@ export type Input = Run.Input
 export const Input: typeof Run.Input = Run.Input
 
 /**
- * Settings of one run, over the agent's own.
+ * Settings of one run (see `Runnable.RunOptions`).
  *
  * @since 0.1.0
  * @category models
  */
-export interface RunOptions {
-  readonly policy?: Policy.Options | undefined
-  readonly maxSteps?: number | undefined
-  /** The run's id (default: a random UUID). */
-  readonly runId?: string | undefined
-  /**
-   * Called with the run's state after each half of each step (see
-   * `RunState`): store it, and `agent.resume` continues the run from it.
-   */
-  readonly onState?: ((state: RunState.RunState) => Effect.Effect<void>) | undefined
-}
+export type RunOptions = Runnables.RunOptions
 
 /**
  * One tool call of a step (see `Run.ToolCallRecord`).
@@ -154,18 +142,12 @@ export type RunMetrics = Run.RunMetrics
 export type RunResult<Output = string> = Run.RunResult<Output>
 
 /**
- * Anything that runs like an agent: agents, and teams of them.
+ * Anything that runs like an agent (see `Runnable.Runnable`).
  *
  * @since 0.1.0
  * @category models
  */
-export interface Runnable<Output = string> {
-  readonly name: string
-  /** Runs to the final answer. */
-  run(input: Input, options?: RunOptions): Effect.Effect<RunResult<Output>, AgentError>
-  /** The same run, as a backpressured stream of its events. */
-  stream(input: Input, options?: RunOptions): Stream.Stream<RunEvent<Output>, AgentError>
-}
+export type Runnable<Output = string> = Runnables.Runnable<Output>
 
 /**
  * @since 0.1.0
@@ -194,15 +176,12 @@ export interface Agent<Output = string> extends Runnable<Output>, Pipeable {
 }
 
 /**
+ * How a runnable is named and described as a tool (see `Runnable.AsToolOptions`).
+ *
  * @since 0.1.0
  * @category models
  */
-export interface AsToolOptions {
-  /** Default: the runnable's name made a valid tool name (`"Web Searcher"` → `"Web_Searcher"`). */
-  readonly name?: string | undefined
-  /** Default: the runnable's name and role (an agent's instructions, a team's description). */
-  readonly description?: string | undefined
-}
+export type AsToolOptions = Runnables.AsToolOptions
 
 /**
  * @since 0.1.0
@@ -283,7 +262,7 @@ export const make: {
       instructions: options.instructions,
       model,
       toolkit,
-      delegates: Spent.delegates(Object.values(toolkit.tools)),
+      delegates: Object.values(toolkit.tools).some((tool) => tool.delegates),
       meter: Metering.make(options.name),
       context,
       maxSteps: options.maxSteps ?? 10,
@@ -300,7 +279,7 @@ export const make: {
       policy: config.policy,
       run: (input: Input, runOptions?: RunOptions) => Loop.runLoop(config, input, runOptions, undefined),
       stream: (input: Input, runOptions?: RunOptions) =>
-        RunEventModule.stream<RunEvent<Output>, AgentError, never>(
+        Runnables.stream<RunEvent<Output>, AgentError, never>(
           [config.name],
           (emit) => Loop.runLoop(config, input, runOptions, emit)
         ),

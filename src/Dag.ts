@@ -61,7 +61,8 @@ import type * as Stream from "effect/Stream"
 import type * as Types from "effect/Types"
 import * as internal from "./internal/dag.js"
 import * as Render from "./internal/render.js"
-import * as RunEvent from "./RunEvent.js"
+import type * as RunEvent from "./RunEvent.js"
+import * as Runnable from "./Runnable.js"
 
 /**
  * The brand of a {@link Dag}.
@@ -1021,7 +1022,7 @@ export const stream: {
   (args) => isDag(args[0]),
   <I, Out, E, R>(self: Dag<I, Out, E, R>, input: I, options?: RunOptions) => {
     const definition = definitionOf(self)
-    return RunEvent.stream<DagEvent<Out, E>, DefinitionErrorOf<Out>, R>(
+    return Runnable.stream<DagEvent<Out, E>, DefinitionErrorOf<Out>, R>(
       [definition.name],
       (emit) =>
         // the executor's events are untyped; its node names and outputs are the DAG's

@@ -28,13 +28,7 @@
  *
  * @since 0.1.0
  */
-import * as Effect from "effect/Effect"
-import * as FiberRef from "effect/FiberRef"
-import { dual } from "effect/Function"
-import { globalValue } from "effect/GlobalValue"
-import * as Mailbox from "effect/Mailbox"
 import * as Schema from "effect/Schema"
-import * as Stream from "effect/Stream"
 import * as LanguageModel from "./LanguageModel.js"
 import * as Run from "./Run.js"
 
@@ -218,18 +212,6 @@ export const is =
   <Output>(event: RunEvent<Output>): event is Extract<RunEvent<Output>, { readonly _tag: Tag }> => event._tag === tag
 
 /**
- * Where the events of a streamed run go, and where in the tree of agents the
- * runs under it sit.
- *
- * @since 0.1.0
- * @category sinks
- */
-export interface Sink {
-  readonly path: ReadonlyArray<string>
-  readonly emit: (event: Forwarded) => Effect.Effect<unknown>
-}
-
-/**
  * The events a run nested in another forwards to it: all but its
  * `RunCompleted`, which only the outermost run of a stream emits.
  *
@@ -237,75 +219,3 @@ export interface Sink {
  * @category sinks
  */
 export type Forwarded = Exclude<RunEvent, { readonly _tag: "RunCompleted" }>
-
-/**
- * The sink of the streamed run the current fiber works for, if any. An agent
- * run under a sink streams its model and emits its events there, with its
- * name appended to the sink's path (all but its `RunCompleted`).
- *
- * @since 0.1.0
- * @category sinks
- */
-export const currentSink: FiberRef.FiberRef<Sink | undefined> = globalValue(
-  Symbol.for("effect-agents/RunEvent/currentSink"),
-  () => FiberRef.unsafeMake<Sink | undefined>(undefined)
-)
-
-/**
- * Runs an effect with its runs' events going to `sink`: how a team or a DAG
- * collects the events of the runs it starts.
- *
- * @example
- * ```ts
- * import { Effect } from "effect"
- * import { type Agent, RunEvent } from "effect-agents"
- *
- * declare const member: Agent.Agent
- * const events: Array<RunEvent.RunEvent> = []
- * const run = member.run("Find X").pipe(
- *   RunEvent.withSink({ path: ["Research Team"], emit: (event) => Effect.sync(() => events.push(event)) })
- * ) // events get paths like ["Research Team", "searcher"]
- * ```
- *
- * @since 0.1.0
- * @category sinks
- */
-export const withSink: {
-  (sink: Sink): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
-  <A, E, R>(self: Effect.Effect<A, E, R>, sink: Sink): Effect.Effect<A, E, R>
-} = dual(2, <A, E, R>(self: Effect.Effect<A, E, R>, sink: Sink) => Effect.locally(self, currentSink, sink))
-
-/**
- * A stream of the events `body` emits (of any type `A`), with the runs under
- * it streaming their {@link Forwarded} events into it at `path`. The stream is
- * backpressured (the body waits when the consumer is behind), ends when the
- * body succeeds, fails when it fails, and stopping it interrupts the body.
- * Agents, teams and DAGs stream through this.
- *
- * @example
- * ```ts
- * import { Effect } from "effect"
- * import { RunEvent } from "effect-agents"
- *
- * const events = RunEvent.stream(["my-workflow"], (emit) =>
- *   emit({ _tag: "RunStarted", runId: "r1", agent: "my-workflow", path: ["my-workflow"], input: "go" })
- * )
- * ```
- *
- * @since 0.1.0
- * @category sinks
- */
-export const stream = <A, E, R>(
-  path: ReadonlyArray<string>,
-  body: (emit: (event: A | Forwarded) => Effect.Effect<unknown>) => Effect.Effect<unknown, E, R>
-): Stream.Stream<A | Forwarded, E, R> =>
-  Stream.unwrapScoped(Effect.gen(function*() {
-    const mailbox = yield* Mailbox.make<A | Forwarded, E>({ capacity: 16 })
-    const emit = (event: A | Forwarded) => mailbox.offer(event)
-    yield* body(emit).pipe(
-      withSink({ path, emit }),
-      Mailbox.into(mailbox),
-      Effect.forkScoped
-    )
-    return Mailbox.toStream(mailbox)
-  }))

@@ -49,12 +49,13 @@ import type * as Stream from "effect/Stream"
 import * as Agent from "./Agent.js"
 import type { AgentError } from "./AgentError.js"
 import * as Delegate from "./internal/delegate.js"
+import * as Prompts from "./internal/prompts.js"
 import * as internal from "./internal/team.js"
 import * as LanguageModel from "./LanguageModel.js"
 import * as Policy from "./Policy.js"
 import * as Run from "./Run.js"
 import type { RunEvent } from "./RunEvent.js"
-import * as RunEventModule from "./RunEvent.js"
+import * as Runnable from "./Runnable.js"
 import type * as Tool from "./Tool.js"
 import * as Toolkit from "./Toolkit.js"
 
@@ -118,7 +119,7 @@ export type Mode = Run.TeamMode
  * @since 0.1.0
  * @category models
  */
-export type MemberFailure = "report" | "fail"
+export type MemberFailure = internal.MemberFailure
 
 /**
  * The leader: its instructions (the team adds what it needs to know of its
@@ -319,35 +320,6 @@ const Proto = {
   }
 }
 
-const roster = (members: ReadonlyArray<Agent.Runnable<unknown>>): string =>
-  members.map((member) => {
-    const role = Delegate.roleOf(member)
-    return `- "${member.name}"${role === undefined || role.length === 0 ? "" : `: ${role}`}`
-  }).join("\n")
-
-const leaderInstructions = (
-  name: string,
-  mode: Mode,
-  instructions: string,
-  members: ReadonlyArray<Agent.Runnable<unknown>>
-): string => {
-  const intro = instructions.length === 0 ? "" : `${instructions}\n\n`
-  switch (mode) {
-    case "coordinate":
-      return `${intro}You lead the team "${name}". Delegate tasks to its members with your tools, one tool per ` +
-        "member, each task self-contained. Ask several members at once when their tasks are independent. When a " +
-        "member fails, you may ask it again, ask another member or answer without it. Then answer the request " +
-        `with one synthesis of their results.\n\nMembers:\n${roster(members)}`
-    case "route":
-      return `${intro}You lead the team "${name}". Do not answer the request yourself: choose the one member best ` +
-        "suited to answer it, and answer with JSON naming that member; the member's answer is the team's.\n\n" +
-        `Members:\n${roster(members)}`
-    case "broadcast":
-      return `${intro}You lead the team "${name}". Every member of the team was given the request; you get their ` +
-        `answers, and answer the request with one synthesis of them.\n\nMembers:\n${roster(members)}`
-  }
-}
-
 /**
  * Builds a team: its leader is an agent named after the team, on the
  * `LanguageModel` in context unless `leader.model` is given. Members are
@@ -400,7 +372,12 @@ export const make: {
     const policy = Policy.merge(Policy.defaults, options.policy)
     const common = {
       name: options.name,
-      instructions: leaderInstructions(options.name, mode, options.leader.instructions, members),
+      instructions: Prompts.leaderInstructions(
+        options.name,
+        mode,
+        options.leader.instructions,
+        members.map((member) => ({ name: member.name, role: Delegate.roleOf(member) }))
+      ),
       model,
       maxSteps: options.maxSteps,
       // the team's run timeout bounds the leader with the members
@@ -440,7 +417,7 @@ export const make: {
       run: (input: Agent.Input, runOptions?: Agent.RunOptions) =>
         internal.run<Output>(config, input, runOptions, undefined),
       stream: (input: Agent.Input, runOptions?: Agent.RunOptions) =>
-        RunEventModule.stream(
+        Runnable.stream(
           [config.name],
           (emit: (event: RunEvent<Output>) => Effect.Effect<unknown>) =>
             internal.run<Output>(config, input, runOptions, emit)

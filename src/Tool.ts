@@ -73,6 +73,12 @@ export interface Tool<Name extends string, Params, Success, R = never> extends P
   readonly timeout: Duration.Duration | undefined
   /** Retries of failed calls (`ToolFailed`, `ToolTimeout`). */
   readonly retry: Schedule.Schedule<unknown, ToolError> | undefined
+  /**
+   * Whether the tool hands its task to another run (`agent.asTool()`,
+   * `team.asTool()`): what that run spends counts in the calling run's
+   * metrics.
+   */
+  readonly delegates: boolean
   /** Runs the handler on decoded parameters (no timeout, no retry). */
   handle(params: Params): Effect.Effect<Success, ToolFailed, R>
   /**
@@ -206,6 +212,7 @@ interface Definition<Params, Success, R> {
   readonly strict: boolean | undefined
   readonly timeout: Duration.DurationInput | undefined
   readonly retry: Schedule.Schedule<unknown, ToolError> | undefined
+  readonly delegates: boolean | undefined
   readonly handle: (params: Params) => Effect.Effect<Success, ToolFailed, R>
 }
 
@@ -244,6 +251,7 @@ const makeTool = <Name extends string, Params, Success, R>(
     },
     timeout,
     retry,
+    delegates: definition.delegates ?? false,
     handle,
     execute(args: unknown, options?: ExecuteOptions) {
       const limit = timeout ??
@@ -325,6 +333,8 @@ export const make = <
   readonly timeout?: Duration.DurationInput | undefined
   readonly retry?: Schedule.Schedule<unknown, ToolError> | undefined
   readonly strict?: boolean | undefined
+  /** Whether the handler hands its task to another run, whose spending is the caller's (see `Agent.asTool`). */
+  readonly delegates?: boolean | undefined
 }): Tool<Name, ParametersOf<P>, A, R> => {
   const failure: Schema.Schema.AnyNoContext | undefined = options.failure
   const handler = options.handler
@@ -337,6 +347,7 @@ export const make = <
     strict: options.strict,
     timeout: options.timeout,
     retry: options.retry,
+    delegates: options.delegates,
     handle: (params: ParametersOf<P>) =>
       Effect.suspend(() => {
         // an AbortController is costly to make: only for handlers that take the signal
@@ -429,6 +440,7 @@ export const blocking = <const Name extends string, P extends ParametersInput, A
     strict: options.strict,
     timeout: options.timeout,
     retry: options.retry,
+    delegates: false,
     handle: (params: ParametersOf<P>) =>
       encodeParams(params).pipe(
         Effect.orDie,

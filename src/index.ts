@@ -39,6 +39,9 @@ export * as RunEvent from "./RunEvent.js"
 export * as RunState from "./RunState.js"
 
 /** @since 0.1.0 */
+export * as Runnable from "./Runnable.js"
+
+/** @since 0.1.0 */
 export * as TaskGroup from "./TaskGroup.js"
 
 /** @since 0.1.0 */

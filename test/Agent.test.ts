@@ -15,7 +15,7 @@ import {
   Tracer
 } from "effect"
 import type { LanguageModel } from "effect-agents"
-import { Agent, AgentError, AgentMetrics, RunEvent, Tool, Toolkit } from "effect-agents"
+import { Agent, AgentError, AgentMetrics, RunEvent, Runnable, Tool, Toolkit } from "effect-agents"
 import { ScriptedModel } from "effect-agents/testing"
 
 const add = Tool.make("add", {
@@ -626,11 +626,11 @@ describe("nested runs", () => {
         toolkit: Toolkit.make(inner.asTool())
       })
       const events: Array<RunEvent.Forwarded> = []
-      const sink: RunEvent.Sink = { path: [], emit: (event) => Effect.sync(() => events.push(event)) }
+      const sink: Runnable.Sink = { path: [], emit: (event) => Effect.sync(() => events.push(event)) }
       expect((yield* agent.run("go")).content).toBe("outer")
       expect(events).toEqual([])
       // under a sink, the same run streams into it
-      yield* agent.run("go").pipe(RunEvent.withSink(sink))
+      yield* agent.run("go").pipe(Runnable.withSink(sink))
       expect(new Set(events.map((event) => event.path.join("/")))).toEqual(new Set(["tester", "tester/inner"]))
       expect((yield* model.requests).length).toBe(4)
     }))

@@ -10,9 +10,10 @@ import * as Graph from "effect/Graph"
 import * as HashSet from "effect/HashSet"
 import * as Option from "effect/Option"
 import type * as Schedule from "effect/Schedule"
-import * as RunEvent from "../RunEvent.js"
+import type * as RunEvent from "../RunEvent.js"
 import * as TaskGroup from "../TaskGroup.js"
 import * as Own from "./own.js"
+import * as RunContext from "./runContext.js"
 import { isTracing } from "./tracing.js"
 
 /** What the graph of a DAG holds for each node: its name and what it depends on. */
@@ -178,7 +179,7 @@ export const execute = (
   errors: Errors,
   emit: ((event: Event) => Effect.Effect<unknown>) | undefined
 ): Effect.Effect<RawResult, unknown, unknown> =>
-  Effect.flatMap(Effect.zip(FiberRef.get(RunEvent.currentSink), isTracing), ([outer, traced]) =>
+  Effect.flatMap(Effect.zip(FiberRef.get(RunContext.current), isTracing), ([outer, traced]) =>
     Effect.suspend(() => {
       if (definition.invalid !== undefined) return Effect.fail(definition.invalid)
       const dag = definition.name
@@ -187,8 +188,8 @@ export const execute = (
       const count = specs.length
       const failFast = options?.onFailure !== "continue"
       // where the agents inside nodes stream: the DAG's own stream, or the run it is nested in
-      const base = emit === undefined && outer !== undefined ? [...outer.path, dag] : [dag]
-      const sinkEmit: ((event: RunEvent.Forwarded) => Effect.Effect<unknown>) | undefined = emit ?? outer?.emit
+      const base = emit === undefined && outer.emit !== undefined ? [...outer.path, dag] : [dag]
+      const sinkEmit: RunContext.Emit | undefined = emit ?? outer.emit
       const paths = specs.map((spec) => [...base, spec.name])
 
       const status = new Array<Status>(count).fill("pending")
@@ -253,7 +254,7 @@ export const execute = (
         const retried = spec.retry === undefined ? limited : Effect.retry(limited, spec.retry)
         const located = sinkEmit === undefined
           ? retried
-          : RunEvent.withSink(retried, { path: paths[index]!, emit: sinkEmit })
+          : RunContext.streamingTo(retried, paths[index]!, sinkEmit)
         return traced
           ? Effect.withSpan(located, "dag.node", {
             captureStackTrace: false,

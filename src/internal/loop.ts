@@ -11,20 +11,20 @@ import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as FiberRef from "effect/FiberRef"
-import type { RunOptions } from "../Agent.js"
 import type { AgentError } from "../AgentError.js"
 import { InputInvalid, MaxStepsExceeded, OutputInvalid, RunTimeout } from "../AgentError.js"
 import * as LanguageModel from "../LanguageModel.js"
 import * as Policy from "../Policy.js"
 import * as Run from "../Run.js"
-import * as RunEvent from "../RunEvent.js"
+import type * as RunEvent from "../RunEvent.js"
+import type { RunOptions } from "../Runnable.js"
 import * as RunState from "../RunState.js"
 import type * as Toolkit from "../Toolkit.js"
 import type * as Metering from "./metering.js"
 import * as ModelCall from "./modelCall.js"
 import type { OutputSpec } from "./output.js"
 import * as Prompts from "./prompts.js"
-import * as Spent from "./spent.js"
+import * as RunContext from "./runContext.js"
 import * as ToolCalls from "./toolCalls.js"
 import { type Tracing, tracing } from "./tracing.js"
 
@@ -87,25 +87,23 @@ export const resumeLoop = <Output>(
       })
     )
 
+/**
+ * Starts a run where the run context puts it: streamed to `emit` (its own
+ * stream), or nested in the streamed run the fiber works for (its events go
+ * there, below that run, all but its `RunCompleted`), or on its own.
+ */
 const startRun = <Output>(
   config: LoopConfig<Output>,
   start: Start,
   options: RunOptions | undefined,
   emit: Emit<Output> | undefined
 ): Effect.Effect<Run.RunResult<Output>, AgentError> =>
-  emit !== undefined
-    ? runWith(config, start, options, emit, [config.name])
-    : Effect.flatMap(FiberRef.get(RunEvent.currentSink), (sink) => {
-      if (sink === undefined) return runWith(config, start, options, undefined, [config.name])
-      // A run nested in a streamed one streams into it, below it in the tree, and is
-      // the sink of the runs nested in it. Its RunCompleted is its caller's business.
-      const path = [...sink.path, config.name]
-      const forward: Emit<Output> = (event) => event._tag === "RunCompleted" ? Effect.void : sink.emit(event)
-      return Effect.locally(runWith(config, start, options, forward, path), RunEvent.currentSink, {
-        path,
-        emit: sink.emit
-      })
-    })
+  Effect.flatMap(FiberRef.get(RunContext.current), (context) => {
+    const outer = context.emit
+    if (emit !== undefined || outer === undefined) return runWith(config, start, options, emit, [config.name], context)
+    const forward: Emit<Output> = (event) => event._tag === "RunCompleted" ? Effect.void : outer(event)
+    return runWith(config, start, options, forward, [...context.path, config.name], context)
+  })
 
 // -----------------------------------------------------------------------------
 // A run's environment
@@ -290,7 +288,8 @@ const runWith = <Output>(
   start: Start,
   options: RunOptions | undefined,
   emit: Emit<Output> | undefined,
-  path: ReadonlyArray<string>
+  path: ReadonlyArray<string>,
+  context: RunContext.RunContext
 ): Effect.Effect<Run.RunResult<Output>, AgentError> =>
   Effect.flatMap(Effect.zip(tracing, Effect.clock), ([spans, clock]) => {
     const first = start._tag === "State" ? start.state : RunState.initial({
@@ -387,15 +386,22 @@ const runWith = <Output>(
       : stepsFrom(first)
 
     // the tools' services, captured when the agent was made
-    const provided = Effect.provide(config.delegates ? Spent.accounting(loop, progress.charge) : loop, config.context)
+    const provided = Effect.provide(loop, config.context)
     const limited = Policy.isLimited(env.policy.runTimeout)
       ? Effect.timeoutFail(provided, {
         duration: env.policy.runTimeout,
         onTimeout: () => new RunTimeout({ agent: config.name, timeout: env.policy.runTimeout })
       })
       : provided
+    // the runs inside stream below this one; the runs its tools delegate to charge it
+    const inner: RunContext.RunContext = {
+      ...context,
+      path,
+      report: undefined,
+      account: config.delegates ? progress.charge : context.account
+    }
     const reported = Effect.onExit(
-      Spent.reporting(limited, Effect.sync(() => progress.metrics(durationMs()))),
+      RunContext.running(limited, context, inner, () => progress.metrics(durationMs())),
       (exit) =>
         Effect.sync(() => {
           const { retries, steps, toolCalls, usage } = progress.state

@@ -4,26 +4,29 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as FiberRef from "effect/FiberRef"
-import type { Agent, Input, RunMetrics, Runnable, RunOptions, RunResult } from "../Agent.js"
 import type { AgentError } from "../AgentError.js"
 import { RunTimeout } from "../AgentError.js"
 import * as LanguageModel from "../LanguageModel.js"
 import * as Policy from "../Policy.js"
 import * as Run from "../Run.js"
-import { decodeInput, inputText } from "../Run.js"
-import * as RunEvent from "../RunEvent.js"
+import type { Input, MemberRun, RunMetrics, RunResult, TeamMode as Mode, TeamResult } from "../Run.js"
+import type * as RunEvent from "../RunEvent.js"
+import type { Runnable, RunOptions } from "../Runnable.js"
 import * as TaskGroup from "../TaskGroup.js"
-import type { MemberFailure, MemberRun, Mode, TeamResult } from "../Team.js"
 import * as Delegate from "./delegate.js"
-import * as Spent from "./spent.js"
-import { isTracing } from "./tracing.js"
+import * as Prompts from "./prompts.js"
+import * as RunContext from "./runContext.js"
+import { tracing } from "./tracing.js"
+
+/** What a member's failure does (see `Team.MemberFailure`). */
+export type MemberFailure = "report" | "fail"
 
 /** What a team's run needs to know of the team. */
 export interface TeamConfig {
   readonly name: string
   readonly mode: Mode
   /** An agent named after the team: its events are the team's. */
-  readonly leader: Agent<unknown>
+  readonly leader: Runnable<unknown>
   readonly members: ReadonlyArray<Runnable<unknown>>
   readonly byName: ReadonlyMap<string, Runnable<unknown>>
   readonly concurrency: number | "unbounded"
@@ -53,7 +56,7 @@ export const run = <Output>(
   emit: ((event: RunEvent.RunEvent<Output>) => Effect.Effect<unknown>) | undefined
 ): Effect.Effect<TeamResult<Output>, AgentError> => {
   if (typeof input === "string") return runDecoded(config, input, options, emit)
-  const decoded = decodeInput(config.name, input)
+  const decoded = Run.decodeInput(config.name, input)
   return Either.isLeft(decoded) ? Effect.fail(decoded.left) : runDecoded(config, decoded.right, options, emit)
 }
 
@@ -63,15 +66,14 @@ const runDecoded = <Output>(
   options: RunOptions | undefined,
   emit: ((event: RunEvent.RunEvent<Output>) => Effect.Effect<unknown>) | undefined
 ): Effect.Effect<TeamResult<Output>, AgentError> =>
-  emit !== undefined
-    ? runWith(config, input, options, { parent: [], emit, complete: emit })
-    : Effect.flatMap(FiberRef.get(RunEvent.currentSink), (sink) =>
-      runWith<Output>(
-        config,
-        input,
-        options,
-        sink === undefined ? undefined : { parent: sink.path, emit: sink.emit, complete: undefined }
-      ))
+  Effect.flatMap(FiberRef.get(RunContext.current), (context) => {
+    const streaming: Streaming<Output> | undefined = emit !== undefined
+      ? { parent: [], emit, complete: emit }
+      : context.emit === undefined
+      ? undefined
+      : { parent: context.path, emit: context.emit, complete: undefined }
+    return runWith<Output>(config, input, options, streaming, context)
+  })
 
 interface LeaderRun {
   /** Since the team's run started. */
@@ -84,7 +86,8 @@ const runWith = <Output>(
   config: TeamConfig,
   input: Input,
   options: RunOptions | undefined,
-  streaming: Streaming<Output> | undefined
+  streaming: Streaming<Output> | undefined,
+  context: RunContext.RunContext
 ): Effect.Effect<TeamResult<Output>, AgentError> =>
   Effect.suspend(() => {
     const runId = options?.runId ?? crypto.randomUUID()
@@ -102,34 +105,33 @@ const runWith = <Output>(
 
     // The members' events go below the team (a coordinating leader's loop puts its tools' runs there itself).
     const belowTeam = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
-      streaming === undefined ? effect : RunEvent.withSink(effect, { path, emit: streaming.emit })
+      streaming === undefined ? effect : RunContext.streamingTo(effect, path, streaming.emit)
 
     // The leader's events are the team's, at its path (the leader is named after the team): all
     // but its RunStarted (the team's came first) and, when it routes, its text (a decision, not
     // an answer). Its RunCompleted is its caller's business, as any nested run's.
-    const leaderSink: RunEvent.Sink | undefined = streaming === undefined ? undefined : {
-      path: streaming.parent,
-      emit: (event) =>
-        event.path.length === path.length &&
-          (event._tag === "RunStarted" || (config.mode === "route" && event._tag === "TextDelta"))
-          ? Effect.void
-          : streaming.emit(event)
-    }
+    const asLeader = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+      streaming === undefined ?
+        effect :
+        RunContext.streamingTo(effect, streaming.parent, (event) =>
+          event.path.length === path.length &&
+            (event._tag === "RunStarted" || (config.mode === "route" && event._tag === "TextDelta"))
+            ? Effect.void
+            : streaming.emit(event))
 
     let startedAt = 0
     const body = Effect.gen(function*() {
       startedAt = yield* Clock.currentTimeMillis
       if (streaming !== undefined) {
-        yield* streaming.emit({ _tag: "RunStarted", runId, agent: name, path, input: inputText(input) })
+        yield* streaming.emit({ _tag: "RunStarted", runId, agent: name, path, input: Run.inputText(input) })
       }
 
       const runLeader = (leaderInput: Input) =>
         Effect.gen(function*() {
           const startedAtMs = (yield* Clock.currentTimeMillis) - startedAt
-          const run = Spent.asking(config.leader.run(leaderInput, leaderOptions), (metrics) => {
+          const result = yield* asLeader(RunContext.asking(config.leader.run(leaderInput, leaderOptions), (metrics) => {
             leaderRuns.push({ startedAtMs, metrics })
-          })
-          const result = yield* leaderSink === undefined ? run : RunEvent.withSink(run, leaderSink)
+          }))
           leaderRuns.push({ startedAtMs, metrics: result.metrics })
           leaderResults.push(result)
           return result
@@ -141,7 +143,7 @@ const runWith = <Output>(
       const escalation = config.mode === "coordinate" && config.onMemberFailure === "fail"
         ? yield* Deferred.make<never, AgentError>()
         : undefined
-      const collector: Delegate.Collector = {
+      const collector: RunContext.Collector = {
         startedAt,
         record: (run) => {
           members.push(run)
@@ -172,13 +174,7 @@ const runWith = <Output>(
           if (config.onMemberFailure === "fail" || attempt >= config.members.length) {
             return yield* Effect.fail(outcome.left)
           }
-          conversation = [
-            ...decision.messages,
-            LanguageModel.user(
-              `"${chosen}" failed: ${outcome.left.message}\n` +
-                "Choose a member again: the same one to try again, or another."
-            )
-          ]
+          conversation = [...decision.messages, Prompts.routeAgain(chosen, outcome.left.message)]
         }
       })
 
@@ -194,10 +190,9 @@ const runWith = <Output>(
         return yield* runLeader(synthesisInput(input, config.members, outcomes))
       })
 
-      const answer: RunResult<unknown> = yield* Effect.locally(
+      const answer: RunResult<unknown> = yield* RunContext.locally(
         config.mode === "coordinate" ? coordinate : config.mode === "route" ? route : broadcast,
-        Delegate.currentCollector,
-        collector
+        (inner) => ({ ...inner, collector })
       )
 
       const now = yield* Clock.currentTimeMillis
@@ -230,18 +225,17 @@ const runWith = <Output>(
         onTimeout: () => new RunTimeout({ agent: name, timeout: policy.runTimeout })
       })
       : body
-    // a team delegated to says what its tree spent when it fails (see Spent)
-    const reported = Spent.reporting(
-      limited,
-      Effect.map(Clock.currentTimeMillis, (now) => treeMetrics(config.mode, leaderRuns, members, now - startedAt))
-    )
-    return Effect.flatMap(isTracing, (traced) =>
-      traced
-        ? Effect.withSpan(reported, "team.run", {
-          captureStackTrace: false,
-          attributes: { "gen_ai.agent.name": name, "team.mode": config.mode, "run.id": runId }
-        })
-        : reported)
+    // a team delegated to says what its tree spent when it fails; the runs inside are not asked
+    return Effect.flatMap(Effect.zip(tracing, Effect.clock), ([spans, clock]) =>
+      spans.span("team.run", { attributes: { "gen_ai.agent.name": name, "team.mode": config.mode, "run.id": runId } })(
+        RunContext.running(
+          limited,
+          context,
+          { ...context, report: undefined },
+          () =>
+            treeMetrics(config.mode, leaderRuns, members, clock.unsafeCurrentTimeMillis() - startedAt)
+        )
+      ))
   })
 
 /** The leader's input in broadcast mode: the request, then every member's answer (or failure). */
@@ -250,20 +244,14 @@ const synthesisInput = (
   members: ReadonlyArray<Runnable<unknown>>,
   outcomes: ReadonlyArray<Either.Either<RunResult<unknown>, AgentError>>
 ): Input => {
+  const request: ReadonlyArray<LanguageModel.Message> = typeof input === "string" ? [LanguageModel.user(input)] : input
   const answers = members.map((member, i) => {
     const outcome = outcomes[i]!
     return Either.isRight(outcome)
-      ? `## ${member.name}\n${outcome.right.content}`
-      : `## ${member.name} (failed)\nError: ${outcome.left.message}`
+      ? { member: member.name, content: outcome.right.content, failed: false }
+      : { member: member.name, content: outcome.left.message, failed: true }
   })
-  const request: ReadonlyArray<LanguageModel.Message> = typeof input === "string" ? [LanguageModel.user(input)] : input
-  return [
-    ...request,
-    LanguageModel.user(
-      `The members of your team answered the request above:\n\n${answers.join("\n\n")}\n\n` +
-        "Answer the request with one synthesis of their answers."
-    )
-  ]
+  return [...request, Prompts.memberAnswers(answers)]
 }
 
 /** Several runs of the leader (a route leader asked again after a failure) as one. */

@@ -1,0 +1,96 @@
+/**
+ * The run context: how runs that start inside other runs (an agent called as
+ * a tool, a team's members and leader, the agents in a DAG's nodes) find
+ * their place in the tree, in one FiberRef, read once when a run starts:
+ *
+ * - `path` and `emit`: the streamed run the fiber works for. A run started
+ *   under an `emit` streams its model and emits its events there, with its
+ *   name appended to `path` (all but its `RunCompleted`).
+ * - `collector`: the team run the fiber delegates for, which records each
+ *   delegation as one of its member runs.
+ * - `report`: a question from whoever delegated the run that starts here:
+ *   what it spent, should it fail (a typed error cannot carry metrics). The
+ *   run takes the question (runs nested in it do not see it).
+ * - `account`: the run that delegates from here, charged what each run it
+ *   delegates to spends.
+ */
+import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
+import { globalValue } from "effect/GlobalValue"
+import type { AgentError } from "../AgentError.js"
+import type * as Run from "../Run.js"
+import type * as RunEvent from "../RunEvent.js"
+
+/** Told what a run spent. */
+export type Report = (metrics: Run.RunMetrics) => void
+
+/** Where a team collects the delegations of one of its runs. */
+export interface Collector {
+  /** When the team's run started (Effect's clock), for the members' start offsets. */
+  readonly startedAt: number
+  readonly record: (run: Run.MemberRun) => void
+  /**
+   * What a failed delegation does once recorded: absent, it fails (a tool
+   * reports the failure to the model); present, it hands the failure to the
+   * team, which ends the run with it, and waits to be interrupted.
+   */
+  readonly escalate: ((error: AgentError) => Effect.Effect<never>) | undefined
+}
+
+/** Receives the events of the runs nested in a streamed run. */
+export type Emit = (event: RunEvent.Forwarded) => Effect.Effect<unknown>
+
+export interface RunContext {
+  readonly path: ReadonlyArray<string>
+  readonly emit: Emit | undefined
+  readonly collector: Collector | undefined
+  readonly report: Report | undefined
+  readonly account: Report | undefined
+}
+
+/** Outside of any run. */
+export const root: RunContext = {
+  path: [],
+  emit: undefined,
+  collector: undefined,
+  report: undefined,
+  account: undefined
+}
+
+export const current: FiberRef.FiberRef<RunContext> = globalValue(
+  Symbol.for("effect-agents/internal/runContext"),
+  () => FiberRef.unsafeMake<RunContext>(root)
+)
+
+/** Runs `effect` in the run context `f` makes of the current one. */
+export const locally = <A, E, R>(
+  effect: Effect.Effect<A, E, R>,
+  f: (context: RunContext) => RunContext
+): Effect.Effect<A, E, R> => Effect.locallyWith(effect, current, f)
+
+/** Runs `effect` with the runs started in it streaming to `emit`, at `path`. */
+export const streamingTo = <A, E, R>(
+  effect: Effect.Effect<A, E, R>,
+  path: ReadonlyArray<string>,
+  emit: Emit
+): Effect.Effect<A, E, R> => locally(effect, (context) => ({ ...context, path, emit }))
+
+/**
+ * The run `effect` (its context already read as `context`), with the
+ * question of what it spent answered if it fails (or is interrupted), by
+ * `metrics` at that moment; the runs inside it see `inner`.
+ */
+export const running = <A, E, R>(
+  effect: Effect.Effect<A, E, R>,
+  context: RunContext,
+  inner: RunContext,
+  metrics: () => Run.RunMetrics
+): Effect.Effect<A, E, R> => {
+  const report = context.report
+  const reported = report === undefined ? effect : Effect.onError(effect, () => Effect.sync(() => report(metrics())))
+  return Effect.locally(reported, current, inner)
+}
+
+/** Runs the run that `effect` starts asked to `report` what it spent, should it fail. */
+export const asking = <A, E, R>(effect: Effect.Effect<A, E, R>, report: Report): Effect.Effect<A, E, R> =>
+  locally(effect, (context) => ({ ...context, report }))
