@@ -71,16 +71,7 @@ import { OpenAiClient } from "./OpenAiClient.js"
  * @since 0.1.0
  * @category models
  */
-export interface Options {
-  /** The model's name, e.g. `"gpt-4o-mini"`, or whatever a compatible server serves. */
-  readonly model: string
-  readonly temperature?: number | undefined
-  readonly topP?: number | undefined
-  /** Sent as `max_completion_tokens`. */
-  readonly maxTokens?: number | undefined
-  readonly seed?: number | undefined
-  /** Whether the model may ask for several tool calls in one step (the API's default: yes). */
-  readonly parallelToolCalls?: boolean | undefined
+export interface Options extends Wire.RequestSettings {
   /** At most this many requests in flight, for every agent that uses this model. */
   readonly maxConcurrentRequests?: number | undefined
   /**

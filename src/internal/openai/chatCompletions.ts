@@ -18,12 +18,15 @@ type Params = OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming
 type MessageParam = OpenAI.Chat.Completions.ChatCompletionMessageParam
 
 /** Settings sent with every request of a model: `OpenAiModel.Options` without its limits. */
-interface RequestDefaults {
+export interface RequestSettings {
+  /** The model's name, e.g. `"gpt-4o-mini"`, or whatever a compatible server serves. */
   readonly model: string
   readonly temperature?: number | undefined
   readonly topP?: number | undefined
+  /** Sent as `max_completion_tokens`. */
   readonly maxTokens?: number | undefined
   readonly seed?: number | undefined
+  /** Whether the model may ask for several tool calls in one step (the API's default: yes). */
   readonly parallelToolCalls?: boolean | undefined
 }
 
@@ -57,7 +60,7 @@ const toToolChoice = (choice: LanguageModel.ToolChoice): OpenAI.Chat.Completions
   typeof choice === "string" ? choice : { type: "function", function: { name: choice.tool } }
 
 /** The body of a Chat Completions request. */
-export const toBody = (request: LanguageModel.GenerateRequest, defaults: RequestDefaults): Params => {
+export const toBody = (request: LanguageModel.GenerateRequest, defaults: RequestSettings): Params => {
   const body: Params = { model: defaults.model, messages: request.messages.map(toMessage) }
   if (defaults.temperature !== undefined) body.temperature = defaults.temperature
   if (defaults.topP !== undefined) body.top_p = defaults.topP
