@@ -61,6 +61,7 @@ import type * as Stream from "effect/Stream"
 import type * as Types from "effect/Types"
 import * as internal from "./internal/dag.js"
 import * as Render from "./internal/render.js"
+import type * as Run from "./Run.js"
 import type * as RunEvent from "./RunEvent.js"
 import * as Runnable from "./Runnable.js"
 
@@ -316,147 +317,58 @@ export type Outputs<T> = T extends Dag<infer _I, infer Out, infer _E, infer _R> 
 export type DefinitionErrorOf<Out> = string extends keyof Out ? DefinitionError : never
 
 /**
- * How a node went, with its start (milliseconds from the start of the run),
- * its duration and its attempts (more than one when it was retried).
- *
- * @example
- * ```ts
- * import type { Dag } from "effect-agents"
- *
- * const describe = (node: Dag.NodeResult<number, Error>) => {
- *   switch (node.status) {
- *     case "completed": return `${node.output} after ${node.durationMs} ms`
- *     case "failed": return `failed: ${node.error.message}`
- *     case "interrupted": return "interrupted"
- *     case "skipped": return `skipped (${node.blockedBy ?? "the run stopped"})`
- *   }
- * }
- * ```
+ * How a node ended: `A` its output, `E` its typed error (see `Run.NodeResult`).
  *
  * @since 0.1.0
  * @category models
  */
-export type NodeResult<A = unknown, E = unknown> = CompletedNode<A> | FailedNode<E> | InterruptedNode | SkippedNode
+export type NodeResult<A = unknown, E = unknown> = Run.NodeResult<A, E | NodeDefect>
 
 /**
- * When a node ran: milliseconds from the start of the run, and how long.
- *
- * @example
- * ```ts
- * import type { Dag } from "effect-agents"
- *
- * const end = (timing: Dag.Timing) => timing.startMs + timing.durationMs
- * ```
+ * When a node ran, and how many times (see `Run.NodeTiming`).
  *
  * @since 0.1.0
  * @category models
  */
-export interface Timing {
-  readonly startMs: number
-  readonly durationMs: number
-  /** Attempts made: 1, or more when the node's retry schedule retried it. */
-  readonly attempts: number
-}
+export type Timing = Run.NodeTiming
 
 /**
- * A node that succeeded, with its output.
- *
- * @example
- * ```ts
- * import type { Dag } from "effect-agents"
- *
- * const output = (node: Dag.CompletedNode<string>) => node.output
- * ```
- *
  * @since 0.1.0
  * @category models
  */
-export interface CompletedNode<out A> extends Timing {
-  readonly status: "completed"
-  readonly output: A
-}
+export type CompletedNode<A> = Extract<NodeResult<A, never>, { readonly status: "completed" }>
 
 /**
- * A node that failed: its typed error (its last attempt's), a
- * {@link NodeTimeout}, or a {@link NodeDefect} when it died.
- *
- * @example
- * ```ts
- * import type { Dag } from "effect-agents"
- *
- * const tag = (node: Dag.FailedNode<{ readonly _tag: "Oops" }>) => node.error._tag // "Oops" | "NodeDefect"
- * ```
- *
  * @since 0.1.0
  * @category models
  */
-export interface FailedNode<out E> extends Timing {
-  readonly status: "failed"
-  readonly error: E | NodeDefect
-}
+export type FailedNode<E> = Extract<NodeResult<unknown, E>, { readonly status: "failed" }>
 
 /**
- * A node interrupted while it ran: by fail-fast, when another node failed.
- *
- * @example
- * ```ts
- * import type { Dag } from "effect-agents"
- *
- * const ranFor = (node: Dag.InterruptedNode) => node.durationMs
- * ```
- *
  * @since 0.1.0
  * @category models
  */
-export interface InterruptedNode extends Timing {
-  readonly status: "interrupted"
-}
+export type InterruptedNode = Extract<NodeResult, { readonly status: "interrupted" }>
 
 /**
- * A node that never ran. `blockedBy` is the dependency that did not complete
- * (it failed, or was skipped or interrupted itself), or `undefined` when its
- * dependencies completed but the run stopped first (fail-fast).
- *
- * @example
- * ```ts
- * import type { Dag } from "effect-agents"
- *
- * const why = (node: Dag.SkippedNode) => node.blockedBy === undefined ? "run stopped" : `${node.blockedBy} did not complete`
- * ```
- *
  * @since 0.1.0
  * @category models
  */
-export interface SkippedNode {
-  readonly status: "skipped"
-  readonly blockedBy: string | undefined
-}
+export type SkippedNode = Extract<NodeResult, { readonly status: "skipped" }>
 
 /**
- * The outcome of a run. `status` is `"completed"` when every node
- * completed; `"partial"` when, with `onFailure: "continue"`, some nodes
- * failed (or were skipped) but others completed; `"failed"` otherwise (a
- * fail-fast run that stopped at a failure). `durationMs` is the makespan.
- *
- * @example
- * ```ts
- * import { Dag } from "effect-agents"
- *
- * declare const result: Dag.DagResult<{ readonly report: string }, Error>
- * const report = result.nodes.report.status === "completed" ? result.nodes.report.output : "no report"
- * ```
+ * A DAG's run, typed by its nodes: each node's result under its name (see
+ * `Run.DagResult`).
  *
  * @since 0.1.0
  * @category models
  */
-export interface DagResult<Out = Record<string, unknown>, E = unknown> {
-  readonly dag: string
-  readonly status: "completed" | "failed" | "partial"
+export interface DagResult<Out = Record<string, unknown>, E = unknown>
+  extends Omit<Run.DagResult<unknown, E | NodeDefect>, "nodes" | "order">
+{
   readonly nodes: { readonly [K in keyof Out & string]: NodeResult<Out[K], E> }
   /** The node names, in the order they were added. */
   readonly order: ReadonlyArray<keyof Out & string>
-  /** The whole run, from its start until its last node ended. */
-  readonly durationMs: number
 }
 
 /**
@@ -489,115 +401,53 @@ export interface RunOptions {
 // -----------------------------------------------------------------------------
 
 /**
- * What every node event carries: the DAG, the node, and the node's path in
- * the tree of runs (`[dag, node]`, below the run the DAG is nested in).
- *
- * @example
- * ```ts
- * import type { Dag } from "effect-agents"
- *
- * const label = (event: Dag.NodeEventBase) => event.path.join(" › ")
- * ```
+ * What every node event carries.
  *
  * @since 0.1.0
  * @category events
  */
-export interface NodeEventBase {
-  readonly dag: string
-  readonly node: string
-  readonly path: ReadonlyArray<string>
-}
+export type NodeEventBase = Pick<RunEvent.NodeStarted, "dag" | "node" | "path">
 
 /**
- * A node started (its dependencies completed and it got a slot).
- *
- * @example
- * ```ts
- * import type { Dag } from "effect-agents"
- *
- * const line = (event: Dag.NodeStarted) => `${event.node} started at ${event.startMs} ms`
- * ```
- *
  * @since 0.1.0
  * @category events
  */
-export interface NodeStarted extends NodeEventBase {
-  readonly _tag: "NodeStarted"
-  readonly startMs: number
-}
+export type NodeStarted = RunEvent.NodeStarted
 
 /**
- * A node completed, with its output (typed by the node's name in
- * {@link DagEvent}).
- *
- * @example
- * ```ts
- * import type { Dag } from "effect-agents"
- *
- * const line = (event: Dag.NodeCompleted<"stats", number>) => `${event.node}: ${event.output}`
- * ```
+ * A node completed: `K` its name, `A` its output.
  *
  * @since 0.1.0
  * @category events
  */
-export interface NodeCompleted<out K extends string = string, out A = unknown> extends NodeEventBase, Timing {
-  readonly _tag: "NodeCompleted"
+export interface NodeCompleted<out K extends string = string, out A = unknown>
+  extends Omit<RunEvent.NodeCompleted, "node" | "output">
+{
   readonly node: K
   readonly output: A
 }
 
 /**
- * A node failed.
- *
- * @example
- * ```ts
- * import type { Dag } from "effect-agents"
- *
- * const line = (event: Dag.NodeFailed<Error>) => `${event.node} failed: ${event.error.message}`
- * ```
+ * A node failed: `E` its typed error.
  *
  * @since 0.1.0
  * @category events
  */
-export interface NodeFailed<out E = unknown> extends NodeEventBase, Timing {
-  readonly _tag: "NodeFailed"
+export interface NodeFailed<out E = unknown> extends Omit<RunEvent.NodeFailed, "error"> {
   readonly error: E | NodeDefect
 }
 
 /**
- * A node was interrupted while it ran (fail-fast).
- *
- * @example
- * ```ts
- * import type { Dag } from "effect-agents"
- *
- * const line = (event: Dag.NodeInterrupted) => `${event.node} interrupted after ${event.durationMs} ms`
- * ```
- *
  * @since 0.1.0
  * @category events
  */
-export interface NodeInterrupted extends NodeEventBase, Timing {
-  readonly _tag: "NodeInterrupted"
-}
+export type NodeInterrupted = RunEvent.NodeInterrupted
 
 /**
- * A node will not run (see {@link SkippedNode}).
- *
- * @example
- * ```ts
- * import type { Dag } from "effect-agents"
- *
- * const line = (event: Dag.NodeSkipped) => `${event.node} skipped`
- * ```
- *
  * @since 0.1.0
  * @category events
  */
-export interface NodeSkipped extends NodeEventBase {
-  readonly _tag: "NodeSkipped"
-  readonly blockedBy: string | undefined
-}
+export type NodeSkipped = RunEvent.NodeSkipped
 
 /**
  * The last event of a streamed run, with its result.

@@ -387,3 +387,98 @@ export const anyRunResult = <EI, R>(
   }).annotations({ identifier: "TeamResult" })
   return any
 }
+
+// -----------------------------------------------------------------------------
+// DAGs
+// -----------------------------------------------------------------------------
+
+const timingFields = {
+  /** Since the DAG's run started. */
+  startMs: Schema.Number,
+  durationMs: Schema.Number,
+  /** Attempts made: 1, or more when the node's retry schedule retried it. */
+  attempts: Schema.Number
+}
+
+/**
+ * When a node of a DAG ran, and how many times.
+ *
+ * @since 0.1.0
+ * @category dags
+ */
+export const NodeTiming = Schema.Struct(timingFields)
+
+/**
+ * @since 0.1.0
+ * @category dags
+ */
+export interface NodeTiming extends Schema.Schema.Type<typeof NodeTiming> {}
+
+/**
+ * How a node of a DAG's run ended: its output, its error, interrupted, or
+ * skipped (it never ran: `blockedBy` names the dependency that did not
+ * complete, when one did not).
+ *
+ * @since 0.1.0
+ * @category dags
+ */
+export type NodeResult<A = unknown, E = unknown> =
+  | NodeTiming & { readonly status: "completed"; readonly output: A }
+  | NodeTiming & { readonly status: "failed"; readonly error: E }
+  | NodeTiming & { readonly status: "interrupted" }
+  | { readonly status: "skipped"; readonly blockedBy?: string | undefined }
+
+/**
+ * The Schema of a node's result whose output and error are `output`'s and
+ * `error`'s.
+ *
+ * @since 0.1.0
+ * @category dags
+ */
+export const nodeResult = <A, AI, E, EI, R>(output: Schema.Schema<A, AI, R>, error: Schema.Schema<E, EI, R>) =>
+  Schema.Union(
+    Schema.Struct({ status: Schema.Literal("completed"), output, ...timingFields }),
+    Schema.Struct({ status: Schema.Literal("failed"), error, ...timingFields }),
+    Schema.Struct({ status: Schema.Literal("interrupted"), ...timingFields }),
+    Schema.Struct({ status: Schema.Literal("skipped"), blockedBy: Schema.optional(Schema.String) })
+  ).annotations({ identifier: "NodeResult" })
+
+/**
+ * The status of a DAG's run: every node completed, some failed (fail-fast,
+ * or nothing completed), or some completed and some did not (`continue`).
+ *
+ * @since 0.1.0
+ * @category dags
+ */
+export const DagStatus = Schema.Literal("completed", "failed", "partial")
+
+const dagFields = {
+  dag: Schema.String,
+  status: DagStatus,
+  /** The node names, in the order they were added. */
+  order: Schema.Array(Schema.String),
+  /** The whole run, from its start until its last node ended. */
+  durationMs: Schema.Number
+}
+
+/**
+ * A DAG's run, every node's result by name (see `Dag.DagResult` for the
+ * view typed by the DAG's nodes).
+ *
+ * @since 0.1.0
+ * @category dags
+ */
+export interface DagResult<A = unknown, E = unknown> extends Schema.Struct.Type<typeof dagFields> {
+  readonly nodes: Readonly<Record<string, NodeResult<A, E>>>
+}
+
+/**
+ * The Schema of a DAG's run whose nodes' outputs and errors are `output`'s
+ * and `error`'s.
+ *
+ * @since 0.1.0
+ * @category dags
+ */
+export const dagResult = <A, AI, E, EI, R>(output: Schema.Schema<A, AI, R>, error: Schema.Schema<E, EI, R>) =>
+  Schema.Struct({ ...dagFields, nodes: Schema.Record({ key: Schema.String, value: nodeResult(output, error) }) })
+    .annotations({ identifier: "DagResult" })

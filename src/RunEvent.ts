@@ -211,6 +211,106 @@ export const is =
   <Tag extends RunEvent["_tag"]>(tag: Tag) =>
   <Output>(event: RunEvent<Output>): event is Extract<RunEvent<Output>, { readonly _tag: Tag }> => event._tag === tag
 
+// -----------------------------------------------------------------------------
+// DAG nodes
+// -----------------------------------------------------------------------------
+
+const nodeBase = {
+  dag: Schema.String,
+  node: Schema.String,
+  /** The DAG's path and the node's name: where the agents inside the node stream. */
+  path: Schema.Array(Schema.String)
+}
+
+/**
+ * A node of a DAG started.
+ *
+ * @since 0.1.0
+ * @category dags
+ */
+export const NodeStarted = Schema.TaggedStruct("NodeStarted", { ...nodeBase, startMs: Schema.Number })
+
+/**
+ * @since 0.1.0
+ * @category dags
+ */
+export interface NodeStarted extends Schema.Schema.Type<typeof NodeStarted> {}
+
+/**
+ * A node completed, with its output (see `Dag.NodeCompleted` for the typed view).
+ *
+ * @since 0.1.0
+ * @category dags
+ */
+export const NodeCompleted = Schema.TaggedStruct("NodeCompleted", {
+  ...nodeBase,
+  ...Run.NodeTiming.fields,
+  output: Schema.Unknown
+})
+
+/**
+ * @since 0.1.0
+ * @category dags
+ */
+export interface NodeCompleted extends Schema.Schema.Type<typeof NodeCompleted> {}
+
+/**
+ * A node failed, with its error.
+ *
+ * @since 0.1.0
+ * @category dags
+ */
+export const NodeFailed = Schema.TaggedStruct("NodeFailed", {
+  ...nodeBase,
+  ...Run.NodeTiming.fields,
+  error: Schema.Unknown
+})
+
+/**
+ * @since 0.1.0
+ * @category dags
+ */
+export interface NodeFailed extends Schema.Schema.Type<typeof NodeFailed> {}
+
+/**
+ * A node was interrupted (the run was, or fail-fast stopped it).
+ *
+ * @since 0.1.0
+ * @category dags
+ */
+export const NodeInterrupted = Schema.TaggedStruct("NodeInterrupted", { ...nodeBase, ...Run.NodeTiming.fields })
+
+/**
+ * @since 0.1.0
+ * @category dags
+ */
+export interface NodeInterrupted extends Schema.Schema.Type<typeof NodeInterrupted> {}
+
+/**
+ * A node will not run: `blockedBy` names the dependency that did not complete.
+ *
+ * @since 0.1.0
+ * @category dags
+ */
+export const NodeSkipped = Schema.TaggedStruct("NodeSkipped", {
+  ...nodeBase,
+  blockedBy: Schema.optional(Schema.String)
+})
+
+/**
+ * @since 0.1.0
+ * @category dags
+ */
+export interface NodeSkipped extends Schema.Schema.Type<typeof NodeSkipped> {}
+
+/**
+ * The events of a DAG's nodes.
+ *
+ * @since 0.1.0
+ * @category dags
+ */
+export type NodeEvent = NodeStarted | NodeCompleted | NodeFailed | NodeInterrupted | NodeSkipped
+
 /**
  * The events a run nested in another forwards to it: all but its
  * `RunCompleted`, which only the outermost run of a stream emits.

@@ -847,32 +847,7 @@ export const DagRunRequest = Schema.Struct({
  */
 export type DagRunRequest = typeof DagRunRequest.Type
 
-const Timing = {
-  startMs: Schema.Number,
-  durationMs: Schema.Number,
-  attempts: Schema.Number
-}
-
-/**
- * A node of a DAG's result, as `Dag.NodeResult` on the wire: `output` and
- * `error` as JSON (an error as its fields, with its `_tag` and `message`).
- *
- * @example
- * ```ts
- * import { AgentApi } from "effect-agents/http"
- *
- * const node: AgentApi.DagNodeResult = { status: "skipped", blockedBy: "ingest" }
- * ```
- *
- * @since 0.1.0
- * @category dags
- */
-export const DagNodeResult = Schema.Union(
-  Schema.Struct({ status: Schema.Literal("completed"), output: Schema.Unknown, ...Timing }),
-  Schema.Struct({ status: Schema.Literal("failed"), error: Schema.Unknown, ...Timing }),
-  Schema.Struct({ status: Schema.Literal("interrupted"), ...Timing }),
-  Schema.Struct({ status: Schema.Literal("skipped"), blockedBy: Schema.optional(Schema.String) })
-).annotations({ identifier: "DagNodeResult" })
+export const DagNodeResult = Run.nodeResult(Schema.Unknown, Schema.Unknown)
 
 /**
  * @example
@@ -904,13 +879,7 @@ export type DagNodeResult = typeof DagNodeResult.Type
  * @since 0.1.0
  * @category dags
  */
-export const DagResult = Schema.Struct({
-  dag: Schema.String,
-  status: Schema.Literal("completed", "failed", "partial"),
-  nodes: Schema.Record({ key: Schema.String, value: DagNodeResult }),
-  order: Schema.Array(Schema.String),
-  durationMs: Schema.Number
-}).annotations({ identifier: "DagResult" })
+export const DagResult = Run.dagResult(Schema.Unknown, Schema.Unknown)
 
 /**
  * @example

@@ -5,16 +5,16 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
 import * as FiberRefs from "effect/FiberRefs"
-import { identity } from "effect/Function"
 import * as Graph from "effect/Graph"
 import * as HashSet from "effect/HashSet"
 import * as Option from "effect/Option"
 import type * as Schedule from "effect/Schedule"
+import type * as Run from "../Run.js"
 import type * as RunEvent from "../RunEvent.js"
 import * as TaskGroup from "../TaskGroup.js"
 import * as Own from "./own.js"
 import * as RunContext from "./runContext.js"
-import { isTracing } from "./tracing.js"
+import { type Tracing, tracing } from "./tracing.js"
 
 /** What the graph of a DAG holds for each node: its name and what it depends on. */
 export interface NodeInfo {
@@ -87,41 +87,11 @@ export const topologicalOrder = (definition: Definition): Array<string> =>
 
 export type Status = "pending" | "running" | "completed" | "failed" | "skipped" | "interrupted"
 
-interface Timing {
-  readonly startMs: number
-  readonly durationMs: number
-  readonly attempts: number
-}
-
 /** A node's outcome, as the result and the events report it. */
-export type Outcome =
-  | Timing & { readonly status: "completed"; readonly output: unknown }
-  | Timing & { readonly status: "failed"; readonly error: unknown }
-  | Timing & { readonly status: "interrupted" }
-  | { readonly status: "skipped"; readonly blockedBy: string | undefined }
-
-interface Where {
-  readonly dag: string
-  readonly node: string
-  readonly path: ReadonlyArray<string>
-}
+export type Outcome = Run.NodeResult
 
 /** The events the executor emits: node events, and the events of the agents inside nodes. */
-export type Event =
-  | Where & { readonly _tag: "NodeStarted"; readonly startMs: number }
-  | Where & Timing & { readonly _tag: "NodeCompleted"; readonly output: unknown }
-  | Where & Timing & { readonly _tag: "NodeFailed"; readonly error: unknown }
-  | Where & Timing & { readonly _tag: "NodeInterrupted" }
-  | Where & { readonly _tag: "NodeSkipped"; readonly blockedBy: string | undefined }
-  | RunEvent.Forwarded
-
-export interface RawResult {
-  readonly dag: string
-  readonly status: "completed" | "failed" | "partial"
-  readonly nodes: Record<string, Outcome>
-  readonly order: ReadonlyArray<string>
-  readonly durationMs: number
-}
+export type Event = RunEvent.NodeEvent | RunEvent.Forwarded
 
 export interface Options {
   readonly concurrency?: number | "unbounded" | undefined
@@ -141,22 +111,35 @@ class FailFast {
 const failFastSignal = new FailFast()
 
 const eventOf = (dag: string, node: string, path: ReadonlyArray<string>, outcome: Outcome): Event => {
-  switch (outcome.status) {
-    case "completed": {
-      const { status: _, ...rest } = outcome
-      return { _tag: "NodeCompleted", dag, node, path, ...rest }
-    }
-    case "failed": {
-      const { status: _, ...rest } = outcome
-      return { _tag: "NodeFailed", dag, node, path, ...rest }
-    }
-    case "interrupted": {
-      const { status: _, ...rest } = outcome
-      return { _tag: "NodeInterrupted", dag, node, path, ...rest }
-    }
+  const { status, ...rest } = outcome
+  switch (status) {
+    case "completed":
+      return { _tag: "NodeCompleted", dag, node, path, ...rest as Extract<Outcome, { status: "completed" }> }
+    case "failed":
+      return { _tag: "NodeFailed", dag, node, path, ...rest as Extract<Outcome, { status: "failed" }> }
+    case "interrupted":
+      return { _tag: "NodeInterrupted", dag, node, path, ...rest as Extract<Outcome, { status: "interrupted" }> }
     case "skipped":
-      return { _tag: "NodeSkipped", dag, node, path, blockedBy: outcome.blockedBy }
+      return { _tag: "NodeSkipped", dag, node, path, ...rest }
   }
+}
+
+/** One node in one run of a DAG: where it streams, what it has done so far. */
+interface NodeRun {
+  readonly index: number
+  readonly spec: NodeSpec
+  readonly path: ReadonlyArray<string>
+  status: Status
+  outcome: Outcome | undefined
+  output: unknown
+  /** Its dependencies that have not completed yet. */
+  waitingFor: number
+  startedAt: number
+  attempts: number
+  /** The failure of an attempt that failed while it was being cancelled. */
+  failedWhileCancelled: Cause.Cause<unknown> | undefined
+  /** Whether its last event reached the stream. */
+  announced: boolean
 }
 
 /**
@@ -178,191 +161,216 @@ export const execute = (
   options: Options | undefined,
   errors: Errors,
   emit: ((event: Event) => Effect.Effect<unknown>) | undefined
-): Effect.Effect<RawResult, unknown, unknown> =>
-  Effect.flatMap(Effect.zip(FiberRef.get(RunContext.current), isTracing), ([outer, traced]) =>
-    Effect.suspend(() => {
-      if (definition.invalid !== undefined) return Effect.fail(definition.invalid)
-      const dag = definition.name
-      const specs = definition.specs
-      const plan = planOf(definition)
-      const count = specs.length
-      const failFast = options?.onFailure !== "continue"
-      // where the agents inside nodes stream: the DAG's own stream, or the run it is nested in
-      const base = emit === undefined && outer.emit !== undefined ? [...outer.path, dag] : [dag]
-      const sinkEmit: RunContext.Emit | undefined = emit ?? outer.emit
-      const paths = specs.map((spec) => [...base, spec.name])
+): Effect.Effect<Run.DagResult, unknown, unknown> =>
+  Effect.flatMap(Effect.zip(FiberRef.get(RunContext.current), tracing), ([outer, spans]) => {
+    if (definition.invalid !== undefined) return Effect.fail(definition.invalid)
+    // where the agents inside nodes stream: the DAG's own stream, or the run it is nested in
+    const base = emit === undefined && outer.emit !== undefined ? [...outer.path, definition.name] : [definition.name]
+    const execution = new Execution(definition, input, options, errors, emit, emit ?? outer.emit, base, spans)
+    return spans.span("dag.run", { attributes: { "dag.name": definition.name, "dag.nodes": definition.specs.length } })(
+      execution.run
+    )
+  })
 
-      const status = new Array<Status>(count).fill("pending")
-      const outcomes = new Array<Outcome | undefined>(count)
-      const outputs = new Array<unknown>(count)
-      const remaining = plan.deps.map((deps) => deps.length)
-      const startedAt = new Array<number>(count).fill(0)
-      const attempts = new Array<number>(count).fill(0)
-      const failedWhileCancelled = new Array<Cause.Cause<unknown> | undefined>(count)
-      /** Whether the node's last event reached the stream. */
-      const announced = new Array<boolean>(count).fill(false)
-      let runStart = 0
+class Execution {
+  readonly dag: string
+  readonly plan: Plan
+  readonly nodes: ReadonlyArray<NodeRun>
+  readonly failFast: boolean
+  runStart = 0
 
-      const announce = (index: number, outcome: Outcome): Effect.Effect<void> =>
-        emit === undefined
-          ? Effect.void
-          : Effect.map(emit(eventOf(dag, specs[index]!.name, paths[index]!, outcome)), () => {
-            announced[index] = true
-          })
-
-      const settle = (index: number, outcome: Outcome) => {
-        status[index] = outcome.status
-        outcomes[index] = outcome
-      }
-
-      /** Marks the nodes below a node that did not complete as skipped (in "continue" mode). */
-      const skipDependents = (index: number): Array<number> => {
-        const skipped: Array<number> = []
-        const stack = [index]
-        while (stack.length > 0) {
-          for (const dependent of plan.dependents[stack.pop()!]!) {
-            if (status[dependent] !== "pending") continue
-            settle(dependent, { status: "skipped", blockedBy: specs[index]!.name })
-            skipped.push(dependent)
-            stack.push(dependent)
-          }
-        }
-        return skipped
-      }
-
-      const attemptOf = (index: number, deps: Record<string, unknown>): Effect.Effect<unknown, unknown, unknown> => {
-        const spec = specs[index]!
-        const once = Effect.onExit(
-          Effect.suspend(() => {
-            attempts[index] = attempts[index]! + 1
-            return spec.run(deps, input)
-          }),
-          // an interrupted fiber loses the failures of its Effect on the way up (past `retry`,
-          // `exit`): keep the failure of an attempt that failed while it was being cancelled
-          (exit) =>
-            Exit.isSuccess(exit) || Cause.isInterruptedOnly(exit.cause)
-              ? Effect.void
-              : Effect.map(Effect.descriptor, (fiber) => {
-                if (HashSet.size(fiber.interruptors) > 0) failedWhileCancelled[index] = exit.cause
-              })
-        )
-        const timeout = spec.timeout
-        const limited = timeout === undefined ? once : Effect.timeoutFail(once, {
-          duration: timeout,
-          onTimeout: () => errors.timeout(dag, spec.name, timeout)
-        })
-        const retried = spec.retry === undefined ? limited : Effect.retry(limited, spec.retry)
-        const located = sinkEmit === undefined
-          ? retried
-          : RunContext.streamingTo(retried, paths[index]!, sinkEmit)
-        return traced
-          ? Effect.withSpan(located, "dag.node", {
-            captureStackTrace: false,
-            attributes: { "dag.name": dag, "dag.node": spec.name }
-          })
-          : located
-      }
-
-      /** The outcome of a node whose Effect failed: its typed failure, a defect, or an interruption. */
-      const outcomeOf = (cause: Cause.Cause<unknown>, node: string, timing: Timing): Outcome => {
-        if (Cause.isInterruptedOnly(cause)) return { status: "interrupted", ...timing }
-        const failure = Cause.failureOption(cause)
-        return Option.isSome(failure)
-          ? { status: "failed", error: failure.value, ...timing }
-          : { status: "failed", error: errors.defect(dag, node, Cause.squash(cause)), ...timing }
-      }
-
-      const fork = (group: TaskGroup.TaskGroup, index: number) =>
-        Effect.catchTag(group.fork(runNode(group, index)), "TaskGroupClosed", () => Effect.void)
-
-      const runNode = (group: TaskGroup.TaskGroup, index: number): Effect.Effect<void, FailFast, unknown> =>
-        Effect.gen(function*() {
-          const spec = specs[index]!
-          const start = yield* Clock.currentTimeMillis
-          status[index] = "running"
-          startedAt[index] = start
-          if (emit !== undefined) {
-            yield* emit({ _tag: "NodeStarted", dag, node: spec.name, path: paths[index]!, startMs: start - runStart })
-          }
-          const deps: Record<string, unknown> = {}
-          for (const dep of plan.deps[index]!) Own.set(deps, specs[dep]!.name, outputs[dep])
-          const refs = yield* Effect.getFiberRefs
-          const exit = yield* Effect.exit(attemptOf(index, deps))
-          // its dependents are forked from here: they see the run's FiberRefs, not what the node set
-          yield* restoreFiberRefs(refs)
-          const end = yield* Clock.currentTimeMillis
-          const timing = { startMs: start - runStart, durationMs: end - start, attempts: attempts[index]! }
-          if (Exit.isSuccess(exit)) {
-            outputs[index] = exit.value
-            const outcome: Outcome = { status: "completed", output: exit.value, ...timing }
-            settle(index, outcome)
-            yield* announce(index, outcome)
-            for (const dependent of plan.dependents[index]!) {
-              if (--remaining[dependent]! === 0 && status[dependent] === "pending") yield* fork(group, dependent)
-            }
-            return
-          }
-          // a node that interrupted itself is interrupted: its dependents cannot run
-          const outcome = outcomeOf(exit.cause, spec.name, timing)
-          settle(index, outcome)
-          if (failFast && outcome.status === "failed") return yield* Effect.fail(failFastSignal)
-          yield* announce(index, outcome)
-          for (const skipped of skipDependents(index)) yield* announce(skipped, outcomes[skipped]!)
-        }).pipe(
-          // interrupted by the group (fail-fast) or from outside while it ran: the node ends here,
-          // interrupted, or failed if it failed on its way out (an uninterruptible part, a finalizer)
-          Effect.onExit((exit) =>
-            status[index] !== "running" ? Effect.void : Effect.map(Clock.currentTimeMillis, (now) => {
-              const timing = {
-                startMs: startedAt[index]! - runStart,
-                durationMs: now - startedAt[index]!,
-                attempts: attempts[index]!
-              }
-              const cause = failedWhileCancelled[index] ?? (Exit.isFailure(exit) ? exit.cause : undefined)
-              const failure = cause === undefined ? undefined : outcomeOf(cause, specs[index]!.name, timing)
-              settle(index, failure?.status === "failed" ? failure : { status: "interrupted", ...timing })
-            })
-          )
-        )
-
-      return Effect.gen(function*() {
-        runStart = yield* Clock.currentTimeMillis
-        const exit = yield* Effect.exit(
-          TaskGroup.run((group) => Effect.forEach(plan.roots, (index) => fork(group, index), { discard: true }), {
-            concurrency: options?.concurrency
-          })
-        )
-        // the group fails with our signal alone (node failures are outcomes); an interruption is from outside
-        if (Exit.isFailure(exit) && Cause.isInterrupted(exit.cause)) return yield* Exit.failCause(exit.cause)
-        const end = yield* Clock.currentTimeMillis
-        const nodes: Record<string, Outcome> = {}
-        let completed = 0
-        for (let index = 0; index < count; index++) {
-          if (status[index] === "pending") {
-            // never started (the run stopped first, or a dependency did not complete)
-            const blocker = plan.deps[index]!.find((dep) => status[dep] !== "completed")
-            settle(index, { status: "skipped", blockedBy: blocker === undefined ? undefined : specs[blocker]!.name })
-          }
-          if (status[index] === "completed") completed++
-          Own.set(nodes, specs[index]!.name, outcomes[index]!)
-        }
-        // the events the run did not get to emit: fail-fast's failure, interruptions and skips
-        for (let index = 0; index < count; index++) {
-          if (!announced[index]) yield* announce(index, outcomes[index]!)
-        }
-        return {
-          dag,
-          status: completed === count ? "completed" : !failFast && completed > 0 ? "partial" : "failed",
-          nodes,
-          order: specs.map((spec) => spec.name),
-          durationMs: end - runStart
-        } satisfies RawResult
-      }).pipe(
-        traced
-          ? Effect.withSpan("dag.run", {
-            captureStackTrace: false,
-            attributes: { "dag.name": dag, "dag.nodes": count }
-          })
-          : identity
-      )
+  constructor(
+    definition: Definition,
+    readonly input: unknown,
+    readonly options: Options | undefined,
+    readonly errors: Errors,
+    readonly emit: ((event: Event) => Effect.Effect<unknown>) | undefined,
+    /** Where the agents inside nodes stream, if anywhere. */
+    readonly sink: RunContext.Emit | undefined,
+    base: ReadonlyArray<string>,
+    readonly spans: Tracing
+  ) {
+    this.dag = definition.name
+    this.plan = planOf(definition)
+    this.failFast = options?.onFailure !== "continue"
+    this.nodes = definition.specs.map((spec, index) => ({
+      index,
+      spec,
+      path: [...base, spec.name],
+      status: "pending",
+      outcome: undefined,
+      output: undefined,
+      waitingFor: this.plan.deps[index]!.length,
+      startedAt: 0,
+      attempts: 0,
+      failedWhileCancelled: undefined,
+      announced: false
     }))
+  }
+
+  get run(): Effect.Effect<Run.DagResult, unknown, unknown> {
+    return Effect.gen(this, function*() {
+      this.runStart = yield* Clock.currentTimeMillis
+      const exit = yield* Effect.exit(
+        TaskGroup.run(
+          (group) => Effect.forEach(this.plan.roots, (index) => this.fork(group, index), { discard: true }),
+          {
+            concurrency: this.options?.concurrency
+          }
+        )
+      )
+      // the group fails with our signal alone (node failures are outcomes); an interruption is from outside
+      if (Exit.isFailure(exit) && Cause.isInterrupted(exit.cause)) return yield* Exit.failCause(exit.cause)
+      return yield* this.result
+    })
+  }
+
+  /** The run's result, once its group ended: the nodes that never started are skipped. */
+  private get result(): Effect.Effect<Run.DagResult> {
+    return Effect.gen(this, function*() {
+      const end = yield* Clock.currentTimeMillis
+      const results: Record<string, Outcome> = {}
+      let completed = 0
+      for (const node of this.nodes) {
+        if (node.status === "pending") {
+          // never started (the run stopped first, or a dependency did not complete)
+          const blocker = this.plan.deps[node.index]!.find((dep) => this.nodes[dep]!.status !== "completed")
+          this.settle(node, {
+            status: "skipped",
+            blockedBy: blocker === undefined ? undefined : this.nodes[blocker]!.spec.name
+          })
+        }
+        if (node.status === "completed") completed++
+        Own.set(results, node.spec.name, node.outcome!)
+      }
+      // the events the run did not get to emit: fail-fast's failure, interruptions and skips
+      for (const node of this.nodes) if (!node.announced) yield* this.announce(node)
+      const count = this.nodes.length
+      return {
+        dag: this.dag,
+        status: completed === count ? "completed" : !this.failFast && completed > 0 ? "partial" : "failed",
+        nodes: results,
+        order: this.nodes.map((node) => node.spec.name),
+        durationMs: end - this.runStart
+      }
+    })
+  }
+
+  private announce(node: NodeRun): Effect.Effect<void> {
+    const emit = this.emit
+    if (emit === undefined) return Effect.void
+    return Effect.map(emit(eventOf(this.dag, node.spec.name, node.path, node.outcome!)), () => {
+      node.announced = true
+    })
+  }
+
+  private settle(node: NodeRun, outcome: Outcome): void {
+    node.status = outcome.status
+    node.outcome = outcome
+  }
+
+  /** Marks the nodes below a node that did not complete as skipped (in "continue" mode). */
+  private skipDependents(node: NodeRun): Array<NodeRun> {
+    const skipped: Array<NodeRun> = []
+    const stack = [node.index]
+    while (stack.length > 0) {
+      for (const index of this.plan.dependents[stack.pop()!]!) {
+        const dependent = this.nodes[index]!
+        if (dependent.status !== "pending") continue
+        this.settle(dependent, { status: "skipped", blockedBy: node.spec.name })
+        skipped.push(dependent)
+        stack.push(index)
+      }
+    }
+    return skipped
+  }
+
+  /** One attempt of a node, with its timeout, retries, span, and its agents streaming at its path. */
+  private attempts(node: NodeRun, deps: Record<string, unknown>): Effect.Effect<unknown, unknown, unknown> {
+    const { spec } = node
+    const once = Effect.onExit(
+      Effect.suspend(() => {
+        node.attempts++
+        return spec.run(deps, this.input)
+      }),
+      // an interrupted fiber loses the failures of its Effect on the way up (past `retry`,
+      // `exit`): keep the failure of an attempt that failed while it was being cancelled
+      (exit) =>
+        Exit.isSuccess(exit) || Cause.isInterruptedOnly(exit.cause)
+          ? Effect.void
+          : Effect.map(Effect.descriptor, (fiber) => {
+            if (HashSet.size(fiber.interruptors) > 0) node.failedWhileCancelled = exit.cause
+          })
+    )
+    const timeout = spec.timeout
+    const limited = timeout === undefined ? once : Effect.timeoutFail(once, {
+      duration: timeout,
+      onTimeout: () => this.errors.timeout(this.dag, spec.name, timeout)
+    })
+    const retried = spec.retry === undefined ? limited : Effect.retry(limited, spec.retry)
+    const located = this.sink === undefined ? retried : RunContext.streamingTo(retried, node.path, this.sink)
+    return this.spans.span("dag.node", { attributes: { "dag.name": this.dag, "dag.node": spec.name } })(located)
+  }
+
+  /** The outcome of a node whose Effect failed: its typed failure, a defect, or an interruption. */
+  private outcomeOf(cause: Cause.Cause<unknown>, node: NodeRun, timing: Run.NodeTiming): Outcome {
+    if (Cause.isInterruptedOnly(cause)) return { status: "interrupted", ...timing }
+    const failure = Cause.failureOption(cause)
+    return Option.isSome(failure)
+      ? { status: "failed", error: failure.value, ...timing }
+      : { status: "failed", error: this.errors.defect(this.dag, node.spec.name, Cause.squash(cause)), ...timing }
+  }
+
+  private timing(node: NodeRun, now: number): Run.NodeTiming {
+    return { startMs: node.startedAt - this.runStart, durationMs: now - node.startedAt, attempts: node.attempts }
+  }
+
+  private fork(group: TaskGroup.TaskGroup, index: number): Effect.Effect<unknown, FailFast, unknown> {
+    return Effect.catchTag(group.fork(this.runNode(group, this.nodes[index]!)), "TaskGroupClosed", () => Effect.void)
+  }
+
+  private runNode(group: TaskGroup.TaskGroup, node: NodeRun): Effect.Effect<void, FailFast, unknown> {
+    return Effect.gen(this, function*() {
+      node.startedAt = yield* Clock.currentTimeMillis
+      node.status = "running"
+      if (this.emit !== undefined) {
+        const startMs = node.startedAt - this.runStart
+        yield* this.emit({ _tag: "NodeStarted", dag: this.dag, node: node.spec.name, path: node.path, startMs })
+      }
+      const deps: Record<string, unknown> = {}
+      for (const dep of this.plan.deps[node.index]!) Own.set(deps, this.nodes[dep]!.spec.name, this.nodes[dep]!.output)
+      const refs = yield* Effect.getFiberRefs
+      const exit = yield* Effect.exit(this.attempts(node, deps))
+      // its dependents are forked from here: they see the run's FiberRefs, not what the node set
+      yield* restoreFiberRefs(refs)
+      const timing = this.timing(node, yield* Clock.currentTimeMillis)
+      if (Exit.isSuccess(exit)) {
+        node.output = exit.value
+        this.settle(node, { status: "completed", output: exit.value, ...timing })
+        yield* this.announce(node)
+        for (const index of this.plan.dependents[node.index]!) {
+          const dependent = this.nodes[index]!
+          if (--dependent.waitingFor === 0 && dependent.status === "pending") yield* this.fork(group, index)
+        }
+        return
+      }
+      // a node that interrupted itself is interrupted: its dependents cannot run
+      const outcome = this.outcomeOf(exit.cause, node, timing)
+      this.settle(node, outcome)
+      if (this.failFast && outcome.status === "failed") return yield* Effect.fail(failFastSignal)
+      yield* this.announce(node)
+      for (const skipped of this.skipDependents(node)) yield* this.announce(skipped)
+    }).pipe(
+      // interrupted by the group (fail-fast) or from outside while it ran: the node ends here,
+      // interrupted, or failed if it failed on its way out (an uninterruptible part, a finalizer)
+      Effect.onExit((exit) =>
+        node.status !== "running" ? Effect.void : Effect.map(Clock.currentTimeMillis, (now) => {
+          const timing = this.timing(node, now)
+          const cause = node.failedWhileCancelled ?? (Exit.isFailure(exit) ? exit.cause : undefined)
+          const failure = cause === undefined ? undefined : this.outcomeOf(cause, node, timing)
+          this.settle(node, failure?.status === "failed" ? failure : { status: "interrupted", ...timing })
+        })
+      )
+    )
+  }
+}

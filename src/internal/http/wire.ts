@@ -88,17 +88,7 @@ export const dagResult = (result: Dag.DagResult<Record<string, unknown>, unknown
   ...result,
   nodes: Object.fromEntries(
     Object.entries(result.nodes).map(([name, node]): [string, AgentApi.DagNodeResult] => {
-      switch (node.status) {
-        case "failed":
-          return [name, { ...node, error: errorJson(node.error) }]
-        case "skipped":
-          return [
-            name,
-            node.blockedBy === undefined ? { status: "skipped" } : { status: "skipped", blockedBy: node.blockedBy }
-          ]
-        default:
-          return [name, node]
-      }
+      return [name, node.status === "failed" ? { ...node, error: errorJson(node.error) } : node]
     })
   )
 })
