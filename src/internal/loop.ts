@@ -109,48 +109,6 @@ const startRun = <Output>(
 // A run's environment
 // -----------------------------------------------------------------------------
 
-/** Everything a run's steps need, fixed for the run. */
-interface Env<Output> extends ModelCall.Env, ToolCalls.Env {
-  readonly config: LoopConfig<Output>
-  readonly emit: Emit<Output> | undefined
-  readonly maxSteps: number
-  readonly onState: ((state: RunState.RunState) => Effect.Effect<void>) | undefined
-  /** The run's time so far: what the stored state had, and this process's since it started. */
-  readonly elapsed: (at: number) => number
-}
-
-const makeEnv = <Output>(
-  config: LoopConfig<Output>,
-  options: RunOptions | undefined,
-  emit: Emit<Output> | undefined,
-  path: ReadonlyArray<string>,
-  state: RunState.RunState,
-  clock: Clock.Clock,
-  spans: Tracing
-): Env<Output> => {
-  const policy = options?.policy === undefined ? config.policy : Policy.merge(config.policy, options.policy)
-  const startedAt = clock.unsafeCurrentTimeMillis()
-  return {
-    config,
-    runId: state.runId,
-    agent: config.name,
-    path,
-    emit,
-    clock,
-    tracing: spans,
-    policy,
-    models: [config.model, ...policy.fallback],
-    tools: config.toolkit.definitions,
-    responseFormat: config.output?.format,
-    toolkit: config.toolkit,
-    toolOptions: { defaultTimeout: Policy.isLimited(policy.toolTimeout) ? policy.toolTimeout : undefined },
-    toolConcurrency: config.toolConcurrency,
-    maxSteps: options?.maxSteps ?? config.maxSteps,
-    onState: options?.onState,
-    elapsed: (at) => state.elapsedMs + at - startedAt
-  }
-}
-
 /**
  * The run's latest state: what a failing run reports, what its metrics
  * count. The runs it delegates to (its tools' agents) charge it as they end;
@@ -182,6 +140,53 @@ class Progress {
       durationMs,
       timeToFirstTokenMs: metrics.timeToFirstTokenMs
     }
+  }
+}
+
+/** Everything a run's steps need, fixed for the run. */
+interface Env<Output> extends ModelCall.Env, ToolCalls.Env {
+  readonly config: LoopConfig<Output>
+  readonly emit: Emit<Output> | undefined
+  readonly maxSteps: number
+  readonly onState: ((state: RunState.RunState) => Effect.Effect<void>) | undefined
+  /** The run's time at the clock's `at`: what the stored state had, and this process's since it started. */
+  readonly elapsed: (at: number) => number
+  /** The run's time so far. */
+  readonly durationMs: () => number
+  readonly progress: Progress
+}
+
+const makeEnv = <Output>(
+  config: LoopConfig<Output>,
+  options: RunOptions | undefined,
+  emit: Emit<Output> | undefined,
+  path: ReadonlyArray<string>,
+  state: RunState.RunState,
+  clock: Clock.Clock,
+  spans: Tracing
+): Env<Output> => {
+  const policy = options?.policy === undefined ? config.policy : Policy.merge(config.policy, options.policy)
+  const startedAt = clock.unsafeCurrentTimeMillis()
+  return {
+    config,
+    runId: state.runId,
+    agent: config.name,
+    path,
+    emit,
+    clock,
+    tracing: spans,
+    policy,
+    models: [config.model, ...policy.fallback],
+    tools: config.toolkit.definitions,
+    responseFormat: config.output?.format,
+    toolkit: config.toolkit,
+    toolOptions: { defaultTimeout: Policy.isLimited(policy.toolTimeout) ? policy.toolTimeout : undefined },
+    toolConcurrency: config.toolConcurrency,
+    maxSteps: options?.maxSteps ?? config.maxSteps,
+    onState: options?.onState,
+    elapsed: (at) => state.elapsedMs + at - startedAt,
+    durationMs: () => state.elapsedMs + clock.unsafeCurrentTimeMillis() - startedAt,
+    progress: new Progress(state)
   }
 }
 
@@ -283,6 +288,80 @@ const act = <Output>(
 // A run
 // -----------------------------------------------------------------------------
 
+/** Each state a step leads to is the run's latest, and is handed to `onState`. */
+const save = <Output>(env: Env<Output>, outcome: Outcome<Output>): Effect.Effect<Outcome<Output>> => {
+  const state = env.progress.advance(outcome.state)
+  const saved = { ...outcome, state }
+  return env.onState === undefined ? Effect.succeed(saved) : Effect.as(env.onState(state), saved)
+}
+
+/** One step, both halves (or the second half of a step a stored state stopped in). */
+const step = <Output>(env: Env<Output>, state: RunState.RunState): Effect.Effect<Outcome<Output>, AgentError> => {
+  // the state between the halves is saved too: a run may stop there
+  const halves = state.pending !== undefined
+    ? act(env, state, state.pending)
+    : Effect.flatMap(think(env, state), (outcome) => {
+      const pending = outcome.state.pending
+      return pending === undefined
+        ? Effect.succeed(outcome)
+        : Effect.flatMap(save(env, outcome), (saved) => act(env, saved.state, pending))
+    })
+  return Effect.flatMap(
+    env.tracing.span("agent.step", { attributes: { "agent.step": state.steps.length } })(halves),
+    (outcome) => save(env, outcome)
+  )
+}
+
+/** Steps until the model answers, or the run reaches `maxSteps`. */
+const stepsFrom = <Output>(
+  env: Env<Output>,
+  state: RunState.RunState
+): Effect.Effect<Run.RunResult<Output>, AgentError> => {
+  if (state.answer !== undefined) return finished(env, state, state.answer)
+  if (state.pending === undefined && state.steps.length >= env.maxSteps) {
+    return Effect.fail(new MaxStepsExceeded({ agent: env.agent, maxSteps: env.maxSteps }))
+  }
+  return Effect.flatMap(step(env, state), (outcome) =>
+    outcome.answer === undefined
+      ? stepsFrom(env, outcome.state)
+      : complete(env, outcome.state, outcome.answer.content, outcome.answer.output))
+}
+
+/** A stored state that holds its answer: the answer, decoded again. */
+const finished = <Output>(env: Env<Output>, state: RunState.RunState, content: string) => {
+  const output = env.config.output
+  if (output === undefined) return complete(env, state, content, content as Output)
+  const decoded = output.decode(content)
+  return Either.isRight(decoded)
+    ? complete(env, state, content, decoded.right)
+    : Effect.fail(new OutputInvalid({ agent: env.agent, content, issues: decoded.left }))
+}
+
+/** The run's result, its span's last attributes and its `RunCompleted`. */
+const complete = <Output>(
+  env: Env<Output>,
+  state: RunState.RunState,
+  content: string,
+  output: Output
+): Effect.Effect<Run.RunResult<Output>> =>
+  Effect.suspend(() => {
+    const { messages, runId, steps } = state
+    const metrics = env.progress.metrics(env.durationMs())
+    const result: Run.RunResult<Output> = { runId, agent: env.agent, content, output, messages, steps, metrics }
+    let done: Effect.Effect<unknown> = Effect.void
+    if (env.tracing.traced) {
+      done = env.tracing.annotate({
+        "gen_ai.usage.input_tokens": state.usage.inputTokens,
+        "gen_ai.usage.output_tokens": state.usage.outputTokens,
+        "agent.steps": steps.length
+      })
+    }
+    if (env.emit !== undefined) {
+      done = Effect.zipRight(done, env.emit({ _tag: "RunCompleted", runId, agent: env.agent, path: env.path, result }))
+    }
+    return done === Effect.void ? Effect.succeed(result) : Effect.as(done, result)
+  })
+
 const runWith = <Output>(
   config: LoopConfig<Output>,
   start: Start,
@@ -299,127 +378,60 @@ const runWith = <Output>(
       input: start.input
     })
     const env = makeEnv(config, options, emit, path, first, clock, spans)
-    const progress = new Progress(first)
-    const durationMs = () => env.elapsed(clock.unsafeCurrentTimeMillis())
-
-    // each state a step leads to is the run's latest, and is handed to `onState`
-    const save = (outcome: Outcome<Output>): Effect.Effect<Outcome<Output>> => {
-      const state = progress.advance(outcome.state)
-      const saved = { ...outcome, state }
-      return env.onState === undefined ? Effect.succeed(saved) : Effect.as(env.onState(state), saved)
-    }
-
-    const step = (state: RunState.RunState): Effect.Effect<Outcome<Output>, AgentError> => {
-      // the state between the halves is saved too: a run may stop there
-      const halves = state.pending !== undefined
-        ? act(env, state, state.pending)
-        : Effect.flatMap(think(env, state), (outcome) => {
-          const pending = outcome.state.pending
-          return pending === undefined
-            ? Effect.succeed(outcome)
-            : Effect.flatMap(save(outcome), (saved) => act(env, saved.state, pending))
-        })
-      return Effect.flatMap(
-        spans.span("agent.step", { attributes: { "agent.step": state.steps.length } })(halves),
-        save
-      )
-    }
-
-    const complete = (
-      state: RunState.RunState,
-      content: string,
-      output: Output
-    ): Effect.Effect<Run.RunResult<Output>> =>
-      Effect.suspend(() => {
-        const { messages, runId, steps } = state
-        const result: Run.RunResult<Output> = {
-          runId,
-          agent: config.name,
-          content,
-          output,
-          messages,
-          steps,
-          metrics: progress.metrics(durationMs())
-        }
-        let done: Effect.Effect<unknown> = Effect.void
-        if (spans.traced) {
-          done = spans.annotate({
-            "gen_ai.usage.input_tokens": state.usage.inputTokens,
-            "gen_ai.usage.output_tokens": state.usage.outputTokens,
-            "agent.steps": steps.length
-          })
-        }
-        if (emit !== undefined) {
-          done = Effect.zipRight(done, emit({ _tag: "RunCompleted", runId, agent: config.name, path, result }))
-        }
-        return done === Effect.void ? Effect.succeed(result) : Effect.as(done, result)
-      })
-
-    const stepsFrom = (state: RunState.RunState): Effect.Effect<Run.RunResult<Output>, AgentError> => {
-      if (state.answer !== undefined) return finished(state, state.answer)
-      if (state.pending === undefined && state.steps.length >= env.maxSteps) {
-        return Effect.fail(new MaxStepsExceeded({ agent: config.name, maxSteps: env.maxSteps }))
-      }
-      return Effect.flatMap(
-        step(state),
-        (outcome) =>
-          outcome.answer === undefined
-            ? stepsFrom(outcome.state)
-            : complete(outcome.state, outcome.answer.content, outcome.answer.output)
-      )
-    }
-
-    // a stored state that holds its answer: the answer, decoded again
-    const finished = (state: RunState.RunState, content: string) => {
-      if (config.output === undefined) return complete(state, content, content as Output)
-      const decoded = config.output.decode(content)
-      return Either.isRight(decoded)
-        ? complete(state, content, decoded.right)
-        : Effect.fail(new OutputInvalid({ agent: config.name, content, issues: decoded.left }))
-    }
-
-    const loop = start._tag === "Input" && emit !== undefined
+    const steps = start._tag === "Input" && emit !== undefined
       ? Effect.zipRight(
         emit({ _tag: "RunStarted", runId: first.runId, agent: config.name, path, input: Run.inputText(start.input) }),
-        stepsFrom(first)
+        stepsFrom(env, first)
       )
-      : stepsFrom(first)
-
-    // the tools' services, captured when the agent was made
-    const provided = Effect.provide(loop, config.context)
-    const limited = Policy.isLimited(env.policy.runTimeout)
-      ? Effect.timeoutFail(provided, {
-        duration: env.policy.runTimeout,
-        onTimeout: () => new RunTimeout({ agent: config.name, timeout: env.policy.runTimeout })
-      })
-      : provided
-    // the runs inside stream below this one; the runs its tools delegate to charge it
-    const inner: RunContext.RunContext = {
-      ...context,
-      path,
-      report: undefined,
-      account: config.delegates ? progress.charge : context.account
-    }
-    const reported = Effect.onExit(
-      RunContext.running(limited, context, inner, () => progress.metrics(durationMs())),
-      (exit) =>
-        Effect.sync(() => {
-          const { retries, steps, toolCalls, usage } = progress.state
-          config.meter.record(exit, {
-            inputTokens: usage.inputTokens,
-            outputTokens: usage.outputTokens,
-            modelCalls: steps.length,
-            toolCalls,
-            retries,
-            durationMs: durationMs()
-          })
-        })
-    )
-    return spans.span("agent.run", {
-      attributes: {
-        "gen_ai.agent.name": config.name,
-        "gen_ai.request.model": config.model.model,
-        "run.id": first.runId
-      }
-    })(reported)
+      : stepsFrom(env, first)
+    return wrapped(env, context, steps)
   })
+
+/**
+ * A run's steps with what surrounds them: the tools' services (captured when
+ * the agent was made), the run's timeout, its place in the run context (the
+ * runs inside stream below it, the runs its tools delegate to charge it; a
+ * failing run answers what it spent when it is asked), the library's metrics
+ * and its span.
+ */
+const wrapped = <Output>(
+  env: Env<Output>,
+  context: RunContext.RunContext,
+  steps: Effect.Effect<Run.RunResult<Output>, AgentError>
+): Effect.Effect<Run.RunResult<Output>, AgentError> => {
+  const { config, policy, progress } = env
+  const provided = Effect.provide(steps, config.context)
+  const limited = Policy.isLimited(policy.runTimeout)
+    ? Effect.timeoutFail(provided, {
+      duration: policy.runTimeout,
+      onTimeout: () => new RunTimeout({ agent: config.name, timeout: policy.runTimeout })
+    })
+    : provided
+  const inner: RunContext.RunContext = {
+    ...context,
+    path: env.path,
+    report: undefined,
+    account: config.delegates ? progress.charge : context.account
+  }
+  const metered = Effect.onExit(
+    RunContext.running(limited, context, inner, () => progress.metrics(env.durationMs())),
+    (exit) =>
+      Effect.sync(() => {
+        const { retries, steps, toolCalls, usage } = progress.state
+        config.meter.record(exit, {
+          inputTokens: usage.inputTokens,
+          outputTokens: usage.outputTokens,
+          modelCalls: steps.length,
+          toolCalls,
+          retries,
+          durationMs: env.durationMs()
+        })
+      })
+  )
+  const attributes = {
+    "gen_ai.agent.name": config.name,
+    "gen_ai.request.model": config.model.model,
+    "run.id": progress.state.runId
+  }
+  return env.tracing.span("agent.run", { attributes })(metered)
+}
