@@ -72,7 +72,7 @@ const runDecoded = <Output>(
       : context.emit === undefined
       ? undefined
       : { parent: context.path, emit: context.emit, complete: undefined }
-    return runWith<Output>(config, input, options, streaming, context)
+    return new TeamRun<Output>(config, input, options, streaming, context).run
   })
 
 interface LeaderRun {
@@ -82,161 +82,210 @@ interface LeaderRun {
   readonly metrics: RunMetrics
 }
 
-const runWith = <Output>(
-  config: TeamConfig,
-  input: Input,
-  options: RunOptions | undefined,
-  streaming: Streaming<Output> | undefined,
-  context: RunContext.RunContext
-): Effect.Effect<TeamResult<Output>, AgentError> =>
-  Effect.suspend(() => {
-    const runId = options?.runId ?? crypto.randomUUID()
-    const name = config.name
-    const path = streaming === undefined ? [name] : [...streaming.parent, name]
-    const policy = options?.policy === undefined ? config.policy : Policy.merge(config.policy, options.policy)
-    const leaderOptions: RunOptions = {
-      runId,
+/** The collector of a team's run, with the escalation of a team that fails on a member's failure. */
+interface Collector extends RunContext.Collector {
+  readonly escalation?: Deferred.Deferred<never, AgentError> | undefined
+}
+
+/** One run of a team: its leader's runs, its members' runs, and what they spent. */
+class TeamRun<Output> {
+  readonly runId: string
+  readonly path: ReadonlyArray<string>
+  readonly policy: Policy.Policy
+  readonly leaderOptions: RunOptions
+  readonly members: Array<MemberRun> = []
+  readonly leaderRuns: Array<LeaderRun> = []
+  readonly leaderResults: Array<RunResult<unknown>> = []
+  startedAt = 0
+
+  constructor(
+    readonly config: TeamConfig,
+    readonly input: Input,
+    options: RunOptions | undefined,
+    readonly streaming: Streaming<Output> | undefined,
+    readonly context: RunContext.RunContext
+  ) {
+    this.runId = options?.runId ?? crypto.randomUUID()
+    this.path = streaming === undefined ? [config.name] : [...streaming.parent, config.name]
+    this.policy = options?.policy === undefined ? config.policy : Policy.merge(config.policy, options.policy)
+    // the team's run timeout bounds the leader with the members
+    this.leaderOptions = {
+      runId: this.runId,
       maxSteps: options?.maxSteps,
       policy: options?.policy === undefined ? undefined : { ...options.policy, runTimeout: Duration.infinity }
     }
-    const members: Array<MemberRun> = []
-    const leaderRuns: Array<LeaderRun> = []
-    const leaderResults: Array<RunResult<unknown>> = []
+  }
 
-    // The members' events go below the team (a coordinating leader's loop puts its tools' runs there itself).
-    const belowTeam = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
-      streaming === undefined ? effect : RunContext.streamingTo(effect, path, streaming.emit)
+  /** The run, with the team's timeout, in its span; a team delegated to says what its tree spent when it fails. */
+  get run(): Effect.Effect<TeamResult<Output>, AgentError> {
+    const { config, context, policy } = this
+    const limited = Policy.isLimited(policy.runTimeout)
+      ? Effect.timeoutFail(this.body, {
+        duration: policy.runTimeout,
+        onTimeout: () => new RunTimeout({ agent: config.name, timeout: policy.runTimeout })
+      })
+      : this.body
+    const attributes = { "gen_ai.agent.name": config.name, "team.mode": config.mode, "run.id": this.runId }
+    return Effect.flatMap(Effect.zip(tracing, Effect.clock), ([spans, clock]) =>
+      spans.span("team.run", { attributes })(
+        RunContext.running(limited, context, { ...context, report: undefined }, () => this.metrics(clock))
+      ))
+  }
 
-    // The leader's events are the team's, at its path (the leader is named after the team): all
-    // but its RunStarted (the team's came first) and, when it routes, its text (a decision, not
-    // an answer). Its RunCompleted is its caller's business, as any nested run's.
-    const asLeader = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
-      streaming === undefined ?
-        effect :
-        RunContext.streamingTo(effect, streaming.parent, (event) =>
-          event.path.length === path.length &&
-            (event._tag === "RunStarted" || (config.mode === "route" && event._tag === "TextDelta"))
-            ? Effect.void
-            : streaming.emit(event))
+  private metrics(clock: Clock.Clock): RunMetrics {
+    return treeMetrics(
+      this.config.mode,
+      this.leaderRuns,
+      this.members,
+      clock.unsafeCurrentTimeMillis() - this.startedAt
+    )
+  }
 
-    let startedAt = 0
-    const body = Effect.gen(function*() {
-      startedAt = yield* Clock.currentTimeMillis
+  private get body(): Effect.Effect<TeamResult<Output>, AgentError> {
+    return Effect.gen(this, function*() {
+      this.startedAt = yield* Clock.currentTimeMillis
+      const { config, path, runId, streaming } = this
       if (streaming !== undefined) {
-        yield* streaming.emit({ _tag: "RunStarted", runId, agent: name, path, input: Run.inputText(input) })
+        yield* streaming.emit({ _tag: "RunStarted", runId, agent: config.name, path, input: Run.inputText(this.input) })
       }
-
-      const runLeader = (leaderInput: Input) =>
-        Effect.gen(function*() {
-          const startedAtMs = (yield* Clock.currentTimeMillis) - startedAt
-          const result = yield* asLeader(RunContext.asking(config.leader.run(leaderInput, leaderOptions), (metrics) => {
-            leaderRuns.push({ startedAtMs, metrics })
-          }))
-          leaderRuns.push({ startedAtMs, metrics: result.metrics })
-          leaderResults.push(result)
-          return result
-        })
-
-      // A coordinating team that fails on a member's failure: the delegation hands the failure
-      // over and waits; a watcher task fails the group with it, which interrupts the leader and
-      // every delegation in flight.
-      const escalation = config.mode === "coordinate" && config.onMemberFailure === "fail"
-        ? yield* Deferred.make<never, AgentError>()
-        : undefined
-      const collector: RunContext.Collector = {
-        startedAt,
-        record: (run) => {
-          members.push(run)
-        },
-        escalate: escalation === undefined
-          ? undefined
-          : (error) => Effect.zipRight(Deferred.fail(escalation, error), Effect.never)
-      }
-
-      const coordinate = escalation === undefined ? runLeader(input) : TaskGroup.run((group) =>
-        Effect.gen(function*() {
-          const watcher = yield* group.fork(Deferred.await(escalation)).pipe(
-            Effect.catchTag("TaskGroupClosed", (closed) => Effect.die(closed))
-          )
-          const result = yield* runLeader(input)
-          yield* watcher.interrupt
-          return result
-        })
-      )
-
-      const route = Effect.gen(function*() {
-        let conversation: Input = input
-        for (let attempt = 1;; attempt++) {
-          const decision = yield* runLeader(conversation)
-          const chosen = (decision.output as { readonly member: string }).member
-          const outcome = yield* Effect.either(belowTeam(Delegate.run(config.byName.get(chosen)!, input)))
-          if (Either.isRight(outcome)) return outcome.right
-          if (config.onMemberFailure === "fail" || attempt >= config.members.length) {
-            return yield* Effect.fail(outcome.left)
-          }
-          conversation = [...decision.messages, Prompts.routeAgain(chosen, outcome.left.message)]
-        }
-      })
-
-      const broadcast = Effect.gen(function*() {
-        const outcomes = yield* belowTeam(TaskGroup.forEach(
-          config.members,
-          (member) =>
-            config.onMemberFailure === "fail"
-              ? Effect.map(Delegate.run(member, input), Either.right)
-              : Effect.either(Delegate.run(member, input)),
-          { concurrency: config.concurrency }
-        ))
-        return yield* runLeader(synthesisInput(input, config.members, outcomes))
-      })
-
-      const answer: RunResult<unknown> = yield* RunContext.locally(
-        config.mode === "coordinate" ? coordinate : config.mode === "route" ? route : broadcast,
-        (inner) => ({ ...inner, collector })
-      )
-
-      const now = yield* Clock.currentTimeMillis
-      const leader = combine(leaderResults)
+      const collector = yield* this.collector
+      const answer = yield* RunContext.locally(this.modeRun(collector), (inner) => ({ ...inner, collector }))
       const result: TeamResult<Output> = {
         runId,
-        agent: name,
+        agent: config.name,
         content: answer.content,
         output: answer.output as Output,
         messages: answer.messages,
         steps: answer.steps,
-        metrics: treeMetrics(config.mode, leaderRuns, members, now - startedAt),
+        metrics: this.metrics(yield* Effect.clock),
         mode: config.mode,
-        leader,
-        members
+        leader: combine(this.leaderResults),
+        members: this.members
       }
       yield* Effect.annotateCurrentSpan({
         "gen_ai.usage.input_tokens": result.metrics.inputTokens,
         "gen_ai.usage.output_tokens": result.metrics.outputTokens,
-        "team.delegations": members.length
+        "team.delegations": this.members.length
       })
       if (streaming?.complete !== undefined) {
-        yield* streaming.complete({ _tag: "RunCompleted", runId, agent: name, path, result })
+        yield* streaming.complete({ _tag: "RunCompleted", runId, agent: config.name, path, result })
       }
       return result
     })
-    const limited = Policy.isLimited(policy.runTimeout)
-      ? Effect.timeoutFail(body, {
-        duration: policy.runTimeout,
-        onTimeout: () => new RunTimeout({ agent: name, timeout: policy.runTimeout })
+  }
+
+  /**
+   * Where the delegations of the run are recorded. A coordinating team that
+   * fails on a member's failure: the delegation hands the failure over and
+   * waits (see {@link coordinate}).
+   */
+  private get collector(): Effect.Effect<Collector> {
+    return Effect.suspend((): Effect.Effect<Collector> => {
+      const record = (run: MemberRun) => {
+        this.members.push(run)
+      }
+      if (this.config.mode !== "coordinate" || this.config.onMemberFailure !== "fail") {
+        return Effect.succeed({ startedAt: this.startedAt, record, escalate: undefined })
+      }
+      return Effect.map(Deferred.make<never, AgentError>(), (escalation) => ({
+        startedAt: this.startedAt,
+        record,
+        escalate: (error: AgentError) => Effect.zipRight(Deferred.fail(escalation, error), Effect.never),
+        escalation
+      }))
+    })
+  }
+
+  private modeRun(collector: Collector): Effect.Effect<RunResult<unknown>, AgentError> {
+    switch (this.config.mode) {
+      case "coordinate":
+        return this.coordinate(collector.escalation)
+      case "route":
+        return this.route
+      case "broadcast":
+        return this.broadcast
+    }
+  }
+
+  /** The members' events go below the team (a coordinating leader's loop puts its tools' runs there itself). */
+  private belowTeam<A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> {
+    const streaming = this.streaming
+    return streaming === undefined ? effect : RunContext.streamingTo(effect, this.path, streaming.emit)
+  }
+
+  /**
+   * A run of the leader. Its events are the team's, at its path (the leader
+   * is named after the team): all but its RunStarted (the team's came first)
+   * and, when it routes, its text (a decision, not an answer). Its
+   * RunCompleted is its caller's business, as any nested run's.
+   */
+  private runLeader(input: Input): Effect.Effect<RunResult<unknown>, AgentError> {
+    return Effect.gen(this, function*() {
+      const { config, path, streaming } = this
+      const startedAtMs = (yield* Clock.currentTimeMillis) - this.startedAt
+      const run = RunContext.asking(config.leader.run(input, this.leaderOptions), (metrics) => {
+        this.leaderRuns.push({ startedAtMs, metrics })
       })
-      : body
-    // a team delegated to says what its tree spent when it fails; the runs inside are not asked
-    return Effect.flatMap(Effect.zip(tracing, Effect.clock), ([spans, clock]) =>
-      spans.span("team.run", { attributes: { "gen_ai.agent.name": name, "team.mode": config.mode, "run.id": runId } })(
-        RunContext.running(
-          limited,
-          context,
-          { ...context, report: undefined },
-          () =>
-            treeMetrics(config.mode, leaderRuns, members, clock.unsafeCurrentTimeMillis() - startedAt)
+      const result = yield* streaming === undefined ?
+        run :
+        RunContext.streamingTo(run, streaming.parent, (event) =>
+          event.path.length === path.length &&
+            (event._tag === "RunStarted" || (config.mode === "route" && event._tag === "TextDelta"))
+            ? Effect.void
+            : streaming.emit(event))
+      this.leaderRuns.push({ startedAtMs, metrics: result.metrics })
+      this.leaderResults.push(result)
+      return result
+    })
+  }
+
+  /** A watcher task fails the group with an escalated failure, which interrupts the leader and every delegation. */
+  private coordinate(escalation: Deferred.Deferred<never, AgentError> | undefined) {
+    if (escalation === undefined) return this.runLeader(this.input)
+    return TaskGroup.run((group) =>
+      Effect.gen(this, function*() {
+        const watcher = yield* group.fork(Deferred.await(escalation)).pipe(
+          Effect.catchTag("TaskGroupClosed", (closed) => Effect.die(closed))
         )
-      ))
-  })
+        const result = yield* this.runLeader(this.input)
+        yield* watcher.interrupt
+        return result
+      })
+    )
+  }
+
+  private get route(): Effect.Effect<RunResult<unknown>, AgentError> {
+    return Effect.gen(this, function*() {
+      const { config, input } = this
+      let conversation: Input = input
+      for (let attempt = 1;; attempt++) {
+        const decision = yield* this.runLeader(conversation)
+        const chosen = (decision.output as { readonly member: string }).member
+        const outcome = yield* Effect.either(this.belowTeam(Delegate.run(config.byName.get(chosen)!, input)))
+        if (Either.isRight(outcome)) return outcome.right
+        if (config.onMemberFailure === "fail" || attempt >= config.members.length) {
+          return yield* Effect.fail(outcome.left)
+        }
+        conversation = [...decision.messages, Prompts.routeAgain(chosen, outcome.left.message)]
+      }
+    })
+  }
+
+  private get broadcast(): Effect.Effect<RunResult<unknown>, AgentError> {
+    const { config, input } = this
+    return Effect.flatMap(
+      this.belowTeam(TaskGroup.forEach(
+        config.members,
+        (member) =>
+          config.onMemberFailure === "fail"
+            ? Effect.map(Delegate.run(member, input), Either.right)
+            : Effect.either(Delegate.run(member, input)),
+        { concurrency: config.concurrency }
+      )),
+      (outcomes) => this.runLeader(synthesisInput(input, config.members, outcomes))
+    )
+  }
+}
 
 /** The leader's input in broadcast mode: the request, then every member's answer (or failure). */
 const synthesisInput = (
