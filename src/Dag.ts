@@ -52,6 +52,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import * as Graph from "effect/Graph"
+import * as Inspectable from "effect/Inspectable"
 import type { Pipeable } from "effect/Pipeable"
 import { pipeArguments } from "effect/Pipeable"
 import * as Predicate from "effect/Predicate"
@@ -695,11 +696,13 @@ const Proto = {
   pipe() {
     return pipeArguments(this, arguments)
   },
+  ...Inspectable.BaseProto,
   toJSON(this: DagImpl) {
     return {
       _id: "Dag",
       name: this.name,
-      nodes: Array.from(this.graph.nodes.values(), ({ dependsOn, name }) => ({ name, dependsOn }))
+      // a record, not a list of records, so that Node's inspect shows it whole at its default depth
+      dependsOn: Object.fromEntries(Array.from(this.graph.nodes.values(), ({ dependsOn, name }) => [name, dependsOn]))
     }
   }
 }

@@ -41,6 +41,7 @@
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Inspectable from "effect/Inspectable"
 import type { Pipeable } from "effect/Pipeable"
 import { pipeArguments } from "effect/Pipeable"
 import * as Predicate from "effect/Predicate"
@@ -227,7 +228,7 @@ export type TeamResult<Output = string> = Run.TeamResult<Output>
  * @since 0.1.0
  * @category models
  */
-export interface Team<Output = string> extends Agent.Runnable<Output>, Pipeable {
+export interface Team<Output = string> extends Agent.Runnable<Output>, Pipeable, Inspectable.Inspectable {
   readonly [TypeId]: TypeId
   readonly mode: Mode
   readonly description: string
@@ -315,6 +316,7 @@ const Proto = {
   pipe() {
     return pipeArguments(this, arguments)
   },
+  ...Inspectable.BaseProto,
   toJSON(this: Team<unknown>) {
     return { _id: "Team", name: this.name, mode: this.mode, members: this.members.map((member) => member.name) }
   }
