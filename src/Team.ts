@@ -61,26 +61,12 @@ import type * as Tool from "./Tool.js"
 import * as Toolkit from "./Toolkit.js"
 
 /**
- * @example
- * ```ts
- * import { Team } from "effect-agents"
- *
- * const isTeam = (u: object) => Team.TypeId in u
- * ```
- *
  * @since 0.1.0
  * @category type ids
  */
 export const TypeId: unique symbol = Symbol.for("effect-agents/Team")
 
 /**
- * @example
- * ```ts
- * import { Team } from "effect-agents"
- *
- * type Id = Team.TypeId
- * ```
- *
  * @since 0.1.0
  * @category type ids
  */
@@ -89,13 +75,6 @@ export type TypeId = typeof TypeId
 /**
  * How a team works (see the module's description): `"coordinate"`,
  * `"route"` or `"broadcast"`.
- *
- * @example
- * ```ts
- * import { Team } from "effect-agents"
- *
- * const mode: Team.Mode = "broadcast"
- * ```
  *
  * @since 0.1.0
  * @category models
@@ -110,13 +89,6 @@ export type Mode = Run.TeamMode
  * synthesises with the failure in view); `"fail"` fails the team with the
  * member's error and interrupts every other member.
  *
- * @example
- * ```ts
- * import { Team } from "effect-agents"
- *
- * const strict: Team.MemberFailure = "fail"
- * ```
- *
  * @since 0.1.0
  * @category models
  */
@@ -126,13 +98,6 @@ export type MemberFailure = internal.MemberFailure
  * The leader: its instructions (the team adds what it needs to know of its
  * members and its mode), and its model (default: the `LanguageModel` in
  * context).
- *
- * @example
- * ```ts
- * import { Team } from "effect-agents"
- *
- * const leader: Team.LeaderOptions = { instructions: "Plan the research, then write the answer." }
- * ```
  *
  * @since 0.1.0
  * @category models
@@ -145,22 +110,6 @@ export interface LeaderOptions {
 
 /**
  * The options of {@link make}.
- *
- * @example
- * ```ts
- * import { Agent, Team } from "effect-agents"
- *
- * declare const searcher: Agent.Agent
- * declare const analyst: Agent.Agent
- *
- * const options: Team.Options<"broadcast", [Agent.Agent, Agent.Agent]> = {
- *   name: "Panel",
- *   mode: "broadcast",
- *   leader: { instructions: "Weigh the answers and conclude." },
- *   members: [searcher, analyst],
- *   policy: { runTimeout: "2 minutes" }
- * }
- * ```
  *
  * @since 0.1.0
  * @category models
@@ -249,14 +198,6 @@ export interface Team<Output = string> extends Agent.Runnable<Output>, Pipeable,
  * The output of a team: a `route` team answers with one of its members'
  * outputs; the others with their leader's text.
  *
- * @example
- * ```ts
- * import type { Agent, Team } from "effect-agents"
- *
- * type Routed = Team.OutputOf<"route", [Agent.Agent<{ readonly city: string }>, Agent.Agent]>
- * // { readonly city: string } | string
- * ```
- *
  * @since 0.1.0
  * @category type-level
  */
@@ -266,13 +207,6 @@ export type OutputOf<M extends Mode, Members extends ReadonlyArray<Agent.Runnabl
 
 /**
  * The output of a runnable.
- *
- * @example
- * ```ts
- * import type { Agent, Team } from "effect-agents"
- *
- * type Out = Team.RunnableOutput<Agent.Agent<number>> // number
- * ```
  *
  * @since 0.1.0
  * @category type-level
