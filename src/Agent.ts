@@ -40,6 +40,7 @@ import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
 import * as FiberRefs from "effect/FiberRefs"
 import { dual } from "effect/Function"
+import * as Inspectable from "effect/Inspectable"
 import type * as Option from "effect/Option"
 import type { Pipeable } from "effect/Pipeable"
 import { pipeArguments } from "effect/Pipeable"
@@ -153,7 +154,7 @@ export type Runnable<Output = string> = Runnables.Runnable<Output>
  * @since 0.1.0
  * @category models
  */
-export interface Agent<Output = string> extends Runnable<Output>, Pipeable {
+export interface Agent<Output = string> extends Runnable<Output>, Pipeable, Inspectable.Inspectable {
   readonly [TypeId]: TypeId
   readonly instructions: string
   readonly model: LanguageModel.Service
@@ -215,6 +216,7 @@ const Proto = {
   pipe() {
     return pipeArguments(this, arguments)
   },
+  ...Inspectable.BaseProto,
   toJSON(this: Agent<unknown>) {
     return { _id: "Agent", name: this.name, model: this.model.model, tools: Object.keys(this.toolkit.tools) }
   }

@@ -52,6 +52,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import * as Graph from "effect/Graph"
+import * as Inspectable from "effect/Inspectable"
 import type { Pipeable } from "effect/Pipeable"
 import { pipeArguments } from "effect/Pipeable"
 import * as Predicate from "effect/Predicate"
@@ -68,26 +69,12 @@ import * as Runnable from "./Runnable.js"
 /**
  * The brand of a {@link Dag}.
  *
- * @example
- * ```ts
- * import { Dag } from "effect-agents"
- *
- * Dag.TypeId in Dag.make("empty") // true
- * ```
- *
  * @since 0.1.0
  * @category type ids
  */
 export const TypeId: unique symbol = Symbol.for("effect-agents/Dag")
 
 /**
- * @example
- * ```ts
- * import type { Dag } from "effect-agents"
- *
- * const brand = (id: Dag.TypeId) => id.description // "effect-agents/Dag"
- * ```
- *
  * @since 0.1.0
  * @category type ids
  */
@@ -158,14 +145,6 @@ export class UnknownDependency extends Schema.TaggedError<UnknownDependency>()("
 
 /**
  * A mistake in a DAG built from names the compiler does not know.
- *
- * @example
- * ```ts
- * import { Dag } from "effect-agents"
- *
- * const describe = (error: Dag.DefinitionError) =>
- *   error._tag === "DuplicateNode" ? `twice: ${error.node}` : `unknown: ${error.dependency}`
- * ```
  *
  * @since 0.1.0
  * @category errors
@@ -286,14 +265,6 @@ export interface Dag<in I, out Out = {}, out E = never, out R = never> extends P
 /**
  * The outputs of a DAG's nodes, by name.
  *
- * @example
- * ```ts
- * import type { Dag } from "effect-agents"
- *
- * declare const dag: Dag.Dag<string, { readonly a: number; readonly b: string }>
- * type Outputs = Dag.Outputs<typeof dag> // { readonly a: number; readonly b: string }
- * ```
- *
  * @since 0.1.0
  * @category models
  */
@@ -302,14 +273,6 @@ export type Outputs<T> = T extends Dag<infer _I, infer Out, infer _E, infer _R> 
 /**
  * The errors a DAG's run can fail with before any node runs: none for a DAG
  * whose names the compiler knows (mistakes there are type errors).
- *
- * @example
- * ```ts
- * import type { Dag } from "effect-agents"
- *
- * type Literal = Dag.DefinitionErrorOf<{ readonly a: number }> // never
- * type Dynamic = Dag.DefinitionErrorOf<Record<string, number>> // Dag.DefinitionError
- * ```
  *
  * @since 0.1.0
  * @category models
@@ -380,13 +343,6 @@ export interface DagResult<Out = Record<string, unknown>, E = unknown>
  * - `onFailure`: `"fail-fast"` (default) interrupts the running nodes at the
  *   first failure and starts no other; `"continue"` skips the dependents of
  *   a failed node only, and lets every independent branch finish.
- *
- * @example
- * ```ts
- * import { Dag } from "effect-agents"
- *
- * const options: Dag.RunOptions = { concurrency: 4, onFailure: "continue" }
- * ```
  *
  * @since 0.1.0
  * @category models
@@ -472,13 +428,6 @@ export interface DagCompleted<Out = Record<string, unknown>, E = unknown> {
 /**
  * The events of a node.
  *
- * @example
- * ```ts
- * import type { Dag } from "effect-agents"
- *
- * const isEnd = (event: Dag.NodeEvent) => event._tag !== "NodeStarted"
- * ```
- *
  * @since 0.1.0
  * @category events
  */
@@ -497,13 +446,6 @@ export type NodeEvent<Out = Record<string, unknown>, E = unknown> =
  * Node events are a type of their own rather than members of `RunEvent`:
  * an agent's stream never holds them, and they carry the nodes' typed
  * outputs and errors.
- *
- * @example
- * ```ts
- * import type { Dag } from "effect-agents"
- *
- * const describe = (event: Dag.DagEvent) => ("node" in event ? `${event._tag} ${event.node}` : event._tag)
- * ```
  *
  * @since 0.1.0
  * @category events
@@ -545,11 +487,13 @@ const Proto = {
   pipe() {
     return pipeArguments(this, arguments)
   },
+  ...Inspectable.BaseProto,
   toJSON(this: DagImpl) {
     return {
       _id: "Dag",
       name: this.name,
-      nodes: Array.from(this.graph.nodes.values(), ({ dependsOn, name }) => ({ name, dependsOn }))
+      // a record, not a list of records, so that Node's inspect shows it whole at its default depth
+      dependsOn: Object.fromEntries(Array.from(this.graph.nodes.values(), ({ dependsOn, name }) => [name, dependsOn]))
     }
   }
 }
@@ -622,20 +566,6 @@ type TimeoutError<T> = [T] extends [never] ? never : NodeTimeout
  * from their outputs and the DAG's input, and optionally a timeout (per
  * attempt; the node fails with {@link NodeTimeout}) and a retry schedule (its
  * input is the node's error).
- *
- * @example
- * ```ts
- * import { Effect, Schedule } from "effect"
- * import { Dag } from "effect-agents"
- *
- * const options: Dag.NodeOptions<{ readonly ingest: Array<number> }, string, number, Error, never, readonly ["ingest"]> =
- *   {
- *     dependsOn: ["ingest"],
- *     run: ({ ingest }) => Effect.succeed(ingest.length),
- *     timeout: "30 seconds",
- *     retry: Schedule.recurs(2)
- *   }
- * ```
  *
  * @since 0.1.0
  * @category models
@@ -969,13 +899,6 @@ export const criticalPath = <I, Out, E, R>(
 
 /**
  * Options of {@link toMermaid}.
- *
- * @example
- * ```ts
- * import { Dag } from "effect-agents"
- *
- * const options: Dag.MermaidOptions = { direction: "LR" }
- * ```
  *
  * @since 0.1.0
  * @category pictures

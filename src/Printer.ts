@@ -275,13 +275,6 @@ export const printResponse = <Output>(
 /**
  * Options of {@link formatTimeline}.
  *
- * @example
- * ```ts
- * import { Printer } from "effect-agents"
- *
- * const options: Printer.TimelineOptions = { width: 60, color: false }
- * ```
- *
  * @since 0.1.0
  * @category models
  */

@@ -212,13 +212,6 @@ export interface Scoped<E = never> extends TaskGroup<E> {
  * (inside `Effect.all` with `concurrency`, `Effect.race`, `Effect.timeout`)
  * keeps it, and can wait for ever for a task that needs it.
  *
- * @example
- * ```ts
- * import { TaskGroup } from "effect-agents"
- *
- * const options: TaskGroup.Options = { concurrency: 4, onFailure: "continue" }
- * ```
- *
  * @since 0.1.0
  * @category models
  */

@@ -41,6 +41,7 @@
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Inspectable from "effect/Inspectable"
 import type { Pipeable } from "effect/Pipeable"
 import { pipeArguments } from "effect/Pipeable"
 import * as Predicate from "effect/Predicate"
@@ -60,26 +61,12 @@ import type * as Tool from "./Tool.js"
 import * as Toolkit from "./Toolkit.js"
 
 /**
- * @example
- * ```ts
- * import { Team } from "effect-agents"
- *
- * const isTeam = (u: object) => Team.TypeId in u
- * ```
- *
  * @since 0.1.0
  * @category type ids
  */
 export const TypeId: unique symbol = Symbol.for("effect-agents/Team")
 
 /**
- * @example
- * ```ts
- * import { Team } from "effect-agents"
- *
- * type Id = Team.TypeId
- * ```
- *
  * @since 0.1.0
  * @category type ids
  */
@@ -88,13 +75,6 @@ export type TypeId = typeof TypeId
 /**
  * How a team works (see the module's description): `"coordinate"`,
  * `"route"` or `"broadcast"`.
- *
- * @example
- * ```ts
- * import { Team } from "effect-agents"
- *
- * const mode: Team.Mode = "broadcast"
- * ```
  *
  * @since 0.1.0
  * @category models
@@ -109,13 +89,6 @@ export type Mode = Run.TeamMode
  * synthesises with the failure in view); `"fail"` fails the team with the
  * member's error and interrupts every other member.
  *
- * @example
- * ```ts
- * import { Team } from "effect-agents"
- *
- * const strict: Team.MemberFailure = "fail"
- * ```
- *
  * @since 0.1.0
  * @category models
  */
@@ -125,13 +98,6 @@ export type MemberFailure = internal.MemberFailure
  * The leader: its instructions (the team adds what it needs to know of its
  * members and its mode), and its model (default: the `LanguageModel` in
  * context).
- *
- * @example
- * ```ts
- * import { Team } from "effect-agents"
- *
- * const leader: Team.LeaderOptions = { instructions: "Plan the research, then write the answer." }
- * ```
  *
  * @since 0.1.0
  * @category models
@@ -144,22 +110,6 @@ export interface LeaderOptions {
 
 /**
  * The options of {@link make}.
- *
- * @example
- * ```ts
- * import { Agent, Team } from "effect-agents"
- *
- * declare const searcher: Agent.Agent
- * declare const analyst: Agent.Agent
- *
- * const options: Team.Options<"broadcast", [Agent.Agent, Agent.Agent]> = {
- *   name: "Panel",
- *   mode: "broadcast",
- *   leader: { instructions: "Weigh the answers and conclude." },
- *   members: [searcher, analyst],
- *   policy: { runTimeout: "2 minutes" }
- * }
- * ```
  *
  * @since 0.1.0
  * @category models
@@ -227,7 +177,7 @@ export type TeamResult<Output = string> = Run.TeamResult<Output>
  * @since 0.1.0
  * @category models
  */
-export interface Team<Output = string> extends Agent.Runnable<Output>, Pipeable {
+export interface Team<Output = string> extends Agent.Runnable<Output>, Pipeable, Inspectable.Inspectable {
   readonly [TypeId]: TypeId
   readonly mode: Mode
   readonly description: string
@@ -248,14 +198,6 @@ export interface Team<Output = string> extends Agent.Runnable<Output>, Pipeable 
  * The output of a team: a `route` team answers with one of its members'
  * outputs; the others with their leader's text.
  *
- * @example
- * ```ts
- * import type { Agent, Team } from "effect-agents"
- *
- * type Routed = Team.OutputOf<"route", [Agent.Agent<{ readonly city: string }>, Agent.Agent]>
- * // { readonly city: string } | string
- * ```
- *
  * @since 0.1.0
  * @category type-level
  */
@@ -265,13 +207,6 @@ export type OutputOf<M extends Mode, Members extends ReadonlyArray<Agent.Runnabl
 
 /**
  * The output of a runnable.
- *
- * @example
- * ```ts
- * import type { Agent, Team } from "effect-agents"
- *
- * type Out = Team.RunnableOutput<Agent.Agent<number>> // number
- * ```
  *
  * @since 0.1.0
  * @category type-level
@@ -315,6 +250,7 @@ const Proto = {
   pipe() {
     return pipeArguments(this, arguments)
   },
+  ...Inspectable.BaseProto,
   toJSON(this: Team<unknown>) {
     return { _id: "Team", name: this.name, mode: this.mode, members: this.members.map((member) => member.name) }
   }

@@ -28,6 +28,7 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Inspectable from "effect/Inspectable"
 import type { Pipeable } from "effect/Pipeable"
 import { pipeArguments } from "effect/Pipeable"
 import * as Predicate from "effect/Predicate"
@@ -59,7 +60,7 @@ export type TypeId = typeof TypeId
  * @since 0.1.0
  * @category models
  */
-export interface Tool<Name extends string, Params, Success, R = never> extends Pipeable {
+export interface Tool<Name extends string, Params, Success, R = never> extends Pipeable, Inspectable.Inspectable {
   readonly [TypeId]: TypeId
   readonly name: Name
   readonly description: string
@@ -221,6 +222,7 @@ const Proto = {
   pipe() {
     return pipeArguments(this, arguments)
   },
+  ...Inspectable.BaseProto,
   toJSON(this: Any) {
     return { _id: "Tool", name: this.name, description: this.description }
   }

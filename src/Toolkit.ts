@@ -25,6 +25,7 @@
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Inspectable from "effect/Inspectable"
 import type { Pipeable } from "effect/Pipeable"
 import { pipeArguments } from "effect/Pipeable"
 import * as Predicate from "effect/Predicate"
@@ -51,7 +52,7 @@ export type TypeId = typeof TypeId
  * @since 0.1.0
  * @category models
  */
-export interface Toolkit<in out Tools extends Record<string, Tool.Any>> extends Pipeable {
+export interface Toolkit<in out Tools extends Record<string, Tool.Any>> extends Pipeable, Inspectable.Inspectable {
   readonly [TypeId]: TypeId
   readonly tools: Tools
   /** Every tool as the model sees it. */
@@ -124,6 +125,7 @@ const Proto = {
   pipe() {
     return pipeArguments(this, arguments)
   },
+  ...Inspectable.BaseProto,
   toJSON(this: Any) {
     return { _id: "Toolkit", tools: Object.keys(this.tools) }
   },

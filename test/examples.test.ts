@@ -50,6 +50,18 @@ describe("npm run example", () => {
     }))
 })
 
+describe("npm run example -- resume", () => {
+  it.effect("stops a run after its first step and a fresh agent resumes it, without calling its tools again", () =>
+    Effect.gen(function*() {
+      const { exitCode, stderr, stdout } = yield* runner("resume")
+      expect({ exitCode, stderr }).toEqual({ exitCode: 0, stderr: "" })
+      expect(stdout).toMatch(/^first process: +stopped after step 1; its state is \d+ bytes of JSON$/m)
+      expect(stdout).toContain("second process: 1 model call, 0 tool calls; the whole run: 2 steps, 2 tool calls")
+      // each tool ran once, in the first process
+      expect(stdout.match(/^ {2}tool: /gm)).toHaveLength(2)
+    }))
+})
+
 describe("npm start", () => {
   it.effect("says first that it runs offline on the scripted model, and how to run it on a real one", () =>
     Effect.gen(function*() {

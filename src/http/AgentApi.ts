@@ -336,13 +336,6 @@ export const RunError = Schema.Union(
 export const StreamError = Schema.Union(...RunError.members, ServerShuttingDown, InternalError)
 
 /**
- * @example
- * ```ts
- * import { AgentApi } from "effect-agents/http"
- *
- * const describe = (error: AgentApi.StreamError) => `${error._tag}: ${error.message}`
- * ```
- *
  * @since 0.1.0
  * @category errors
  */
@@ -393,13 +386,6 @@ export const Input = Schema.Union(
 ).annotations({ identifier: "Input", description: "A message, or a conversation without system messages" })
 
 /**
- * @example
- * ```ts
- * import { AgentApi } from "effect-agents/http"
- *
- * const input: AgentApi.Input = [{ role: "user", content: "Hi" }]
- * ```
- *
  * @since 0.1.0
  * @category runs
  */
@@ -408,13 +394,6 @@ export type Input = typeof Input.Type
 /**
  * The body of a run: its input, and optionally the run's id (for your logs;
  * default a random UUID).
- *
- * @example
- * ```ts
- * import { AgentApi } from "effect-agents/http"
- *
- * const request: AgentApi.RunRequest = { input: "What is the weather in Paris?" }
- * ```
  *
  * @since 0.1.0
  * @category runs
@@ -429,13 +408,6 @@ export const RunRequest = Schema.Struct({
 }).annotations({ identifier: "RunRequest" })
 
 /**
- * @example
- * ```ts
- * import { AgentApi } from "effect-agents/http"
- *
- * const request: AgentApi.RunRequest = { input: "Hi", runId: "ticket-123" }
- * ```
- *
  * @since 0.1.0
  * @category runs
  */
@@ -501,13 +473,6 @@ export type RunEvent = typeof RunEvent.Type
  * What a tool run directly answered: its result as JSON (encoded with the
  * tool's `success` Schema when it has one) and the text a model would read.
  *
- * @example
- * ```ts
- * import { AgentApi } from "effect-agents/http"
- *
- * const result: AgentApi.ToolResult = { tool: "add", result: 3, content: "3" }
- * ```
- *
  * @since 0.1.0
  * @category tools
  */
@@ -518,13 +483,6 @@ export const ToolResult = Schema.Struct({
 }).annotations({ identifier: "ToolResult" })
 
 /**
- * @example
- * ```ts
- * import { AgentApi } from "effect-agents/http"
- *
- * const content = (result: AgentApi.ToolResult) => result.content
- * ```
- *
  * @since 0.1.0
  * @category tools
  */
@@ -538,13 +496,6 @@ export type ToolResult = typeof ToolResult.Type
  * The body of a batch: one agent, the inputs to run it on, and how many run
  * at once (default: the server's `batchConcurrency`).
  *
- * @example
- * ```ts
- * import { AgentApi } from "effect-agents/http"
- *
- * const request: AgentApi.BatchRequest = { agent: "summariser", inputs: ["text one", "text two"], concurrency: 2 }
- * ```
- *
  * @since 0.1.0
  * @category batches
  */
@@ -557,13 +508,6 @@ export const BatchRequest = Schema.Struct({
 }).annotations({ identifier: "BatchRequest" })
 
 /**
- * @example
- * ```ts
- * import { AgentApi } from "effect-agents/http"
- *
- * const request: AgentApi.BatchRequest = { agent: "summariser", inputs: ["one", "two"] }
- * ```
- *
  * @since 0.1.0
  * @category batches
  */
@@ -618,13 +562,6 @@ export const BatchAccepted = Schema.Struct({
 }).annotations({ identifier: "BatchAccepted" })
 
 /**
- * @example
- * ```ts
- * import { AgentApi } from "effect-agents/http"
- *
- * const id = (accepted: AgentApi.BatchAccepted) => accepted.id
- * ```
- *
  * @since 0.1.0
  * @category batches
  */
@@ -647,13 +584,6 @@ export type BatchAccepted = typeof BatchAccepted.Type
 export const ItemStatus = Schema.Literal("pending", "running", "done", "failed", "cancelled")
 
 /**
- * @example
- * ```ts
- * import { AgentApi } from "effect-agents/http"
- *
- * const ended = (status: AgentApi.ItemStatus) => status === "done" || status === "failed" || status === "cancelled"
- * ```
- *
  * @since 0.1.0
  * @category batches
  */
@@ -661,13 +591,6 @@ export type ItemStatus = typeof ItemStatus.Type
 
 /**
  * One run of a batch: `result` once done, `error` once failed.
- *
- * @example
- * ```ts
- * import { AgentApi } from "effect-agents/http"
- *
- * const item: AgentApi.BatchItem = { index: 0, status: "pending" }
- * ```
  *
  * @since 0.1.0
  * @category batches
@@ -680,13 +603,6 @@ export const BatchItem = Schema.Struct({
 }).annotations({ identifier: "BatchItem" })
 
 /**
- * @example
- * ```ts
- * import { AgentApi } from "effect-agents/http"
- *
- * const answers = (items: ReadonlyArray<AgentApi.BatchItem>) => items.map((item) => item.result?.content)
- * ```
- *
  * @since 0.1.0
  * @category batches
  */
@@ -726,13 +642,6 @@ export const Batch = Schema.Struct({
 }).annotations({ identifier: "Batch" })
 
 /**
- * @example
- * ```ts
- * import { AgentApi } from "effect-agents/http"
- *
- * const finished = (batch: AgentApi.Batch) => batch.status !== "running"
- * ```
- *
  * @since 0.1.0
  * @category batches
  */
@@ -816,13 +725,6 @@ export const DagError = Schema.Union(
  * A request to run a DAG: its input as JSON (decoded by the DAG's input
  * Schema), and `Dag.run`'s options.
  *
- * @example
- * ```ts
- * import { AgentApi } from "effect-agents/http"
- *
- * const request: AgentApi.DagRunRequest = { input: { quarter: "Q3" }, concurrency: 4, onFailure: "continue" }
- * ```
- *
  * @since 0.1.0
  * @category dags
  */
@@ -835,28 +737,22 @@ export const DagRunRequest = Schema.Struct({
 }).annotations({ identifier: "DagRunRequest" })
 
 /**
- * @example
- * ```ts
- * import { AgentApi } from "effect-agents/http"
- *
- * const request: AgentApi.DagRunRequest = { input: "Q3" }
- * ```
- *
  * @since 0.1.0
  * @category dags
  */
 export type DagRunRequest = typeof DagRunRequest.Type
 
+/**
+ * A node of a DAG's result, as `Dag.NodeResult` on the wire (`Run.nodeResult`):
+ * `output` and `error` as JSON (an error as its fields, with its `_tag` and
+ * `message`).
+ *
+ * @since 0.1.0
+ * @category dags
+ */
 export const DagNodeResult = Run.nodeResult(Schema.Unknown, Schema.Unknown)
 
 /**
- * @example
- * ```ts
- * import { AgentApi } from "effect-agents/http"
- *
- * const ok = (node: AgentApi.DagNodeResult) => node.status === "completed"
- * ```
- *
  * @since 0.1.0
  * @category dags
  */
@@ -882,13 +778,6 @@ export type DagNodeResult = typeof DagNodeResult.Type
 export const DagResult = Run.dagResult(Schema.Unknown, Schema.Unknown)
 
 /**
- * @example
- * ```ts
- * import { AgentApi } from "effect-agents/http"
- *
- * const makespan = (result: AgentApi.DagResult) => result.durationMs
- * ```
- *
  * @since 0.1.0
  * @category dags
  */
@@ -901,13 +790,6 @@ export type DagResult = typeof DagResult.Type
 /**
  * What `GET /health` answers: the names of what is served, by kind.
  *
- * @example
- * ```ts
- * import { AgentApi } from "effect-agents/http"
- *
- * const health: AgentApi.Health = { status: "ok", agents: ["assistant"], teams: [], dags: [] }
- * ```
- *
  * @since 0.1.0
  * @category health
  */
@@ -919,13 +801,6 @@ export const Health = Schema.Struct({
 }).annotations({ identifier: "Health" })
 
 /**
- * @example
- * ```ts
- * import { AgentApi } from "effect-agents/http"
- *
- * const served = (health: AgentApi.Health) => [...health.agents, ...health.teams]
- * ```
- *
  * @since 0.1.0
  * @category health
  */

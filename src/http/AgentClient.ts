@@ -42,14 +42,6 @@ import * as Sse from "../internal/http/sse.js"
 import * as AgentApi from "./AgentApi.js"
 
 /**
- * @example
- * ```ts
- * import { Redacted } from "effect"
- * import { AgentClient } from "effect-agents/http"
- *
- * const options: AgentClient.Options = { baseUrl: "http://127.0.0.1:8080", token: Redacted.make("s3cret") }
- * ```
- *
  * @since 0.1.0
  * @category models
  */
@@ -94,14 +86,6 @@ export type StreamFailure =
 /**
  * The endpoints of `AgentApi.Api` as methods, as `HttpApiClient` derives
  * them.
- *
- * @example
- * ```ts
- * import { AgentClient } from "effect-agents/http"
- *
- * declare const api: AgentClient.ApiClient
- * const health = api.health()
- * ```
  *
  * @since 0.1.0
  * @category models

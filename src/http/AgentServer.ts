@@ -87,14 +87,6 @@ import * as AgentApi from "./AgentApi.js"
 import * as Registry from "./Registry.js"
 
 /**
- * @example
- * ```ts
- * import { Redacted } from "effect"
- * import { AgentServer } from "effect-agents/http"
- *
- * const options: AgentServer.Options = { port: 0, token: Redacted.make("s3cret"), maxBodySize: 64 * 1024 }
- * ```
- *
  * @since 0.1.0
  * @category models
  */

@@ -37,13 +37,6 @@ import { AgentNotFound, DagInputInvalid, DagNotFound } from "./AgentApi.js"
  * The kinds of runnables served. Teams are served at the same endpoints as
  * agents; `GET /health` lists each kind apart.
  *
- * @example
- * ```ts
- * import { Registry } from "effect-agents/http"
- *
- * const kind: Registry.Kind = "team"
- * ```
- *
  * @since 0.1.0
  * @category models
  */
@@ -168,16 +161,6 @@ export class Registry extends Context.Tag("effect-agents/http/Registry")<Registr
 /**
  * What to serve: agents (whose tools can also be run directly), teams or
  * any other `Agent.Runnable`, and DAGs (see {@link dag}).
- *
- * @example
- * ```ts
- * import { Registry } from "effect-agents/http"
- * import type { Agent } from "effect-agents"
- *
- * declare const researcher: Agent.Agent
- * declare const crew: Agent.Runnable
- * const options: Registry.Options = { agents: [researcher], teams: [crew] }
- * ```
  *
  * @since 0.1.0
  * @category models
