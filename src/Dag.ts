@@ -245,7 +245,7 @@ export interface NodeInfo extends internal.NodeInfo {}
  * @since 0.1.0
  * @category models
  */
-export interface Dag<in I, out Out = {}, out E = never, out R = never> extends Pipeable {
+export interface Dag<in I, out Out = {}, out E = never, out R = never> extends Pipeable, Inspectable.Inspectable {
   readonly [TypeId]: {
     readonly _I: Types.Contravariant<I>
     readonly _Out: Types.Covariant<Out>
