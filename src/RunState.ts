@@ -124,10 +124,13 @@ export const initial = (options: {
     agent: options.agent,
     messages,
     steps: [],
+    pending: undefined,
+    answer: undefined,
     usage: LanguageModel.emptyUsage,
     toolCalls: 0,
     retries: 0,
     delegated: Run.emptyMetrics,
+    timeToFirstTokenMs: undefined,
     elapsedMs: 0,
     correctionsLeft: 1
   }

@@ -194,36 +194,61 @@ const makeEnv = <Output>(
 // Steps
 // -----------------------------------------------------------------------------
 
+/** The run's answer: its text, and its output (decoded with the output Schema). */
+interface Answer<Output> {
+  readonly content: string
+  readonly output: Output
+}
+
 /** What a half-step came to: the next state, and the run's answer once the model gave it. */
 interface Outcome<Output> {
   readonly state: RunState.RunState
-  readonly answer?: { readonly content: string; readonly output: Output } | undefined
+  readonly answer: Answer<Output> | undefined
 }
 
-const stepCompleted = <Output>(env: Env<Output>, step: Run.Step): Effect.Effect<unknown> =>
+/**
+ * A half-step's state becomes the run's latest and is handed to `onState` (a
+ * run may stop after either half); then the run goes on from the latest.
+ */
+const save = <A, E, Output>(
+  env: Env<Output>,
+  state: RunState.RunState,
+  next: (latest: RunState.RunState) => Effect.Effect<A, E>
+): Effect.Effect<A, E> => {
+  const latest = env.progress.advance(state)
+  return env.onState === undefined ? next(latest) : Effect.flatMap(env.onState(latest), () => next(latest))
+}
+
+/** A step done: the run goes on from `state`, with its answer if the model gave one. */
+const stepDone = <Output>(answer?: Answer<Output>) => (state: RunState.RunState): Effect.Effect<Outcome<Output>> =>
+  Effect.succeed({ state, answer })
+
+/** A streamed run's `StepCompleted`, then `next`. */
+const stepCompleted = <A, E, Output>(
+  env: Env<Output>,
+  step: Run.Step,
+  next: Effect.Effect<A, E>
+): Effect.Effect<A, E> =>
   env.emit === undefined
-    ? Effect.void
-    : env.emit({ _tag: "StepCompleted", runId: env.runId, agent: env.agent, path: env.path, step })
+    ? next
+    : Effect.zipRight(
+      env.emit({ _tag: "StepCompleted", runId: env.runId, agent: env.agent, path: env.path, step }),
+      next
+    )
 
 /**
- * The model's half of a step: its tool calls become the pending step; an
- * answer without tool calls ends the step, and the run when it decodes (or,
- * once, asks the model to correct it).
+ * The model's half of a step: its tool calls become the pending step, whose
+ * run (`act`) follows; an answer without tool calls ends the step, and the run
+ * when it decodes (or, once, asks the model to correct it).
  */
 const think = <Output>(env: Env<Output>, state: RunState.RunState): Effect.Effect<Outcome<Output>, AgentError> => {
   const index = state.steps.length
+  const tally = new ModelCall.Tally()
   return Effect.flatMap(
-    ModelCall.call(env, state.messages, index),
-    ({ firstTextAt, response, retries }): Effect.Effect<Outcome<Output>, AgentError> => {
-      const next: RunState.RunState = {
-        ...state,
-        messages: [...state.messages, LanguageModel.assistant(response.text, response.toolCalls)],
-        usage: LanguageModel.addUsage(state.usage, response.usage),
-        retries: state.retries + retries,
-        timeToFirstTokenMs: state.timeToFirstTokenMs ??
-          (firstTextAt === undefined ? undefined : env.elapsed(firstTextAt)),
-        elapsedMs: env.elapsed(env.clock.unsafeCurrentTimeMillis())
-      }
+    ModelCall.call(env, state.messages, index, tally),
+    (response): Effect.Effect<Outcome<Output>, AgentError> => {
+      const now = env.clock.unsafeCurrentTimeMillis()
+      const firstTextAt = tally.firstTextAt(response, now)
       const pending: RunState.PendingStep = {
         index,
         text: response.text,
@@ -232,13 +257,27 @@ const think = <Output>(env: Env<Output>, state: RunState.RunState): Effect.Effec
         model: response.model,
         toolCalls: response.toolCalls
       }
-      if (response.toolCalls.length > 0) {
-        return Effect.succeed({ state: { ...next, pending, toolCalls: state.toolCalls + response.toolCalls.length } })
+      const waiting = response.toolCalls.length > 0
+      const next: RunState.RunState = {
+        ...state,
+        messages: [...state.messages, LanguageModel.assistant(response.text, response.toolCalls)],
+        pending: waiting ? pending : undefined,
+        usage: LanguageModel.addUsage(state.usage, response.usage),
+        toolCalls: state.toolCalls + response.toolCalls.length,
+        retries: state.retries + tally.retries,
+        timeToFirstTokenMs: state.timeToFirstTokenMs ??
+          (firstTextAt === undefined ? undefined : env.elapsed(firstTextAt)),
+        elapsedMs: env.elapsed(now)
       }
+      if (waiting) return save(env, next, (latest) => act(env, latest, pending))
       const step: Run.Step = { ...pending, toolCalls: [] }
-      return Effect.zipRight(
-        stepCompleted(env, step),
-        answer(env, { ...next, steps: [...state.steps, step] }, response)
+      const decided = answer(env, { ...next, steps: [...state.steps, step] }, response.text)
+      return stepCompleted(
+        env,
+        step,
+        Either.isLeft(decided)
+          ? Effect.fail(decided.left)
+          : save(env, decided.right.state, stepDone(decided.right.answer))
       )
     }
   )
@@ -248,22 +287,21 @@ const think = <Output>(env: Env<Output>, state: RunState.RunState): Effect.Effec
 const answer = <Output>(
   env: Env<Output>,
   state: RunState.RunState,
-  response: LanguageModel.GenerateResponse
-): Effect.Effect<Outcome<Output>, OutputInvalid> => {
-  const content = response.text
+  content: string
+): Either.Either<{ readonly state: RunState.RunState; readonly answer?: Answer<Output> }, OutputInvalid> => {
   const output = env.config.output
   if (output === undefined) {
-    return Effect.succeed({ state: { ...state, answer: content }, answer: { content, output: content as Output } })
+    return Either.right({ state: { ...state, answer: content }, answer: { content, output: content as Output } })
   }
   const decoded = output.decode(content)
   if (Either.isRight(decoded)) {
-    return Effect.succeed({ state: { ...state, answer: content }, answer: { content, output: decoded.right } })
+    return Either.right({ state: { ...state, answer: content }, answer: { content, output: decoded.right } })
   }
   if (state.correctionsLeft === 0 || state.steps.length >= env.maxSteps) {
-    return Effect.fail(new OutputInvalid({ agent: env.agent, content, issues: decoded.left }))
+    return Either.left(new OutputInvalid({ agent: env.agent, content, issues: decoded.left }))
   }
   const messages = [...state.messages, Prompts.correction(decoded.left)]
-  return Effect.succeed({ state: { ...state, messages, correctionsLeft: state.correctionsLeft - 1 } })
+  return Either.right({ state: { ...state, messages, correctionsLeft: state.correctionsLeft - 1 } })
 }
 
 /** The tool calls' half of a step: their results join the conversation, and the step is recorded. */
@@ -274,42 +312,27 @@ const act = <Output>(
 ): Effect.Effect<Outcome<Output>> =>
   Effect.flatMap(ToolCalls.run(env, pending.index, pending.toolCalls), (done) => {
     const step: Run.Step = { ...pending, toolCalls: done.map(({ record }) => record) }
-    const { pending: _, ...rest } = state
     const next: RunState.RunState = {
-      ...rest,
+      ...state,
+      pending: undefined,
       messages: [...state.messages, ...done.map(({ message }) => message)],
       steps: [...state.steps, step],
       elapsedMs: env.elapsed(env.clock.unsafeCurrentTimeMillis())
     }
-    return Effect.as(stepCompleted(env, step), { state: next })
+    return stepCompleted(env, step, save(env, next, stepDone()))
   })
 
 // -----------------------------------------------------------------------------
 // A run
 // -----------------------------------------------------------------------------
 
-/** Each state a step leads to is the run's latest, and is handed to `onState`. */
-const save = <Output>(env: Env<Output>, outcome: Outcome<Output>): Effect.Effect<Outcome<Output>> => {
-  const state = env.progress.advance(outcome.state)
-  const saved = { ...outcome, state }
-  return env.onState === undefined ? Effect.succeed(saved) : Effect.as(env.onState(state), saved)
-}
-
 /** One step, both halves (or the second half of a step a stored state stopped in). */
 const step = <Output>(env: Env<Output>, state: RunState.RunState): Effect.Effect<Outcome<Output>, AgentError> => {
-  // the state between the halves is saved too: a run may stop there
-  const halves = state.pending !== undefined
-    ? act(env, state, state.pending)
-    : Effect.flatMap(think(env, state), (outcome) => {
-      const pending = outcome.state.pending
-      return pending === undefined
-        ? Effect.succeed(outcome)
-        : Effect.flatMap(save(env, outcome), (saved) => act(env, saved.state, pending))
-    })
-  return Effect.flatMap(
-    env.tracing.span("agent.step", { attributes: { "agent.step": state.steps.length } })(halves),
-    (outcome) => save(env, outcome)
-  )
+  const halves = state.pending === undefined ? think(env, state) : act(env, state, state.pending)
+  // the span's options are made only where a tracer listens: every step comes this way
+  return env.tracing.traced
+    ? env.tracing.span("agent.step", { attributes: { "agent.step": state.steps.length } })(halves)
+    : halves
 }
 
 /** Steps until the model answers, or the run reaches `maxSteps`. */

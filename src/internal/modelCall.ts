@@ -8,7 +8,6 @@
 import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
 import type * as LanguageModel from "../LanguageModel.js"
 import type { ModelError } from "../ModelError.js"
@@ -34,18 +33,22 @@ export interface Env {
   readonly responseFormat: LanguageModel.ResponseFormat | undefined
 }
 
-/** A model call done. */
-export interface Called {
-  readonly response: LanguageModel.GenerateResponse
-  /** Attempts beyond the first, fallbacks included. */
-  readonly retries: number
-  /** When its first text came (the clock's milliseconds), if it had text. */
-  readonly firstTextAt: number | undefined
-}
+/**
+ * What a model call keeps as it goes: its attempts beyond the first
+ * (fallbacks included), and when a streamed attempt's first text reached the
+ * caller. That text cannot be taken back: from then on, a failure is final.
+ */
+export class Tally {
+  retries = 0
+  streamedTextAt: number | undefined = undefined
 
-/** A failure after streamed text reached the caller: final. */
-class AfterText {
-  constructor(readonly error: ModelError) {}
+  /** Whether a failure may be retried, or handed to a fallback: no text reached the caller. */
+  readonly open = (): boolean => this.streamedTextAt === undefined
+
+  /** When the call's first text came: its first streamed delta, or the generated `response` at `now`. */
+  firstTextAt(response: LanguageModel.GenerateResponse, now: number): number | undefined {
+    return this.streamedTextAt ?? (response.text.length > 0 ? now : undefined)
+  }
 }
 
 /** The timeout of a call's first attempt: the policy's, within the retry budget when it retries. */
@@ -54,36 +57,40 @@ export const firstTimeout = (policy: Policy.Policy): Duration.Duration | undefin
   return Policy.isLimited(limit) ? limit : undefined
 }
 
-/** The model call of step `step` on the conversation `messages`. */
+/**
+ * The model call of step `step` on the conversation `messages`, counted in
+ * `tally`. Made in the step that runs it, and run once: a happy call costs a
+ * step no more than the model's own effect and one handler for its failure.
+ */
 export const call = (
   env: Env,
   messages: ReadonlyArray<LanguageModel.Message>,
-  step: number
-): Effect.Effect<Called, ModelError> =>
-  Effect.suspend(() => {
-    const request: LanguageModel.GenerateRequest = {
-      messages,
-      tools: env.tools,
-      responseFormat: env.responseFormat,
-      timeout: firstTimeout(env.policy)
-    }
-    let retries = 0
-    let firstTextAt: number | undefined
-    const attempt = (model: LanguageModel.Service, request: LanguageModel.GenerateRequest) =>
-      traced(env, model, step, once(env, model, request, step, (at) => firstTextAt ??= at))
-    const onModel = (model: LanguageModel.Service) => withRetries(env, model, request, attempt, () => retries++)
-    let called = onModel(env.models[0]!)
-    for (const fallback of env.models.slice(1)) {
-      called = Effect.catchIf(called, isModelError, () => {
-        retries++
-        return onModel(fallback)
-      })
-    }
-    return called.pipe(
-      Effect.map((response): Called => ({ response, retries, firstTextAt })),
-      Effect.mapError((error) => error instanceof AfterText ? error.error : error)
-    )
-  })
+  step: number,
+  tally: Tally
+): Effect.Effect<LanguageModel.GenerateResponse, ModelError> => {
+  const request: LanguageModel.GenerateRequest = {
+    messages,
+    tools: env.tools,
+    responseFormat: env.responseFormat,
+    timeout: firstTimeout(env.policy)
+  }
+  const attempt: Attempt = (model, request) => traced(env, model, step, once(env, model, request, step, tally))
+  let called = withRetries(env, env.models[0]!, request, attempt, tally)
+  for (let i = 1; i < env.models.length; i++) {
+    const fallback = env.models[i]!
+    called = Effect.catchIf(called, tally.open, () => {
+      tally.retries++
+      return withRetries(env, fallback, request, attempt, tally)
+    })
+  }
+  return called
+}
+
+/** One attempt of a call on one model. */
+type Attempt = (
+  model: LanguageModel.Service,
+  request: LanguageModel.GenerateRequest
+) => Effect.Effect<LanguageModel.GenerateResponse, ModelError>
 
 /** One attempt on one model: generated, or streamed (its text emitted as it comes). */
 const once = (
@@ -91,16 +98,9 @@ const once = (
   model: LanguageModel.Service,
   request: LanguageModel.GenerateRequest,
   step: number,
-  sawText: (at: number) => void
-): Effect.Effect<LanguageModel.GenerateResponse, ModelError | AfterText> => {
-  if (env.emit === undefined) {
-    return Effect.map(model.generate(request), (response) => {
-      if (response.text.length > 0) sawText(env.clock.unsafeCurrentTimeMillis())
-      return response
-    })
-  }
-  return streamed(env, env.emit, model.stream(request), step, sawText)
-}
+  tally: Tally
+): Effect.Effect<LanguageModel.GenerateResponse, ModelError> =>
+  env.emit === undefined ? model.generate(request) : streamed(env, env.emit, model.stream(request), step, tally)
 
 /** A streamed response, assembled: its text emitted delta by delta, its tool calls and finish collected. */
 const streamed = (
@@ -108,8 +108,8 @@ const streamed = (
   emit: NonNullable<Env["emit"]>,
   parts: Stream.Stream<LanguageModel.StreamPart, ModelError>,
   step: number,
-  sawText: (at: number) => void
-): Effect.Effect<LanguageModel.GenerateResponse, ModelError | AfterText> =>
+  tally: Tally
+): Effect.Effect<LanguageModel.GenerateResponse, ModelError> =>
   Effect.suspend(() => {
     let text = ""
     const toolCalls: Array<LanguageModel.ToolCall> = []
@@ -118,7 +118,7 @@ const streamed = (
     return Stream.runForEach(parts, (part) => {
       switch (part._tag) {
         case "TextDelta": {
-          if (text.length === 0) sawText(env.clock.unsafeCurrentTimeMillis())
+          tally.streamedTextAt ??= env.clock.unsafeCurrentTimeMillis()
           text += part.text
           return emit({ _tag: "TextDelta", runId, agent, path, step, text: part.text })
         }
@@ -132,7 +132,6 @@ const streamed = (
         }
       }
     }).pipe(
-      Effect.mapError((error) => text.length > 0 ? new AfterText(error) : error),
       Effect.flatMap(() =>
         finish === undefined
           ? Effect.fail(new MalformedResponse({ message: "the stream ended without a finish part" }))
@@ -180,41 +179,28 @@ const withRetries = (
   env: Env,
   model: LanguageModel.Service,
   request: LanguageModel.GenerateRequest,
-  attempt: (
-    model: LanguageModel.Service,
-    request: LanguageModel.GenerateRequest
-  ) => Effect.Effect<LanguageModel.GenerateResponse, ModelError | AfterText>,
-  retried: () => void
-): Effect.Effect<LanguageModel.GenerateResponse, ModelError | AfterText> => {
+  attempt: Attempt,
+  tally: Tally
+): Effect.Effect<LanguageModel.GenerateResponse, ModelError> => {
   const policy = env.policy
   if (policy.retry === undefined) return attempt(model, request)
   const clock = env.clock
   const startedAt = clock.unsafeCurrentTimeMillis()
-  const budget = Duration.toMillis(policy.retryBudget)
-  return Effect.catchIf(attempt(model, request), isModelError, (first) => {
+  return Effect.catchIf(attempt(model, request), tally.open, (first) => {
+    const budget = Duration.toMillis(policy.retryBudget)
     let attempts = 1
-    // a failure after text is final: it leaves the retries as a value
     const again = Effect.suspend(() => {
       if (attempts++ === 1) return Effect.fail(first)
-      retried()
+      tally.retries++
       const left = Duration.millis(budget - (clock.unsafeCurrentTimeMillis() - startedAt))
       const timeout = Policy.isLimited(policy.modelTimeout) ? Duration.min(policy.modelTimeout, left) : left
-      return attempt(model, { ...request, timeout }).pipe(
-        Effect.map((response) => Either.right<LanguageModel.GenerateResponse>(response)),
-        Effect.catchIf((error) => error instanceof AfterText, (error) => Effect.succeed(Either.left(error)))
-      )
+      return attempt(model, { ...request, timeout })
     })
-    return Effect.retry(again, Policy.retrySchedule(policy, { startedAt })!).pipe(
-      Effect.mapError((error) =>
-        attempts <= 2
-          ? error
-          : Retry.gaveUp(error, attempts - 1, Duration.millis(clock.unsafeCurrentTimeMillis() - startedAt))
-      ),
-      Effect.flatMap((outcome): Effect.Effect<LanguageModel.GenerateResponse, AfterText> =>
-        Either.isRight(outcome) ? Effect.succeed(outcome.right) : Effect.fail(outcome.left)
-      )
-    )
+    const schedule = Policy.retrySchedule(policy, { startedAt })!
+    return Effect.mapError(Effect.retry(again, { schedule, while: tally.open }), (error) =>
+      // a failure after streamed text is final, not a retry that gave up
+      attempts <= 2 || !tally.open()
+        ? error
+        : Retry.gaveUp(error, attempts - 1, Duration.millis(clock.unsafeCurrentTimeMillis() - startedAt)))
   })
 }
-
-const isModelError = (error: ModelError | AfterText): error is ModelError => !(error instanceof AfterText)

@@ -88,8 +88,18 @@ export const running = <A, E, R>(
 ): Effect.Effect<A, E, R> => {
   const report = context.report
   const reported = report === undefined ? effect : Effect.onError(effect, () => Effect.sync(() => report(metrics())))
-  return Effect.locally(reported, current, inner)
+  return seesAs(inner, context) ? reported : Effect.locally(reported, current, inner)
 }
+
+/**
+ * Whether a run started under `a` finds the same place as under `b`: a path
+ * is read only by a streamed run or a team's collector. Most runs are on
+ * their own and need no context of their own, and `Effect.locally` is not
+ * free: it wraps the run in an acquire/release of the FiberRef's value.
+ */
+const seesAs = (a: RunContext, b: RunContext): boolean =>
+  a.emit === b.emit && a.collector === b.collector && a.report === b.report && a.account === b.account &&
+  (a.path === b.path || (a.emit === undefined && a.collector === undefined))
 
 /** Runs the run that `effect` starts asked to `report` what it spent, should it fail. */
 export const asking = <A, E, R>(effect: Effect.Effect<A, E, R>, report: Report): Effect.Effect<A, E, R> =>

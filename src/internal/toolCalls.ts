@@ -72,6 +72,7 @@ const one = (env: Env, step: number, toolCall: LanguageModel.ToolCall): Effect.E
   const announced = emit === undefined
     ? call
     : Effect.zipRight(emit({ _tag: "ToolCallStarted", runId, agent, path, step, toolCall }), call)
+  if (!tracing.traced) return announced
   return tracing.span("tool.call", {
     attributes: { "gen_ai.tool.name": toolCall.name, "gen_ai.tool.call.id": toolCall.id, "agent.step": step }
   })(announced)
