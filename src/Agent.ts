@@ -52,6 +52,7 @@ import * as Delegate from "./internal/delegate.js"
 import * as Loop from "./internal/loop.js"
 import * as Metering from "./internal/metering.js"
 import * as Output from "./internal/output.js"
+import * as SessionRun from "./internal/sessionRun.js"
 import * as LanguageModel from "./LanguageModel.js"
 import * as Policy from "./Policy.js"
 import * as Run from "./Run.js"
@@ -279,11 +280,19 @@ export const make: {
       toolkit,
       maxSteps: config.maxSteps,
       policy: config.policy,
-      run: (input: Input, runOptions?: RunOptions) => Loop.runLoop(config, input, runOptions, undefined),
+      run: (input: Input, runOptions?: RunOptions) =>
+        SessionRun.around(
+          config.name,
+          input,
+          runOptions,
+          (input, options) => Loop.runLoop(config, input, options, undefined)
+        ),
       stream: (input: Input, runOptions?: RunOptions) =>
         Runnables.stream<RunEvent<Output>, AgentError, never>(
           [config.name],
-          (emit) => Loop.runLoop(config, input, runOptions, emit)
+          (emit) =>
+            SessionRun.around(config.name, input, runOptions, (input, options) =>
+              Loop.runLoop(config, input, options, emit))
         ),
       resume: (state: RunState.RunState, runOptions?: RunOptions) =>
         Loop.resumeLoop(config, state, runOptions, undefined),

@@ -354,12 +354,72 @@ export class InputInvalid extends Schema.TaggedError<InputInvalid>()("InputInval
 }
 
 /**
+ * The run waited `waitFor` for its session's turn: another run of the same
+ * session (in this process or another sharing the store) held it all along.
+ * Runs of one session are serialised so that no turn is lost.
+ *
+ * @example
+ * ```ts
+ * import { Duration } from "effect"
+ * import { AgentError } from "effect-agents"
+ *
+ * const error = new AgentError.SessionBusy({ session: "chat-1", waitFor: Duration.seconds(30) })
+ * console.log(error.message) // 'session "chat-1" was busy with another run for 30s'
+ * ```
+ *
+ * @since 0.1.0
+ * @category agent errors
+ */
+export class SessionBusy extends Schema.TaggedError<SessionBusy>()("SessionBusy", {
+  session: Schema.String,
+  waitFor: Schema.DurationFromMillis
+}) {
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `session "${this.session}" was busy with another run for ${Duration.format(this.waitFor)}`
+  }
+}
+
+/**
+ * The store (a session's history, a batch's record) could not be read or
+ * written. `message` says what failed, never how to connect to the store.
+ *
+ * @example
+ * ```ts
+ * import { AgentError } from "effect-agents"
+ *
+ * const error = new AgentError.StoreFailed({ operation: "append a turn", reason: "database is locked" })
+ * console.log(error.message) // 'the store failed to append a turn: database is locked'
+ * ```
+ *
+ * @since 0.1.0
+ * @category agent errors
+ */
+export class StoreFailed extends Schema.TaggedError<StoreFailed>()("StoreFailed", {
+  operation: Schema.String,
+  reason: Schema.String
+}) {
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `the store failed to ${this.operation}: ${this.reason}`
+  }
+}
+
+/**
  * Everything an agent run can fail with.
  *
  * @since 0.1.0
  * @category agent errors
  */
-export type AgentError = ModelError | ToolError | MaxStepsExceeded | RunTimeout | OutputInvalid | InputInvalid
+export type AgentError =
+  | ModelError
+  | ToolError
+  | MaxStepsExceeded
+  | RunTimeout
+  | OutputInvalid
+  | InputInvalid
+  | SessionBusy
+  | StoreFailed
 
 /**
  * The Schema of {@link AgentError}.
@@ -373,5 +433,16 @@ export const AgentError: Schema.Union<[
   typeof MaxStepsExceeded,
   typeof RunTimeout,
   typeof OutputInvalid,
-  typeof InputInvalid
-]> = Schema.Union(ModelError, ToolError, MaxStepsExceeded, RunTimeout, OutputInvalid, InputInvalid)
+  typeof InputInvalid,
+  typeof SessionBusy,
+  typeof StoreFailed
+]> = Schema.Union(
+  ModelError,
+  ToolError,
+  MaxStepsExceeded,
+  RunTimeout,
+  OutputInvalid,
+  InputInvalid,
+  SessionBusy,
+  StoreFailed
+)

@@ -28,6 +28,7 @@ import type * as Policy from "./Policy.js"
 import type * as Run from "./Run.js"
 import type { Forwarded, RunEvent } from "./RunEvent.js"
 import type * as RunState from "./RunState.js"
+import type * as Session from "./Session.js"
 
 /**
  * Settings of one run, over the runnable's own.
@@ -45,6 +46,17 @@ export interface RunOptions {
    * `RunState`): store it, and `agent.resume` continues the run from it.
    */
   readonly onState?: ((state: RunState.RunState) => Effect.Effect<void>) | undefined
+  /**
+   * The conversation the run continues (see `Session`): its history goes
+   * before the input, and the run's turn is appended when it succeeds.
+   */
+  readonly session?: Session.Session | undefined
+  /**
+   * With a session: also keep the turn of a run that fails (its input, and
+   * its steps up to the failure). Default: a failed or interrupted run
+   * appends nothing.
+   */
+  readonly keepFailedTurn?: boolean | undefined
 }
 
 /**

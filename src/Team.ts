@@ -51,6 +51,7 @@ import * as Agent from "./Agent.js"
 import type { AgentError } from "./AgentError.js"
 import * as Delegate from "./internal/delegate.js"
 import * as Prompts from "./internal/prompts.js"
+import * as SessionRun from "./internal/sessionRun.js"
 import * as internal from "./internal/team.js"
 import * as LanguageModel from "./LanguageModel.js"
 import * as Policy from "./Policy.js"
@@ -351,12 +352,18 @@ export const make: {
       members,
       onMemberFailure: config.onMemberFailure,
       run: (input: Agent.Input, runOptions?: Agent.RunOptions) =>
-        internal.run<Output>(config, input, runOptions, undefined),
+        SessionRun.around(
+          config.name,
+          input,
+          runOptions,
+          (input, options) => internal.run<Output>(config, input, options, undefined)
+        ),
       stream: (input: Agent.Input, runOptions?: Agent.RunOptions) =>
         Runnable.stream(
           [config.name],
           (emit: (event: RunEvent<Output>) => Effect.Effect<unknown>) =>
-            internal.run<Output>(config, input, runOptions, emit)
+            SessionRun.around(config.name, input, runOptions, (input, options) =>
+              internal.run<Output>(config, input, options, emit))
         ),
       asTool: (toolOptions?: Agent.AsToolOptions) => Delegate.tool(team, "team", toolOptions)
     })

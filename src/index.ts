@@ -42,6 +42,12 @@ export * as RunState from "./RunState.js"
 export * as Runnable from "./Runnable.js"
 
 /** @since 0.1.0 */
+export * as Session from "./Session.js"
+
+/** @since 0.1.0 */
+export * as SessionStore from "./SessionStore.js"
+
+/** @since 0.1.0 */
 export * as TaskGroup from "./TaskGroup.js"
 
 /** @since 0.1.0 */

@@ -89,13 +89,15 @@ describe("package.json", () => {
     }
   })
 
-  it("asks for the Effect 3 line, and the openai SDK 6", () => {
+  it("asks for the Effect 3 line, and the openai SDK 6 and @effect/sql only for what needs them", () => {
     expect(manifest.peerDependencies).toEqual({
       "@effect/platform": expect.stringMatching(/^\^0\.97\./),
       "@effect/platform-node": expect.stringMatching(/^\^0\.108\./),
+      "@effect/sql": expect.stringMatching(/^\^0\.52\./),
       "effect": expect.stringMatching(/^\^3\./),
       "openai": expect.stringMatching(/^\^6\./)
     })
+    expect(manifest.peerDependenciesMeta).toEqual({ "@effect/sql": { optional: true }, "openai": { optional: true } })
   })
 })
 

@@ -314,7 +314,9 @@ export const RunError = Schema.Union(
   AgentError.MaxStepsExceeded.annotations(withStatus(500)),
   AgentError.RunTimeout.annotations(withStatus(504)),
   AgentError.OutputInvalid.annotations(withStatus(500)),
-  AgentError.InputInvalid.annotations(withStatus(400))
+  AgentError.InputInvalid.annotations(withStatus(400)),
+  AgentError.SessionBusy.annotations(withStatus(409)),
+  AgentError.StoreFailed.annotations(withStatus(503))
 )
 
 /**

@@ -75,3 +75,16 @@ export const delegationDescription = (name: string, kind: string | undefined, ro
 
 /** The description of a delegation tool's one parameter. */
 export const taskDescription = (name: string): string => `The task or question for ${name}, self-contained`
+
+/** The request to summarise the older part of a conversation. */
+export const summarize = (conversation: string): ReadonlyArray<LanguageModel.Message> => [
+  LanguageModel.system(
+    "Summarise the conversation below for the assistant who continues it: the facts, names, decisions and " +
+      "open questions it needs. Write only the summary."
+  ),
+  LanguageModel.user(conversation)
+]
+
+/** A summary of earlier turns, as the history's first message. */
+export const summary = (text: string): LanguageModel.UserMessage =>
+  LanguageModel.user(`(A summary of the earlier conversation.)\n${text}`)
