@@ -16,6 +16,7 @@ export const examples: Readonly<Record<string, string>> = {
   "tools": "plain, Promise, Effect and blocking tools; toolkit.execute",
   "openai": "an agent on OpenAiModel: the real API with OPENAI_API_KEY, else a local server",
   "promise": "Agent.runPromise from Promise code; a caller that gives up stops the run",
+  "chat": "a terminal chat whose conversation is a session in a SQLite file: it remembers across restarts",
   "resume": "a run stopped after its first step, stored as JSON, resumed by a fresh agent",
   "http-server": "two agents served over HTTP: curl commands, the typed client, until Ctrl-C",
   "task-group": "three fetches in a TaskGroup; then one fails and the others are interrupted",

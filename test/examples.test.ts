@@ -80,3 +80,12 @@ describe("npm start", () => {
       expect(exitCode).toBe(0)
     }).pipe(Effect.scoped, Effect.provide(NodeContext.layer)))
 })
+
+describe("npm run example -- chat", () => {
+  it.effect("a second start of the chat, on the same SQLite file, remembers the first", () =>
+    Effect.gen(function*() {
+      const { exitCode, stderr, stdout } = yield* runner("chat")
+      expect({ exitCode, stderr }).toEqual({ exitCode: 0, stderr: "" })
+      expect(stdout.split("second start")[1]).toContain("assistant> You are Ada.")
+    }), 60_000)
+})

@@ -122,16 +122,26 @@ const core = [
   "src/RunEvent.ts",
   "src/Run.ts",
   "src/RunState.ts",
-  "src/Runnable.ts"
+  "src/Runnable.ts",
+  "src/Session.ts",
+  "src/SessionStore.ts"
 ]
 
-/** What sits above the core: the HTTP server, the OpenAI provider, the test helpers (each with its machinery), the printer. */
+/** What sits above the core: the HTTP server, the OpenAI provider, the SQL store, the test helpers (each with its machinery), the printer. */
 const aboveTheCore = (module: Module) =>
-  under("src/http", "src/internal/http", "src/openai", "src/internal/openai", "src/testing", "src/internal/testing")(
-    module
-  ) ||
+  under(
+    "src/http",
+    "src/internal/http",
+    "src/openai",
+    "src/internal/openai",
+    "src/sql",
+    "src/internal/sql",
+    "src/testing",
+    "src/internal/testing"
+  )(module) ||
   module === "src/Printer.ts" ||
-  module === "openai"
+  module === "openai" ||
+  module.startsWith("@effect/sql")
 
 describe("the import graph of src/", () => {
   it("reads every kind of import, in code only", () => {
@@ -161,7 +171,7 @@ describe("the import graph of src/", () => {
     expect(reach(entries.get("effect-agents/openai") ?? "src/openai/index.ts").has("openai")).toBe(true)
   })
 
-  it("the core imports nothing of the HTTP server, the OpenAI provider, the test helpers or the printer", () => {
+  it("the core imports nothing of the HTTP server, the OpenAI provider, the SQL store, the test helpers or the printer", () => {
     expect({
       missing: core.filter((module) => !graph.has(module)),
       imports: violations(core, aboveTheCore)
@@ -177,10 +187,10 @@ describe("the import graph of src/", () => {
     }).toEqual({ missing: [], imports: [] })
   })
 
-  it("the root entry reaches no import of the openai SDK", () => {
+  it("the root entry reaches no import of the openai SDK, nor of @effect/sql", () => {
     const rootEntry = entries.get("effect-agents")
     expect(rootEntry).toBe("src/index.ts")
-    expect(violations([rootEntry!], (module) => module === "openai")).toEqual([])
+    expect(violations([rootEntry!], (module) => module === "openai" || module.startsWith("@effect/sql"))).toEqual([])
   })
 
   it("no module of the OpenAI provider, of the test helpers, nor the printer is on an import cycle", () => {

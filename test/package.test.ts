@@ -53,19 +53,23 @@ const importedPackages = (): ReadonlyMap<string, ReadonlySet<string>> => {
 }
 
 /** Effect's packages: one copy in an app, so the app's, never one of ours nested beside it. */
-const isEffectPackage = (name: string) => name === "effect" || name.startsWith("@effect/")
 
 /**
  * The packages only one entry needs, with the directories of `src/` that
  * make that entry: optional peers, so an app that does not use the entry
  * installs nothing for it.
  */
-const optionalPeers: Record<string, ReadonlyArray<string>> = { openai: ["src/internal/openai", "src/openai"] }
+const optionalPeers: Record<string, ReadonlyArray<string>> = {
+  "@effect/sql": ["src/internal/sql", "src/sql"],
+  "openai": ["src/internal/openai", "src/openai"]
+}
 
 describe("package.json", () => {
-  it("declares every package src/ imports as a peer (with a dev copy): Effect's required, the OpenAI SDK optional", () => {
+  it("declares every package src/ imports as a peer (with a dev copy): Effect's required, the OpenAI SDK and @effect/sql optional", () => {
     const imported = importedPackages()
-    expect([...imported.keys()].sort()).toEqual(["@effect/platform", "@effect/platform-node", "effect", "openai"])
+    expect([...imported.keys()].sort()).toEqual(
+      ["@effect/platform", "@effect/platform-node", "@effect/sql", "effect", "openai"]
+    )
     expect(manifest.dependencies).toEqual({})
     for (const name of imported.keys()) {
       expect({
@@ -76,7 +80,7 @@ describe("package.json", () => {
       }).toEqual({
         name,
         peer: true,
-        optional: isEffectPackage(name) ? false : Object.hasOwn(optionalPeers, name),
+        optional: Object.hasOwn(optionalPeers, name),
         dev: manifest.peerDependencies[name]
       })
     }
@@ -178,6 +182,13 @@ describe("package.json exports", () => {
   })
 
   it("lists its public entries explicitly", () => {
-    expect(Object.keys(manifest.exports).sort()).toEqual([".", "./http", "./openai", "./package.json", "./testing"])
+    expect(Object.keys(manifest.exports).sort()).toEqual([
+      ".",
+      "./http",
+      "./openai",
+      "./package.json",
+      "./sql",
+      "./testing"
+    ])
   })
 })

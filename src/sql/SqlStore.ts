@@ -1,0 +1,60 @@
+/**
+ * The library's store on `@effect/sql`: SQLite by default
+ * (`@effect/sql-sqlite-node`), Postgres for several processes or machines
+ * (`@effect/sql-pg`). Bring the client layer; the store runs its migrations
+ * when the layer starts, in tables behind a prefix (`agents_` by default) so
+ * they live beside your own.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { SqliteClient } from "@effect/sql-sqlite-node"
+ * import { type Agent, Session } from "effect-agents"
+ * import { SqlStore } from "effect-agents/sql"
+ *
+ * declare const agent: Agent.Agent
+ *
+ * const Store = SqlStore.layer().pipe(Layer.provide(SqliteClient.layer({ filename: "agents.db" })))
+ *
+ * const program = Effect.gen(function*() {
+ *   const session = yield* Session.open("chat-1")
+ *   return yield* agent.run("Hello again", { session })
+ * }).pipe(Effect.provide(Store))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type { MigrationError } from "@effect/sql/Migrator"
+import type * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "../internal/sql/schema.js"
+import * as Sessions from "../internal/sql/sessions.js"
+import * as SessionStore from "../SessionStore.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** What the store's table names start with. Default: `"agents_"`. */
+  readonly prefix?: string | undefined
+}
+
+/**
+ * The store of sessions on the `SqlClient` given, its tables migrated first.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options: Options = {}
+): Layer.Layer<SessionStore.SessionStore, MigrationError | SqlError, SqlClient.SqlClient> =>
+  Layer.effect(
+    SessionStore.SessionStore,
+    Effect.suspend(() => {
+      const tables = Schema.tables(options.prefix ?? "agents_")
+      return Effect.zipRight(Schema.migrate(tables), Sessions.make(tables))
+    })
+  )
