@@ -264,16 +264,19 @@ describe("AgentServer", () => {
       )
       expect(operations.sort()).toEqual([
         "DELETE /v1/batches/{id} batches.cancel",
+        "DELETE /v1/sessions/{id} sessions.clear",
         "GET /health health",
         "GET /v1/batches/{id} batches.get",
+        "GET /v1/sessions/{id}/messages sessions.messages",
         "POST /v1/agents/{name}/runs agents.run",
         "POST /v1/agents/{name}/runs/stream agents.stream",
         "POST /v1/agents/{name}/tools/{tool} agents.tool",
         "POST /v1/batches batches.create",
-        "POST /v1/dags/{name}/runs dags.run"
+        "POST /v1/dags/{name}/runs dags.run",
+        "POST /v1/sessions/{id}/undo sessions.undo"
       ])
       expect(Object.keys(document.paths["/v1/agents/{name}/runs"]!.post!.responses).sort()).toEqual(
-        ["200", "400", "401", "404", "409", "413", "415", "500", "502", "503", "504"]
+        ["200", "400", "401", "404", "409", "413", "415", "500", "501", "502", "503", "504"]
       )
       expect(document.paths["/v1/batches"]!.post!.responses["202"]).toBeDefined()
       expect(document.components.securitySchemes).toEqual({ bearer: { type: "http", scheme: "bearer" } })
@@ -779,7 +782,7 @@ describe("AgentServer", () => {
       const run = document.paths["/v1/agents/{name}/runs"]!.post!
       expect(run.security).toBeUndefined()
       expect(Object.keys(run.responses).sort()).toEqual(
-        ["200", "400", "403", "404", "409", "413", "415", "500", "502", "503", "504"]
+        ["200", "400", "403", "404", "409", "413", "415", "500", "501", "502", "503", "504"]
       )
       // the docs page embeds the same document
       const page = (yield* http("GET", `${server.url}/docs`)).text

@@ -395,18 +395,22 @@ export type Input = typeof Input.Type
 
 /**
  * The body of a run: its input, and optionally the run's id (for your logs;
- * default a random UUID).
+ * default a random UUID) and the session it continues (the server needs a
+ * `SessionStore`).
  *
  * @since 0.1.0
  * @category runs
  */
+const Id = Schema.String.pipe(Schema.pattern(/^[\w.:-]{1,128}$/)).annotations({
+  description: "Letters, digits, '_', '-', '.', ':' (at most 128)"
+})
+
 export const RunRequest = Schema.Struct({
   input: Input,
-  runId: Schema.optional(
-    Schema.String.pipe(Schema.pattern(/^[\w.:-]{1,128}$/)).annotations({
-      description: "Letters, digits, '_', '-', '.', ':' (at most 128)"
-    })
-  )
+  runId: Schema.optional(Id),
+  sessionId: Schema.optional(Id.annotations({
+    description: "The session the run continues: its history goes before the input, its turn is appended"
+  }))
 }).annotations({ identifier: "RunRequest" })
 
 /**
@@ -838,6 +842,30 @@ export class Authorization extends HttpApiMiddleware.Tag<Authorization>()("effec
 const NamePath = Schema.Struct({ name: Schema.String })
 
 /**
+ * The request names a session, and the server has no `SessionStore`.
+ *
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const error = new AgentApi.SessionsNotServed()
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class SessionsNotServed extends Schema.TaggedError<SessionsNotServed>()(
+  "SessionsNotServed",
+  {},
+  HttpApiSchema.annotations({ status: 501, description: "The server keeps no sessions (it has no SessionStore)" })
+) {
+  /** @since 0.1.0 */
+  override get message(): string {
+    return "this server keeps no sessions: give its layer a SessionStore"
+  }
+}
+
+/**
  * The runs and tools of agents (and teams, which are served like agents).
  *
  * @example
@@ -859,6 +887,7 @@ export class Agents extends HttpApiGroup.make("agents")
       .setPayload(RunRequest)
       .addSuccess(RunResult)
       .addError(AgentNotFound)
+      .addError(SessionsNotServed)
       .addError(RunError)
       .annotate(OpenApi.Summary, "Run an agent to its result")
   )
@@ -868,6 +897,7 @@ export class Agents extends HttpApiGroup.make("agents")
       .setPayload(RunRequest)
       .addSuccess(HttpApiSchema.Text({ contentType: "text/event-stream" }))
       .addError(AgentNotFound)
+      .addError(SessionsNotServed)
       .annotate(OpenApi.Summary, "Run an agent, streaming its events")
       .annotate(
         OpenApi.Description,
@@ -888,6 +918,64 @@ export class Agents extends HttpApiGroup.make("agents")
   .middleware(Authorization)
   .annotate(OpenApi.Title, "Agents")
   .annotate(OpenApi.Description, "Runs of agents and teams, and their tools")
+{}
+
+/**
+ * A session's messages, oldest first.
+ *
+ * @since 0.1.0
+ * @category sessions
+ */
+export const SessionMessages = Schema.Struct({
+  id: Schema.String,
+  messages: Schema.Array(LanguageModel.Message)
+}).annotations({ identifier: "SessionMessages" })
+
+const SessionPath = Schema.Struct({ id: Id })
+
+/**
+ * The conversations runs continue (`sessionId` on a run).
+ *
+ * @example
+ * ```ts
+ * import { HttpApi } from "@effect/platform"
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * class MyApi extends HttpApi.make("my-api").add(AgentApi.Sessions) {}
+ * ```
+ *
+ * @since 0.1.0
+ * @category groups
+ */
+export class Sessions extends HttpApiGroup.make("sessions")
+  .add(
+    HttpApiEndpoint.get("messages", "/v1/sessions/:id/messages")
+      .setPath(SessionPath)
+      .addSuccess(SessionMessages)
+      .addError(SessionsNotServed)
+      .addError(AgentError.StoreFailed.annotations(withStatus(503)))
+      .annotate(OpenApi.Summary, "A session's history (empty for a session that has none)")
+  )
+  .add(
+    HttpApiEndpoint.post("undo", "/v1/sessions/:id/undo")
+      .setPath(SessionPath)
+      // a JSON body, even empty, as every POST here: a browser cannot send one across sites
+      .setPayload(Schema.Struct({}))
+      .addSuccess(SessionMessages.annotations({ description: "The turn removed" }))
+      .addError(SessionsNotServed)
+      .addError(AgentError.StoreFailed.annotations(withStatus(503)))
+      .annotate(OpenApi.Summary, "Remove a session's last turn, and give it back")
+  )
+  .add(
+    HttpApiEndpoint.del("clear", "/v1/sessions/:id")
+      .setPath(SessionPath)
+      .addSuccess(HttpApiSchema.NoContent)
+      .addError(SessionsNotServed)
+      .addError(AgentError.StoreFailed.annotations(withStatus(503)))
+      .annotate(OpenApi.Summary, "Forget a session")
+  )
+  .middleware(Authorization)
+  .annotate(OpenApi.Title, "Sessions")
 {}
 
 const IdPath = Schema.Struct({ id: Schema.String })
@@ -1015,6 +1103,7 @@ export class System extends HttpApiGroup.make("system", { topLevel: true })
 export class Api extends HttpApi.make("effect-agents")
   .add(Agents)
   .add(Batches)
+  .add(Sessions)
   .add(Dags)
   .add(System)
   .addError(PayloadTooLarge)

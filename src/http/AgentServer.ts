@@ -83,6 +83,8 @@ import * as Sse from "../internal/http/sse.js"
 import * as Wire from "../internal/http/wire.js"
 import * as Own from "../internal/own.js"
 import * as Render from "../internal/render.js"
+import * as Session from "../Session.js"
+import * as SessionStore from "../SessionStore.js"
 import * as AgentApi from "./AgentApi.js"
 import * as Registry from "./Registry.js"
 
@@ -383,25 +385,44 @@ const provideTools = (
 
 interface Settings {
   readonly registry: Registry.Service
+  /** The store of the sessions runs continue, when the server was given one. */
+  readonly sessions: Option.Option<SessionStore.Service>
   readonly drain: Drain.Drain
   readonly batches: Batches.Batches
   readonly batchConcurrency: number
   readonly maxBatchInputs: number
 }
 
-const agentsGroup = ({ drain, registry }: Settings) =>
+/** The store of the sessions runs continue, or `SessionsNotServed`. */
+const sessionStore = (sessions: Settings["sessions"]) =>
+  Option.match(sessions, {
+    onNone: () => Effect.fail(new AgentApi.SessionsNotServed()),
+    onSome: Effect.succeed
+  })
+
+/** A run's options: its id, and the session it continues. */
+const runOptions = (sessions: Settings["sessions"], payload: AgentApi.RunRequest) => {
+  const { runId, sessionId } = payload
+  return sessionId === undefined
+    ? Effect.succeed({ runId })
+    : Effect.map(sessionStore(sessions), (store) => ({ runId, session: Session.make(store, sessionId) }))
+}
+
+const agentsGroup = ({ drain, registry, sessions }: Settings) =>
   HttpApiBuilder.group(AgentApi.Api, "agents", (handlers) =>
     handlers
       .handle("run", ({ path, payload }) =>
-        Registry.runnable(registry, path.name).pipe(
-          Effect.flatMap((served) => drain.track(served.runnable.run(payload.input, { runId: payload.runId }))),
+        Effect.zip(Registry.runnable(registry, path.name), runOptions(sessions, payload)).pipe(
+          Effect.flatMap(([served, options]) =>
+            drain.track(served.runnable.run(payload.input, options))
+          ),
           Effect.map(Wire.result)
         ))
       .handle("stream", ({ path, payload }) =>
         Effect.map(
-          Registry.runnable(registry, path.name),
-          (served) =>
-            eventStream(served.name, drain.trackStream(served.runnable.stream(payload.input, { runId: payload.runId })))
+          Effect.zip(Registry.runnable(registry, path.name), runOptions(sessions, payload)),
+          ([served, options]) =>
+            eventStream(served.name, drain.trackStream(served.runnable.stream(payload.input, options)))
         ))
       .handle("tool", ({ path, payload }) =>
         Effect.gen(function*() {
@@ -433,6 +454,24 @@ const batchesGroup = ({ batchConcurrency, batches, drain, maxBatchInputs, regist
         }))
       .handle("get", ({ path, urlParams }) => batches.get(path.id, urlParams.wait === true))
       .handle("cancel", ({ path }) => batches.cancel(path.id)))
+
+const sessionsGroup = ({ sessions }: Settings) =>
+  HttpApiBuilder.group(AgentApi.Api, "sessions", (handlers) =>
+    handlers
+      .handle("messages", ({ path }) =>
+        Effect.flatMap(
+          sessionStore(sessions),
+          (store) => Effect.map(store.history(path.id, undefined), (turns) => ({ id: path.id, messages: turns.flat() }))
+        ))
+      .handle(
+        "undo",
+        ({ path }) =>
+          Effect.flatMap(
+            sessionStore(sessions),
+            (store) => Effect.map(store.pop(path.id), (messages) => ({ id: path.id, messages }))
+          )
+      )
+      .handle("clear", ({ path }) => Effect.flatMap(sessionStore(sessions), (store) => store.clear(path.id))))
 
 const dagsGroup = ({ drain, registry }: Settings) =>
   HttpApiBuilder.group(
@@ -538,6 +577,7 @@ export const layer = (options?: Options): Layer.Layer<AgentServer, HttpServerErr
       })
       const settings: Settings = {
         registry,
+        sessions: yield* Effect.serviceOption(SessionStore.SessionStore),
         drain,
         batches,
         batchConcurrency: options?.batchConcurrency ?? defaults.batchConcurrency,
@@ -553,7 +593,13 @@ export const layer = (options?: Options): Layer.Layer<AgentServer, HttpServerErr
       const names = yield* Deferred.make<(header: string | undefined) => boolean>()
       const hostCheck = options?.token === undefined ? Deferred.await(names) : undefined
       const ApiLive = HttpApiBuilder.api(api).pipe(
-        Layer.provide([agentsGroup(settings), batchesGroup(settings), dagsGroup(settings), systemGroup(settings)]),
+        Layer.provide([
+          agentsGroup(settings),
+          batchesGroup(settings),
+          sessionsGroup(settings),
+          dagsGroup(settings),
+          systemGroup(settings)
+        ]),
         Layer.provide(authorization(options?.token))
       )
       const AppLive = Layer.mergeAll(
