@@ -137,6 +137,24 @@ const framework = await next<{
 }>(frameworkChild, "result")
 await exited(frameworkChild)
 
+interface Latency {
+  readonly p50: number
+  readonly p99: number
+}
+interface StoreFigures {
+  readonly plain: Latency
+  readonly withSession: Latency
+  readonly concurrentMs: number
+  readonly allKept: boolean
+}
+progress("sessions")
+const sessionsChild = spawn("sessions.ts", [])
+const sessions = await next<{ readonly sqlite: StoreFigures; readonly postgres: StoreFigures | undefined }>(
+  sessionsChild,
+  "result"
+)
+await exited(sessionsChild)
+
 const n = (value: number, digits = 0) =>
   value.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits })
 const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`
@@ -231,3 +249,19 @@ console.log(
     `bare Effect: ${n(framework.concurrent.bare.heapKBPerRun, 1)}`
   ])
 )
+
+console.log("\n## Sessions: the store's cost per run (scripted model, a session of 50 turns)\n")
+console.log(row(["store", "ms added per run, p50 / p99", "200 concurrent runs on 200 sessions"]))
+console.log(row(["---", "---:", "---"]))
+const storeRow = (name: string, figures: StoreFigures | undefined) =>
+  console.log(row(
+    figures === undefined
+      ? [name, "skipped (set DATABASE_URL)", ""]
+      : [
+        name,
+        `${n(figures.withSession.p50 - figures.plain.p50, 2)} / ${n(figures.withSession.p99 - figures.plain.p99, 2)}`,
+        `${n(figures.concurrentMs)} ms, ${figures.allKept ? "every turn kept" : "TURNS MISSING"}`
+      ]
+  ))
+storeRow("SQLite (a file)", sessions.sqlite)
+storeRow("Postgres", sessions.postgres)
