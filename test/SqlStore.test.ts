@@ -63,7 +63,7 @@ describe("SqlStore on a SQLite file", () => {
               "--import",
               "tsx",
               "test/fixtures/sessionWorker.ts",
-              filename,
+              `sqlite:${filename}`,
               label,
               "5"
             )
