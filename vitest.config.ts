@@ -7,6 +7,8 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     sequence: { concurrent: false },
     testTimeout: 30_000,
+    // Postgres for the tests that need it (test/fixtures/postgres.ts)
+    globalSetup: ["test/fixtures/postgresSetup.ts"],
     // the JSON report is what .ci/run counts
     reporters: ["default", "json"],
     outputFile: { json: ".vitest/results.json" }
