@@ -133,15 +133,10 @@ export const make = (t: Tables): Effect.Effect<SessionStore.Service, never, SqlC
     return { history, append, pop, clear, list, hold: (session, waitFor) => hold(sql, t, session, waitFor) }
   })
 
-/** Not taken: another holder's lease has not expired. */
-class Taken {
-  readonly _tag = "Taken"
-}
-
 /**
  * Holds `session` for the scope: takes its lease (or waits, polling, for it
- * to be freed or to expire), renews it while the scope is open, and gives it
- * back when the scope closes.
+ * to be freed or to expire, `waitFor` at most), renews it while the scope is
+ * open, and gives it back when the scope closes.
  */
 const hold = (
   sql: SqlClient.SqlClient,
@@ -150,19 +145,14 @@ const hold = (
   waitFor: Duration.Duration
 ): Effect.Effect<void, SessionBusy | StoreFailed, Scope.Scope> => {
   const holder = crypto.randomUUID()
-  const take = Effect.flatMap(
-    Clock.currentTimeMillis,
-    (now) =>
-      sql`INSERT INTO ${sql(t.holds)} (session_id, holder, expires_at) VALUES (${session}, ${holder}, ${
-        now + leaseMillis
-      })
-      ON CONFLICT (session_id) DO UPDATE SET holder = ${holder}, expires_at = ${now + leaseMillis}
+  // no row back: another holder's lease has not expired
+  const take = Effect.flatMap(Clock.currentTimeMillis, (now) => {
+    const expires = now + leaseMillis
+    return sql`INSERT INTO ${sql(t.holds)} (session_id, holder, expires_at) VALUES (${session}, ${holder}, ${expires})
+      ON CONFLICT (session_id) DO UPDATE SET holder = ${holder}, expires_at = ${expires}
       WHERE ${sql(t.holds)}.expires_at < ${now}
-      RETURNING holder`.pipe(
-        failed("hold a session"),
-        Effect.flatMap((rows) => rows.length === 1 ? Effect.void : Effect.fail(new Taken()))
-      )
-  )
+      RETURNING holder`.pipe(failed("hold a session"), Effect.map((rows) => rows.length === 1))
+  })
   const renew = Effect.flatMap(
     Clock.currentTimeMillis,
     (now) =>
@@ -170,9 +160,10 @@ const hold = (
       WHERE session_id = ${session} AND holder = ${holder}`
   )
   const release = sql`DELETE FROM ${sql(t.holds)} WHERE session_id = ${session} AND holder = ${holder}`
-  const waiting = Schedule.spaced("100 millis").pipe(Schedule.upTo(waitFor))
-  return Effect.retry(take, { schedule: waiting, while: (error) => error._tag === "Taken" }).pipe(
-    Effect.catchTag("Taken", () => Effect.fail(new SessionBusy({ session, waitFor }))),
+  const polled = Effect.repeat(take, { schedule: Schedule.spaced("100 millis"), until: (held) => held })
+  return Effect.timeoutFail(polled, { duration: waitFor, onTimeout: () => new SessionBusy({ session, waitFor }) }).pipe(
+    // a lease taken as the wait timed out is given back
+    Effect.tapErrorTag("SessionBusy", () => Effect.ignoreLogged(release)),
     Effect.zipRight(Effect.addFinalizer(() => Effect.ignoreLogged(release))),
     Effect.zipRight(
       Effect.forkScoped(Effect.repeat(Effect.ignoreLogged(renew), Schedule.spaced(Duration.millis(leaseMillis / 3))))

@@ -1,0 +1,62 @@
+import { Command } from "@effect/platform"
+import { NodeContext } from "@effect/platform-node"
+import { PgClient } from "@effect/sql-pg"
+import { expect, it } from "@effect/vitest"
+import { Duration, Effect, Exit, Layer, Redacted, Scope } from "effect"
+import { Agent, AgentError, Session, SessionStore } from "effect-agents"
+import { SqlStore } from "effect-agents/sql"
+import { ScriptedModel } from "effect-agents/testing"
+import { describe } from "vitest"
+import * as PgTest from "./fixtures/postgres.js"
+import { sessionSuite } from "./fixtures/sessionSuite.js"
+
+// Postgres runs the sessions' tests of every store, and two processes on one session.
+describe.skipIf(PgTest.server._tag === "Unavailable")("SqlStore on Postgres", () => {
+  sessionSuite("Postgres", () => SqlStore.layer().pipe(Layer.provideMerge(PgTest.layer)), { timed: false })
+
+  it.live("a run waits for the session's holder up to waitFor, then fails with SessionBusy; then it runs", () =>
+    Effect.gen(function*() {
+      const store = yield* SessionStore.SessionStore
+      const model = yield* ScriptedModel.make(() => ({ text: "ok" }))
+      const agent = yield* Agent.make({ name: "a", instructions: "", model })
+      const session = Session.make(store, "held", { waitFor: "300 millis" })
+      const holder = yield* Scope.make()
+      yield* Scope.extend(store.hold("held", Duration.minutes(1)), holder)
+      const busy = yield* Effect.flip(agent.run("hi", { session }))
+      expect(busy).toBeInstanceOf(AgentError.SessionBusy)
+      yield* Scope.close(holder, Exit.void)
+      expect((yield* agent.run("hi", { session })).content).toBe("ok")
+      expect(yield* session.messages).toHaveLength(2)
+    }).pipe(Effect.provide(SqlStore.layer().pipe(Layer.provideMerge(PgTest.layer)))))
+
+  it.live(
+    "two processes on one database: their runs take turns, each reads every turn before it, none is lost",
+    () =>
+      Effect.gen(function*() {
+        const url = PgTest.server._tag === "Running" ? PgTest.server.url : ""
+        const store = SqlStore.layer().pipe(Layer.provide(PgClient.layer({ url: Redacted.make(url) })))
+        const shared = Effect.map(SessionStore.SessionStore, (store) => Session.make(store, "shared"))
+        yield* Effect.flatMap(shared, (session) => session.clear).pipe(Effect.provide(store))
+        const worker = (label: string) =>
+          Command.exitCode(
+            Command.make(
+              process.execPath,
+              "--conditions=source",
+              "--import",
+              "tsx",
+              "test/fixtures/sessionWorker.ts",
+              `postgres:${url}`,
+              label,
+              "5"
+            )
+          )
+        expect(yield* Effect.all([worker("a"), worker("b")], { concurrency: 2 })).toEqual([0, 0])
+        const messages = yield* Effect.flatMap(shared, (session) => session.messages).pipe(Effect.provide(store))
+        const inputs = messages.filter((message) => message.role === "user").map((message) => message.content)
+        expect([...inputs].sort()).toEqual(["a 0", "a 1", "a 2", "a 3", "a 4", "b 0", "b 1", "b 2", "b 3", "b 4"])
+        expect(messages.filter((message) => message.role === "assistant").map((message) => message.content))
+          .toEqual(Array.from({ length: 10 }, (_, k) => `read ${k + 1}`))
+      }).pipe(Effect.provide(NodeContext.layer)),
+    60_000
+  )
+})
