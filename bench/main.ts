@@ -256,7 +256,7 @@ console.log(row(["---", "---:", "---"]))
 const storeRow = (name: string, figures: StoreFigures | undefined) =>
   console.log(row(
     figures === undefined
-      ? [name, "skipped (set DATABASE_URL)", ""]
+      ? [name, "skipped (no server: set DATABASE_URL)", ""]
       : [
         name,
         `${n(figures.withSession.p50 - figures.plain.p50, 2)} / ${n(figures.withSession.p99 - figures.plain.p99, 2)}`,

@@ -1,18 +1,21 @@
 /**
  * The store's cost, on the scripted model (no HTTP): a run on a session of 50
- * turns against the same run without one (SQLite file; Postgres when
- * DATABASE_URL is set), and 200 concurrent runs on 200 sessions, checked
- * afterwards. Sends its figures to the parent over IPC.
+ * turns against the same run without one (a SQLite file; Postgres at
+ * DATABASE_URL, or the embedded one the tests start), and 200 concurrent runs
+ * on 200 sessions, checked afterwards. Sends its figures to the parent over
+ * IPC.
  */
+import { NodeContext } from "@effect/platform-node"
 import { PgClient } from "@effect/sql-pg"
 import { SqliteClient } from "@effect/sql-sqlite-node"
-import { Effect, Layer, ManagedRuntime, Redacted } from "effect"
+import { Effect, Exit, Layer, ManagedRuntime, Redacted, Scope } from "effect"
 import { Agent, LanguageModel, Session, SessionStore } from "effect-agents"
 import { SqlStore } from "effect-agents/sql"
 import { ScriptedModel } from "effect-agents/testing"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { embeddedBinaries, start } from "../test/fixtures/postgresSetup.js"
 
 const runs = 300
 
@@ -74,10 +77,19 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), "agents-bench-"))
 const sqlite = await onStore(
   SqlStore.layer().pipe(Layer.provide(SqliteClient.layer({ filename: path.join(dir, "bench.db") })))
 )
-const url = process.env.DATABASE_URL
+const scope = Effect.runSync(Scope.make())
+const url = process.env.DATABASE_URL ?? await Effect.runPromise(
+  Effect.flatMap(embeddedBinaries, (binaries) => start(binaries)).pipe(
+    Effect.map((started) => started.url),
+    Effect.catchTag("PostgresUnavailable", () => Effect.succeed(undefined)),
+    Scope.extend(scope),
+    Effect.provide(NodeContext.layer)
+  )
+)
 const postgres = url === undefined
   ? undefined
   : await onStore(SqlStore.layer({ prefix: "bench_" }).pipe(Layer.provide(PgClient.layer({ url: Redacted.make(url) }))))
+await Effect.runPromise(Scope.close(scope, Exit.void))
 fs.rmSync(dir, { recursive: true, force: true })
 
 // disconnect once the message is out, or it may be lost
