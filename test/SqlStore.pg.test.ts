@@ -1,5 +1,3 @@
-import { Command } from "@effect/platform"
-import { NodeContext } from "@effect/platform-node"
 import { PgClient } from "@effect/sql-pg"
 import { expect, it } from "@effect/vitest"
 import { Duration, Effect, Exit, Layer, Redacted, Scope } from "effect"
@@ -8,7 +6,7 @@ import { SqlStore } from "effect-agents/sql"
 import { ScriptedModel } from "effect-agents/testing"
 import { describe } from "vitest"
 import * as PgTest from "./fixtures/postgres.js"
-import { sessionSuite } from "./fixtures/sessionSuite.js"
+import { sessionSuite, twoProcesses } from "./fixtures/sessionSuite.js"
 
 // Postgres runs the sessions' tests of every store, and two processes on one session.
 describe.skipIf(PgTest.server._tag === "Unavailable")("SqlStore on Postgres", () => {
@@ -37,26 +35,8 @@ describe.skipIf(PgTest.server._tag === "Unavailable")("SqlStore on Postgres", ()
         const store = SqlStore.layer().pipe(Layer.provide(PgClient.layer({ url: Redacted.make(url) })))
         const shared = Effect.map(SessionStore.SessionStore, (store) => Session.make(store, "shared"))
         yield* Effect.flatMap(shared, (session) => session.clear).pipe(Effect.provide(store))
-        const worker = (label: string) =>
-          Command.exitCode(
-            Command.make(
-              process.execPath,
-              "--conditions=source",
-              "--import",
-              "tsx",
-              "test/fixtures/sessionWorker.ts",
-              `postgres:${url}`,
-              label,
-              "5"
-            )
-          )
-        expect(yield* Effect.all([worker("a"), worker("b")], { concurrency: 2 })).toEqual([0, 0])
-        const messages = yield* Effect.flatMap(shared, (session) => session.messages).pipe(Effect.provide(store))
-        const inputs = messages.filter((message) => message.role === "user").map((message) => message.content)
-        expect([...inputs].sort()).toEqual(["a 0", "a 1", "a 2", "a 3", "a 4", "b 0", "b 1", "b 2", "b 3", "b 4"])
-        expect(messages.filter((message) => message.role === "assistant").map((message) => message.content))
-          .toEqual(Array.from({ length: 10 }, (_, k) => `read ${k + 1}`))
-      }).pipe(Effect.provide(NodeContext.layer)),
+        yield* twoProcesses(`postgres:${url}`, store)
+      }),
     60_000
   )
 })

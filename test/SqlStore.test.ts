@@ -1,5 +1,3 @@
-import { Command } from "@effect/platform"
-import { NodeContext } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { describe, expect, it } from "@effect/vitest"
@@ -9,7 +7,7 @@ import { SqlStore } from "effect-agents/sql"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { sessionSuite } from "./fixtures/sessionSuite.js"
+import { sessionSuite, twoProcesses } from "./fixtures/sessionSuite.js"
 
 const sqlite = (filename: string, options?: SqlStore.Options) =>
   SqlStore.layer(options).pipe(Layer.provideMerge(SqliteClient.layer({ filename })))
@@ -55,32 +53,8 @@ describe("SqlStore on a SQLite file", () => {
         const filename = file()
         // the tables exist before the processes race
         yield* Effect.provide(SessionStore.SessionStore, sqlite(filename))
-        const worker = (label: string) =>
-          Command.exitCode(
-            Command.make(
-              process.execPath,
-              "--conditions=source",
-              "--import",
-              "tsx",
-              "test/fixtures/sessionWorker.ts",
-              `sqlite:${filename}`,
-              label,
-              "5"
-            )
-          )
-        const codes = yield* Effect.all([worker("a"), worker("b")], { concurrency: 2 })
-        expect(codes).toEqual([0, 0])
-        const messages = yield* Effect.flatMap(
-          SessionStore.SessionStore,
-          (store) => Session.make(store, "shared").messages
-        )
-          .pipe(Effect.provide(sqlite(filename)))
-        const inputs = messages.filter((message) => message.role === "user").map((message) => message.content)
-        expect([...inputs].sort()).toEqual(["a 0", "a 1", "a 2", "a 3", "a 4", "b 0", "b 1", "b 2", "b 3", "b 4"])
-        // the k-th run read the k - 1 turns before it, and its own input
-        expect(messages.filter((message) => message.role === "assistant").map((message) => message.content))
-          .toEqual(Array.from({ length: 10 }, (_, k) => `read ${k + 1}`))
-      }).pipe(Effect.provide(NodeContext.layer)),
+        yield* twoProcesses(`sqlite:${filename}`, sqlite(filename))
+      }),
     60_000
   )
 })
