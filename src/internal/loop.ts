@@ -179,6 +179,7 @@ const makeEnv = <Output>(
     models: [config.model, ...policy.fallback],
     tools: config.toolkit.definitions,
     responseFormat: config.output?.format,
+    firstTimeout: ModelCall.firstTimeout(policy),
     toolkit: config.toolkit,
     toolOptions: { defaultTimeout: Policy.isLimited(policy.toolTimeout) ? policy.toolTimeout : undefined },
     toolConcurrency: config.toolConcurrency,

@@ -31,6 +31,8 @@ export interface Env {
   readonly models: ReadonlyArray<LanguageModel.Service>
   readonly tools: ReadonlyArray<LanguageModel.ToolDefinition>
   readonly responseFormat: LanguageModel.ResponseFormat | undefined
+  /** The timeout of a call's first attempt (see {@link firstTimeout}), fixed for the run. */
+  readonly firstTimeout: Duration.Duration | undefined
 }
 
 /**
@@ -72,7 +74,7 @@ export const call = (
     messages,
     tools: env.tools,
     responseFormat: env.responseFormat,
-    timeout: firstTimeout(env.policy)
+    timeout: env.firstTimeout
   }
   const attempt: Attempt = (model, request) => traced(env, model, step, once(env, model, request, step, tally))
   let called = withRetries(env, env.models[0]!, request, attempt, tally)

@@ -25,7 +25,7 @@ export const around = <R extends Run.RunResult<unknown>>(
   if (options?.session === undefined) return run(input, options)
   const session = options.session
   const keepFailed = options.keepFailedTurn === true
-  const decoded = typeof input === "string" ? Either.right(input) : Run.decodeInput(name, input)
+  const decoded = Run.decodeInput(name, input)
   if (Either.isLeft(decoded)) return Effect.fail(decoded.left)
   const given = typeof decoded.right === "string" ? [LanguageModel.user(decoded.right)] : decoded.right
   return Effect.scoped(Effect.gen(function*() {
