@@ -18,6 +18,7 @@ import type { LanguageModel } from "effect-agents"
 import { Agent } from "effect-agents"
 import { Registry } from "effect-agents/http"
 import { ScriptedModel } from "effect-agents/testing"
+import * as BatchStore from "../src/http/BatchStore.js"
 import * as Batches from "../src/internal/http/batches.js"
 import * as Drain from "../src/internal/http/drain.js"
 import { checkProperty } from "./fixtures/property.js"
@@ -174,9 +175,10 @@ const run = (scenario: Scenario) =>
     const scope = yield* Scope.make()
     const batches = yield* Batches.make({
       drain: yield* Drain.make,
+      store: yield* BatchStore.makeMemory,
       maxRuns: scenario.maxRuns,
-      retention: 100,
-      retentionBytes: Infinity
+      batches: 100,
+      bytes: Infinity
     }).pipe(Scope.extend(scope))
     const ids: Array<string> = []
     for (const [b, batch] of scenario.batches.entries()) {

@@ -101,6 +101,29 @@ export class BatchNotFound extends Schema.TaggedError<BatchNotFound>()("BatchNot
 }
 
 /**
+ * The batch runs on another server sharing the store: only that server can
+ * cancel it.
+ *
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const error = new AgentApi.BatchRunsElsewhere({ id: "0d6c…" })
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class BatchRunsElsewhere extends Schema.TaggedError<BatchRunsElsewhere>()("BatchRunsElsewhere", {
+  id: Schema.String
+}, HttpApiSchema.annotations({ status: 409, description: "The batch runs on another server" })) {
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `batch "${this.id}" runs on another server; only that one can cancel it`
+  }
+}
+
+/**
  * The request has no bearer token, or not the right one.
  *
  * @example
@@ -615,8 +638,24 @@ export const BatchItem = Schema.Struct({
 export type BatchItem = typeof BatchItem.Type
 
 /**
- * A batch: `running` until every run has ended (`completed`), or
- * `cancelled`; counts per item status, and every item in input order.
+ * Where a batch is: `running` until every run has ended (`completed`), or
+ * `cancelled` (`DELETE /v1/batches/{id}`), or `interrupted`: its server
+ * stopped (or died) while it ran; the runs that had ended keep their
+ * results, the others are `cancelled`.
+ *
+ * @since 0.1.0
+ * @category batches
+ */
+export const BatchStatus = Schema.Literal("running", "completed", "cancelled", "interrupted")
+
+/**
+ * @since 0.1.0
+ * @category batches
+ */
+export type BatchStatus = typeof BatchStatus.Type
+
+/**
+ * A batch: its status, counts per item status, and every item in input order.
  *
  * @example
  * ```ts
@@ -633,7 +672,7 @@ export type BatchItem = typeof BatchItem.Type
 export const Batch = Schema.Struct({
   id: Schema.String,
   agent: Schema.String,
-  status: Schema.Literal("running", "completed", "cancelled"),
+  status: BatchStatus,
   total: Schema.Number,
   progress: Schema.Struct({
     done: Schema.Number,
@@ -1001,6 +1040,7 @@ export class Batches extends HttpApiGroup.make("batches")
       .addSuccess(BatchAccepted, { status: 202 })
       .addError(AgentNotFound)
       .addError(BatchTooLarge)
+      .addError(AgentError.StoreFailed.annotations(withStatus(503)))
       .annotate(OpenApi.Summary, "Start a batch of runs in the background")
   )
   .add(
@@ -1013,6 +1053,7 @@ export class Batches extends HttpApiGroup.make("batches")
       }))
       .addSuccess(Batch)
       .addError(BatchNotFound)
+      .addError(AgentError.StoreFailed.annotations(withStatus(503)))
       .annotate(OpenApi.Summary, "A batch's progress and results")
   )
   .add(
@@ -1020,6 +1061,8 @@ export class Batches extends HttpApiGroup.make("batches")
       .setPath(IdPath)
       .addSuccess(Batch)
       .addError(BatchNotFound)
+      .addError(BatchRunsElsewhere)
+      .addError(AgentError.StoreFailed.annotations(withStatus(503)))
       .annotate(OpenApi.Summary, "Cancel a batch: its runs are interrupted")
   )
   .middleware(Authorization)

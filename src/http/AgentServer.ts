@@ -14,7 +14,10 @@
  *   requests whose `Host` names it (403 otherwise), so that a web page cannot
  *   call it through DNS rebinding.
  * - Batch runs share `maxBatchRuns` slots, first come first served; finished
- *   batches are kept within `batchRetention` and `batchRetentionBytes`.
+ *   batches are kept within `batchRetention` and `batchRetentionBytes`, in
+ *   memory, or in the `BatchStore` the server is given (`SqlStore.layer`),
+ *   where they outlive the server: one running when it stopped is
+ *   `interrupted`, with the results of the runs that had ended.
  * - A defect answers a 500 `InternalError` (a streamed run, an `error`
  *   event) that says no more; the server logs it.
  * - A client that disconnects interrupts its run, streamed or not, down to
@@ -23,7 +26,8 @@
  *   `NodeRuntime.runMain`) stops accepting connections and answers 503 to new
  *   requests, lets runs in flight (batch runs included) finish within
  *   `shutdownGracePeriod`, then interrupts them: their clients get a 503 or a
- *   `ServerShuttingDown` error event; batch runs not started are cancelled.
+ *   `ServerShuttingDown` error event; batch runs not started are cancelled,
+ *   and their batch is `interrupted`.
  *
  * @example
  * ```ts
@@ -86,6 +90,7 @@ import * as Render from "../internal/render.js"
 import * as Session from "../Session.js"
 import * as SessionStore from "../SessionStore.js"
 import * as AgentApi from "./AgentApi.js"
+import * as BatchStore from "./BatchStore.js"
 import * as Registry from "./Registry.js"
 
 /**
@@ -124,7 +129,7 @@ export interface Options {
   /** The most inputs a batch may have (default 1000); more get a 413 `BatchTooLarge`. */
   readonly maxBatchInputs?: number | undefined
   /**
-   * How many batches are kept in memory, running ones included; the first
+   * How many batches are kept in the store, running ones included; the first
    * finished go first (default 1000).
    */
   readonly batchRetention?: number | undefined
@@ -571,9 +576,12 @@ export const layer = (options?: Options): Layer.Layer<AgentServer, HttpServerErr
       const drain = yield* Drain.make
       const batches = yield* Batches.make({
         drain,
+        store: yield* Effect.serviceOption(BatchStore.BatchStore).pipe(
+          Effect.flatMap(Option.match({ onNone: () => BatchStore.makeMemory, onSome: Effect.succeed }))
+        ),
         maxRuns: yield* positive("maxBatchRuns", options?.maxBatchRuns ?? defaults.maxBatchRuns),
-        retention: options?.batchRetention ?? defaults.batchRetention,
-        retentionBytes: options?.batchRetentionBytes ?? defaults.batchRetentionBytes
+        batches: options?.batchRetention ?? defaults.batchRetention,
+        bytes: options?.batchRetentionBytes ?? defaults.batchRetentionBytes
       })
       const settings: Settings = {
         registry,

@@ -15,4 +15,7 @@ export * as AgentClient from "./AgentClient.js"
 export * as AgentServer from "./AgentServer.js"
 
 /** @since 0.1.0 */
+export * as BatchStore from "./BatchStore.js"
+
+/** @since 0.1.0 */
 export * as Registry from "./Registry.js"
