@@ -1,9 +1,14 @@
 import { FetchHttpClient } from "@effect/platform"
+import { SqliteClient } from "@effect/sql-sqlite-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Effect, Layer, Stream } from "effect"
+import { Context, Effect, Exit, Layer, Schedule, Scope, Stream } from "effect"
 import { Agent, LanguageModel, Session } from "effect-agents"
 import { AgentClient, AgentServer, Registry } from "effect-agents/http"
+import { SqlStore } from "effect-agents/sql"
 import { ScriptedModel } from "effect-agents/testing"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 
 /** Answers with how many user messages it read. */
 const counter = Effect.flatMap(
@@ -68,4 +73,70 @@ describe("AgentServer sessions", () => {
       )
       expect(error._tag).toBe("ParseError")
     }))
+})
+
+/** Answers at once, but never to "slow". */
+const gated = Effect.flatMap(
+  ScriptedModel.make((request) => {
+    const input = request.messages.at(-1)!.content
+    return input === "slow" ? { hang: true } : { text: `done: ${input}` }
+  }),
+  (model) => Agent.make({ name: "gated", instructions: "", model, policy: { retry: false } })
+)
+
+/** A server on the SQLite file, in its own scope, and a client of it. */
+const serveOn = (filename: string) =>
+  Effect.gen(function*() {
+    const scope = yield* Scope.make()
+    const context = yield* Layer.buildWithScope(
+      AgentServer.layer({ port: 0, shutdownGracePeriod: 0 }).pipe(
+        Layer.provide(Registry.layer(Effect.map(gated, (agent) => ({ agents: [agent] })))),
+        Layer.provide(SqlStore.layer()),
+        Layer.provide(SqliteClient.layer({ filename }))
+      ),
+      scope
+    )
+    const client = yield* AgentClient.make({ baseUrl: Context.get(context, AgentServer.AgentServer).url })
+    return { client, stop: Scope.close(scope, Exit.void) }
+  }).pipe(Effect.provide(FetchHttpClient.layer))
+
+describe("AgentServer batches in a SqlStore", () => {
+  it.live(
+    "a batch outlives its server: after a restart it is interrupted, with the runs that had ended",
+    () =>
+      Effect.gen(function*() {
+        const filename = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "agents-")), "agents.db")
+        const first = yield* serveOn(filename)
+        const { id } = yield* first.client.batches.create({ payload: { agent: "gated", inputs: ["fast", "slow"] } })
+        const get = (client: AgentClient.Client) => client.batches.get({ path: { id }, urlParams: {} })
+        yield* Effect.repeat(get(first.client), {
+          schedule: Schedule.spaced("10 millis"),
+          until: (batch) => batch.progress.done === 1 && batch.progress.running === 1
+        })
+
+        // a second server on the same file sees the batch running, and cannot cancel it
+        const second = yield* serveOn(filename)
+        const elsewhere = yield* get(second.client)
+        expect([elsewhere.status, elsewhere.results[0]?.status]).toEqual(["running", "done"])
+        expect((yield* Effect.flip(second.client.batches.cancel({ path: { id } })))._tag).toBe("BatchRunsElsewhere")
+        yield* second.stop
+
+        yield* first.stop
+        const restarted = yield* serveOn(filename)
+        const batch = yield* get(restarted.client)
+        expect(batch.status).toBe("interrupted")
+        expect(batch.finishedAt).toBeDefined()
+        expect(batch.progress).toEqual({ done: 1, failed: 0, pending: 0, running: 0, cancelled: 1 })
+        expect(batch.results.map((item) => [item.status, item.result?.content])).toEqual([
+          ["done", "done: fast"],
+          ["cancelled", undefined]
+        ])
+        // it has ended: waiting answers at once, and cancelling changes nothing
+        expect((yield* restarted.client.batches.get({ path: { id }, urlParams: { wait: true } })).status)
+          .toBe("interrupted")
+        expect((yield* restarted.client.batches.cancel({ path: { id } })).status).toBe("interrupted")
+        yield* restarted.stop
+      }),
+    30_000
+  )
 })

@@ -5,12 +5,14 @@ import { Agent, AgentError, Session, SessionStore } from "effect-agents"
 import { SqlStore } from "effect-agents/sql"
 import { ScriptedModel } from "effect-agents/testing"
 import { describe } from "vitest"
+import { batchSuite } from "./fixtures/batchSuite.js"
 import * as PgTest from "./fixtures/postgres.js"
 import { sessionSuite, twoProcesses } from "./fixtures/sessionSuite.js"
 
-// Postgres runs the sessions' tests of every store, and two processes on one session.
+// Postgres runs the sessions' and batches' tests of every store, and two processes on one session.
 describe.skipIf(PgTest.server._tag === "Unavailable")("SqlStore on Postgres", () => {
   sessionSuite("Postgres", () => SqlStore.layer().pipe(Layer.provideMerge(PgTest.layer)), { timed: false })
+  batchSuite("Postgres", () => SqlStore.layer().pipe(Layer.provideMerge(PgTest.layer)))
 
   it.live("a run waits for the session's holder up to waitFor, then fails with SessionBusy; then it runs", () =>
     Effect.gen(function*() {

@@ -1,18 +1,21 @@
 import { SqlClient } from "@effect/sql"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer } from "effect"
-import { LanguageModel, Session, SessionStore } from "effect-agents"
+import { DateTime, Effect, Layer, Option, TestClock } from "effect"
+import { AgentError, LanguageModel, Session, SessionStore } from "effect-agents"
+import { type AgentApi, BatchStore } from "effect-agents/http"
 import { SqlStore } from "effect-agents/sql"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { batchSuite } from "./fixtures/batchSuite.js"
 import { sessionSuite, twoProcesses } from "./fixtures/sessionSuite.js"
 
 const sqlite = (filename: string, options?: SqlStore.Options) =>
   SqlStore.layer(options).pipe(Layer.provideMerge(SqliteClient.layer({ filename })))
 
 sessionSuite("SQLite", () => sqlite(":memory:"))
+batchSuite("SQLite", () => sqlite(":memory:"))
 
 describe("SqlStore on a SQLite file", () => {
   const file = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), "agents-")), "agents.db")
@@ -31,7 +34,14 @@ describe("SqlStore on a SQLite file", () => {
         return yield* sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`
       }).pipe(Effect.provide(sqlite(filename, { prefix: "bot_" })))
       expect(tables.map((table) => table.name)).toEqual(
-        ["bot_migrations", "bot_session_holds", "bot_session_messages", "bot_sessions"]
+        [
+          "bot_batch_items",
+          "bot_batches",
+          "bot_migrations",
+          "bot_session_holds",
+          "bot_session_messages",
+          "bot_sessions"
+        ]
       )
     }))
 
@@ -57,4 +67,48 @@ describe("SqlStore on a SQLite file", () => {
       }),
     60_000
   )
+
+  it.effect("a batch left running by a store that stopped is interrupted once its lease runs out; a live one's is not", () =>
+    Effect.gen(function*() {
+      const filename = file()
+      const retention = { batches: 100, bytes: Infinity }
+      const createdAt = yield* DateTime.now
+      const done: AgentApi.BatchItem = {
+        index: 0,
+        status: "failed",
+        error: new AgentError.InvalidRequest({ message: "no" })
+      }
+      // the first server records a batch and one run's end, then dies without ending it
+      yield* Effect.gen(function*() {
+        const store = yield* BatchStore.BatchStore
+        yield* store.create({ id: "orphan", agent: "echo", total: 2, status: "running", createdAt }, retention)
+        yield* store.settle("orphan", done)
+      }).pipe(Effect.provide(sqlite(filename)))
+
+      yield* Effect.gen(function*() {
+        const store = yield* BatchStore.BatchStore
+        yield* store.create({ id: "live", agent: "echo", total: 1, status: "running", createdAt }, retention)
+        const status = (id: string) => Effect.map(store.get(id), (stored) => Option.getOrThrow(stored).batch.status)
+        expect(yield* status("orphan")).toBe("running")
+        yield* TestClock.adjust("31 seconds")
+        const orphan = Option.getOrThrow(yield* store.get("orphan"))
+        expect(orphan.batch).toEqual({
+          id: "orphan",
+          agent: "echo",
+          total: 2,
+          status: "interrupted",
+          createdAt,
+          finishedAt: DateTime.add(createdAt, { seconds: 30 })
+        })
+        expect(orphan.items).toEqual([done])
+        // this store renews the lease of the batch it runs
+        yield* TestClock.adjust("5 minutes")
+        expect(yield* status("live")).toBe("running")
+        // retention writes the orphan's end
+        yield* store.finish("live", "completed", yield* DateTime.now, retention)
+        const sql = yield* SqlClient.SqlClient
+        const rows = yield* sql<{ id: string; status: string }>`SELECT id, status FROM agents_batches ORDER BY id`
+        expect(rows).toEqual([{ id: "live", status: "completed" }, { id: "orphan", status: "interrupted" }])
+      }).pipe(Effect.provide(sqlite(filename)))
+    }))
 })

@@ -89,3 +89,20 @@ describe("npm run example -- chat", () => {
       expect(stdout.split("second start")[1]).toContain("assistant> You are Ada.")
     }), 60_000)
 })
+
+describe("npm run example -- batches", () => {
+  it.effect(
+    "a batch outlives the server that ran it: interrupted, the ended runs' results kept",
+    () =>
+      Effect.gen(function*() {
+        const { exitCode, stderr, stdout } = yield* runner("batches")
+        expect({ exitCode, stderr }).toEqual({ exitCode: 0, stderr: "" })
+        expect(stdout).toContain(
+          "second server: interrupted, {\"done\":3,\"failed\":0,\"pending\":0,\"running\":0,\"cancelled\":2}"
+        )
+        expect(stdout).toContain("  quick 3: done (summary of quick 3)")
+        expect(stdout).toContain("  slow 2: cancelled")
+      }),
+    60_000
+  )
+})

@@ -1,9 +1,10 @@
 /**
  * The library's store on `@effect/sql`: SQLite by default
  * (`@effect/sql-sqlite-node`), Postgres for several processes or machines
- * (`@effect/sql-pg`). Bring the client layer; the store runs its migrations
- * when the layer starts, in tables behind a prefix (`agents_` by default) so
- * they live beside your own.
+ * (`@effect/sql-pg`). It keeps sessions (`SessionStore`) and an agent
+ * server's batches (`BatchStore`). Bring the client layer; the store runs its
+ * migrations when the layer starts, in tables behind a prefix (`agents_` by
+ * default) so they live beside your own.
  *
  * @example
  * ```ts
@@ -27,8 +28,11 @@
 import type { MigrationError } from "@effect/sql/Migrator"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as BatchStore from "../http/BatchStore.js"
+import * as Batches from "../internal/sql/batches.js"
 import * as Schema from "../internal/sql/schema.js"
 import * as Sessions from "../internal/sql/sessions.js"
 import * as SessionStore from "../SessionStore.js"
@@ -43,18 +47,21 @@ export interface Options {
 }
 
 /**
- * The store of sessions on the `SqlClient` given, its tables migrated first.
+ * The store of sessions and batches on the `SqlClient` given, its tables
+ * migrated first.
  *
  * @since 0.1.0
  * @category layers
  */
 export const layer = (
   options: Options = {}
-): Layer.Layer<SessionStore.SessionStore, MigrationError | SqlError, SqlClient.SqlClient> =>
-  Layer.effect(
-    SessionStore.SessionStore,
-    Effect.suspend(() => {
+): Layer.Layer<SessionStore.SessionStore | BatchStore.BatchStore, MigrationError | SqlError, SqlClient.SqlClient> =>
+  Layer.scopedContext(
+    Effect.gen(function*() {
       const tables = Schema.tables(options.prefix ?? "agents_")
-      return Effect.zipRight(Schema.migrate(tables), Sessions.make(tables))
+      yield* Schema.migrate(tables)
+      return Context.make(SessionStore.SessionStore, yield* Sessions.make(tables)).pipe(
+        Context.add(BatchStore.BatchStore, yield* Batches.make(tables))
+      )
     })
   )

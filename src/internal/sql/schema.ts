@@ -1,8 +1,8 @@
 /**
  * The store's tables, created by `@effect/sql`'s migrator when the layer
  * starts, each name behind the configured prefix. Column types are the ones
- * SQLite and Postgres share, but for times in milliseconds (`BIGINT` in
- * Postgres, which its driver reads as a string: see `Millis`).
+ * SQLite and Postgres share, but for times in milliseconds and sizes
+ * (`BIGINT` in Postgres, which its driver reads as a string: see `Int64`).
  */
 import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
@@ -17,28 +17,35 @@ export interface Tables {
   readonly sessions: string
   readonly messages: string
   readonly holds: string
+  readonly batches: string
+  readonly batchItems: string
 }
 
 export const tables = (prefix: string): Tables => ({
   migrations: `${prefix}migrations`,
   sessions: `${prefix}sessions`,
   messages: `${prefix}session_messages`,
-  holds: `${prefix}session_holds`
+  holds: `${prefix}session_holds`,
+  batches: `${prefix}batches`,
+  batchItems: `${prefix}batch_items`
 })
 
-/** A time in milliseconds as either driver reads it. */
-export const Millis = Schema.Union(Schema.Number, Schema.NumberFromString)
+/** A `BIGINT` (a time in milliseconds, a count, a sum) as either driver reads it: Postgres's as a string. */
+export const Int64 = Schema.Union(Schema.Number, Schema.NumberFromString)
+
+const int64Type = (sql: SqlClient.SqlClient) =>
+  sql.onDialectOrElse({ pg: () => sql.literal("BIGINT"), orElse: () => sql.literal("INTEGER") })
 
 const sessions = (t: Tables) =>
   Effect.flatMap(SqlClient.SqlClient, (sql) => {
-    const millis = sql.onDialectOrElse({ pg: () => sql.literal("BIGINT"), orElse: () => sql.literal("INTEGER") })
+    const int64 = int64Type(sql)
     return Effect.all([
       sql`CREATE TABLE ${sql(t.sessions)} (
         id TEXT PRIMARY KEY,
         user_id TEXT,
         next_turn INTEGER NOT NULL,
-        created_at ${millis} NOT NULL,
-        updated_at ${millis} NOT NULL
+        created_at ${int64} NOT NULL,
+        updated_at ${int64} NOT NULL
       )`,
       sql`CREATE INDEX ${sql(`${t.sessions}_by_user`)} ON ${sql(t.sessions)} (user_id, updated_at)`,
       sql`CREATE TABLE ${sql(t.messages)} (
@@ -51,7 +58,33 @@ const sessions = (t: Tables) =>
       sql`CREATE TABLE ${sql(t.holds)} (
         session_id TEXT PRIMARY KEY,
         holder TEXT NOT NULL,
-        expires_at ${millis} NOT NULL
+        expires_at ${int64} NOT NULL
+      )`
+    ], { discard: true })
+  })
+
+// a batch runs while `alive_until` is ahead: its server renews it; a batch's
+// `size` is the length of its items' JSON, which retention counts
+const batches = (t: Tables) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) => {
+    const int64 = int64Type(sql)
+    return Effect.all([
+      sql`CREATE TABLE ${sql(t.batches)} (
+        id TEXT PRIMARY KEY,
+        agent TEXT NOT NULL,
+        total INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        created_at ${int64} NOT NULL,
+        finished_at ${int64},
+        alive_until ${int64} NOT NULL,
+        size ${int64} NOT NULL
+      )`,
+      sql`CREATE INDEX ${sql(`${t.batches}_by_status`)} ON ${sql(t.batches)} (status, finished_at)`,
+      sql`CREATE TABLE ${sql(t.batchItems)} (
+        batch_id TEXT NOT NULL,
+        idx INTEGER NOT NULL,
+        item TEXT NOT NULL,
+        PRIMARY KEY (batch_id, idx)
       )`
     ], { discard: true })
   })
@@ -62,7 +95,7 @@ const sessions = (t: Tables) =>
  */
 export const migrate = (t: Tables): Effect.Effect<void, Migrator.MigrationError | SqlError, SqlClient.SqlClient> =>
   Migrator.make({})({
-    loader: Migrator.fromRecord({ "1_sessions": sessions(t) }),
+    loader: Migrator.fromRecord({ "1_sessions": sessions(t), "2_batches": batches(t) }),
     table: t.migrations
   }).pipe(
     Effect.retry({

@@ -14,10 +14,11 @@ import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
-import { SessionBusy, StoreFailed } from "../../AgentError.js"
+import { SessionBusy, type StoreFailed } from "../../AgentError.js"
 import * as LanguageModel from "../../LanguageModel.js"
 import type * as SessionStore from "../../SessionStore.js"
-import { Millis, type Tables } from "./schema.js"
+import { failed } from "./failed.js"
+import { Int64, type Tables } from "./schema.js"
 
 /** How long a hold lasts without renewal: a crashed holder frees its session after this. */
 const leaseMillis = 30_000
@@ -29,19 +30,10 @@ const decodeRows = Schema.decodeUnknown(Schema.Array(Row))
 const Info = Schema.Struct({
   id: Schema.String,
   user_id: Schema.NullOr(Schema.String),
-  turns: Schema.Union(Schema.Number, Schema.NumberFromString),
-  updated_at: Millis
+  turns: Int64,
+  updated_at: Int64
 })
 const decodeInfos = Schema.decodeUnknown(Schema.Array(Info))
-
-/** Any failure of the store, typed, saying what failed (never how to connect). */
-const failed = (operation: string) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.mapError(effect, (error) => new StoreFailed({ operation, reason: reasonOf(error) }))
-
-const reasonOf = (error: unknown): string => {
-  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error
-  return cause instanceof Error ? cause.message : String(cause)
-}
 
 /** Rows of one session, newest first, as turns oldest first. */
 const toTurns = (rows: ReadonlyArray<typeof Row.Type>) => {
