@@ -47,12 +47,13 @@ import { pipeArguments } from "effect/Pipeable"
 import * as Predicate from "effect/Predicate"
 import * as Runtime from "effect/Runtime"
 import type * as Schema from "effect/Schema"
-import type { AgentError } from "./AgentError.js"
+import type { AgentError, ApprovalNotPending, RunNotFound, StoreFailed } from "./AgentError.js"
 import * as Delegate from "./internal/delegate.js"
 import * as Loop from "./internal/loop.js"
 import * as Metering from "./internal/metering.js"
 import * as Output from "./internal/output.js"
 import * as SessionRun from "./internal/sessionRun.js"
+import * as Suspended from "./internal/suspended.js"
 import * as LanguageModel from "./LanguageModel.js"
 import * as Policy from "./Policy.js"
 import * as Run from "./Run.js"
@@ -163,12 +164,14 @@ export interface Agent<Output = string> extends Runnable<Output>, Pipeable, Insp
   readonly maxSteps: number
   readonly policy: Policy.Policy
   /**
-   * Continues a run of this agent from a state it stored (see
-   * `RunOptions.onState`), in this process or another: the run goes on from
-   * its next step (or the pending tool calls of a step under way) as if it
-   * had not stopped. A state of another agent's run is `InputInvalid`.
+   * Continues a run of this agent, in this process or another: from a state
+   * it stored (see `RunOptions.onState`), or, given a run id, the run that
+   * suspended for approval (kept in the `RunStore`, with the decisions given
+   * since; `RunNotFound` when none is kept). The run goes on from its next
+   * step (or the pending tool calls of a step under way) as if it had not
+   * stopped. Another agent's run is `InputInvalid`.
    */
-  resume(state: RunState.RunState, options?: RunOptions): Effect.Effect<RunResult<Output>, AgentError>
+  resume(from: RunState.RunState | string, options?: RunOptions): Effect.Effect<RunResult<Output>, AgentError>
   /**
    * The agent as a tool another agent can call with a task: agent-to-agent
    * calls. The tool's result is the agent's answer; a failed run is a tool
@@ -294,8 +297,14 @@ export const make: {
             SessionRun.around(config.name, input, runOptions, (input, options) =>
               Loop.runLoop(config, input, options, emit))
         ),
-      resume: (state: RunState.RunState, runOptions?: RunOptions) =>
-        Loop.resumeLoop(config, state, runOptions, undefined),
+      resume: (from: RunState.RunState | string, runOptions?: RunOptions) =>
+        typeof from === "string"
+          ? Suspended.resume(
+            from,
+            config.name,
+            (run, decided) => Loop.resumeLoop(config, run.state, runOptions, undefined, decided)
+          )
+          : Loop.resumeLoop(config, from, runOptions, undefined),
       asTool: (toolOptions?: AsToolOptions) => Delegate.tool(agent, "agent", toolOptions)
     })
     return agent
@@ -499,3 +508,65 @@ export const runAll: {
     }
     return yield* TaskGroup.forEach(specs, runOne, { concurrency })
   }) as never
+
+/**
+ * Approves a tool call a suspended run waits for (see `Approval`): once
+ * resumed (`agent.resume(runId)`), the call runs; with `always`, every later
+ * call of that tool in the run runs without asking. `by` says who decided;
+ * the time is recorded. Approving twice is harmless; approving a call that
+ * was rejected, or that the run does not wait for, is `ApprovalNotPending`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Agent } from "effect-agents"
+ *
+ * declare const mailer: Agent.Agent
+ *
+ * const approveAll = (runId: string, approvalIds: ReadonlyArray<string>) =>
+ *   Effect.gen(function*() {
+ *     for (const id of approvalIds) yield* Agent.approve(runId, id, { by: "ada" })
+ *     return yield* mailer.resume(runId)
+ *   })
+ * ```
+ *
+ * @since 0.1.0
+ * @category approvals
+ */
+export const approve = (
+  runId: string,
+  approvalId: string,
+  options?: { readonly always?: boolean | undefined; readonly by?: string | undefined }
+): Effect.Effect<void, ApprovalNotPending | RunNotFound | StoreFailed> =>
+  Suspended.decide(runId, approvalId, {
+    approved: true,
+    ...(options?.always === undefined ? {} : { always: options.always }),
+    ...(options?.by === undefined ? {} : { by: options.by })
+  })
+
+/**
+ * Rejects a tool call a suspended run waits for: once resumed, the call
+ * does not run, and the model reads `message` (or a default one) as its
+ * result. Rejecting twice is harmless; rejecting a call that was approved,
+ * or that the run does not wait for, is `ApprovalNotPending`.
+ *
+ * @example
+ * ```ts
+ * import { Agent } from "effect-agents"
+ *
+ * const no = Agent.reject("run-1", "9f2c…", { message: "Do not email the whole company." })
+ * ```
+ *
+ * @since 0.1.0
+ * @category approvals
+ */
+export const reject = (
+  runId: string,
+  approvalId: string,
+  options?: { readonly message?: string | undefined; readonly by?: string | undefined }
+): Effect.Effect<void, ApprovalNotPending | RunNotFound | StoreFailed> =>
+  Suspended.decide(runId, approvalId, {
+    approved: false,
+    ...(options?.message === undefined ? {} : { message: options.message }),
+    ...(options?.by === undefined ? {} : { by: options.by })
+  })

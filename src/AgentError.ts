@@ -32,6 +32,7 @@
 import * as Duration from "effect/Duration"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import * as Approval from "./Approval.js"
 import { hasTagIn } from "./internal/tags.js"
 import { ModelError } from "./ModelError.js"
 
@@ -406,6 +407,86 @@ export class StoreFailed extends Schema.TaggedError<StoreFailed>()("StoreFailed"
 }
 
 /**
+ * The run stopped for approval, which is not a failure of the run: tool
+ * calls that need a person's decision wait (`approvals`), the step's other
+ * calls are done, and the run's state is kept in the `RunStore`. Decide with
+ * `Agent.approve`/`Agent.reject`, then `agent.resume(runId)`.
+ *
+ * @example
+ * ```ts
+ * import { AgentError } from "effect-agents"
+ *
+ * const suspended = new AgentError.RunSuspended({ runId: "r1", agent: "mailer", approvals: [] })
+ * console.log(suspended.message) // 'run "r1" of agent "mailer" waits for 0 approval(s)'
+ * ```
+ *
+ * @since 0.1.0
+ * @category agent errors
+ */
+export class RunSuspended extends Schema.TaggedError<RunSuspended>()("RunSuspended", {
+  runId: Schema.String,
+  agent: Schema.String,
+  approvals: Schema.Array(Approval.Request)
+}) {
+  /** @since 0.1.0 */
+  override get message(): string {
+    const tools = this.approvals.map((request) => request.toolCall.name).join(", ")
+    return `run "${this.runId}" of agent "${this.agent}" waits for ${this.approvals.length} approval(s)` +
+      (tools.length > 0 ? `: ${tools}` : "")
+  }
+}
+
+/**
+ * No suspended run of that id is kept: it never suspended, it has finished,
+ * or its store is another.
+ *
+ * @example
+ * ```ts
+ * import { AgentError } from "effect-agents"
+ *
+ * const error = new AgentError.RunNotFound({ runId: "r1" })
+ * console.log(error.message) // 'no suspended run "r1"'
+ * ```
+ *
+ * @since 0.1.0
+ * @category agent errors
+ */
+export class RunNotFound extends Schema.TaggedError<RunNotFound>()("RunNotFound", {
+  runId: Schema.String
+}) {
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `no suspended run "${this.runId}"`
+  }
+}
+
+/**
+ * A decision for a call that is not waiting: no such approval in the run,
+ * or it was decided the other way already (deciding the same way twice is
+ * harmless).
+ *
+ * @example
+ * ```ts
+ * import { AgentError } from "effect-agents"
+ *
+ * const error = new AgentError.ApprovalNotPending({ runId: "r1", approvalId: "a1" })
+ * console.log(error.message) // 'approval "a1" of run "r1" is not pending'
+ * ```
+ *
+ * @since 0.1.0
+ * @category agent errors
+ */
+export class ApprovalNotPending extends Schema.TaggedError<ApprovalNotPending>()("ApprovalNotPending", {
+  runId: Schema.String,
+  approvalId: Schema.String
+}) {
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `approval "${this.approvalId}" of run "${this.runId}" is not pending`
+  }
+}
+
+/**
  * Everything an agent run can fail with.
  *
  * @since 0.1.0
@@ -420,6 +501,8 @@ export type AgentError =
   | InputInvalid
   | SessionBusy
   | StoreFailed
+  | RunSuspended
+  | RunNotFound
 
 /**
  * The Schema of {@link AgentError}.
@@ -435,7 +518,9 @@ export const AgentError: Schema.Union<[
   typeof OutputInvalid,
   typeof InputInvalid,
   typeof SessionBusy,
-  typeof StoreFailed
+  typeof StoreFailed,
+  typeof RunSuspended,
+  typeof RunNotFound
 ]> = Schema.Union(
   ModelError,
   ToolError,
@@ -444,5 +529,7 @@ export const AgentError: Schema.Union<[
   OutputInvalid,
   InputInvalid,
   SessionBusy,
-  StoreFailed
+  StoreFailed,
+  RunSuspended,
+  RunNotFound
 )

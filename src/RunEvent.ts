@@ -29,6 +29,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
+import * as Approval from "./Approval.js"
 import * as LanguageModel from "./LanguageModel.js"
 import * as Run from "./Run.js"
 
@@ -152,6 +153,24 @@ export const MemberCompleted = Schema.TaggedStruct("MemberCompleted", {
 export interface MemberCompleted extends Schema.Schema.Type<typeof MemberCompleted> {}
 
 /**
+ * A tool call waits for a person's approval; the run suspends once the
+ * step's other calls are done (see `Approval`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const ApprovalRequested = Schema.TaggedStruct("ApprovalRequested", {
+  ...base,
+  approval: Approval.Request
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ApprovalRequested extends Schema.Schema.Type<typeof ApprovalRequested> {}
+
+/**
  * The stream's own run ended, with its result.
  *
  * @since 0.1.0
@@ -173,6 +192,7 @@ export type RunEvent<Output = unknown> =
   | ToolCallCompleted
   | StepCompleted
   | MemberCompleted
+  | ApprovalRequested
   | RunCompleted<Output>
 
 /**
@@ -190,6 +210,7 @@ export const schema = <A, I, R>(result: Schema.Schema<A, I, R>) =>
     ToolCallCompleted,
     StepCompleted,
     MemberCompleted,
+    ApprovalRequested,
     Schema.TaggedStruct("RunCompleted", { ...base, result })
   ).annotations({ identifier: "RunEvent" })
 

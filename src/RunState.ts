@@ -47,7 +47,13 @@ export const PendingStep = Schema.Struct({
   finishReason: LanguageModel.FinishReason,
   model: Schema.String,
   /** The tool calls the model asked for, in its order. */
-  toolCalls: Schema.Array(LanguageModel.ToolCall)
+  toolCalls: Schema.Array(LanguageModel.ToolCall),
+  /** The calls already done when the run suspended for approval, by their place in `toolCalls`. */
+  done: Schema.optional(Schema.Array(Schema.Struct({
+    index: Schema.Number,
+    record: Run.ToolCallRecord,
+    message: LanguageModel.ToolMessage
+  })))
 }).annotations({ identifier: "PendingStep" })
 
 /**

@@ -80,6 +80,12 @@ export interface Tool<Name extends string, Params, Success, R = never> extends P
    * metrics.
    */
   readonly delegates: boolean
+  /**
+   * Whether a call must wait for a person's approval (`needsApproval`);
+   * absent when none ever does. Arguments that do not decode need none (the
+   * call fails with `ToolInputInvalid` without running).
+   */
+  readonly needsApproval: ((args: unknown, context: ApprovalContext) => Effect.Effect<boolean, never, R>) | undefined
   /** Runs the handler on decoded parameters (no timeout, no retry). */
   handle(params: Params): Effect.Effect<Success, ToolFailed, R>
   /**
@@ -97,6 +103,31 @@ export interface ExecuteOptions {
   /** The timeout to use when the tool has none of its own. */
   readonly defaultTimeout?: Duration.DurationInput | undefined
 }
+
+/**
+ * Where a call that may need approval is made: the run, its agent, its path
+ * from the outermost run, and the model's id for the call.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ApprovalContext {
+  readonly runId: string
+  readonly agent: string
+  readonly path: ReadonlyArray<string>
+  readonly toolCallId: string
+}
+
+/**
+ * When a tool's calls need a person's approval: always (`true`), never
+ * (`false`, the default), or as a function of the decoded parameters says.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type NeedsApproval<Params, R> =
+  | boolean
+  | ((params: Params, context: ApprovalContext) => boolean | Effect.Effect<boolean, never, R>)
 
 /**
  * Any tool.
@@ -214,6 +245,7 @@ interface Definition<Params, Success, R> {
   readonly timeout: Duration.DurationInput | undefined
   readonly retry: Schedule.Schedule<unknown, ToolError> | undefined
   readonly delegates: boolean | undefined
+  readonly needsApproval?: NeedsApproval<Params, R> | undefined
   readonly handle: (params: Params) => Effect.Effect<Success, ToolFailed, R>
 }
 
@@ -226,6 +258,25 @@ const Proto = {
   toJSON(this: Any) {
     return { _id: "Tool", name: this.name, description: this.description }
   }
+}
+
+const always = () => Effect.succeed(true)
+
+/** A tool's `needsApproval` as a function of the model's arguments; none when no call ever needs one. */
+const approvalOf = <Params, R>(
+  needsApproval: NeedsApproval<Params, R> | undefined,
+  decode: (args: unknown) => Effect.Effect<Params, unknown>
+): ((args: unknown, context: ApprovalContext) => Effect.Effect<boolean, never, R>) | undefined => {
+  if (needsApproval === undefined || needsApproval === false) return undefined
+  if (needsApproval === true) return always
+  return (args, context) =>
+    Effect.matchEffect(decode(args), {
+      onFailure: () => Effect.succeed(false),
+      onSuccess: (params) => {
+        const answer = needsApproval(params, context)
+        return typeof answer === "boolean" ? Effect.succeed(answer) : answer
+      }
+    })
 }
 
 const makeTool = <Name extends string, Params, Success, R>(
@@ -254,6 +305,7 @@ const makeTool = <Name extends string, Params, Success, R>(
     timeout,
     retry,
     delegates: definition.delegates ?? false,
+    needsApproval: approvalOf(definition.needsApproval, decode),
     handle,
     execute(args: unknown, options?: ExecuteOptions) {
       const limit = timeout ??
@@ -337,6 +389,8 @@ export const make = <
   readonly strict?: boolean | undefined
   /** Whether the handler hands its task to another run, whose spending is the caller's (see `Agent.asTool`). */
   readonly delegates?: boolean | undefined
+  /** Whether a call waits for a person's approval before it runs (see `Approval`). */
+  readonly needsApproval?: NeedsApproval<ParametersOf<P>, R> | undefined
 }): Tool<Name, ParametersOf<P>, A, R> => {
   const failure: Schema.Schema.AnyNoContext | undefined = options.failure
   const handler = options.handler
@@ -350,6 +404,7 @@ export const make = <
     timeout: options.timeout,
     retry: options.retry,
     delegates: options.delegates,
+    needsApproval: options.needsApproval,
     handle: (params: ParametersOf<P>) =>
       Effect.suspend(() => {
         // an AbortController is costly to make: only for handlers that take the signal

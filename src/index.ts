@@ -15,6 +15,9 @@ export * as AgentError from "./AgentError.js"
 export * as AgentMetrics from "./AgentMetrics.js"
 
 /** @since 0.1.0 */
+export * as Approval from "./Approval.js"
+
+/** @since 0.1.0 */
 export * as Dag from "./Dag.js"
 
 /** @since 0.1.0 */
@@ -37,6 +40,9 @@ export * as RunEvent from "./RunEvent.js"
 
 /** @since 0.1.0 */
 export * as RunState from "./RunState.js"
+
+/** @since 0.1.0 */
+export * as RunStore from "./RunStore.js"
 
 /** @since 0.1.0 */
 export * as Runnable from "./Runnable.js"

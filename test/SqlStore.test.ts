@@ -8,6 +8,7 @@ import { SqlStore } from "effect-agents/sql"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { approvalSuite, threeProcesses } from "./fixtures/approvalSuite.js"
 import { batchSuite } from "./fixtures/batchSuite.js"
 import { sessionSuite, twoProcesses } from "./fixtures/sessionSuite.js"
 
@@ -16,6 +17,7 @@ const sqlite = (filename: string, options?: SqlStore.Options) =>
 
 sessionSuite("SQLite", () => sqlite(":memory:"))
 batchSuite("SQLite", () => sqlite(":memory:"))
+approvalSuite("SQLite", () => sqlite(":memory:"))
 
 describe("SqlStore on a SQLite file", () => {
   const file = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), "agents-")), "agents.db")
@@ -40,7 +42,8 @@ describe("SqlStore on a SQLite file", () => {
           "bot_migrations",
           "bot_session_holds",
           "bot_session_messages",
-          "bot_sessions"
+          "bot_sessions",
+          "bot_suspended_runs"
         ]
       )
     }))
@@ -111,4 +114,16 @@ describe("SqlStore on a SQLite file", () => {
         expect(rows).toEqual([{ id: "live", status: "completed" }, { id: "orphan", status: "interrupted" }])
       }).pipe(Effect.provide(sqlite(filename)))
     }))
+
+  it.live(
+    "a run suspends in one process, is approved in a second and finishes in a third",
+    () =>
+      Effect.gen(function*() {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "agents-"))
+        const filename = path.join(dir, "agents.db")
+        yield* Effect.provide(SessionStore.SessionStore, sqlite(filename))
+        yield* threeProcesses(`sqlite:${filename}`, path.join(dir, "sent.txt"))
+      }),
+    60_000
+  )
 })

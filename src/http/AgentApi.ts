@@ -339,7 +339,9 @@ export const RunError = Schema.Union(
   AgentError.OutputInvalid.annotations(withStatus(500)),
   AgentError.InputInvalid.annotations(withStatus(400)),
   AgentError.SessionBusy.annotations(withStatus(409)),
-  AgentError.StoreFailed.annotations(withStatus(503))
+  AgentError.StoreFailed.annotations(withStatus(503)),
+  AgentError.RunSuspended.annotations(withStatus(409)),
+  AgentError.RunNotFound.annotations(withStatus(404))
 )
 
 /**

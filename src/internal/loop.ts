@@ -12,14 +12,17 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as FiberRef from "effect/FiberRef"
 import type { AgentError } from "../AgentError.js"
-import { InputInvalid, MaxStepsExceeded, OutputInvalid, RunTimeout } from "../AgentError.js"
+import { InputInvalid, MaxStepsExceeded, OutputInvalid, RunSuspended, RunTimeout } from "../AgentError.js"
+import type * as Approval from "../Approval.js"
 import * as LanguageModel from "../LanguageModel.js"
 import * as Policy from "../Policy.js"
 import * as Run from "../Run.js"
 import type * as RunEvent from "../RunEvent.js"
 import type { RunOptions } from "../Runnable.js"
 import * as RunState from "../RunState.js"
+import * as RunStore from "../RunStore.js"
 import type * as Toolkit from "../Toolkit.js"
+import * as Approvals from "./approvals.js"
 import type * as Metering from "./metering.js"
 import * as ModelCall from "./modelCall.js"
 import type { OutputSpec } from "./output.js"
@@ -52,7 +55,7 @@ export type Emit<Output> = (event: RunEvent.RunEvent<Output>) => Effect.Effect<u
 /** How a run starts: from its input, or from a stored state. */
 type Start =
   | { readonly _tag: "Input"; readonly input: Run.Input; readonly runId: string | undefined }
-  | { readonly _tag: "State"; readonly state: RunState.RunState }
+  | { readonly _tag: "State"; readonly state: RunState.RunState; readonly decided: Approvals.Decided }
 
 /**
  * Runs an agent from its input. With `emit` (the run is streamed), or under
@@ -71,15 +74,16 @@ export const runLoop = <Output>(
   return Either.isLeft(decoded) ? Effect.fail(decoded.left) : start(decoded.right)
 }
 
-/** Continues an agent's run from a stored state. */
+/** Continues an agent's run from a stored state, with the approvals decided since it suspended. */
 export const resumeLoop = <Output>(
   config: LoopConfig<Output>,
   state: RunState.RunState,
   options: RunOptions | undefined,
-  emit: Emit<Output> | undefined
+  emit: Emit<Output> | undefined,
+  decided: Approvals.Decided = Approvals.nothingDecided
 ): Effect.Effect<Run.RunResult<Output>, AgentError> =>
   state.agent === config.name
-    ? startRun(config, { _tag: "State", state }, options, emit)
+    ? startRun(config, { _tag: "State", state, decided }, options, emit)
     : Effect.fail(
       new InputInvalid({
         agent: config.name,
@@ -144,7 +148,7 @@ class Progress {
 }
 
 /** Everything a run's steps need, fixed for the run. */
-interface Env<Output> extends ModelCall.Env, ToolCalls.Env {
+interface Env<Output> extends ModelCall.Env, ToolCalls.Env, Approvals.Env {
   readonly config: LoopConfig<Output>
   readonly emit: Emit<Output> | undefined
   readonly maxSteps: number
@@ -162,6 +166,7 @@ const makeEnv = <Output>(
   emit: Emit<Output> | undefined,
   path: ReadonlyArray<string>,
   state: RunState.RunState,
+  decided: Approvals.Decided,
   clock: Clock.Clock,
   spans: Tracing
 ): Env<Output> => {
@@ -183,6 +188,7 @@ const makeEnv = <Output>(
     toolkit: config.toolkit,
     toolOptions: { defaultTimeout: Policy.isLimited(policy.toolTimeout) ? policy.toolTimeout : undefined },
     toolConcurrency: config.toolConcurrency,
+    decided,
     maxSteps: options?.maxSteps ?? config.maxSteps,
     onState: options?.onState,
     elapsed: (at) => state.elapsedMs + at - startedAt,
@@ -305,23 +311,87 @@ const answer = <Output>(
   return Either.right({ state: { ...state, messages, correctionsLeft: state.correctionsLeft - 1 } })
 }
 
-/** The tool calls' half of a step: their results join the conversation, and the step is recorded. */
+/**
+ * The tool calls' half of a step: their results join the conversation, and
+ * the step is recorded. When a call waits for approval, the others run, and
+ * the run suspends.
+ */
 const act = <Output>(
   env: Env<Output>,
   state: RunState.RunState,
   pending: RunState.PendingStep
-): Effect.Effect<Outcome<Output>> =>
-  Effect.flatMap(ToolCalls.run(env, pending.index, pending.toolCalls), (done) => {
-    const step: Run.Step = { ...pending, toolCalls: done.map(({ record }) => record) }
-    const next: RunState.RunState = {
-      ...state,
-      pending: undefined,
-      messages: [...state.messages, ...done.map(({ message }) => message)],
-      steps: [...state.steps, step],
-      elapsedMs: env.elapsed(env.clock.unsafeCurrentTimeMillis())
-    }
-    return stepCompleted(env, step, save(env, next, stepDone()))
-  })
+): Effect.Effect<Outcome<Output>, AgentError> => {
+  if (pending.done === undefined && !Approvals.mayWait(env.toolkit, pending.toolCalls)) {
+    return Effect.flatMap(
+      ToolCalls.run(env, pending.index, pending.toolCalls),
+      (done) => recordStep(env, state, pending, done)
+    )
+  }
+  const before = pending.done ?? []
+  const left = pending.toolCalls.flatMap((toolCall, index) =>
+    before.some((done) => done.index === index) ? [] : [{ index, toolCall }]
+  )
+  return Effect.flatMap(
+    Approvals.sort(env, pending.index, left),
+    ({ rejected, run, waiting }) =>
+      Effect.flatMap(ToolCalls.run(env, pending.index, run.map((call) => call.toolCall)), (ran) => {
+        const done = [...before, ...rejected, ...ran.map((call, i) => ({ ...call, index: run[i]!.index }))]
+        if (waiting.length > 0) return suspend(env, { ...state, pending: { ...pending, done } }, waiting)
+        const ordered = [...done].sort((a, b) => a.index - b.index)
+        return recordStep(env, state, pending, ordered)
+      })
+  )
+}
+
+/** The step's calls done, in the model's order: the step is recorded. */
+const recordStep = <Output>(
+  env: Env<Output>,
+  state: RunState.RunState,
+  pending: RunState.PendingStep,
+  done: ReadonlyArray<ToolCalls.Done>
+): Effect.Effect<Outcome<Output>> => {
+  const { done: _, ...made } = pending
+  const step: Run.Step = { ...made, toolCalls: done.map(({ record }) => record) }
+  const next: RunState.RunState = {
+    ...state,
+    pending: undefined,
+    messages: [...state.messages, ...done.map(({ message }) => message)],
+    steps: [...state.steps, step],
+    elapsedMs: env.elapsed(env.clock.unsafeCurrentTimeMillis())
+  }
+  return stepCompleted(env, step, save(env, next, stepDone()))
+}
+
+/**
+ * The run stops for approval: its state (the step's calls done so far) and
+ * its requests are kept in the `RunStore`, a streamed run emits an
+ * `ApprovalRequested` per request, and the run fails with `RunSuspended`.
+ */
+const suspend = <Output>(
+  env: Env<Output>,
+  state: RunState.RunState,
+  waiting: ReadonlyArray<Approval.Request>
+): Effect.Effect<never, AgentError> => {
+  const now = env.clock.unsafeCurrentTimeMillis()
+  return save(env, { ...state, elapsedMs: env.elapsed(now) }, (latest) =>
+    Effect.gen(function*() {
+      const store = yield* RunStore.RunStore
+      yield* store.save({
+        runId: env.runId,
+        agent: env.agent,
+        state: latest,
+        approvals: waiting,
+        alwaysApproved: [...env.decided.always],
+        suspendedAt: now
+      })
+      if (env.emit !== undefined) {
+        for (const approval of waiting) {
+          yield* env.emit({ _tag: "ApprovalRequested", runId: env.runId, agent: env.agent, path: env.path, approval })
+        }
+      }
+      return yield* new RunSuspended({ runId: env.runId, agent: env.agent, approvals: waiting })
+    }))
+}
 
 // -----------------------------------------------------------------------------
 // A run
@@ -401,7 +471,8 @@ const runWith = <Output>(
       instructions: config.instructions,
       input: start.input
     })
-    const env = makeEnv(config, options, emit, path, first, clock, spans)
+    const decided = start._tag === "State" ? start.decided : Approvals.nothingDecided
+    const env = makeEnv(config, options, emit, path, first, decided, clock, spans)
     const steps = start._tag === "Input" && emit !== undefined
       ? Effect.zipRight(
         emit({ _tag: "RunStarted", runId: first.runId, agent: config.name, path, input: Run.inputText(start.input) }),

@@ -1,8 +1,8 @@
 /**
  * The library's store on `@effect/sql`: SQLite by default
  * (`@effect/sql-sqlite-node`), Postgres for several processes or machines
- * (`@effect/sql-pg`). It keeps sessions (`SessionStore`) and an agent
- * server's batches (`BatchStore`). Bring the client layer; the store runs its
+ * (`@effect/sql-pg`). It keeps sessions (`SessionStore`), runs suspended
+ * for approval (`RunStore`) and an agent server's batches (`BatchStore`). Bring the client layer; the store runs its
  * migrations when the layer starts, in tables behind a prefix (`agents_` by
  * default) so they live beside your own.
  *
@@ -33,8 +33,10 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as BatchStore from "../http/BatchStore.js"
 import * as Batches from "../internal/sql/batches.js"
+import * as Runs from "../internal/sql/runs.js"
 import * as Schema from "../internal/sql/schema.js"
 import * as Sessions from "../internal/sql/sessions.js"
+import * as RunStore from "../RunStore.js"
 import * as SessionStore from "../SessionStore.js"
 
 /**
@@ -55,13 +57,18 @@ export interface Options {
  */
 export const layer = (
   options: Options = {}
-): Layer.Layer<SessionStore.SessionStore | BatchStore.BatchStore, MigrationError | SqlError, SqlClient.SqlClient> =>
+): Layer.Layer<
+  SessionStore.SessionStore | BatchStore.BatchStore | RunStore.RunStore,
+  MigrationError | SqlError,
+  SqlClient.SqlClient
+> =>
   Layer.scopedContext(
     Effect.gen(function*() {
       const tables = Schema.tables(options.prefix ?? "agents_")
       yield* Schema.migrate(tables)
       return Context.make(SessionStore.SessionStore, yield* Sessions.make(tables)).pipe(
-        Context.add(BatchStore.BatchStore, yield* Batches.make(tables))
+        Context.add(BatchStore.BatchStore, yield* Batches.make(tables)),
+        Context.add(RunStore.RunStore, yield* Runs.make(tables))
       )
     })
   )

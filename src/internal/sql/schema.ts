@@ -19,6 +19,7 @@ export interface Tables {
   readonly holds: string
   readonly batches: string
   readonly batchItems: string
+  readonly suspendedRuns: string
 }
 
 export const tables = (prefix: string): Tables => ({
@@ -27,7 +28,8 @@ export const tables = (prefix: string): Tables => ({
   messages: `${prefix}session_messages`,
   holds: `${prefix}session_holds`,
   batches: `${prefix}batches`,
-  batchItems: `${prefix}batch_items`
+  batchItems: `${prefix}batch_items`,
+  suspendedRuns: `${prefix}suspended_runs`
 })
 
 /** A `BIGINT` (a time in milliseconds, a count, a sum) as either driver reads it: Postgres's as a string. */
@@ -89,13 +91,29 @@ const batches = (t: Tables) =>
     ], { discard: true })
   })
 
+// a suspended run as one JSON record; `version` counts its changes, so that
+// two decisions at once are both kept (each writes the version it read)
+const suspendedRuns = (t: Tables) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql`CREATE TABLE ${sql(t.suspendedRuns)} (
+      run_id TEXT PRIMARY KEY,
+      agent TEXT NOT NULL,
+      record TEXT NOT NULL,
+      version INTEGER NOT NULL,
+      suspended_at ${int64Type(sql)} NOT NULL
+    )`)
+
 /**
  * Brings the tables up to date. Processes that start together race for the
  * migrator's lock: the one that loses tries again once the winner is done.
  */
 export const migrate = (t: Tables): Effect.Effect<void, Migrator.MigrationError | SqlError, SqlClient.SqlClient> =>
   Migrator.make({})({
-    loader: Migrator.fromRecord({ "1_sessions": sessions(t), "2_batches": batches(t) }),
+    loader: Migrator.fromRecord({
+      "1_sessions": sessions(t),
+      "2_batches": batches(t),
+      "3_suspended_runs": suspendedRuns(t)
+    }),
     table: t.migrations
   }).pipe(
     Effect.retry({

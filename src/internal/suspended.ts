@@ -1,0 +1,79 @@
+/**
+ * Suspended runs: the decisions a person gives (`Agent.approve`,
+ * `Agent.reject`), written to the run kept in the `RunStore`, and the
+ * resumption that takes the run out of the store and goes on with them.
+ */
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import type { AgentError, StoreFailed } from "../AgentError.js"
+import { ApprovalNotPending, InputInvalid, RunNotFound } from "../AgentError.js"
+import type * as Approval from "../Approval.js"
+import * as RunStore from "../RunStore.js"
+import type * as Approvals from "./approvals.js"
+
+/** What a person says of one approval. */
+export type Verdict = Omit<Approval.Decision, "at">
+
+/**
+ * Records a decision. The same decision twice is harmless; the other one,
+ * or one for an approval the run does not wait for, is `ApprovalNotPending`.
+ */
+export const decide = (
+  runId: string,
+  approvalId: string,
+  verdict: Verdict
+): Effect.Effect<void, ApprovalNotPending | RunNotFound | StoreFailed> =>
+  Effect.gen(function*() {
+    const at = yield* Clock.currentTimeMillis
+    const store = yield* RunStore.RunStore
+    yield* store.modify(runId, (run) => {
+      const index = run.approvals.findIndex((approval) => approval.approvalId === approvalId)
+      const approval = run.approvals[index]
+      if (approval === undefined) return Either.left(new ApprovalNotPending({ runId, approvalId }))
+      if (approval.decision !== undefined) {
+        return approval.decision.approved === verdict.approved
+          ? Either.right(run)
+          : Either.left(new ApprovalNotPending({ runId, approvalId }))
+      }
+      const approvals = run.approvals.with(index, { ...approval, decision: { ...verdict, at } })
+      return Either.right({ ...run, approvals })
+    })
+  })
+
+/** The decisions given to a kept run, and the tools approved for the rest of it. */
+const decidedOf = (run: RunStore.SuspendedRun): Approvals.Decided => {
+  const decisions = new Map<string, Approval.Decision>()
+  const always = new Set(run.alwaysApproved)
+  for (const approval of run.approvals) {
+    if (approval.decision === undefined) continue
+    decisions.set(approval.approvalId, approval.decision)
+    if (approval.decision.approved && approval.decision.always === true) always.add(approval.toolCall.name)
+  }
+  return { decisions, always }
+}
+
+/**
+ * Takes the suspended run `runId` of `agent` out of the store and goes on
+ * with `f` from its state and decisions: of two resumptions at once, one
+ * runs, the other is `RunNotFound`. A run that suspends again is kept again.
+ */
+export const resume = <A>(
+  runId: string,
+  agent: string,
+  f: (run: RunStore.SuspendedRun, decided: Approvals.Decided) => Effect.Effect<A, AgentError>
+): Effect.Effect<A, AgentError> =>
+  Effect.gen(function*() {
+    const store = yield* RunStore.RunStore
+    const kept = yield* store.get(runId)
+    if (Option.isSome(kept) && kept.value.agent !== agent) {
+      return yield* new InputInvalid({
+        agent,
+        issues: [{ path: "runId", message: `the run is of "${kept.value.agent}", not "${agent}"` }]
+      })
+    }
+    const taken = yield* store.take(runId)
+    if (Option.isNone(taken)) return yield* new RunNotFound({ runId })
+    return yield* f(taken.value, decidedOf(taken.value))
+  })
