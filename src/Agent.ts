@@ -47,6 +47,7 @@ import { pipeArguments } from "effect/Pipeable"
 import * as Predicate from "effect/Predicate"
 import * as Runtime from "effect/Runtime"
 import type * as Schema from "effect/Schema"
+import type * as Stream from "effect/Stream"
 import type { AgentError, ApprovalNotPending, RunNotFound, StoreFailed } from "./AgentError.js"
 import * as Delegate from "./internal/delegate.js"
 import * as Loop from "./internal/loop.js"
@@ -172,6 +173,8 @@ export interface Agent<Output = string> extends Runnable<Output>, Pipeable, Insp
    * stopped. Another agent's run is `InputInvalid`.
    */
   resume(from: RunState.RunState | string, options?: RunOptions): Effect.Effect<RunResult<Output>, AgentError>
+  /** `resume` as a stream of the rest of the run's events, like `stream`. */
+  resumeStream(from: RunState.RunState | string, options?: RunOptions): Stream.Stream<RunEvent<Output>, AgentError>
   /**
    * The agent as a tool another agent can call with a task: agent-to-agent
    * calls. The tool's result is the agent's answer; a failed run is a tool
@@ -298,17 +301,27 @@ export const make: {
               Loop.runLoop(config, input, options, emit))
         ),
       resume: (from: RunState.RunState | string, runOptions?: RunOptions) =>
-        typeof from === "string"
-          ? Suspended.resume(
-            from,
-            config.name,
-            (run, decided) => Loop.resumeLoop(config, run.state, runOptions, undefined, decided)
-          )
-          : Loop.resumeLoop(config, from, runOptions, undefined),
+        resume(config, from, runOptions, undefined),
+      resumeStream: (from: RunState.RunState | string, runOptions?: RunOptions) =>
+        Runnables.stream<RunEvent<Output>, AgentError, never>(
+          [config.name],
+          (emit) => resume(config, from, runOptions, emit)
+        ),
       asTool: (toolOptions?: AsToolOptions) => Delegate.tool(agent, "agent", toolOptions)
     })
     return agent
   })
+
+/** A run going on from a state, or from the suspended run of that id (with its decisions). */
+const resume = <Output>(
+  config: Loop.LoopConfig<Output>,
+  from: RunState.RunState | string,
+  options: RunOptions | undefined,
+  emit: Loop.Emit<Output> | undefined
+): Effect.Effect<RunResult<Output>, AgentError> =>
+  typeof from === "string"
+    ? Suspended.resume(from, config.name, (run, decided) => Loop.resumeLoop(config, run.state, options, emit, decided))
+    : Loop.resumeLoop(config, from, options, emit)
 
 /**
  * Any runnable as a tool another agent can call with a task: agent-to-agent

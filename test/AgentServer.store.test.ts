@@ -1,8 +1,22 @@
 import { FetchHttpClient } from "@effect/platform"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Effect, Exit, Layer, Schedule, Scope, Stream } from "effect"
-import { Agent, LanguageModel, Session } from "effect-agents"
+import {
+  Context,
+  Deferred,
+  Effect,
+  Either,
+  Exit,
+  Fiber,
+  Layer,
+  Option,
+  Schedule,
+  Schema,
+  Scope,
+  Stream,
+  TestClock
+} from "effect"
+import { Agent, LanguageModel, RunStore, Session, Tool, Toolkit } from "effect-agents"
 import { AgentClient, AgentServer, Registry } from "effect-agents/http"
 import { SqlStore } from "effect-agents/sql"
 import { ScriptedModel } from "effect-agents/testing"
@@ -139,4 +153,117 @@ describe("AgentServer batches in a SqlStore", () => {
       }),
     30_000
   )
+})
+
+/** A mailer whose `send_email` needs approval; `sent` lists what it sent. */
+const mailerRegistry = (sent: Array<string>) =>
+  Registry.layer(Effect.gen(function*() {
+    const send = Tool.make("send_email", {
+      description: "Send an email",
+      parameters: { to: Schema.String },
+      handler: ({ to }) => {
+        sent.push(to)
+        return `sent to ${to}`
+      },
+      needsApproval: true
+    })
+    const model = yield* ScriptedModel.make((request) =>
+      request.messages.at(-1)?.role === "tool"
+        ? { text: `Done: ${request.messages.at(-1)?.content}` }
+        : { toolCalls: [{ id: "c1", name: "send_email", arguments: { to: "ada@example.com" } }] }
+    )
+    const mailer = yield* Agent.make({ name: "mailer", instructions: "", model, toolkit: Toolkit.make(send) })
+    return { agents: [mailer] }
+  }))
+
+const serveMailer = (sent: Array<string>, options: AgentServer.Options = {}) =>
+  Effect.gen(function*() {
+    const context = yield* Layer.build(
+      AgentServer.layer({ port: 0, ...options }).pipe(
+        Layer.provide(mailerRegistry(sent)),
+        Layer.provide(RunStore.layerMemory)
+      )
+    )
+    return yield* AgentClient.make({ baseUrl: Context.get(context, AgentServer.AgentServer).url })
+  }).pipe(Effect.provide(FetchHttpClient.layer))
+
+describe("AgentServer approvals", () => {
+  it.scoped("a suspended run: 409 RunSuspended, GET /v1/runs/{id}, a decision, then POST …/resume to its result", () =>
+    Effect.gen(function*() {
+      const sent: Array<string> = []
+      const client = yield* serveMailer(sent)
+      const suspended = yield* Effect.flip(
+        client.agents.run({ path: { name: "mailer" }, payload: { input: "Mail Ada", runId: "r1" } })
+      )
+      if (suspended._tag !== "RunSuspended") return expect.fail(suspended.message)
+      const [request] = suspended.approvals
+      const path = { id: "r1" }
+      const waiting = yield* client.runs.get({ path })
+      expect(waiting).toMatchObject({ runId: "r1", agent: "mailer", status: "suspended" })
+      expect(waiting.approvals.map((approval) => [approval.toolCall.name, approval.decision])).toEqual([
+        ["send_email", undefined]
+      ])
+      const decided = yield* client.runs.decide({
+        path: { id: "r1", approvalId: request!.approvalId },
+        payload: { approve: true, by: "ada" }
+      })
+      expect(decided.approvals[0]!.decision).toMatchObject({ approved: true, by: "ada" })
+      const conflicting = yield* Effect.flip(client.runs.decide({
+        path: { id: "r1", approvalId: request!.approvalId },
+        payload: { approve: false }
+      }))
+      expect(conflicting._tag).toBe("ApprovalNotPending")
+      expect(sent).toEqual([])
+      const result = yield* client.runs.resume({ path, payload: {} })
+      expect(result.content).toBe("Done: sent to ada@example.com")
+      expect(sent).toEqual(["ada@example.com"])
+      expect((yield* Effect.flip(client.runs.get({ path })))._tag).toBe("RunNotFound")
+    }))
+
+  it.scopedLive("a streamed run shows ApprovalRequested, waits with its stream open, and goes on after the decision", () =>
+    Effect.gen(function*() {
+      const sent: Array<string> = []
+      const client = yield* serveMailer(sent)
+      const events = yield* client.stream("mailer", { input: "Mail Ada", runId: "r2" }).pipe(
+        Stream.tap((event) =>
+          event._tag === "ApprovalRequested"
+            ? client.runs.decide({
+              path: { id: "r2", approvalId: event.approval.approvalId },
+              payload: { approve: true }
+            })
+            : Effect.void
+        ),
+        Stream.runCollect
+      )
+      const tags = [...events].map((event) => event._tag)
+      expect(tags.indexOf("ApprovalRequested")).toBeGreaterThan(-1)
+      expect(tags.indexOf("ToolCallCompleted")).toBeGreaterThan(tags.indexOf("ApprovalRequested"))
+      expect(tags.at(-1)).toBe("RunCompleted")
+      expect(sent).toEqual(["ada@example.com"])
+    }))
+
+  it.scoped("undecided for approvalWait, the stream ends with the RunSuspended error event; the run stays kept", () =>
+    Effect.gen(function*() {
+      const sent: Array<string> = []
+      const client = yield* serveMailer(sent, { approvalWait: "1 minute" })
+      const requested = yield* Deferred.make<void>()
+      const collected = yield* client.stream("mailer", { input: "Mail Ada", runId: "r3" }).pipe(
+        Stream.tap((event) =>
+          event._tag === "ApprovalRequested" ? Deferred.succeed(requested, undefined) : Effect.void
+        ),
+        Stream.runCollect,
+        Effect.either,
+        Effect.fork
+      )
+      yield* Deferred.await(requested)
+      // the server waits on the clock: a minute goes by, in test time (again, should its wait start after)
+      while (Option.isNone(yield* Fiber.poll(collected))) {
+        yield* TestClock.adjust("61 seconds")
+        yield* Effect.yieldNow()
+      }
+      const outcome = yield* Fiber.join(collected)
+      expect(Either.isLeft(outcome) && outcome.left._tag).toBe("RunSuspended")
+      expect((yield* client.runs.get({ path: { id: "r3" } })).status).toBe("suspended")
+      expect(sent).toEqual([])
+    }))
 })

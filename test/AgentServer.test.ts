@@ -267,12 +267,15 @@ describe("AgentServer", () => {
         "DELETE /v1/sessions/{id} sessions.clear",
         "GET /health health",
         "GET /v1/batches/{id} batches.get",
+        "GET /v1/runs/{id} runs.get",
         "GET /v1/sessions/{id}/messages sessions.messages",
         "POST /v1/agents/{name}/runs agents.run",
         "POST /v1/agents/{name}/runs/stream agents.stream",
         "POST /v1/agents/{name}/tools/{tool} agents.tool",
         "POST /v1/batches batches.create",
         "POST /v1/dags/{name}/runs dags.run",
+        "POST /v1/runs/{id}/approvals/{approvalId} runs.decide",
+        "POST /v1/runs/{id}/resume runs.resume",
         "POST /v1/sessions/{id}/undo sessions.undo"
       ])
       expect(Object.keys(document.paths["/v1/agents/{name}/runs"]!.post!.responses).sort()).toEqual(

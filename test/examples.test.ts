@@ -106,3 +106,20 @@ describe("npm run example -- batches", () => {
     60_000
   )
 })
+
+describe("npm run example -- approval", () => {
+  it.effect(
+    "the run suspends before the email, another process approves, the resumed run sends it once",
+    () =>
+      Effect.gen(function*() {
+        const { exitCode, stderr, stdout } = yield* runner("approval")
+        expect({ exitCode, stderr }).toEqual({ exitCode: 0, stderr: "" })
+        const lines = stdout.trim().split("\n")
+        expect(lines[0]).toMatch(/^suspended: send_email .* waits for approval$/)
+        expect(lines[1]).toMatch(/^approved in process \d+$/)
+        expect(lines.filter((line) => line.includes("✉ sent"))).toHaveLength(1)
+        expect(lines.at(-1)).toBe("resumed: I sent Ada the Q3 report. (3 steps, 2 tool calls)")
+      }),
+    60_000
+  )
+})

@@ -12,6 +12,10 @@
  * | `POST /v1/batches` | starts runs in the background (202 with the batch id) |
  * | `GET /v1/batches/{id}` | a batch's progress and results (`?wait=true`: once it has ended) |
  * | `DELETE /v1/batches/{id}` | cancels a batch: its runs are interrupted |
+ * | `GET /v1/sessions/{id}/messages`, `POST /v1/sessions/{id}/undo`, `DELETE /v1/sessions/{id}` | a session's history, undo, clear |
+ * | `GET /v1/runs/{id}` | a run suspended for approval, and its approvals |
+ * | `POST /v1/runs/{id}/approvals/{approvalId}` | approves or rejects a call a suspended run waits for |
+ * | `POST /v1/runs/{id}/resume` | resumes a suspended run to its result |
  * | `POST /v1/dags/{name}/runs` | runs a DAG with a JSON input to its `DagResult` |
  * | `GET /health` | the names of what is served |
  *
@@ -22,7 +26,7 @@
  * size limit a 413, a body that is not JSON a 415, a defect a 500
  * `InternalError`, a server shutting down a 503, and a run that fails
  * answers with its typed `AgentError` (502 for model errors, 504 for
- * timeouts, 500 for the rest).
+ * timeouts, 409 for a run suspended for approval, 500 for the rest).
  *
  * @example
  * ```ts
@@ -44,6 +48,7 @@ import * as HttpApiSecurity from "@effect/platform/HttpApiSecurity"
 import * as OpenApi from "@effect/platform/OpenApi"
 import * as Schema from "effect/Schema"
 import * as AgentError from "../AgentError.js"
+import * as Approval from "../Approval.js"
 import * as Dag from "../Dag.js"
 import * as LanguageModel from "../LanguageModel.js"
 import * as Run from "../Run.js"
@@ -1021,6 +1026,103 @@ export class Sessions extends HttpApiGroup.make("sessions")
 
 const IdPath = Schema.Struct({ id: Schema.String })
 
+// -----------------------------------------------------------------------------
+// Runs suspended for approval
+// -----------------------------------------------------------------------------
+
+/**
+ * A run suspended for approval: its approvals, decided or not.
+ *
+ * @since 0.1.0
+ * @category runs
+ */
+export const SuspendedRun = Schema.Struct({
+  runId: Schema.String,
+  agent: Schema.String,
+  status: Schema.Literal("suspended"),
+  approvals: Schema.Array(Approval.Approval),
+  /** When it suspended (milliseconds since the epoch). */
+  suspendedAt: Schema.Number
+}).annotations({ identifier: "SuspendedRun" })
+
+/**
+ * @since 0.1.0
+ * @category runs
+ */
+export type SuspendedRun = typeof SuspendedRun.Type
+
+/**
+ * A person's decision on one approval: `approve` (with `always`: every
+ * later call of the tool in the run), or not (the model reads `message`).
+ *
+ * @since 0.1.0
+ * @category runs
+ */
+export const DecisionRequest = Schema.Struct({
+  approve: Schema.Boolean,
+  always: Schema.optional(Schema.Boolean),
+  message: Schema.optional(Schema.String.pipe(Schema.maxLength(10_000))),
+  by: Schema.optional(Schema.String.pipe(Schema.maxLength(200)))
+}).annotations({ identifier: "DecisionRequest" })
+
+/**
+ * @since 0.1.0
+ * @category runs
+ */
+export type DecisionRequest = typeof DecisionRequest.Type
+
+const ApprovalPath = Schema.Struct({ id: Schema.String, approvalId: Schema.String })
+
+/**
+ * Runs suspended for approval: what they wait for, the decisions, and
+ * resuming them.
+ *
+ * @example
+ * ```ts
+ * import { HttpApi } from "@effect/platform"
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * class MyApi extends HttpApi.make("my-api").add(AgentApi.Runs) {}
+ * ```
+ *
+ * @since 0.1.0
+ * @category groups
+ */
+export class Runs extends HttpApiGroup.make("runs")
+  .add(
+    HttpApiEndpoint.get("get", "/v1/runs/:id")
+      .setPath(IdPath)
+      .addSuccess(SuspendedRun)
+      .addError(AgentError.RunNotFound.annotations(withStatus(404)))
+      .addError(AgentError.StoreFailed.annotations(withStatus(503)))
+      .annotate(OpenApi.Summary, "A suspended run and the approvals it waits for")
+  )
+  .add(
+    HttpApiEndpoint.post("decide", "/v1/runs/:id/approvals/:approvalId")
+      .setPath(ApprovalPath)
+      .setPayload(DecisionRequest)
+      .addSuccess(SuspendedRun)
+      .addError(AgentError.RunNotFound.annotations(withStatus(404)))
+      .addError(AgentError.ApprovalNotPending.annotations(withStatus(409)))
+      .addError(AgentError.StoreFailed.annotations(withStatus(503)))
+      .annotate(OpenApi.Summary, "Approve or reject a tool call a suspended run waits for")
+  )
+  .add(
+    HttpApiEndpoint.post("resume", "/v1/runs/:id/resume")
+      .setPath(IdPath)
+      .setPayload(Schema.Struct({}))
+      .addSuccess(RunResult)
+      .addError(AgentNotFound)
+      .addError(RunError)
+      .annotate(
+        OpenApi.Summary,
+        "Resume a suspended run with the decisions given: its result, or 409 if it suspends again"
+      )
+  )
+  .middleware(Authorization)
+  .annotate(OpenApi.Title, "Runs")
+{}
+
 /**
  * Background batches of runs.
  *
@@ -1149,6 +1251,7 @@ export class Api extends HttpApi.make("effect-agents")
   .add(Agents)
   .add(Batches)
   .add(Sessions)
+  .add(Runs)
   .add(Dags)
   .add(System)
   .addError(PayloadTooLarge)

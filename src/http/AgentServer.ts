@@ -73,12 +73,15 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { createHash, timingSafeEqual } from "node:crypto"
 import { createServer } from "node:http"
+import * as Agent from "../Agent.js"
 import type { ToolError } from "../AgentError.js"
-import { ToolFailed, ToolNotFound } from "../AgentError.js"
+import type * as AgentError from "../AgentError.js"
+import { RunNotFound, ToolFailed, ToolNotFound } from "../AgentError.js"
 import * as Batches from "../internal/http/batches.js"
 import * as Body from "../internal/http/body.js"
 import * as Drain from "../internal/http/drain.js"
@@ -87,6 +90,7 @@ import * as Sse from "../internal/http/sse.js"
 import * as Wire from "../internal/http/wire.js"
 import * as Own from "../internal/own.js"
 import * as Render from "../internal/render.js"
+import * as RunStore from "../RunStore.js"
 import * as Session from "../Session.js"
 import * as SessionStore from "../SessionStore.js"
 import * as AgentApi from "./AgentApi.js"
@@ -142,6 +146,13 @@ export interface Options {
   readonly openApiPath?: `/${string}` | undefined
   /** The docs page's path (default `"/docs"`). */
   readonly docsPath?: `/${string}` | undefined
+  /**
+   * How long a streamed run that suspended for approval keeps its stream
+   * open for the decisions, then goes on in it (default 10 minutes); after
+   * that, the stream ends with the `RunSuspended` error event and the run
+   * is resumed with `POST /v1/runs/{id}/resume`.
+   */
+  readonly approvalWait?: Duration.DurationInput | undefined
 }
 
 /**
@@ -199,6 +210,7 @@ const defaults = {
   maxBatchInputs: 1000,
   batchRetention: 1000,
   batchRetentionBytes: 64 * 1024 * 1024,
+  approvalWait: Duration.minutes(10),
   openApiPath: "/openapi.json",
   docsPath: "/docs"
 } as const
@@ -390,6 +402,9 @@ const provideTools = (
 
 interface Settings {
   readonly registry: Registry.Service
+  /** Where runs suspended for approval wait: the server's, whatever the request's context. */
+  readonly runs: RunStore.Service
+  readonly approvalWait: Duration.Duration
   /** The store of the sessions runs continue, when the server was given one. */
   readonly sessions: Option.Option<SessionStore.Service>
   readonly drain: Drain.Drain
@@ -413,8 +428,38 @@ const runOptions = (sessions: Settings["sessions"], payload: AgentApi.RunRequest
     : Effect.map(sessionStore(sessions), (store) => ({ runId, session: Session.make(store, sessionId) }))
 }
 
-const agentsGroup = ({ drain, registry, sessions }: Settings) =>
-  HttpApiBuilder.group(AgentApi.Api, "agents", (handlers) =>
+/** Asks the store every quarter of a second whether every approval of a run is decided. */
+const untilDecided = Schedule.spaced("250 millis").pipe(
+  Schedule.whileInput((run: Option.Option<RunStore.SuspendedRun>) =>
+    Option.isSome(run) && run.value.approvals.some((approval) => approval.decision === undefined)
+  )
+)
+
+/**
+ * A streamed agent run that suspends for approval waits, stream open, for
+ * the decisions (`approvalWait` at most), then goes on in the same stream:
+ * the client sees `ApprovalRequested`, then the rest of the run.
+ */
+const throughApprovals = (
+  settings: Settings,
+  served: Registry.Served,
+  events: Stream.Stream<Wire.AnyRunEvent, AgentError.AgentError>
+): Stream.Stream<Wire.AnyRunEvent, AgentError.AgentError> => {
+  const agent = served.runnable
+  if (!Agent.isAgent(agent)) return events
+  return Stream.catchTag(events, "RunSuspended", (suspended) =>
+    Stream.unwrap(
+      settings.runs.get(suspended.runId).pipe(
+        Effect.repeat(untilDecided),
+        Effect.timeoutFail({ duration: settings.approvalWait, onTimeout: () => suspended }),
+        Effect.map(() => throughApprovals(settings, served, agent.resumeStream(suspended.runId)))
+      )
+    ))
+}
+
+const agentsGroup = (settings: Settings) => {
+  const { drain, registry, sessions } = settings
+  return HttpApiBuilder.group(AgentApi.Api, "agents", (handlers) =>
     handlers
       .handle("run", ({ path, payload }) =>
         Effect.zip(Registry.runnable(registry, path.name), runOptions(sessions, payload)).pipe(
@@ -427,7 +472,10 @@ const agentsGroup = ({ drain, registry, sessions }: Settings) =>
         Effect.map(
           Effect.zip(Registry.runnable(registry, path.name), runOptions(sessions, payload)),
           ([served, options]) =>
-            eventStream(served.name, drain.trackStream(served.runnable.stream(payload.input, options)))
+            eventStream(
+              served.name,
+              drain.trackStream(throughApprovals(settings, served, served.runnable.stream(payload.input, options)))
+            )
         ))
       .handle("tool", ({ path, payload }) =>
         Effect.gen(function*() {
@@ -444,6 +492,7 @@ const agentsGroup = ({ drain, registry, sessions }: Settings) =>
             Effect.fail(new ToolFailed({ tool: path.tool, message: Render.text(defect), error: defect }))
           )
         )))
+}
 
 const batchesGroup = ({ batchConcurrency, batches, drain, maxBatchInputs, registry }: Settings) =>
   HttpApiBuilder.group(AgentApi.Api, "batches", (handlers) =>
@@ -459,6 +508,47 @@ const batchesGroup = ({ batchConcurrency, batches, drain, maxBatchInputs, regist
         }))
       .handle("get", ({ path, urlParams }) => batches.get(path.id, urlParams.wait === true))
       .handle("cancel", ({ path }) => batches.cancel(path.id)))
+
+const suspendedView = (run: RunStore.SuspendedRun): AgentApi.SuspendedRun => ({
+  runId: run.runId,
+  agent: run.agent,
+  status: "suspended",
+  approvals: run.approvals,
+  suspendedAt: run.suspendedAt
+})
+
+const runsGroup = ({ drain, registry, runs }: Settings) => {
+  const kept = (runId: string) =>
+    Effect.flatMap(
+      runs.get(runId),
+      Option.match({
+        onNone: () => Effect.fail(new RunNotFound({ runId })),
+        onSome: Effect.succeed
+      })
+    )
+  return HttpApiBuilder.group(AgentApi.Api, "runs", (handlers) =>
+    handlers
+      .handle("get", ({ path }) => Effect.map(kept(path.id), suspendedView))
+      .handle("decide", ({ path, payload }) => {
+        const { always, approve, by, message } = payload
+        const decided = approve
+          ? Agent.approve(path.id, path.approvalId, { always, by })
+          : Agent.reject(path.id, path.approvalId, { message, by })
+        return decided.pipe(
+          Effect.zipRight(Effect.map(kept(path.id), suspendedView)),
+          Effect.provideService(RunStore.RunStore, runs)
+        )
+      })
+      .handle("resume", ({ path }) =>
+        Effect.gen(function*() {
+          const run = yield* kept(path.id)
+          const served = yield* Registry.runnable(registry, run.agent)
+          if (!Agent.isAgent(served.runnable)) {
+            return yield* new AgentApi.AgentNotFound({ agent: run.agent, available: Registry.names(registry).agents })
+          }
+          return Wire.result(yield* drain.track(served.runnable.resume(path.id)))
+        }).pipe(Effect.provideService(RunStore.RunStore, runs))))
+}
 
 const sessionsGroup = ({ sessions }: Settings) =>
   HttpApiBuilder.group(AgentApi.Api, "sessions", (handlers) =>
@@ -585,6 +675,8 @@ export const layer = (options?: Options): Layer.Layer<AgentServer, HttpServerErr
       })
       const settings: Settings = {
         registry,
+        runs: yield* RunStore.RunStore,
+        approvalWait: Duration.decode(options?.approvalWait ?? defaults.approvalWait),
         sessions: yield* Effect.serviceOption(SessionStore.SessionStore),
         drain,
         batches,
@@ -605,6 +697,7 @@ export const layer = (options?: Options): Layer.Layer<AgentServer, HttpServerErr
           agentsGroup(settings),
           batchesGroup(settings),
           sessionsGroup(settings),
+          runsGroup(settings),
           dagsGroup(settings),
           systemGroup(settings)
         ]),
@@ -629,7 +722,9 @@ export const layer = (options?: Options): Layer.Layer<AgentServer, HttpServerErr
       // written, so the shutdown can let the last ones (503s, error events) out.
       const nodeServer = createServer()
       const server = yield* NodeHttpServer.make(() => nodeServer, { port: options?.port ?? defaults.port, host })
-      yield* Effect.provide(server.serve(answerDefects(app), drain.trackResponse), context)
+      // every run started here suspends in the server's store, whatever the request's context
+      const served = Effect.provideService(app, RunStore.RunStore, settings.runs)
+      yield* Effect.provide(server.serve(answerDefects(served), drain.trackResponse), context)
       yield* Effect.addFinalizer(() =>
         Effect.gen(function*() {
           // stop accepting connections; the idle ones are closed

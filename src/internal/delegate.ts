@@ -32,20 +32,51 @@ export const run = <Output>(
   input: Run.Input
 ): Effect.Effect<Run.RunResult<Output>, AgentError> =>
   Effect.flatMap(FiberRef.get(RunContext.current), (context) => {
-    if (context.emit !== undefined || context.collector !== undefined) return tracked(runnable, input, context)
-    const account = context.account
-    if (account === undefined) return runnable.run(input)
-    return Effect.tap(RunContext.asking(runnable.run(input), account), (result) =>
-      Effect.sync(() => account(result.metrics)))
+    const site = context.call
+    if (site !== undefined) return atCallSite(runnable, input, context, site)
+    return untracked(runnable, input, context, undefined)
   })
+
+/**
+ * A delegation made by a tool call: the run takes an id made of the call's
+ * (so that, when the caller was resumed, it finds its own suspended state:
+ * see the loop's `startRun`), and its suspension for approval is left at the
+ * call site for the caller, which suspends too.
+ */
+const atCallSite = <Output>(
+  runnable: Runnable<Output>,
+  input: Run.Input,
+  context: RunContext.RunContext,
+  site: RunContext.CallSite
+): Effect.Effect<Run.RunResult<Output>, AgentError> =>
+  untracked(runnable, input, context, RunContext.nestedRunId(site)).pipe(
+    Effect.tapErrorTag("RunSuspended", (suspended) =>
+      Effect.sync(() => {
+        site.suspended = suspended
+      }))
+  )
+
+const untracked = <Output>(
+  runnable: Runnable<Output>,
+  input: Run.Input,
+  context: RunContext.RunContext,
+  runId: string | undefined
+): Effect.Effect<Run.RunResult<Output>, AgentError> => {
+  if (context.emit !== undefined || context.collector !== undefined) return tracked(runnable, input, context, runId)
+  const started = runnable.run(input, runId === undefined ? undefined : { runId })
+  const account = context.account
+  if (account === undefined) return started
+  return Effect.tap(RunContext.asking(started, account), (result) => Effect.sync(() => account(result.metrics)))
+}
 
 const tracked = <Output>(
   runnable: Runnable<Output>,
   input: Run.Input,
-  context: RunContext.RunContext
+  context: RunContext.RunContext,
+  nestedRunId: string | undefined
 ): Effect.Effect<Run.RunResult<Output>, AgentError> =>
   Effect.gen(function*() {
-    const runId = crypto.randomUUID()
+    const runId = nestedRunId ?? crypto.randomUUID()
     const started = yield* Clock.currentTimeMillis
     let spent: Run.RunMetrics | undefined
     // the delegate does not work for the caller's team: the runs it delegates to are its own

@@ -28,6 +28,7 @@ import * as ModelCall from "./modelCall.js"
 import type { OutputSpec } from "./output.js"
 import * as Prompts from "./prompts.js"
 import * as RunContext from "./runContext.js"
+import * as Suspended from "./suspended.js"
 import * as ToolCalls from "./toolCalls.js"
 import { type Tracing, tracing } from "./tracing.js"
 
@@ -55,7 +56,12 @@ export type Emit<Output> = (event: RunEvent.RunEvent<Output>) => Effect.Effect<u
 /** How a run starts: from its input, or from a stored state. */
 type Start =
   | { readonly _tag: "Input"; readonly input: Run.Input; readonly runId: string | undefined }
-  | { readonly _tag: "State"; readonly state: RunState.RunState; readonly decided: Approvals.Decided }
+  | {
+    readonly _tag: "State"
+    readonly state: RunState.RunState
+    /** Resumed from the `RunStore`, with the decisions given since it suspended. */
+    readonly suspended: Approvals.Decided | undefined
+  }
 
 /**
  * Runs an agent from its input. With `emit` (the run is streamed), or under
@@ -80,10 +86,10 @@ export const resumeLoop = <Output>(
   state: RunState.RunState,
   options: RunOptions | undefined,
   emit: Emit<Output> | undefined,
-  decided: Approvals.Decided = Approvals.nothingDecided
+  suspended?: Approvals.Decided
 ): Effect.Effect<Run.RunResult<Output>, AgentError> =>
   state.agent === config.name
-    ? startRun(config, { _tag: "State", state, decided }, options, emit)
+    ? startRun(config, { _tag: "State", state, suspended }, options, emit)
     : Effect.fail(
       new InputInvalid({
         agent: config.name,
@@ -91,11 +97,7 @@ export const resumeLoop = <Output>(
       })
     )
 
-/**
- * Starts a run where the run context puts it: streamed to `emit` (its own
- * stream), or nested in the streamed run the fiber works for (its events go
- * there, below that run, all but its `RunCompleted`), or on its own.
- */
+/** Starts a run: a nested run that suspended before goes on from its kept state. */
 const startRun = <Output>(
   config: LoopConfig<Output>,
   start: Start,
@@ -103,11 +105,38 @@ const startRun = <Output>(
   emit: Emit<Output> | undefined
 ): Effect.Effect<Run.RunResult<Output>, AgentError> =>
   Effect.flatMap(FiberRef.get(RunContext.current), (context) => {
-    const outer = context.emit
-    if (emit !== undefined || outer === undefined) return runWith(config, start, options, emit, [config.name], context)
-    const forward: Emit<Output> = (event) => event._tag === "RunCompleted" ? Effect.void : outer(event)
-    return runWith(config, start, options, forward, [...context.path, config.name], context)
+    const site = context.call
+    if (start._tag === "Input" && site?.resumed === true && start.runId === RunContext.nestedRunId(site)) {
+      // a run started again by the call of a resumed run: it may have suspended, and goes on from there
+      return Effect.flatMap(Suspended.takeNested(start.runId), (kept) =>
+        begin(
+          config,
+          kept === undefined ? start : { _tag: "State", state: kept.run.state, suspended: kept.decided },
+          options,
+          emit,
+          context
+        ))
+    }
+    return begin(config, start, options, emit, context)
   })
+
+/**
+ * Starts a run where the run context puts it: streamed to `emit` (its own
+ * stream), or nested in the streamed run the fiber works for (its events go
+ * there, below that run, all but its `RunCompleted`), or on its own.
+ */
+const begin = <Output>(
+  config: LoopConfig<Output>,
+  start: Start,
+  options: RunOptions | undefined,
+  emit: Emit<Output> | undefined,
+  context: RunContext.RunContext
+): Effect.Effect<Run.RunResult<Output>, AgentError> => {
+  const outer = context.emit
+  if (emit !== undefined || outer === undefined) return runWith(config, start, options, emit, [config.name], context)
+  const forward: Emit<Output> = (event) => event._tag === "RunCompleted" ? Effect.void : outer(event)
+  return runWith(config, start, options, forward, [...context.path, config.name], context)
+}
 
 // -----------------------------------------------------------------------------
 // A run's environment
@@ -166,7 +195,7 @@ const makeEnv = <Output>(
   emit: Emit<Output> | undefined,
   path: ReadonlyArray<string>,
   state: RunState.RunState,
-  decided: Approvals.Decided,
+  suspended: Approvals.Decided | undefined,
   clock: Clock.Clock,
   spans: Tracing
 ): Env<Output> => {
@@ -188,7 +217,8 @@ const makeEnv = <Output>(
     toolkit: config.toolkit,
     toolOptions: { defaultTimeout: Policy.isLimited(policy.toolTimeout) ? policy.toolTimeout : undefined },
     toolConcurrency: config.toolConcurrency,
-    decided,
+    decided: suspended ?? Approvals.nothingDecided,
+    resumed: suspended !== undefined,
     maxSteps: options?.maxSteps ?? config.maxSteps,
     onState: options?.onState,
     elapsed: (at) => state.elapsedMs + at - startedAt,
@@ -321,24 +351,33 @@ const act = <Output>(
   state: RunState.RunState,
   pending: RunState.PendingStep
 ): Effect.Effect<Outcome<Output>, AgentError> => {
-  if (pending.done === undefined && !Approvals.mayWait(env.toolkit, pending.toolCalls)) {
-    return Effect.flatMap(
-      ToolCalls.run(env, pending.index, pending.toolCalls),
-      (done) => recordStep(env, state, pending, done)
-    )
-  }
   const before = pending.done ?? []
-  const left = pending.toolCalls.flatMap((toolCall, index) =>
-    before.some((done) => done.index === index) ? [] : [{ index, toolCall }]
-  )
+  const left = before.length === 0
+    ? pending.toolCalls.map((toolCall, index) => ({ index, toolCall }))
+    : pending.toolCalls.flatMap((toolCall, index) =>
+      before.some((done) => done.index === index) ? [] : [{ index, toolCall }]
+    )
+  const sorted = Approvals.mayWait(env.toolkit, pending.toolCalls)
+    ? Approvals.sort(env, pending.index, left)
+    : Effect.succeed<Approvals.Sorted>({ run: left, rejected: [], waiting: [] })
   return Effect.flatMap(
-    Approvals.sort(env, pending.index, left),
+    sorted,
     ({ rejected, run, waiting }) =>
       Effect.flatMap(ToolCalls.run(env, pending.index, run.map((call) => call.toolCall)), (ran) => {
-        const done = [...before, ...rejected, ...ran.map((call, i) => ({ ...call, index: run[i]!.index }))]
-        if (waiting.length > 0) return suspend(env, { ...state, pending: { ...pending, done } }, waiting)
-        const ordered = [...done].sort((a, b) => a.index - b.index)
-        return recordStep(env, state, pending, ordered)
+        // most steps: every call ran, in the model's order
+        if (before.length === 0 && rejected.length === 0 && waiting.length === 0 && !ran.some(ToolCalls.isSuspended)) {
+          return recordStep(env, state, pending, ran as ReadonlyArray<ToolCalls.Done>)
+        }
+        const done = [...before, ...rejected]
+        const nested: Array<Approval.Request> = []
+        ran.forEach((outcome, i) => {
+          if (ToolCalls.isSuspended(outcome)) nested.push(...outcome.suspended.approvals)
+          else done.push({ ...outcome, index: run[i]!.index })
+        })
+        if (waiting.length > 0 || nested.length > 0) {
+          return suspend(env, { ...state, pending: { ...pending, done } }, waiting, nested)
+        }
+        return recordStep(env, state, pending, done.sort((a, b) => a.index - b.index))
       })
   )
 }
@@ -364,14 +403,18 @@ const recordStep = <Output>(
 
 /**
  * The run stops for approval: its state (the step's calls done so far) and
- * its requests are kept in the `RunStore`, a streamed run emits an
- * `ApprovalRequested` per request, and the run fails with `RunSuspended`.
+ * its requests, its own (`waiting`) and those of the runs its calls started
+ * (`nested`, which emitted theirs), are kept in the `RunStore`; a streamed
+ * run emits an `ApprovalRequested` per request of its own, and the run fails
+ * with `RunSuspended`.
  */
 const suspend = <Output>(
   env: Env<Output>,
   state: RunState.RunState,
-  waiting: ReadonlyArray<Approval.Request>
+  waiting: ReadonlyArray<Approval.Request>,
+  nested: ReadonlyArray<Approval.Request>
 ): Effect.Effect<never, AgentError> => {
+  const approvals = [...waiting, ...nested]
   const now = env.clock.unsafeCurrentTimeMillis()
   return save(env, { ...state, elapsedMs: env.elapsed(now) }, (latest) =>
     Effect.gen(function*() {
@@ -380,7 +423,7 @@ const suspend = <Output>(
         runId: env.runId,
         agent: env.agent,
         state: latest,
-        approvals: waiting,
+        approvals,
         alwaysApproved: [...env.decided.always],
         suspendedAt: now
       })
@@ -389,7 +432,7 @@ const suspend = <Output>(
           yield* env.emit({ _tag: "ApprovalRequested", runId: env.runId, agent: env.agent, path: env.path, approval })
         }
       }
-      return yield* new RunSuspended({ runId: env.runId, agent: env.agent, approvals: waiting })
+      return yield* new RunSuspended({ runId: env.runId, agent: env.agent, approvals })
     }))
 }
 
@@ -471,8 +514,8 @@ const runWith = <Output>(
       instructions: config.instructions,
       input: start.input
     })
-    const decided = start._tag === "State" ? start.decided : Approvals.nothingDecided
-    const env = makeEnv(config, options, emit, path, first, decided, clock, spans)
+    const suspended = start._tag === "State" ? start.suspended : undefined
+    const env = makeEnv(config, options, emit, path, first, suspended, clock, spans)
     const steps = start._tag === "Input" && emit !== undefined
       ? Effect.zipRight(
         emit({ _tag: "RunStarted", runId: first.runId, agent: config.name, path, input: Run.inputText(start.input) }),
@@ -506,7 +549,8 @@ const wrapped = <Output>(
     ...context,
     path: env.path,
     report: undefined,
-    account: config.delegates ? progress.charge : context.account
+    account: config.delegates ? progress.charge : context.account,
+    call: undefined
   }
   const metered = Effect.onExit(
     RunContext.running(limited, context, inner, () => progress.metrics(env.durationMs())),

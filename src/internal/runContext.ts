@@ -13,11 +13,15 @@
  *   run takes the question (runs nested in it do not see it).
  * - `account`: the run that delegates from here, charged what each run it
  *   delegates to spends.
+ * - `call`: the tool call of a delegating tool (`asTool`) the fiber runs:
+ *   the run started there takes an id made of the call's, finds its
+ *   suspended state when the calling run was resumed, and leaves its
+ *   suspension there for the calling run.
  */
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 import { globalValue } from "effect/GlobalValue"
-import type { AgentError } from "../AgentError.js"
+import type { AgentError, RunSuspended } from "../AgentError.js"
 import type * as Run from "../Run.js"
 import type * as RunEvent from "../RunEvent.js"
 
@@ -40,12 +44,27 @@ export interface Collector {
 /** Receives the events of the runs nested in a streamed run. */
 export type Emit = (event: RunEvent.Forwarded) => Effect.Effect<unknown>
 
+/** A delegating tool's call, in the run that made it. */
+export interface CallSite {
+  readonly runId: string
+  readonly step: number
+  readonly toolCallId: string
+  /** The calling run resumed from a suspension: the run its call starts may have suspended too. */
+  readonly resumed: boolean
+  /** Set when the run the call started suspended. */
+  suspended: RunSuspended | undefined
+}
+
+/** The id of the run a delegating call starts: the same each time the call is made. */
+export const nestedRunId = (site: CallSite): string => `${site.runId}.${site.step}.${site.toolCallId}`
+
 export interface RunContext {
   readonly path: ReadonlyArray<string>
   readonly emit: Emit | undefined
   readonly collector: Collector | undefined
   readonly report: Report | undefined
   readonly account: Report | undefined
+  readonly call: CallSite | undefined
 }
 
 /** Outside of any run. */
@@ -54,7 +73,8 @@ export const root: RunContext = {
   emit: undefined,
   collector: undefined,
   report: undefined,
-  account: undefined
+  account: undefined,
+  call: undefined
 }
 
 export const current: FiberRef.FiberRef<RunContext> = globalValue(
@@ -99,6 +119,7 @@ export const running = <A, E, R>(
  */
 const seesAs = (a: RunContext, b: RunContext): boolean =>
   a.emit === b.emit && a.collector === b.collector && a.report === b.report && a.account === b.account &&
+  a.call === b.call &&
   (a.path === b.path || (a.emit === undefined && a.collector === undefined))
 
 /** Runs the run that `effect` starts asked to `report` what it spent, should it fail. */

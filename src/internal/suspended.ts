@@ -28,7 +28,7 @@ export const decide = (
   Effect.gen(function*() {
     const at = yield* Clock.currentTimeMillis
     const store = yield* RunStore.RunStore
-    yield* store.modify(runId, (run) => {
+    const decided = yield* store.modify(runId, (run) => {
       const index = run.approvals.findIndex((approval) => approval.approvalId === approvalId)
       const approval = run.approvals[index]
       if (approval === undefined) return Either.left(new ApprovalNotPending({ runId, approvalId }))
@@ -40,6 +40,19 @@ export const decide = (
       const approvals = run.approvals.with(index, { ...approval, decision: { ...verdict, at } })
       return Either.right({ ...run, approvals })
     })
+    // a call of a nested run: that run, kept under its own id, reads the decision when it goes on
+    const owner = decided.approvals.find((approval) => approval.approvalId === approvalId)!
+    if (owner.runId !== runId) {
+      yield* store.modify(owner.runId, (run) =>
+        Either.right({
+          ...run,
+          approvals: run.approvals.map((approval) =>
+            approval.approvalId === approvalId && approval.decision === undefined
+              ? { ...approval, decision: { ...verdict, at } }
+              : approval
+          )
+        })).pipe(Effect.catchTag("RunNotFound", () => Effect.void))
+    }
   })
 
 /** The decisions given to a kept run, and the tools approved for the rest of it. */
@@ -77,3 +90,17 @@ export const resume = <A>(
     if (Option.isNone(taken)) return yield* new RunNotFound({ runId })
     return yield* f(taken.value, decidedOf(taken.value))
   })
+
+/** The suspended nested run `runId`, taken out of the store with its decisions, if it is kept. */
+export const takeNested = (
+  runId: string
+): Effect.Effect<
+  { readonly run: RunStore.SuspendedRun; readonly decided: Approvals.Decided } | undefined,
+  StoreFailed
+> =>
+  Effect.flatMap(
+    RunStore.RunStore,
+    (store) =>
+      Effect.map(store.take(runId), (taken) =>
+        Option.isSome(taken) ? { run: taken.value, decided: decidedOf(taken.value) } : undefined)
+  )

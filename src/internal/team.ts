@@ -128,7 +128,8 @@ class TeamRun<Output> {
     const attributes = { "gen_ai.agent.name": config.name, "team.mode": config.mode, "run.id": this.runId }
     return Effect.flatMap(Effect.zip(tracing, Effect.clock), ([spans, clock]) =>
       spans.span("team.run", { attributes })(
-        RunContext.running(limited, context, { ...context, report: undefined }, () => this.metrics(clock))
+        RunContext.running(limited, context, { ...context, report: undefined, call: undefined }, () =>
+          this.metrics(clock))
       ))
   }
 

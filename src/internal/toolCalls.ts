@@ -2,16 +2,22 @@
  * The tool calls of one step: one runs inline; several run as one task
  * group (bounded by the agent's `toolConcurrency`), so interrupting the run
  * interrupts every call in flight and waits for their finalizers. A call
- * never fails: its failure is the tool message the model reads next.
+ * never fails: its failure is the tool message the model reads next. A
+ * delegating tool's call (`asTool`) runs at its call site in the run
+ * context: the run it starts may suspend for approval, and the call then
+ * says so instead of giving a result.
  */
 import type * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import type { RunSuspended } from "../AgentError.js"
 import type * as LanguageModel from "../LanguageModel.js"
 import type * as Run from "../Run.js"
 import type * as RunEvent from "../RunEvent.js"
 import * as TaskGroup from "../TaskGroup.js"
 import type * as Tool from "../Tool.js"
 import * as Toolkit from "../Toolkit.js"
+import * as Own from "./own.js"
+import * as RunContext from "./runContext.js"
 import type { Tracing } from "./tracing.js"
 
 /** What the tool calls of a step need to know of their run. */
@@ -26,6 +32,8 @@ export interface Env {
   readonly toolkit: Toolkit.Any
   readonly toolOptions: Tool.ExecuteOptions
   readonly toolConcurrency: number | "unbounded"
+  /** The run resumed from a suspension (see `RunContext.CallSite`). */
+  readonly resumed: boolean
 }
 
 /** A tool call done: its record, and the message the model gets. */
@@ -34,23 +42,57 @@ export interface Done {
   readonly message: LanguageModel.ToolMessage
 }
 
+/** A delegating call whose run suspended for approval: the call has no result yet. */
+export interface Suspended {
+  readonly suspended: RunSuspended
+}
+
+/** A tool call done, or suspended. */
+export type Outcome = Done | Suspended
+
+export const isSuspended = (outcome: Outcome): outcome is Suspended => "suspended" in outcome
+
 /** Runs the tool calls of step `step`, in the model's order. */
 export const run = (
   env: Env,
   step: number,
   calls: ReadonlyArray<LanguageModel.ToolCall>
-): Effect.Effect<ReadonlyArray<Done>> =>
+): Effect.Effect<ReadonlyArray<Outcome>> =>
   calls.length === 1
     ? Effect.map(one(env, step, calls[0]!), (done) => [done])
     : TaskGroup.forEach(calls, (toolCall) => one(env, step, toolCall), { concurrency: env.toolConcurrency })
 
-const one = (env: Env, step: number, toolCall: LanguageModel.ToolCall): Effect.Effect<Done> => {
+/** A delegating tool's call, at its call site; whether the run it started suspended. */
+const atCallSite = (env: Env, step: number, toolCall: LanguageModel.ToolCall) => {
+  const site: RunContext.CallSite = {
+    runId: env.runId,
+    step,
+    toolCallId: toolCall.id,
+    resumed: env.resumed,
+    suspended: undefined
+  }
+  return Effect.map(
+    RunContext.locally(
+      Toolkit.handleCall(env.toolkit, toolCall, env.toolOptions),
+      (context) => ({ ...context, call: site })
+    ),
+    (result) => site.suspended === undefined ? result : { suspended: site.suspended }
+  )
+}
+
+const one = (env: Env, step: number, toolCall: LanguageModel.ToolCall): Effect.Effect<Outcome> => {
   const { agent, emit, path, runId, tracing } = env
+  const delegates = Own.get(env.toolkit.tools, toolCall.name)?.delegates === true
   const call = Effect.suspend(() => {
     const started = env.clock.unsafeCurrentTimeMillis()
+    const handled = delegates
+      ? atCallSite(env, step, toolCall)
+      : Toolkit.handleCall(env.toolkit, toolCall, env.toolOptions)
     return Effect.flatMap(
-      Toolkit.handleCall(env.toolkit, toolCall, env.toolOptions),
-      ({ error, message }): Effect.Effect<Done> => {
+      handled,
+      (result): Effect.Effect<Outcome> => {
+        if ("suspended" in result) return Effect.succeed(result)
+        const { error, message } = result
         const record: Run.ToolCallRecord = {
           id: toolCall.id,
           name: toolCall.name,
