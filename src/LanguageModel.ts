@@ -319,17 +319,25 @@ export const FinishReason = Schema.Literal("stop", "tool-calls", "length", "cont
 export type FinishReason = typeof FinishReason.Type
 
 /**
+ * A model's whole response.
+ *
  * @since 0.1.0
  * @category responses
  */
-export interface GenerateResponse {
-  readonly text: string
-  readonly toolCalls: ReadonlyArray<ToolCall>
-  readonly usage: Usage
-  readonly finishReason: FinishReason
+export const GenerateResponse = Schema.Struct({
+  text: Schema.String,
+  toolCalls: Schema.Array(ToolCall),
+  usage: Usage,
+  finishReason: FinishReason,
   /** The model that answered, as the provider names it. */
-  readonly model: string
-}
+  model: Schema.String
+}).annotations({ identifier: "GenerateResponse" })
+
+/**
+ * @since 0.1.0
+ * @category responses
+ */
+export interface GenerateResponse extends Schema.Schema.Type<typeof GenerateResponse> {}
 
 /**
  * A piece of a streamed response. Providers assemble tool-call arguments

@@ -86,6 +86,12 @@ export interface Tool<Name extends string, Params, Success, R = never> extends P
    * call fails with `ToolInputInvalid` without running).
    */
   readonly needsApproval: ((args: unknown, context: ApprovalContext) => Effect.Effect<boolean, never, R>) | undefined
+  /**
+   * Whether a call may be made twice (`idempotent`): in a durable run, a
+   * call in flight at a crash is made again only then; otherwise the model
+   * is told its outcome is unknown.
+   */
+  readonly idempotent: boolean
   /** Runs the handler on decoded parameters (no timeout, no retry). */
   handle(params: Params): Effect.Effect<Success, ToolFailed, R>
   /**
@@ -246,6 +252,7 @@ interface Definition<Params, Success, R> {
   readonly retry: Schedule.Schedule<unknown, ToolError> | undefined
   readonly delegates: boolean | undefined
   readonly needsApproval?: NeedsApproval<Params, R> | undefined
+  readonly idempotent?: boolean | undefined
   readonly handle: (params: Params) => Effect.Effect<Success, ToolFailed, R>
 }
 
@@ -306,6 +313,7 @@ const makeTool = <Name extends string, Params, Success, R>(
     retry,
     delegates: definition.delegates ?? false,
     needsApproval: approvalOf(definition.needsApproval, decode),
+    idempotent: definition.idempotent ?? false,
     handle,
     execute(args: unknown, options?: ExecuteOptions) {
       const limit = timeout ??
@@ -391,6 +399,12 @@ export const make = <
   readonly delegates?: boolean | undefined
   /** Whether a call waits for a person's approval before it runs (see `Approval`). */
   readonly needsApproval?: NeedsApproval<ParametersOf<P>, R> | undefined
+  /**
+   * Whether a call may be made twice with the same effect (default false).
+   * In a durable run, a call in flight at a crash is made again only then;
+   * otherwise the model is told its outcome is unknown.
+   */
+  readonly idempotent?: boolean | undefined
 }): Tool<Name, ParametersOf<P>, A, R> => {
   const failure: Schema.Schema.AnyNoContext | undefined = options.failure
   const handler = options.handler
@@ -405,6 +419,7 @@ export const make = <
     retry: options.retry,
     delegates: options.delegates,
     needsApproval: options.needsApproval,
+    idempotent: options.idempotent,
     handle: (params: ParametersOf<P>) =>
       Effect.suspend(() => {
         // an AbortController is costly to make: only for handlers that take the signal

@@ -23,6 +23,7 @@ import * as RunState from "../RunState.js"
 import * as RunStore from "../RunStore.js"
 import type * as Toolkit from "../Toolkit.js"
 import * as Approvals from "./approvals.js"
+import * as Journal from "./journal.js"
 import type * as Metering from "./metering.js"
 import * as ModelCall from "./modelCall.js"
 import type { OutputSpec } from "./output.js"
@@ -196,6 +197,7 @@ const makeEnv = <Output>(
   path: ReadonlyArray<string>,
   state: RunState.RunState,
   suspended: Approvals.Decided | undefined,
+  journal: Journal.Journal | undefined,
   clock: Clock.Clock,
   spans: Tracing
 ): Env<Output> => {
@@ -219,6 +221,7 @@ const makeEnv = <Output>(
     toolConcurrency: config.toolConcurrency,
     decided: suspended ?? Approvals.nothingDecided,
     resumed: suspended !== undefined,
+    journal,
     maxSteps: options?.maxSteps ?? config.maxSteps,
     onState: options?.onState,
     elapsed: (at) => state.elapsedMs + at - startedAt,
@@ -281,8 +284,11 @@ const stepCompleted = <A, E, Output>(
 const think = <Output>(env: Env<Output>, state: RunState.RunState): Effect.Effect<Outcome<Output>, AgentError> => {
   const index = state.steps.length
   const tally = new ModelCall.Tally()
+  const called = ModelCall.call(env, state.messages, index, tally)
   return Effect.flatMap(
-    ModelCall.call(env, state.messages, index, tally),
+    env.journal === undefined
+      ? called
+      : env.journal.model(Journal.modelKey(env.runId, index, state.correctionsLeft), called),
     (response): Effect.Effect<Outcome<Output>, AgentError> => {
       const now = env.clock.unsafeCurrentTimeMillis()
       const firstTextAt = tally.firstTextAt(response, now)
@@ -515,7 +521,7 @@ const runWith = <Output>(
       input: start.input
     })
     const suspended = start._tag === "State" ? start.suspended : undefined
-    const env = makeEnv(config, options, emit, path, first, suspended, clock, spans)
+    const env = makeEnv(config, options, emit, path, first, suspended, context.journal, clock, spans)
     const steps = start._tag === "Input" && emit !== undefined
       ? Effect.zipRight(
         emit({ _tag: "RunStarted", runId: first.runId, agent: config.name, path, input: Run.inputText(start.input) }),

@@ -13,6 +13,8 @@
  *   run takes the question (runs nested in it do not see it).
  * - `account`: the run that delegates from here, charged what each run it
  *   delegates to spends.
+ * - `journal`: the journal of the durable run the fiber works for (see
+ *   `journal.ts`), which every run of its tree records its calls in.
  * - `call`: the tool call of a delegating tool (`asTool`) the fiber runs:
  *   the run started there takes an id made of the call's, finds its
  *   suspended state when the calling run was resumed, and leaves its
@@ -24,6 +26,7 @@ import { globalValue } from "effect/GlobalValue"
 import type { AgentError, RunSuspended } from "../AgentError.js"
 import type * as Run from "../Run.js"
 import type * as RunEvent from "../RunEvent.js"
+import type { Journal } from "./journal.js"
 
 /** Told what a run spent. */
 export type Report = (metrics: Run.RunMetrics) => void
@@ -65,6 +68,7 @@ export interface RunContext {
   readonly report: Report | undefined
   readonly account: Report | undefined
   readonly call: CallSite | undefined
+  readonly journal: Journal | undefined
 }
 
 /** Outside of any run. */
@@ -74,7 +78,8 @@ export const root: RunContext = {
   collector: undefined,
   report: undefined,
   account: undefined,
-  call: undefined
+  call: undefined,
+  journal: undefined
 }
 
 export const current: FiberRef.FiberRef<RunContext> = globalValue(
@@ -119,7 +124,7 @@ export const running = <A, E, R>(
  */
 const seesAs = (a: RunContext, b: RunContext): boolean =>
   a.emit === b.emit && a.collector === b.collector && a.report === b.report && a.account === b.account &&
-  a.call === b.call &&
+  a.call === b.call && a.journal === b.journal &&
   (a.path === b.path || (a.emit === undefined && a.collector === undefined))
 
 /** Runs the run that `effect` starts asked to `report` what it spent, should it fail. */

@@ -10,12 +10,14 @@
 import type * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import type { RunSuspended } from "../AgentError.js"
-import type * as LanguageModel from "../LanguageModel.js"
+import * as LanguageModel from "../LanguageModel.js"
 import type * as Run from "../Run.js"
 import type * as RunEvent from "../RunEvent.js"
 import * as TaskGroup from "../TaskGroup.js"
 import type * as Tool from "../Tool.js"
 import * as Toolkit from "../Toolkit.js"
+import type { Done } from "./journal.js"
+import { type Journal, toolKey } from "./journal.js"
 import * as Own from "./own.js"
 import * as RunContext from "./runContext.js"
 import type { Tracing } from "./tracing.js"
@@ -34,13 +36,11 @@ export interface Env {
   readonly toolConcurrency: number | "unbounded"
   /** The run resumed from a suspension (see `RunContext.CallSite`). */
   readonly resumed: boolean
+  /** The journal of the durable run this one is part of. */
+  readonly journal: Journal | undefined
 }
 
-/** A tool call done: its record, and the message the model gets. */
-export interface Done {
-  readonly record: Run.ToolCallRecord
-  readonly message: LanguageModel.ToolMessage
-}
+export { Done } from "./journal.js"
 
 /** A delegating call whose run suspended for approval: the call has no result yet. */
 export interface Suspended {
@@ -80,9 +80,23 @@ const atCallSite = (env: Env, step: number, toolCall: LanguageModel.ToolCall) =>
   )
 }
 
+/**
+ * What the model reads of a call that was in flight when its durable run
+ * stopped, and is not made again: its tool is not idempotent.
+ */
+const unknownOutcome = (toolCall: LanguageModel.ToolCall): Done => {
+  const content = `The outcome of this ${toolCall.name} call is unknown: the run stopped while it ran, ` +
+    "and it is not made again (the tool is not idempotent). Check before trying it again."
+  return {
+    record: { ...toolCall, result: content, isError: true, durationMs: 0 },
+    message: LanguageModel.toolResult({ toolCallId: toolCall.id, name: toolCall.name, content, isError: true })
+  }
+}
+
 const one = (env: Env, step: number, toolCall: LanguageModel.ToolCall): Effect.Effect<Outcome> => {
   const { agent, emit, path, runId, tracing } = env
-  const delegates = Own.get(env.toolkit.tools, toolCall.name)?.delegates === true
+  const tool = Own.get(env.toolkit.tools, toolCall.name)
+  const delegates = tool?.delegates === true
   const call = Effect.suspend(() => {
     const started = env.clock.unsafeCurrentTimeMillis()
     const handled = delegates
@@ -111,9 +125,18 @@ const one = (env: Env, step: number, toolCall: LanguageModel.ToolCall): Effect.E
       }
     )
   })
-  const announced = emit === undefined
+  // a durable run records the call; a delegating one's run records its own calls
+  const recorded = env.journal === undefined || delegates
     ? call
-    : Effect.zipRight(emit({ _tag: "ToolCallStarted", runId, agent, path, step, toolCall }), call)
+    : env.journal.tool(
+      toolKey(runId, step, toolCall.id),
+      tool?.idempotent === true,
+      call as Effect.Effect<Done>,
+      unknownOutcome(toolCall)
+    )
+  const announced = emit === undefined
+    ? recorded
+    : Effect.zipRight(emit({ _tag: "ToolCallStarted", runId, agent, path, step, toolCall }), recorded)
   if (!tracing.traced) return announced
   return tracing.span("tool.call", {
     attributes: { "gen_ai.tool.name": toolCall.name, "gen_ai.tool.call.id": toolCall.id, "agent.step": step }
