@@ -123,3 +123,19 @@ describe("npm run example -- approval", () => {
     60_000
   )
 })
+
+describe("npm run example -- durable", () => {
+  it.effect(
+    "a run killed mid-run goes on in another process: only the idempotent call in flight is made again",
+    () =>
+      Effect.gen(function*() {
+        const { exitCode, stderr, stdout } = yield* runner("durable")
+        expect({ exitCode, stderr }).toEqual({ exitCode: 0, stderr: "" })
+        expect(stdout).toContain("this process runs it again: \"Booked: TP 1234 to Lisbon, paid, confirmation sent.\"")
+        expect(stdout).toContain(
+          "every call, both processes: search_flights, charge_card, send_confirmation, send_confirmation"
+        )
+      }),
+    60_000
+  )
+})

@@ -60,15 +60,25 @@ const importedPackages = (): ReadonlyMap<string, ReadonlySet<string>> => {
  * installs nothing for it.
  */
 const optionalPeers: Record<string, ReadonlyArray<string>> = {
-  "@effect/sql": ["src/internal/sql", "src/sql"],
+  "@effect/cluster": ["src/durable"],
+  "@effect/sql": ["src/durable", "src/internal/sql", "src/sql"],
+  "@effect/workflow": ["src/durable"],
   "openai": ["src/internal/openai", "src/openai"]
 }
 
 describe("package.json", () => {
-  it("declares every package src/ imports as a peer (with a dev copy): Effect's required, the OpenAI SDK and @effect/sql optional", () => {
+  it("declares every package src/ imports as a peer (with a dev copy): Effect's required, the OpenAI SDK, @effect/sql and the durable engine optional", () => {
     const imported = importedPackages()
     expect([...imported.keys()].sort()).toEqual(
-      ["@effect/platform", "@effect/platform-node", "@effect/sql", "effect", "openai"]
+      [
+        "@effect/cluster",
+        "@effect/platform",
+        "@effect/platform-node",
+        "@effect/sql",
+        "@effect/workflow",
+        "effect",
+        "openai"
+      ]
     )
     expect(manifest.dependencies).toEqual({})
     for (const name of imported.keys()) {
@@ -93,15 +103,22 @@ describe("package.json", () => {
     }
   })
 
-  it("asks for the Effect 3 line, and the openai SDK 6 and @effect/sql only for what needs them", () => {
+  it("asks for the Effect 3 line, and the openai SDK 6, @effect/sql and the durable engine only for what needs them", () => {
     expect(manifest.peerDependencies).toEqual({
+      "@effect/cluster": expect.stringMatching(/^\^0\.60\./),
+      "@effect/workflow": expect.stringMatching(/^\^0\.19\./),
       "@effect/platform": expect.stringMatching(/^\^0\.97\./),
       "@effect/platform-node": expect.stringMatching(/^\^0\.108\./),
       "@effect/sql": expect.stringMatching(/^\^0\.52\./),
       "effect": expect.stringMatching(/^\^3\./),
       "openai": expect.stringMatching(/^\^6\./)
     })
-    expect(manifest.peerDependenciesMeta).toEqual({ "@effect/sql": { optional: true }, "openai": { optional: true } })
+    expect(manifest.peerDependenciesMeta).toEqual({
+      "@effect/cluster": { optional: true },
+      "@effect/sql": { optional: true },
+      "@effect/workflow": { optional: true },
+      "openai": { optional: true }
+    })
   })
 })
 
@@ -128,7 +145,9 @@ const publicEntries = {
   "effect-agents": "index",
   "effect-agents/testing": "testing/index",
   "effect-agents/openai": "openai/index",
-  "effect-agents/http": "http/index"
+  "effect-agents/http": "http/index",
+  "effect-agents/sql": "sql/index",
+  "effect-agents/durable": "durable/index"
 }
 const notExported = [
   "effect-agents/internal/loop",
@@ -184,6 +203,7 @@ describe("package.json exports", () => {
   it("lists its public entries explicitly", () => {
     expect(Object.keys(manifest.exports).sort()).toEqual([
       ".",
+      "./durable",
       "./http",
       "./openai",
       "./package.json",

@@ -1,0 +1,203 @@
+/**
+ * Durable runs on `@effect/workflow` and `@effect/cluster`: a run of an agent
+ * is a workflow whose model calls and tool calls are activities, persisted
+ * as each one ends. After a crash (`kill -9`), the run resumes by itself
+ * when the process starts again (or, with runners on Postgres, on another
+ * runner), and no call that ended is made again:
+ *
+ * - a step's model call (its retries and fallbacks included) that was in
+ *   flight is made again;
+ * - a tool call that was in flight is made again only if its tool is
+ *   `idempotent`; otherwise the model reads that its outcome is unknown
+ *   (at most once);
+ * - agents called as tools record their own calls the same way.
+ *
+ * @example
+ * ```ts
+ * import { SqliteClient } from "@effect/sql-sqlite-node"
+ * import { Effect, Layer } from "effect"
+ * import { Agent } from "effect-agents"
+ * import { Durable } from "effect-agents/durable"
+ *
+ * declare const agent: Agent.Agent
+ * const durable = Durable.agent(agent)
+ *
+ * const Live = durable.layer.pipe(
+ *   Layer.provideMerge(Durable.layerSingleRunner()),
+ *   Layer.provide(SqliteClient.layer({ filename: "runs.db" }))
+ * )
+ *
+ * // the same runId after a restart waits for the same run, which went on by itself
+ * const program = durable.run("Book my trip", { runId: "trip-42" }).pipe(Effect.provide(Live))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as ClusterWorkflowEngine from "@effect/cluster/ClusterWorkflowEngine"
+import * as RunnerAddress from "@effect/cluster/RunnerAddress"
+import type * as ShardingConfig from "@effect/cluster/ShardingConfig"
+import * as SingleRunner from "@effect/cluster/SingleRunner"
+import type * as SqlClient from "@effect/sql/SqlClient"
+import * as Activity from "@effect/workflow/Activity"
+import * as Workflow from "@effect/workflow/Workflow"
+import type * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
+import type * as ConfigError from "effect/ConfigError"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import type * as Agent from "../Agent.js"
+import * as AgentError from "../AgentError.js"
+import type { Journal } from "../internal/journal.js"
+import * as RunContext from "../internal/runContext.js"
+import * as ToolCalls from "../internal/toolCalls.js"
+import * as LanguageModel from "../LanguageModel.js"
+import { ModelError } from "../ModelError.js"
+import * as Run from "../Run.js"
+
+/**
+ * The journal of one execution of a run's workflow: each call an activity
+ * named by its key. A non-idempotent tool's call records that it started
+ * first: replayed, a start without an end was in flight at the crash.
+ */
+const journal = (
+  context: Context.Context<WorkflowEngine.WorkflowEngine | WorkflowEngine.WorkflowInstance>
+): Journal => {
+  const activity = <A, I, E, EI>(
+    name: string,
+    success: Schema.Schema<A, I>,
+    error: Schema.Schema<E, EI>,
+    execute: Effect.Effect<A, E>
+  ) => Effect.provide(Activity.make({ name, success, error, execute }), context)
+  return {
+    model: (key, call) => activity(key, LanguageModel.GenerateResponse, ModelError, call),
+    tool: (key, idempotent, call, unknown) => {
+      if (idempotent) return activity(key, ToolCalls.Done, Schema.Never, call)
+      return Effect.suspend(() => {
+        let fresh = false
+        const started = activity(
+          `${key}/started`,
+          Schema.Void,
+          Schema.Never,
+          Effect.sync(() => {
+            fresh = true
+          })
+        )
+        return Effect.zipRight(
+          started,
+          Effect.suspend(() => activity(key, ToolCalls.Done, Schema.Never, fresh ? call : Effect.succeed(unknown)))
+        )
+      })
+    }
+  }
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunOptions {
+  /** The run's id: the same id is the same run, whichever process asks. */
+  readonly runId: string
+}
+
+/**
+ * An agent whose runs are durable.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DurableAgent<Output> {
+  readonly agent: Agent.Agent<Output>
+  /** Registers the agent's workflow with the engine: build it with the engine, before any run starts. */
+  readonly layer: Layer.Layer<never, never, WorkflowEngine.WorkflowEngine>
+  /**
+   * Runs the agent durably under `runId` and waits for its result. Asking
+   * again for the same `runId` (after a restart, say) waits for the same
+   * run, or answers its result, without running it again.
+   */
+  run(
+    input: Run.Input,
+    options: RunOptions
+  ): Effect.Effect<Run.RunResult<Output>, AgentError.AgentError, WorkflowEngine.WorkflowEngine>
+  /** Starts the run durably and answers at once. */
+  start(input: Run.Input, options: RunOptions): Effect.Effect<void, never, WorkflowEngine.WorkflowEngine>
+  /** The run's outcome once it has ended; none while it runs (or before it started). */
+  poll(
+    runId: string
+  ): Effect.Effect<
+    Option.Option<Exit.Exit<Run.RunResult<Output>, AgentError.AgentError>>,
+    never,
+    WorkflowEngine.WorkflowEngine
+  >
+}
+
+/**
+ * An agent whose runs are durable. Its answer is a string unless `output`
+ * gives the Schema of its output (the one the agent was made with).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const agent: {
+  (agent: Agent.Agent<string>): DurableAgent<string>
+  <Output, I>(agent: Agent.Agent<Output>, options: { readonly output: Schema.Schema<Output, I> }): DurableAgent<Output>
+} = <Output, I>(
+  agent: Agent.Agent<Output>,
+  options?: { readonly output: Schema.Schema<Output, I> }
+): DurableAgent<Output> => {
+  const output = (options?.output ?? Schema.String) as Schema.Schema<Output, I>
+  const workflow = Workflow.make({
+    name: `agent/${agent.name}`,
+    payload: { runId: Schema.String, input: Run.Input },
+    success: Run.runResult(output),
+    error: AgentError.AgentError,
+    idempotencyKey: ({ runId }) => runId
+  })
+  const layer = workflow.toLayer(({ input, runId }) =>
+    Effect.flatMap(
+      Effect.context<WorkflowEngine.WorkflowEngine | WorkflowEngine.WorkflowInstance>(),
+      (context) => RunContext.locally(agent.run(input, { runId }), (outer) => ({ ...outer, journal: journal(context) }))
+    )
+  )
+  const executionId = (runId: string) => workflow.executionId({ runId, input: "" })
+  return {
+    agent,
+    layer,
+    run: (input, { runId }) => workflow.execute({ runId, input }),
+    start: (input, { runId }) => Effect.asVoid(workflow.execute({ runId, input }, { discard: true })),
+    poll: (runId) =>
+      Effect.map(
+        Effect.flatMap(executionId(runId), workflow.poll),
+        (result) => result !== undefined && result._tag === "Complete" ? Option.some(result.exit) : Option.none()
+      )
+  }
+}
+
+/**
+ * The durable engine in one process: `@effect/cluster`'s workflow engine on
+ * a single runner, its state in the `SqlClient` given (a SQLite file, say).
+ * One process at a time may run a file's runs. The runner's address is fixed
+ * (`runnerAddress`, default `localhost:34431`): a process that starts again
+ * at the same address takes its runs back at once.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerSingleRunner = (options?: {
+  readonly runnerAddress?: { readonly host: string; readonly port: number } | undefined
+  readonly shardingConfig?: Partial<ShardingConfig.ShardingConfig["Type"]> | undefined
+}): Layer.Layer<WorkflowEngine.WorkflowEngine, ConfigError.ConfigError, SqlClient.SqlClient> => {
+  const address = options?.runnerAddress ?? { host: "localhost", port: 34431 }
+  return ClusterWorkflowEngine.layer.pipe(
+    Layer.provide(SingleRunner.layer({
+      shardingConfig: {
+        // never from HOST and PORT, which SingleRunner would read otherwise
+        runnerAddress: Option.some(RunnerAddress.make(address.host, address.port)),
+        ...options?.shardingConfig
+      }
+    }))
+  )
+}

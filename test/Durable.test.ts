@@ -1,0 +1,109 @@
+/**
+ * Durable runs survive `kill -9`: a run of three tool steps is started in a
+ * child process (test/fixtures/durableWorker.ts) on a SQLite file, killed in
+ * the middle of a tool call or of a model call, and started again: the run
+ * goes on from its journal by itself.
+ */
+import { Command, FileSystem } from "@effect/platform"
+import { NodeContext } from "@effect/platform-node"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Schedule, Stream } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+
+const worker = (dir: string, crashAt?: string) =>
+  Command.make(
+    process.execPath,
+    "--conditions=source",
+    "--import",
+    "tsx",
+    "test/fixtures/durableWorker.ts",
+    path.join(dir, "runs.db"),
+    path.join(dir, "log"),
+    ...(crashAt === undefined ? [] : [crashAt])
+  )
+
+/** The run's answer, from a process that runs it to its end. */
+const runToEnd = (dir: string) =>
+  Effect.flatMap(Command.start(worker(dir)), (process) =>
+    Effect.zipWith(
+      process.stdout.pipe(Stream.decodeText(), Stream.mkString),
+      process.exitCode,
+      (stdout, exitCode) => ({ answer: stdout.trim().split("\n").at(-1), exitCode }),
+      { concurrent: true }
+    )).pipe(Effect.scoped)
+
+/** Starts the run, kills its process with SIGKILL once it is inside `crashAt`, then runs it to its end. */
+const crashAndRestart = (crashAt: string) =>
+  Effect.gen(function*() {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "agents-durable-"))
+    const files = yield* FileSystem.FileSystem
+    yield* Effect.scoped(Effect.gen(function*() {
+      const first = yield* Command.start(worker(dir, crashAt))
+      yield* files.exists(path.join(dir, "log.entered")).pipe(
+        Effect.repeat({ schedule: Schedule.spaced("20 millis"), until: (entered) => entered }),
+        Effect.timeout("30 seconds")
+      )
+      yield* first.kill("SIGKILL")
+    }))
+    const second = yield* runToEnd(dir)
+    const log = fs.readFileSync(path.join(dir, "log"), "utf8").trim().split("\n")
+    return { ...second, log }
+  }).pipe(Effect.provide(NodeContext.layer))
+
+const uninterrupted = "Done: lookup 1 ok, charge 2 ok, confirm 3 ok"
+const steps = ["model 0", "tool lookup", "model 1", "tool charge", "model 2", "tool confirm", "model 3"]
+
+describe("Durable runs across kill -9", () => {
+  it.live("uninterrupted, the run makes each call once", () =>
+    Effect.gen(function*() {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "agents-durable-"))
+      const { answer, exitCode } = yield* runToEnd(dir).pipe(Effect.provide(NodeContext.layer))
+      expect({ answer, exitCode }).toEqual({ answer: uninterrupted, exitCode: 0 })
+      expect(fs.readFileSync(path.join(dir, "log"), "utf8").trim().split("\n")).toEqual(steps)
+    }), 60_000)
+
+  it.live(
+    "killed in an idempotent tool: it runs again, nothing else does, and the answer is the same",
+    () =>
+      Effect.gen(function*() {
+        const { answer, exitCode, log } = yield* crashAndRestart("confirm")
+        expect({ answer, exitCode }).toEqual({ answer: uninterrupted, exitCode: 0 })
+        expect(log).toEqual([
+          "model 0",
+          "tool lookup",
+          "model 1",
+          "tool charge",
+          "model 2",
+          "tool confirm",
+          "tool confirm",
+          "model 3"
+        ])
+      }),
+    60_000
+  )
+
+  it.live(
+    "killed in a tool that is not idempotent: it never runs again, and the model reads that its outcome is unknown",
+    () =>
+      Effect.gen(function*() {
+        const { answer, exitCode, log } = yield* crashAndRestart("charge")
+        expect(exitCode).toBe(0)
+        expect(answer).toMatch(/^Done: lookup 1 ok, The outcome of this charge call is unknown: .*, confirm 3 ok$/)
+        expect(log).toEqual(steps)
+      }),
+    60_000
+  )
+
+  it.live(
+    "killed during a model call: that call is made again, every call that had ended is not",
+    () =>
+      Effect.gen(function*() {
+        const { answer, exitCode, log } = yield* crashAndRestart("model 2")
+        expect({ answer, exitCode }).toEqual({ answer: uninterrupted, exitCode: 0 })
+        expect(log).toEqual(steps)
+      }),
+    60_000
+  )
+})
