@@ -6,8 +6,12 @@
  */
 import { Command, FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
+import { SqliteClient } from "@effect/sql-sqlite-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Schedule, Stream } from "effect"
+import { Effect, Layer, Queue, Schedule, Schema, Stream } from "effect"
+import { Agent, type Approval, Tool, Toolkit } from "effect-agents"
+import { Durable } from "effect-agents/durable"
+import { ScriptedModel } from "effect-agents/testing"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -103,6 +107,51 @@ describe("Durable runs across kill -9", () => {
         const { answer, exitCode, log } = yield* crashAndRestart("model 2")
         expect({ answer, exitCode }).toEqual({ answer: uninterrupted, exitCode: 0 })
         expect(log).toEqual(steps)
+      }),
+    60_000
+  )
+})
+
+describe("Durable approvals", () => {
+  it.live(
+    "a durable run waits for a person's decision, told once, and goes on when it comes",
+    () =>
+      Effect.gen(function*() {
+        const sent: Array<string> = []
+        const send = Tool.make("send_email", {
+          description: "Send an email",
+          parameters: { to: Schema.String },
+          handler: ({ to }) => {
+            sent.push(to)
+            return `sent to ${to}`
+          },
+          needsApproval: true
+        })
+        const model = yield* ScriptedModel.make((request) =>
+          request.messages.at(-1)?.role === "tool"
+            ? { text: `Done: ${request.messages.at(-1)?.content}` }
+            : { toolCalls: [{ id: "c1", name: "send_email", arguments: { to: "ada@example.com" } }] }
+        )
+        const agent = yield* Agent.make({ name: "mailer", instructions: "", model, toolkit: Toolkit.make(send) })
+        const requests = yield* Queue.unbounded<Approval.Request>()
+        const durable = Durable.agent(agent, { onApproval: (request) => Queue.offer(requests, request) })
+        const filename = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "agents-durable-")), "runs.db")
+        yield* Effect.gen(function*() {
+          yield* durable.start("Mail Ada", { runId: "mail" })
+          const request = yield* Queue.take(requests)
+          expect(request.toolCall.name).toBe("send_email")
+          expect(sent).toEqual([])
+          yield* durable.approve("mail", request.approvalId, { by: "ada" })
+          const result = yield* durable.run("Mail Ada", { runId: "mail" })
+          expect(result.content).toBe("Done: sent to ada@example.com")
+          expect(sent).toEqual(["ada@example.com"])
+          expect(yield* Queue.size(requests)).toBe(0)
+        }).pipe(
+          Effect.provide(durable.layer.pipe(
+            Layer.provideMerge(Durable.layerSingleRunner()),
+            Layer.provide(SqliteClient.layer({ filename }))
+          ))
+        )
       }),
     60_000
   )

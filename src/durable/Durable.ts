@@ -41,8 +41,10 @@ import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
 import type * as SocketServer from "@effect/platform/SocketServer"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import * as Activity from "@effect/workflow/Activity"
+import * as DurableDeferred from "@effect/workflow/DurableDeferred"
 import * as Workflow from "@effect/workflow/Workflow"
 import type * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
+import * as Clock from "effect/Clock"
 import type * as ConfigError from "effect/ConfigError"
 import type * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -50,9 +52,11 @@ import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type * as Agent from "../Agent.js"
 import * as AgentError from "../AgentError.js"
+import * as Approval from "../Approval.js"
 import type { Journal } from "../internal/journal.js"
 import * as RunContext from "../internal/runContext.js"
 import * as ToolCalls from "../internal/toolCalls.js"
@@ -63,10 +67,12 @@ import * as Run from "../Run.js"
 /**
  * The journal of one execution of a run's workflow: each call an activity
  * named by its key. A non-idempotent tool's call records that it started
- * first: replayed, a start without an end was in flight at the crash.
+ * first: replayed, a start without an end was in flight at the crash. A
+ * call waiting for approval awaits a durable deferred.
  */
 const journal = (
-  context: Context.Context<WorkflowEngine.WorkflowEngine | WorkflowEngine.WorkflowInstance>
+  context: Context.Context<WorkflowEngine.WorkflowEngine | WorkflowEngine.WorkflowInstance>,
+  onApproval: (request: Approval.Request) => Effect.Effect<void>
 ): Journal => {
   const activity = <A, I, E, EI>(
     name: string,
@@ -93,9 +99,19 @@ const journal = (
           Effect.suspend(() => activity(key, ToolCalls.Done, Schema.Never, fresh ? call : Effect.succeed(unknown)))
         )
       })
-    }
+    },
+    // the request is told once; the run waits, suspended across restarts, for the decision
+    approval: (request) =>
+      Effect.zipRight(
+        activity(`${request.runId}/approval/${request.approvalId}`, Schema.Void, Schema.Never, onApproval(request)),
+        Effect.provide(DurableDeferred.await(decisionOf(request.approvalId)), context)
+      )
   }
 }
+
+/** Where the decision on an approval comes: a durable deferred of the run, named by the approval. */
+const decisionOf = (approvalId: string) =>
+  DurableDeferred.make(`approval/${approvalId}`, { success: Approval.Decision })
 
 /**
  * @since 0.1.0
@@ -127,6 +143,22 @@ export interface DurableAgent<Output> {
   ): Effect.Effect<Run.RunResult<Output>, AgentError.AgentError, WorkflowEngine.WorkflowEngine>
   /** Starts the run durably and answers at once. */
   start(input: Run.Input, options: RunOptions): Effect.Effect<void, never, WorkflowEngine.WorkflowEngine>
+  /**
+   * Approves a call the run `runId` waits for (see `Approval`): the run,
+   * suspended until then (across restarts), goes on; `always` approves the
+   * tool's later calls in the run too. The first decision counts.
+   */
+  approve(
+    runId: string,
+    approvalId: string,
+    options?: { readonly always?: boolean | undefined; readonly by?: string | undefined }
+  ): Effect.Effect<void, never, WorkflowEngine.WorkflowEngine>
+  /** Rejects a call the run `runId` waits for: the model reads `message` as its result. */
+  reject(
+    runId: string,
+    approvalId: string,
+    options?: { readonly message?: string | undefined; readonly by?: string | undefined }
+  ): Effect.Effect<void, never, WorkflowEngine.WorkflowEngine>
   /** The run's outcome once it has ended; none while it runs (or before it started). */
   poll(
     runId: string
@@ -138,6 +170,19 @@ export interface DurableAgent<Output> {
 }
 
 /**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /**
+   * Told once of each call that waits for a person's approval (send them a
+   * message, say); the run waits, suspended across restarts, until
+   * `approve` or `reject`. Default: the request is logged.
+   */
+  readonly onApproval?: ((request: Approval.Request) => Effect.Effect<void>) | undefined
+}
+
+/**
  * An agent whose runs are durable. Its answer is a string unless `output`
  * gives the Schema of its output (the one the agent was made with).
  *
@@ -145,32 +190,63 @@ export interface DurableAgent<Output> {
  * @category constructors
  */
 export const agent: {
-  (agent: Agent.Agent<string>): DurableAgent<string>
-  <Output, I>(agent: Agent.Agent<Output>, options: { readonly output: Schema.Schema<Output, I> }): DurableAgent<Output>
+  (agent: Agent.Agent<string>, options?: Options): DurableAgent<string>
+  <Output, I>(
+    agent: Agent.Agent<Output>,
+    options: Options & { readonly output: Schema.Schema<Output, I> }
+  ): DurableAgent<Output>
 } = <Output, I>(
   agent: Agent.Agent<Output>,
-  options?: { readonly output: Schema.Schema<Output, I> }
+  options?: Options & { readonly output?: Schema.Schema<Output, I> }
 ): DurableAgent<Output> => {
   const output = (options?.output ?? Schema.String) as Schema.Schema<Output, I>
+  const onApproval = options?.onApproval ??
+    ((request: Approval.Request) =>
+      Effect.logInfo(`run ${request.runId} waits for approval ${request.approvalId}: ${request.toolCall.name}`))
   const workflow = Workflow.make({
     name: `agent/${agent.name}`,
     payload: { runId: Schema.String, input: Run.Input },
     success: Run.runResult(output),
     error: AgentError.AgentError,
-    idempotencyKey: ({ runId }) => runId
+    idempotencyKey: ({ runId }) => runId,
+    // a caller waiting for a suspended run (an approval) asks again at most every 5 s
+    suspendedRetrySchedule: Schedule.exponential("200 millis", 1.5).pipe(Schedule.union(Schedule.spaced("5 seconds")))
   })
   const layer = workflow.toLayer(({ input, runId }) =>
     Effect.flatMap(
       Effect.context<WorkflowEngine.WorkflowEngine | WorkflowEngine.WorkflowInstance>(),
-      (context) => RunContext.locally(agent.run(input, { runId }), (outer) => ({ ...outer, journal: journal(context) }))
+      (context) =>
+        RunContext.locally(
+          agent.run(input, { runId }),
+          (outer) => ({ ...outer, journal: journal(context, onApproval) })
+        )
     )
   )
   const executionId = (runId: string) => workflow.executionId({ runId, input: "" })
+  const decide = (runId: string, approvalId: string, verdict: Omit<Approval.Decision, "at">) =>
+    Effect.gen(function*() {
+      const deferred = decisionOf(approvalId)
+      const token = DurableDeferred.tokenFromExecutionId(deferred, { workflow, executionId: yield* executionId(runId) })
+      const at = yield* Clock.currentTimeMillis
+      yield* DurableDeferred.succeed(deferred, { token, value: { ...verdict, at } })
+    })
   return {
     agent,
     layer,
     run: (input, { runId }) => workflow.execute({ runId, input }),
     start: (input, { runId }) => Effect.asVoid(workflow.execute({ runId, input }, { discard: true })),
+    approve: (runId, approvalId, options) =>
+      decide(runId, approvalId, {
+        approved: true,
+        ...(options?.always === undefined ? {} : { always: options.always }),
+        ...(options?.by === undefined ? {} : { by: options.by })
+      }),
+    reject: (runId, approvalId, options) =>
+      decide(runId, approvalId, {
+        approved: false,
+        ...(options?.message === undefined ? {} : { message: options.message }),
+        ...(options?.by === undefined ? {} : { by: options.by })
+      }),
     poll: (runId) =>
       Effect.map(
         Effect.flatMap(executionId(runId), workflow.poll),

@@ -7,6 +7,7 @@
  */
 import type * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import type * as Approval from "../Approval.js"
 import * as LanguageModel from "../LanguageModel.js"
 import type { ModelError } from "../ModelError.js"
 import * as Run from "../Run.js"
@@ -36,6 +37,12 @@ export interface Journal {
     call: Effect.Effect<Done>,
     unknown: Done
   ) => Effect.Effect<Done>
+  /**
+   * A call that waits for a person: the run waits for the decision (a
+   * durable run suspends until it comes, across restarts) instead of
+   * stopping with `RunSuspended`.
+   */
+  readonly approval: (request: Approval.Request) => Effect.Effect<Approval.Decision>
 }
 
 /** The key of step `step`'s model call in run `runId` (a correction re-asks in the same step). */

@@ -380,6 +380,11 @@ const act = <Output>(
           if (ToolCalls.isSuspended(outcome)) nested.push(...outcome.suspended.approvals)
           else done.push({ ...outcome, index: run[i]!.index })
         })
+        // a durable run waits for the decisions; another stops, kept in the RunStore
+        if (waiting.length > 0 && env.journal !== undefined) {
+          return Effect.flatMap(awaitDecisions(env, waiting), (decided) =>
+            act({ ...env, decided }, state, { ...pending, done }))
+        }
         if (waiting.length > 0 || nested.length > 0) {
           return suspend(env, { ...state, pending: { ...pending, done } }, waiting, nested)
         }
@@ -387,6 +392,25 @@ const act = <Output>(
       })
   )
 }
+
+/** A durable run's calls waiting for approval: it waits for each decision, then goes on with them. */
+const awaitDecisions = <Output>(
+  env: Env<Output>,
+  waiting: ReadonlyArray<Approval.Request>
+): Effect.Effect<Approvals.Decided> =>
+  Effect.map(
+    Effect.forEach(waiting, (request) => Effect.map(env.journal!.approval(request), (decision) => ({ request, decision }))),
+    (decided): Approvals.Decided => ({
+      decisions: new Map([
+        ...env.decided.decisions,
+        ...decided.map(({ decision, request }) => [request.approvalId, decision] as const)
+      ]),
+      always: new Set([
+        ...env.decided.always,
+        ...decided.flatMap(({ decision, request }) => decision.always === true ? [request.toolCall.name] : [])
+      ])
+    })
+  )
 
 /** The step's calls done, in the model's order: the step is recorded. */
 const recordStep = <Output>(
