@@ -382,8 +382,10 @@ const act = <Output>(
         })
         // a durable run waits for the decisions; another stops, kept in the RunStore
         if (waiting.length > 0 && env.journal !== undefined) {
-          return Effect.flatMap(awaitDecisions(env, waiting), (decided) =>
-            act({ ...env, decided }, state, { ...pending, done }))
+          return Effect.flatMap(
+            awaitDecisions(env, waiting),
+            (decided) => act({ ...env, decided }, state, { ...pending, done })
+          )
         }
         if (waiting.length > 0 || nested.length > 0) {
           return suspend(env, { ...state, pending: { ...pending, done } }, waiting, nested)
@@ -399,11 +401,14 @@ const awaitDecisions = <Output>(
   waiting: ReadonlyArray<Approval.Request>
 ): Effect.Effect<Approvals.Decided> =>
   Effect.map(
-    Effect.forEach(waiting, (request) => Effect.map(env.journal!.approval(request), (decision) => ({ request, decision }))),
+    Effect.forEach(waiting, (request) =>
+      Effect.map(env.journal!.approval(request), (decision) => ({ request, decision }))),
     (decided): Approvals.Decided => ({
       decisions: new Map([
         ...env.decided.decisions,
-        ...decided.map(({ decision, request }) => [request.approvalId, decision] as const)
+        ...decided.map(({ decision, request }) =>
+          [request.approvalId, decision] as const
+        )
       ]),
       always: new Set([
         ...env.decided.always,
