@@ -77,6 +77,10 @@ describe("AgentServer sessions", () => {
       )
       expect(error._tag).toBe("SessionsNotServed")
       expect((yield* Effect.flip(client.sessions.messages({ path: { id: "chat-1" } })))._tag).toBe("SessionsNotServed")
+      const streamed = yield* Effect.flip(
+        client.stream("counter", { input: "one", sessionId: "chat-1" }).pipe(Stream.runDrain)
+      )
+      expect(streamed._tag).toBe("SessionsNotServed")
     }))
 
   it.scoped("a session id that is not a plain name is refused before any store is read", () =>

@@ -4,13 +4,14 @@
  * the middle of a tool call or of a model call, and started again: the run
  * goes on from its journal by itself.
  */
-import { Command, FileSystem } from "@effect/platform"
+import { Command, FetchHttpClient, FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Queue, Schedule, Schema, Stream } from "effect"
+import { Context, Effect, Exit, Layer, Queue, Schedule, Schema, Scope, Stream } from "effect"
 import { Agent, type Approval, Tool, Toolkit } from "effect-agents"
 import { Durable } from "effect-agents/durable"
+import { AgentClient, AgentServer, Registry } from "effect-agents/http"
 import { ScriptedModel } from "effect-agents/testing"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -155,4 +156,64 @@ describe("Durable approvals", () => {
       }),
     60_000
   )
+})
+
+describe("Durable runs over HTTP", () => {
+  /** A server whose `echo` agent's model counts its calls, durable on the SQLite file; in its own scope. */
+  const serve = (filename: string, durable: boolean) =>
+    Effect.gen(function*() {
+      const model = yield* ScriptedModel.make((request) => ({ text: `echo: ${request.messages.at(-1)?.content}` }))
+      const scope = yield* Scope.make()
+      const registry = Registry.layer(
+        Effect.map(Agent.make({ name: "echo", instructions: "", model }), (echo) => ({ agents: [echo] }))
+      )
+      const runs = Durable.layerServed.pipe(
+        Layer.provide(Durable.layerSingleRunner()),
+        Layer.provide(SqliteClient.layer({ filename }))
+      )
+      const context = yield* Layer.buildWithScope(
+        AgentServer.layer({ port: 0 }).pipe(
+          Layer.provide(durable ? runs : Layer.empty),
+          Layer.provide(registry)
+        ),
+        scope
+      )
+      const client = yield* AgentClient.make({ baseUrl: Context.get(context, AgentServer.AgentServer).url })
+      return { client, model, stop: Scope.close(scope, Exit.void) }
+    }).pipe(Effect.provide(FetchHttpClient.layer))
+
+  it.live(
+    "`durable: true`: the same runId is the same run, even after the server restarts",
+    () =>
+      Effect.gen(function*() {
+        const filename = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "agents-durable-")), "runs.db")
+        const run = (client: AgentClient.Client) =>
+          client.agents.run({ path: { name: "echo" }, payload: { input: "hello", runId: "d1", durable: true } })
+        const first = yield* serve(filename, true)
+        expect((yield* run(first.client)).content).toBe("echo: hello")
+        expect((yield* run(first.client)).content).toBe("echo: hello")
+        expect(yield* first.model.requests).toHaveLength(1)
+        yield* first.stop
+        const second = yield* serve(filename, true)
+        expect((yield* run(second.client)).content).toBe("echo: hello")
+        expect(yield* second.model.requests).toHaveLength(0)
+        // durable runs are not streamed
+        const streamed = yield* Effect.flip(
+          second.client.stream("echo", { input: "hello", durable: true }).pipe(Stream.runDrain)
+        )
+        expect(streamed._tag).toBe("DurableNotServed")
+        yield* second.stop
+      }),
+    60_000
+  )
+
+  it.live("without durable runs, `durable: true` is a 501 DurableNotServed", () =>
+    Effect.gen(function*() {
+      const { client, stop } = yield* serve(":memory:", false)
+      const error = yield* Effect.flip(
+        client.agents.run({ path: { name: "echo" }, payload: { input: "hello", durable: true } })
+      )
+      expect(error._tag).toBe("DurableNotServed")
+      yield* stop
+    }), 60_000)
 })

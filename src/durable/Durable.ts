@@ -43,7 +43,7 @@ import type * as SqlClient from "@effect/sql/SqlClient"
 import * as Activity from "@effect/workflow/Activity"
 import * as DurableDeferred from "@effect/workflow/DurableDeferred"
 import * as Workflow from "@effect/workflow/Workflow"
-import type * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
+import * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
 import * as Clock from "effect/Clock"
 import type * as ConfigError from "effect/ConfigError"
 import type * as Context from "effect/Context"
@@ -54,9 +54,12 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
-import type * as Agent from "../Agent.js"
+import * as Agent from "../Agent.js"
 import * as AgentError from "../AgentError.js"
 import * as Approval from "../Approval.js"
+import { DurableNotServed } from "../http/AgentApi.js"
+import * as DurableRuns from "../http/DurableRuns.js"
+import * as Registry from "../http/Registry.js"
 import type { Journal } from "../internal/journal.js"
 import * as RunContext from "../internal/runContext.js"
 import * as ToolCalls from "../internal/toolCalls.js"
@@ -317,3 +320,56 @@ export const layerRunner = (options: {
       }
     }))
   )
+
+/**
+ * The durable runs of an agent server (`"durable": true` on a run request):
+ * every agent of the `Registry` gets its workflow, registered with the
+ * engine when the layer starts. Give it to `AgentServer.layer` with an
+ * engine (`layerSingleRunner` or `layerRunner`). Outputs go on the wire as
+ * JSON, as for any run; teams do not run durably.
+ *
+ * @example
+ * ```ts
+ * import { SqliteClient } from "@effect/sql-sqlite-node"
+ * import { Layer } from "effect"
+ * import { AgentServer, type Registry } from "effect-agents/http"
+ * import { Durable } from "effect-agents/durable"
+ *
+ * declare const RegistryLive: Layer.Layer<Registry.Registry>
+ *
+ * const ServerLive = AgentServer.layer({ port: 8080 }).pipe(
+ *   Layer.provide(Durable.layerServed),
+ *   Layer.provide(Durable.layerSingleRunner()),
+ *   Layer.provide(SqliteClient.layer({ filename: "runs.db" })),
+ *   Layer.provide(RegistryLive)
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerServed: Layer.Layer<
+  DurableRuns.DurableRuns,
+  never,
+  Registry.Registry | WorkflowEngine.WorkflowEngine
+> = Layer.unwrapEffect(
+  Effect.gen(function*() {
+    const registry = yield* Registry.Registry
+    const engine = yield* WorkflowEngine.WorkflowEngine
+    const durables = new Map<string, DurableAgent<unknown>>()
+    for (const [name, served] of registry.runnables) {
+      if (Agent.isAgent(served.runnable)) durables.set(name, agent(served.runnable, { output: Schema.Unknown }))
+    }
+    const service: DurableRuns.Service = {
+      run: (name, input, runId) => {
+        const durable = durables.get(name)
+        if (durable === undefined) return Effect.fail(new DurableNotServed({ reason: `"${name}" is not an agent` }))
+        return Effect.provideService(durable.run(input, { runId }), WorkflowEngine.WorkflowEngine, engine)
+      }
+    }
+    return Layer.mergeAll(
+      Layer.succeed(DurableRuns.DurableRuns, service),
+      ...Array.from(durables.values(), (durable) => durable.layer)
+    )
+  })
+)

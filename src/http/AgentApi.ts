@@ -440,6 +440,9 @@ export const RunRequest = Schema.Struct({
   runId: Schema.optional(Id),
   sessionId: Schema.optional(Id.annotations({
     description: "The session the run continues: its history goes before the input, its turn is appended"
+  })),
+  durable: Schema.optional(Schema.Boolean.annotations({
+    description: "Run durably: the run survives a restart of the server; the same runId again is the same run"
   }))
 }).annotations({ identifier: "RunRequest" })
 
@@ -912,6 +915,32 @@ export class SessionsNotServed extends Schema.TaggedError<SessionsNotServed>()(
 }
 
 /**
+ * The request asks for a durable run that the server cannot make: it runs
+ * nothing durably (its layer was given no `Durable.layerServed`), the agent
+ * is a team, or the run is streamed (durable runs are not).
+ *
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const error = new AgentApi.DurableNotServed({ reason: "durable runs are not streamed" })
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class DurableNotServed extends Schema.TaggedError<DurableNotServed>()(
+  "DurableNotServed",
+  { reason: Schema.String },
+  HttpApiSchema.annotations({ status: 501, description: "The server cannot run this durably" })
+) {
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `no durable run: ${this.reason}`
+  }
+}
+
+/**
  * The runs and tools of agents (and teams, which are served like agents).
  *
  * @example
@@ -934,6 +963,7 @@ export class Agents extends HttpApiGroup.make("agents")
       .addSuccess(RunResult)
       .addError(AgentNotFound)
       .addError(SessionsNotServed)
+      .addError(DurableNotServed)
       .addError(RunError)
       .annotate(OpenApi.Summary, "Run an agent to its result")
   )
@@ -944,6 +974,7 @@ export class Agents extends HttpApiGroup.make("agents")
       .addSuccess(HttpApiSchema.Text({ contentType: "text/event-stream" }))
       .addError(AgentNotFound)
       .addError(SessionsNotServed)
+      .addError(DurableNotServed)
       .annotate(OpenApi.Summary, "Run an agent, streaming its events")
       .annotate(
         OpenApi.Description,

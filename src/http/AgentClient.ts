@@ -79,6 +79,8 @@ export type StreamFailure =
   | AgentApi.HostNotAllowed
   | AgentApi.PayloadTooLarge
   | AgentApi.UnsupportedMediaType
+  | AgentApi.SessionsNotServed
+  | AgentApi.DurableNotServed
   | HttpApiDecodeError
   | HttpClientError.HttpClientError
   | ParseResult.ParseError
@@ -125,6 +127,8 @@ const StreamRefused = Schema.Union(
   AgentApi.HostNotAllowed,
   AgentApi.PayloadTooLarge,
   AgentApi.UnsupportedMediaType,
+  AgentApi.SessionsNotServed,
+  AgentApi.DurableNotServed,
   AgentApi.ServerShuttingDown,
   AgentApi.InternalError,
   HttpApiDecodeError

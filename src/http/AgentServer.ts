@@ -95,6 +95,7 @@ import * as Session from "../Session.js"
 import * as SessionStore from "../SessionStore.js"
 import * as AgentApi from "./AgentApi.js"
 import * as BatchStore from "./BatchStore.js"
+import * as DurableRuns from "./DurableRuns.js"
 import * as Registry from "./Registry.js"
 
 /**
@@ -402,6 +403,8 @@ const provideTools = (
 
 interface Settings {
   readonly registry: Registry.Service
+  /** The durable runs of the server, when it was given them. */
+  readonly durable: Option.Option<DurableRuns.Service>
   /** Where runs suspended for approval wait: the server's, whatever the request's context. */
   readonly runs: RunStore.Service
   readonly approvalWait: Duration.Duration
@@ -427,6 +430,16 @@ const runOptions = (sessions: Settings["sessions"], payload: AgentApi.RunRequest
     ? Effect.succeed({ runId })
     : Effect.map(sessionStore(sessions), (store) => ({ runId, session: Session.make(store, sessionId) }))
 }
+
+/** A durable run of an agent: its session is not supported, its id is the request's or a new one. */
+const durableRun = (settings: Settings, served: Registry.Served, payload: AgentApi.RunRequest) =>
+  Option.match(settings.durable, {
+    onNone: () => Effect.fail(new AgentApi.DurableNotServed({ reason: "this server runs nothing durably" })),
+    onSome: (durable) =>
+      payload.sessionId === undefined
+        ? durable.run(served.name, payload.input, payload.runId ?? crypto.randomUUID())
+        : Effect.fail(new AgentApi.DurableNotServed({ reason: "a durable run does not continue a session" }))
+  })
 
 /** Asks the store every quarter of a second whether every approval of a run is decided. */
 const untilDecided = Schedule.spaced("250 millis").pipe(
@@ -464,19 +477,25 @@ const agentsGroup = (settings: Settings) => {
       .handle("run", ({ path, payload }) =>
         Effect.zip(Registry.runnable(registry, path.name), runOptions(sessions, payload)).pipe(
           Effect.flatMap(([served, options]) =>
-            drain.track(served.runnable.run(payload.input, options))
+            drain.track(
+              payload.durable === true
+                ? durableRun(settings, served, payload)
+                : served.runnable.run(payload.input, options)
+            )
           ),
           Effect.map(Wire.result)
         ))
       .handle("stream", ({ path, payload }) =>
-        Effect.map(
-          Effect.zip(Registry.runnable(registry, path.name), runOptions(sessions, payload)),
-          ([served, options]) =>
-            eventStream(
-              served.name,
-              drain.trackStream(throughApprovals(settings, served, served.runnable.stream(payload.input, options)))
-            )
-        ))
+        payload.durable === true
+          ? Effect.fail(new AgentApi.DurableNotServed({ reason: "durable runs are not streamed" }))
+          : Effect.map(
+            Effect.zip(Registry.runnable(registry, path.name), runOptions(sessions, payload)),
+            ([served, options]) =>
+              eventStream(
+                served.name,
+                drain.trackStream(throughApprovals(settings, served, served.runnable.stream(payload.input, options)))
+              )
+          ))
       .handle("tool", ({ path, payload }) =>
         Effect.gen(function*() {
           const served = yield* Registry.runnable(registry, path.name)
@@ -675,6 +694,7 @@ export const layer = (options?: Options): Layer.Layer<AgentServer, HttpServerErr
       })
       const settings: Settings = {
         registry,
+        durable: yield* Effect.serviceOption(DurableRuns.DurableRuns),
         runs: yield* RunStore.RunStore,
         approvalWait: Duration.decode(options?.approvalWait ?? defaults.approvalWait),
         sessions: yield* Effect.serviceOption(SessionStore.SessionStore),

@@ -18,4 +18,7 @@ export * as AgentServer from "./AgentServer.js"
 export * as BatchStore from "./BatchStore.js"
 
 /** @since 0.1.0 */
+export * as DurableRuns from "./DurableRuns.js"
+
+/** @since 0.1.0 */
 export * as Registry from "./Registry.js"
