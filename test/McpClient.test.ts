@@ -174,9 +174,15 @@ describe("McpClient over stdio (server-everything)", () => {
       expect(Option.getOrThrow(yield* client.pid)).not.toBe(pid)
     }))
 
-  it.scopedLive("closes the server with its scope", () =>
+  it.scopedLive("closes the server with its scope; a call after that fails, it does not connect again", () =>
     Effect.gen(function*() {
-      const pid = yield* Effect.scoped(Effect.flatMap(everything(), (client) => client.pid))
+      const [client, pid] = yield* Effect.scoped(
+        Effect.flatMap(everything(), (client) => Effect.map(client.pid, (pid) => [client, pid] as const))
+      )
+      const error = yield* Effect.flip(client.toolkit.execute("everything_echo", { message: "late" }))
+      expect(error).toBeInstanceOf(AgentError.ToolFailed)
+      expect(error.message).toBe("MCP server \"everything\": the client is closed (its scope ended)")
+      expect(yield* client.pid).toEqual(Option.none())
       const alive = (() => {
         try {
           process.kill(Option.getOrThrow(pid), 0)

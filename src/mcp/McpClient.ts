@@ -44,6 +44,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
@@ -274,7 +275,7 @@ const connect = (options: Options): Effect.Effect<Connection, McpError> =>
         stderr: server.stderr ?? "inherit"
       })
     const client = new Client({ name: "effect-agents", version: "0.1.0" })
-    const closed = Deferred.unsafeMake<never, string>(undefined as never)
+    const closed = Deferred.unsafeMake<never, string>(FiberId.none)
     let lastError: string | undefined
     client.onerror = (error) => {
       lastError = errorText(error)
@@ -355,10 +356,11 @@ export const make = (options: Options): Effect.Effect<McpClient, McpError, Scope
       })
     )
     const first = yield* timedConnect
-    const state = yield* SynchronizedRef.make<Option.Option<Connection>>(Option.some(first))
+    // the live connection; "closed" once the scope closed: no call connects again
+    const state = yield* SynchronizedRef.make<Option.Option<Connection> | "closed">(Option.some(first))
     yield* Effect.addFinalizer(() =>
-      Effect.flatMap(SynchronizedRef.getAndSet(state, Option.none()), (current) =>
-        Option.match(current, { onNone: () => Effect.void, onSome: closeConnection }))
+      Effect.flatMap(SynchronizedRef.getAndSet(state, "closed"), (current) =>
+        current !== "closed" && Option.isSome(current) ? closeConnection(current.value) : Effect.void)
     )
     const listed = yield* listTools(options, first).pipe(
       Effect.timeoutFail({
@@ -369,10 +371,13 @@ export const make = (options: Options): Effect.Effect<McpClient, McpError, Scope
     )
 
     /** The live connection, made again when the last one closed. */
-    const connection: Effect.Effect<Connection, ToolFailed> = SynchronizedRef.modifyEffect(
+    const connection: Effect.Effect<Connection, McpError> = SynchronizedRef.modifyEffect(
       state,
       (current) =>
         Effect.gen(function*() {
+          if (current === "closed") {
+            return yield* new McpError({ server: serverName, message: "the client is closed (its scope ended)" })
+          }
           if (Option.isSome(current) && !(yield* Deferred.isDone(current.value.closed))) {
             return [current.value, current] as const
           }
@@ -382,13 +387,15 @@ export const make = (options: Options): Effect.Effect<McpClient, McpError, Scope
           const fresh = yield* timedConnect
           return [fresh, Option.some(fresh)] as const
         })
-    ).pipe(Effect.mapError((error) =>
-      error.message
-    ))
-      .pipe(Effect.mapError((message) => new ToolFailed({ tool: serverName, message })))
+    )
 
     const prefix = options.prefix ?? `${sanitise(serverName)}_`
-    const names = toolNames(prefix, listed.map((tool) => tool.name))
+    const names = toolNames(
+      prefix,
+      listed.map((tool) =>
+        tool.name
+      )
+    )
     const timeout = options.timeout ?? "60 seconds"
     const ajv = new AjvJsonSchemaValidator()
     const infos: Array<ToolInfo> = []
@@ -437,7 +444,7 @@ export const make = (options: Options): Effect.Effect<McpClient, McpError, Scope
       tools: infos,
       toolkit,
       pid: Effect.map(SynchronizedRef.get(state), (current) =>
-        Option.flatMap(current, (live) =>
+        Option.flatMap(current === "closed" ? Option.none() : current, (live) =>
           live.transport instanceof StdioClientTransport ? Option.fromNullable(live.transport.pid) : Option.none()))
     }
   })
