@@ -41,6 +41,21 @@ const webServer = Effect.gen(function*() {
       required: ["a", "b"]
     })
   }, ({ a, b }) => ({ content: [{ type: "text", text: String(a + b) }] }))
+  server.registerTool("math_add", {
+    description: "Add two numbers, the other way",
+    inputSchema: fromJsonSchema({ type: "object", properties: {} })
+  }, () => ({ content: [{ type: "text", text: "same" }] }))
+  server.registerTool("media", {
+    description: "Every kind of block",
+    inputSchema: fromJsonSchema({ type: "object", properties: {} })
+  }, () => ({
+    content: [
+      { type: "audio", data: Buffer.from("0123456789").toString("base64"), mimeType: "audio/wav" },
+      { type: "resource", resource: { uri: "file:///notes.txt", text: "remember the milk" } },
+      { type: "resource", resource: { uri: "file:///a.bin", mimeType: "application/octet-stream", blob: "AAAA" } },
+      { type: "resource_link", uri: "file:///big.csv", name: "big.csv" }
+    ]
+  }))
   server.registerTool("broken", {
     description: "Always fails",
     inputSchema: fromJsonSchema({ type: "object", properties: {} })
@@ -218,16 +233,32 @@ describe("McpClient over stdio (server-everything)", () => {
 })
 
 describe("McpClient over Streamable HTTP (the SDK's server)", () => {
-  it.scopedLive("lists and calls tools; a dotted name is sanitised, the original kept for the call", () =>
+  it.scopedLive("lists and calls tools; a dotted name is sanitised, a clash numbered, the original kept for the call", () =>
     Effect.gen(function*() {
       const server = yield* webServer
       const client = yield* web(server.url)
       expect(client.tools.map((tool) => [tool.name, tool.mcpName])).toEqual([
         ["web_math_add", "math.add"],
+        ["web_math_add_2", "math_add"],
+        ["web_media", "media"],
         ["web_broken", "broken"],
         ["web_wait", "wait"]
       ])
       expect(yield* client.toolkit.execute("web_math_add", { a: 1, b: 2 })).toBe("3")
+      expect(yield* client.toolkit.execute("web_math_add_2", {})).toBe("same")
+    }))
+
+  it.scopedLive("audio, resources and resource links reach the model in their textual form", () =>
+    Effect.gen(function*() {
+      const server = yield* webServer
+      const client = yield* web(server.url)
+      expect((yield* client.toolkit.execute("web_media", {})).split("\n")).toEqual([
+        "[audio: audio/wav, 10 bytes]",
+        "[resource: file:///notes.txt]",
+        "remember the milk",
+        "[resource: file:///a.bin, application/octet-stream, 3 bytes]",
+        "[resource link: file:///big.csv (big.csv)]"
+      ])
     }))
 
   it.scopedLive("isError: true is a ToolFailed whose text the model reads", () =>
