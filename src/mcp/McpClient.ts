@@ -390,12 +390,10 @@ export const make = (options: Options): Effect.Effect<McpClient, McpError, Scope
     )
 
     const prefix = options.prefix ?? `${sanitise(serverName)}_`
-    const names = toolNames(
-      prefix,
-      listed.map((tool) =>
-        tool.name
-      )
+    const mcpNames = listed.map((tool) =>
+      tool.name
     )
+    const names = toolNames(prefix, mcpNames)
     const timeout = options.timeout ?? "60 seconds"
     const ajv = new AjvJsonSchemaValidator()
     const infos: Array<ToolInfo> = []
