@@ -7,6 +7,8 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     sequence: { concurrent: false },
     testTimeout: 30_000,
+    // packages that export their TypeScript sources under "source" (the MCP SDK's eventsource): transformed, not loaded by Node
+    server: { deps: { inline: [/@modelcontextprotocol\//, "eventsource", "eventsource-parser"] } },
     // Postgres for the tests that need it (test/fixtures/postgres.ts)
     globalSetup: ["test/fixtures/postgresSetup.ts"],
     // the JSON report is what .ci/run counts

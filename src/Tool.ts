@@ -29,14 +29,16 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Inspectable from "effect/Inspectable"
+import type * as JSONSchema from "effect/JSONSchema"
 import type { Pipeable } from "effect/Pipeable"
 import { pipeArguments } from "effect/Pipeable"
 import * as Predicate from "effect/Predicate"
 import type * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import { issuesOf, ToolFailed, ToolInputInvalid, ToolTimeout } from "./AgentError.js"
-import type { ToolError } from "./AgentError.js"
+import type { Issue, ToolError } from "./AgentError.js"
 import * as JsonSchema from "./internal/jsonSchema.js"
+import * as JsonSchemaValidate from "./internal/jsonSchemaValidate.js"
 import * as Render from "./internal/render.js"
 import { moduleSpecifier, runInWorker } from "./internal/worker.js"
 import type * as LanguageModel from "./LanguageModel.js"
@@ -253,6 +255,10 @@ interface Definition<Params, Success, R> {
   readonly delegates: boolean | undefined
   readonly needsApproval?: NeedsApproval<Params, R> | undefined
   readonly idempotent?: boolean | undefined
+  /** The JSON Schema the model sees, when it is not the parameters Schema's. */
+  readonly jsonSchema?: JSONSchema.JsonSchema7Root | undefined
+  /** How the arguments are checked, when not by the parameters Schema. */
+  readonly decode?: ((args: unknown) => Effect.Effect<Params, ToolInputInvalid>) | undefined
   readonly handle: (params: Params) => Effect.Effect<Success, ToolFailed, R>
 }
 
@@ -293,8 +299,11 @@ const makeTool = <Name extends string, Params, Success, R>(
     throw new Error(`Tool name "${definition.name}" must match ${namePattern} (letters, digits, "_" and "-")`)
   }
   const name = definition.name
-  const parameters = JsonSchema.fromSchema(definition.parameters)
-  const decode = Schema.decodeUnknown(definition.parameters, { errors: "all" })
+  const parameters = definition.jsonSchema ?? JsonSchema.fromSchema(definition.parameters)
+  const decodeSchema = Schema.decodeUnknown(definition.parameters, { errors: "all" })
+  const decode = definition.decode ??
+    ((args: unknown) =>
+      Effect.mapError(decodeSchema(args), (error) => new ToolInputInvalid({ tool: name, issues: issuesOf(error) })))
   const timeout = definition.timeout === undefined ? undefined : Duration.decode(definition.timeout)
   const retry = definition.retry
   const handle = definition.handle
@@ -319,7 +328,7 @@ const makeTool = <Name extends string, Params, Success, R>(
       const limit = timeout ??
         (options?.defaultTimeout === undefined ? undefined : Duration.decode(options.defaultTimeout))
       return Effect.flatMap(
-        Effect.mapError(decode(args), (error) => new ToolInputInvalid({ tool: name, issues: issuesOf(error) })),
+        decode(args),
         (params: Params) => {
           let call: Effect.Effect<Success, ToolFailed | ToolTimeout, R> = handle(params)
           if (limit !== undefined) {
@@ -334,6 +343,38 @@ const makeTool = <Name extends string, Params, Success, R>(
     }
   })
   return tool
+}
+
+/**
+ * A handler (a plain value, a Promise or an Effect) as an Effect that fails
+ * with a `ToolFailed` only; it gets an `AbortSignal` when it declares one.
+ */
+const handlerOf = <Params, A, E, R>(
+  name: string,
+  handler: (params: Params, signal: AbortSignal) => HandlerResult<A, E, R>,
+  failure: Schema.Schema.AnyNoContext | undefined
+) => {
+  const usesSignal = handler.length >= 2
+  return (params: Params): Effect.Effect<A, ToolFailed, R> =>
+    Effect.suspend(() => {
+      // an AbortController is costly to make: only for handlers that take the signal
+      const controller = usesSignal ? new AbortController() : undefined
+      return Effect.try({
+        try: () => handler(params, controller?.signal ?? neverAborted),
+        catch: (error) => failed(name, error, failure)
+      }).pipe(
+        Effect.flatMap((result): Effect.Effect<A, ToolFailed, R> => {
+          if (Effect.isEffect(result)) {
+            return Effect.catchAllDefect(
+              Effect.mapError(result as Effect.Effect<A, E, R>, (error) => failed(name, error, failure)),
+              (defect) => Effect.fail(failed(name, defect))
+            )
+          }
+          if (Predicate.isPromiseLike(result)) return fromPromise(name, result, controller, failure)
+          return Effect.succeed(result)
+        })
+      )
+    })
 }
 
 /**
@@ -407,8 +448,6 @@ export const make = <
   readonly idempotent?: boolean | undefined
 }): Tool<Name, ParametersOf<P>, A, R> => {
   const failure: Schema.Schema.AnyNoContext | undefined = options.failure
-  const handler = options.handler
-  const usesSignal = handler.length >= 2
   return makeTool({
     name,
     description: options.description,
@@ -420,26 +459,115 @@ export const make = <
     delegates: options.delegates,
     needsApproval: options.needsApproval,
     idempotent: options.idempotent,
-    handle: (params: ParametersOf<P>) =>
-      Effect.suspend(() => {
-        // an AbortController is costly to make: only for handlers that take the signal
-        const controller = usesSignal ? new AbortController() : undefined
-        return Effect.try({
-          try: () => handler(params, controller?.signal ?? neverAborted),
-          catch: (error) => failed(name, error, failure)
-        }).pipe(
-          Effect.flatMap((result): Effect.Effect<A, ToolFailed, R> => {
-            if (Effect.isEffect(result)) {
-              return Effect.catchAllDefect(
-                Effect.mapError(result as Effect.Effect<A, E, R>, (error) => failed(name, error, failure)),
-                (defect) => Effect.fail(failed(name, defect))
-              )
-            }
-            if (Predicate.isPromiseLike(result)) return fromPromise(name, result, controller, failure)
-            return Effect.succeed(result)
+    handle: handlerOf(name, options.handler, failure)
+  })
+}
+
+/**
+ * The arguments of a {@link fromJsonSchema} tool: a JSON object that
+ * conforms to its JSON Schema.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type JsonArguments = Readonly<Record<string, unknown>>
+
+/**
+ * A validator of a {@link fromJsonSchema} tool's arguments: what is wrong
+ * where, empty when they conform.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type JsonSchemaValidator = (args: unknown) => ReadonlyArray<Issue>
+
+const JsonArgumentsSchema: Schema.Schema.AnyNoContext = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+
+/**
+ * Defines a tool whose parameters are a JSON Schema rather than an Effect
+ * Schema: a tool from elsewhere (an MCP server, a configuration file). The
+ * model sees the JSON Schema as it is, in strict mode only when it fits the
+ * strict rules (every object closed, every property required) unless
+ * `strict` says otherwise. The arguments are checked against it, so bad
+ * arguments are a `ToolInputInvalid` with readable issues, as for any tool;
+ * `validate` replaces the built-in check (which knows the keywords tool
+ * parameters use and accepts any other). Arguments must be a JSON object.
+ * The handler is what {@link make}'s is: a value, a Promise given an
+ * `AbortSignal`, or an Effect. `parameters` of the tool is a Schema of
+ * any JSON object.
+ *
+ * @example
+ * ```ts
+ * import { Tool } from "effect-agents"
+ *
+ * const greet = Tool.fromJsonSchema("greet", {
+ *   description: "Greet someone",
+ *   parameters: {
+ *     type: "object",
+ *     properties: { name: { type: "string", minLength: 1 } },
+ *     required: ["name"]
+ *   },
+ *   handler: (args) => `Hello, ${String(args.name)}!`
+ * })
+ *
+ * const program = greet.execute({ name: "Ada" }) // Effect<string, ToolError>
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromJsonSchema = <const Name extends string, A, E = never, R = never>(name: Name, options: {
+  readonly description: string
+  /** The JSON Schema of the arguments (an object schema). */
+  readonly parameters: JSONSchema.JsonSchema7Root | Readonly<Record<string, unknown>>
+  readonly handler: (args: JsonArguments, signal: AbortSignal) => HandlerResult<A, E, R>
+  /** Checks the arguments instead of the built-in validator. */
+  readonly validate?: JsonSchemaValidator | undefined
+  readonly failure?: Schema.Schema<E, unknown> | undefined
+  readonly timeout?: Duration.DurationInput | undefined
+  readonly retry?: Schedule.Schedule<unknown, ToolError> | undefined
+  readonly strict?: boolean | undefined
+  readonly needsApproval?: NeedsApproval<JsonArguments, R> | undefined
+  readonly idempotent?: boolean | undefined
+}): Tool<Name, JsonArguments, A, R> => {
+  const { $schema: _, ...jsonSchema } = options.parameters as Record<string, unknown>
+  const validate: JsonSchemaValidator = options.validate ??
+    ((args) => JsonSchemaValidate.validate(jsonSchema, args))
+  const decode = (args: unknown): Effect.Effect<JsonArguments, ToolInputInvalid> =>
+    Effect.suspend(() => {
+      if (typeof args !== "object" || args === null || Array.isArray(args)) {
+        return Effect.fail(
+          new ToolInputInvalid({
+            tool: name,
+            issues: [{ path: "(root)", message: `Expected a JSON object, actual ${Render.text(args)}` }]
           })
         )
-      })
+      }
+      let issues: ReadonlyArray<Issue>
+      try {
+        issues = validate(args)
+      } catch (error) {
+        issues = [{ path: "(root)", message: `the arguments could not be checked: ${Render.text(error)}` }]
+      }
+      return issues.length === 0
+        ? Effect.succeed(args as JsonArguments)
+        : Effect.fail(new ToolInputInvalid({ tool: name, issues }))
+    })
+  const failure: Schema.Schema.AnyNoContext | undefined = options.failure
+  return makeTool({
+    name,
+    description: options.description,
+    parameters: JsonArgumentsSchema,
+    jsonSchema: jsonSchema as unknown as JSONSchema.JsonSchema7Root,
+    decode,
+    success: undefined,
+    strict: options.strict,
+    timeout: options.timeout,
+    retry: options.retry,
+    delegates: false,
+    needsApproval: options.needsApproval,
+    idempotent: options.idempotent,
+    handle: handlerOf(name, options.handler, failure)
   })
 }
 

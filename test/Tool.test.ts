@@ -402,6 +402,133 @@ describe("Tool: values JSON cannot represent", () => {
     }))
 })
 
+describe("Tool.fromJsonSchema", () => {
+  const search = Tool.fromJsonSchema("search", {
+    description: "Search the docs",
+    parameters: {
+      $schema: "http://json-schema.org/draft-07/schema#",
+      type: "object",
+      properties: {
+        query: { type: "string", minLength: 1 },
+        limit: { type: "integer", minimum: 1, maximum: 10 },
+        sort: { enum: ["new", "old"] }
+      },
+      required: ["query"]
+    },
+    handler: (args) => ({ query: args.query, limit: args.limit ?? 5 })
+  })
+
+  it("shows the model the JSON Schema as it is (without $schema), not strict when it has optional fields", () => {
+    expect(search.definition).toEqual({
+      name: "search",
+      description: "Search the docs",
+      parameters: {
+        type: "object",
+        properties: {
+          query: { type: "string", minLength: 1 },
+          limit: { type: "integer", minimum: 1, maximum: 10 },
+          sort: { enum: ["new", "old"] }
+        },
+        required: ["query"]
+      },
+      strict: false
+    })
+    const closed = Tool.fromJsonSchema("closed", {
+      description: "",
+      parameters: {
+        type: "object",
+        properties: { a: { type: "string" } },
+        required: ["a"],
+        additionalProperties: false
+      },
+      handler: () => "ok"
+    })
+    expect(closed.definition.strict).toBe(true)
+  })
+
+  it.effect("runs the handler on arguments that conform", () =>
+    Effect.gen(function*() {
+      expect(yield* search.execute({ query: "effect" })).toEqual({ query: "effect", limit: 5 })
+      const toolkit = Toolkit.make(search)
+      const result = yield* Toolkit.handleCall(toolkit, {
+        id: "c1",
+        name: "search",
+        arguments: "{\"query\":\"x\",\"limit\":2}"
+      })
+      expect(result.message.content).toBe("{\"query\":\"x\",\"limit\":2}")
+    }))
+
+  it.effect("turns arguments that do not conform into ToolInputInvalid with every issue and its path", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(search.execute({ limit: 20, sort: "best", extra: 1 }))
+      expect(error).toBeInstanceOf(AgentError.ToolInputInvalid)
+      expect((error as AgentError.ToolInputInvalid).issues).toEqual([
+        { path: "query", message: "is missing" },
+        { path: "limit", message: "Expected a number <= 10, actual 20" },
+        { path: "sort", message: "Expected one of \"new\", \"old\", actual \"best\"" }
+      ])
+      const wrongType = yield* Effect.flip(search.execute({ query: 3 }))
+      expect(wrongType.message).toBe("invalid arguments for tool \"search\": query: Expected string, actual 3")
+      const notObject = yield* Effect.flip(search.execute([1]))
+      expect(notObject.message).toBe(
+        "invalid arguments for tool \"search\": (root): Expected a JSON object, actual [1]"
+      )
+    }))
+
+  it.effect("uses a validator it is given, and a validator that throws is a ToolInputInvalid", () =>
+    Effect.gen(function*() {
+      const picky = Tool.fromJsonSchema("picky", {
+        description: "",
+        parameters: { type: "object" },
+        validate: (args) => Object.keys(args as object).length === 0 ? [{ path: "(root)", message: "empty" }] : [],
+        handler: () => "ok"
+      })
+      expect((yield* Effect.flip(picky.execute({}))).message).toBe(
+        "invalid arguments for tool \"picky\": (root): empty"
+      )
+      expect(yield* picky.execute({ a: 1 })).toBe("ok")
+      const broken = Tool.fromJsonSchema("broken", {
+        description: "",
+        parameters: { type: "object" },
+        validate: () => {
+          throw new Error("bad schema")
+        },
+        handler: () => "ok"
+      })
+      expect((yield* Effect.flip(broken.execute({}))).message).toBe(
+        "invalid arguments for tool \"broken\": (root): the arguments could not be checked: bad schema"
+      )
+    }))
+
+  it.effect("a failing handler is a ToolFailed; a Promise handler's signal fires on a timeout", () =>
+    Effect.gen(function*() {
+      const failing = Tool.fromJsonSchema("failing", {
+        description: "",
+        parameters: { type: "object" },
+        handler: () => Promise.reject(new Error("server said no"))
+      })
+      const error = yield* Effect.flip(failing.execute({}))
+      expect(error).toBeInstanceOf(AgentError.ToolFailed)
+      expect(error.message).toBe("server said no")
+      let aborted = false
+      const slow = Tool.fromJsonSchema("slow", {
+        description: "",
+        parameters: { type: "object" },
+        timeout: "1 second",
+        handler: (_args, signal) =>
+          new Promise<string>(() => {
+            signal.addEventListener("abort", () => {
+              aborted = true
+            })
+          })
+      })
+      const fiber = yield* Effect.fork(Effect.flip(slow.execute({})))
+      yield* TestClock.adjust("1 second")
+      expect((yield* Fiber.join(fiber))._tag).toBe("ToolTimeout")
+      expect(aborted).toBe(true)
+    }))
+})
+
 describe("Toolkit", () => {
   it.effect("executes a tool by name and reports an unknown name", () =>
     Effect.gen(function*() {

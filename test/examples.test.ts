@@ -139,3 +139,22 @@ describe("npm run example -- durable", () => {
     60_000
   )
 })
+
+describe("npm run example -- mcp", () => {
+  it.effect(
+    "an agent calls the tools of server-everything over stdio; a bad call is a ToolInputInvalid it reads",
+    () =>
+      Effect.gen(function*() {
+        const { exitCode, stderr, stdout } = yield* runner("mcp")
+        expect({ exitCode, stderr }).toEqual({ exitCode: 0, stderr: "" })
+        expect(stdout).toMatch(/^\d+ tools, e\.g\. everything_echo/m)
+        expect(stdout).toContain("✓ everything_get-sum: The sum of 19 and 23 is 42.")
+        expect(stdout).toMatch(/^✓ everything_get-structured-content: \{"temperature":/m)
+        expect(stdout).toMatch(/\[image: image\/png, \d+ bytes\]/)
+        expect(stdout).toContain(
+          "✗ everything_get-sum: Error: invalid arguments for tool \"everything_get-sum\": (root): must have required property 'b'; a: must be number"
+        )
+      }),
+    60_000
+  )
+})

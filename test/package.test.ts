@@ -63,6 +63,9 @@ const optionalPeers: Record<string, ReadonlyArray<string>> = {
   "@effect/cluster": ["src/durable"],
   "@effect/sql": ["src/durable", "src/internal/sql", "src/sql"],
   "@effect/workflow": ["src/durable"],
+  "@modelcontextprotocol/client": ["src/mcp"],
+  // declared for effect-agents/mcp's server side, which src/ does not import yet
+  "@modelcontextprotocol/server": [],
   "openai": ["src/internal/openai", "src/openai"]
 }
 
@@ -76,6 +79,7 @@ describe("package.json", () => {
         "@effect/platform-node",
         "@effect/sql",
         "@effect/workflow",
+        "@modelcontextprotocol/client",
         "effect",
         "openai"
       ]
@@ -103,13 +107,15 @@ describe("package.json", () => {
     }
   })
 
-  it("asks for the Effect 3 line, and the openai SDK 6, @effect/sql and the durable engine only for what needs them", () => {
+  it("asks for the Effect 3 line, and the openai SDK 6, @effect/sql, the durable engine and the MCP SDK 2 only for what needs them", () => {
     expect(manifest.peerDependencies).toEqual({
       "@effect/cluster": expect.stringMatching(/^\^0\.60\./),
       "@effect/workflow": expect.stringMatching(/^\^0\.19\./),
       "@effect/platform": expect.stringMatching(/^\^0\.97\./),
       "@effect/platform-node": expect.stringMatching(/^\^0\.108\./),
       "@effect/sql": expect.stringMatching(/^\^0\.52\./),
+      "@modelcontextprotocol/client": expect.stringMatching(/^\^2\./),
+      "@modelcontextprotocol/server": expect.stringMatching(/^\^2\./),
       "effect": expect.stringMatching(/^\^3\./),
       "openai": expect.stringMatching(/^\^6\./)
     })
@@ -117,6 +123,8 @@ describe("package.json", () => {
       "@effect/cluster": { optional: true },
       "@effect/sql": { optional: true },
       "@effect/workflow": { optional: true },
+      "@modelcontextprotocol/client": { optional: true },
+      "@modelcontextprotocol/server": { optional: true },
       "openai": { optional: true }
     })
   })
@@ -147,7 +155,8 @@ const publicEntries = {
   "effect-agents/openai": "openai/index",
   "effect-agents/http": "http/index",
   "effect-agents/sql": "sql/index",
-  "effect-agents/durable": "durable/index"
+  "effect-agents/durable": "durable/index",
+  "effect-agents/mcp": "mcp/index"
 }
 const notExported = [
   "effect-agents/internal/loop",
@@ -205,6 +214,7 @@ describe("package.json exports", () => {
       ".",
       "./durable",
       "./http",
+      "./mcp",
       "./openai",
       "./package.json",
       "./sql",
