@@ -64,8 +64,6 @@ const optionalPeers: Record<string, ReadonlyArray<string>> = {
   "@effect/sql": ["src/durable", "src/internal/sql", "src/sql"],
   "@effect/workflow": ["src/durable"],
   "@modelcontextprotocol/client": ["src/mcp"],
-  // declared for effect-agents/mcp's server side, which src/ does not import yet
-  "@modelcontextprotocol/server": [],
   "openai": ["src/internal/openai", "src/openai"]
 }
 
@@ -115,7 +113,6 @@ describe("package.json", () => {
       "@effect/platform-node": expect.stringMatching(/^\^0\.108\./),
       "@effect/sql": expect.stringMatching(/^\^0\.52\./),
       "@modelcontextprotocol/client": expect.stringMatching(/^\^2\./),
-      "@modelcontextprotocol/server": expect.stringMatching(/^\^2\./),
       "effect": expect.stringMatching(/^\^3\./),
       "openai": expect.stringMatching(/^\^6\./)
     })
@@ -124,7 +121,6 @@ describe("package.json", () => {
       "@effect/sql": { optional: true },
       "@effect/workflow": { optional: true },
       "@modelcontextprotocol/client": { optional: true },
-      "@modelcontextprotocol/server": { optional: true },
       "openai": { optional: true }
     })
   })
