@@ -11,18 +11,18 @@ import {
   Layer,
   Option,
   Schedule,
-  Schema,
   Scope,
   Stream,
   TestClock
 } from "effect"
-import { Agent, LanguageModel, RunStore, Session, Tool, Toolkit } from "effect-agents"
+import { Agent, LanguageModel, RunStore, Session } from "effect-agents"
 import { AgentClient, AgentServer, Registry } from "effect-agents/http"
 import { SqlStore } from "effect-agents/sql"
 import { ScriptedModel } from "effect-agents/testing"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { mailer } from "./fixtures/mailer.js"
 
 /** Answers with how many user messages it read. */
 const counter = Effect.flatMap(
@@ -159,26 +159,9 @@ describe("AgentServer batches in a SqlStore", () => {
   )
 })
 
-/** A mailer whose `send_email` needs approval; `sent` lists what it sent. */
+/** The mailer, served; `sent` lists what it sent. */
 const mailerRegistry = (sent: Array<string>) =>
-  Registry.layer(Effect.gen(function*() {
-    const send = Tool.make("send_email", {
-      description: "Send an email",
-      parameters: { to: Schema.String },
-      handler: ({ to }) => {
-        sent.push(to)
-        return `sent to ${to}`
-      },
-      needsApproval: true
-    })
-    const model = yield* ScriptedModel.make((request) =>
-      request.messages.at(-1)?.role === "tool"
-        ? { text: `Done: ${request.messages.at(-1)?.content}` }
-        : { toolCalls: [{ id: "c1", name: "send_email", arguments: { to: "ada@example.com" } }] }
-    )
-    const mailer = yield* Agent.make({ name: "mailer", instructions: "", model, toolkit: Toolkit.make(send) })
-    return { agents: [mailer] }
-  }))
+  Registry.layer(Effect.map(mailer(sent), (agent) => ({ agents: [agent] })))
 
 const serveMailer = (sent: Array<string>, options: AgentServer.Options = {}) =>
   Effect.gen(function*() {

@@ -8,14 +8,15 @@ import { Command, FetchHttpClient, FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Effect, Exit, Layer, Queue, Schedule, Schema, Scope, Stream } from "effect"
-import { Agent, type Approval, Tool, Toolkit } from "effect-agents"
+import { Context, Effect, Exit, Layer, Queue, Schedule, Scope, Stream } from "effect"
+import { Agent, type Approval } from "effect-agents"
 import { Durable } from "effect-agents/durable"
 import { AgentClient, AgentServer, Registry } from "effect-agents/http"
 import { ScriptedModel } from "effect-agents/testing"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { mailer } from "./fixtures/mailer.js"
 
 const worker = (dir: string, crashAt?: string) =>
   Command.make(
@@ -119,21 +120,7 @@ describe("Durable approvals", () => {
     () =>
       Effect.gen(function*() {
         const sent: Array<string> = []
-        const send = Tool.make("send_email", {
-          description: "Send an email",
-          parameters: { to: Schema.String },
-          handler: ({ to }) => {
-            sent.push(to)
-            return `sent to ${to}`
-          },
-          needsApproval: true
-        })
-        const model = yield* ScriptedModel.make((request) =>
-          request.messages.at(-1)?.role === "tool"
-            ? { text: `Done: ${request.messages.at(-1)?.content}` }
-            : { toolCalls: [{ id: "c1", name: "send_email", arguments: { to: "ada@example.com" } }] }
-        )
-        const agent = yield* Agent.make({ name: "mailer", instructions: "", model, toolkit: Toolkit.make(send) })
+        const agent = yield* mailer(sent)
         const requests = yield* Queue.unbounded<Approval.Request>()
         const durable = Durable.agent(agent, { onApproval: (request) => Queue.offer(requests, request) })
         const filename = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "agents-durable-")), "runs.db")
