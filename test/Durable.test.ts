@@ -8,8 +8,8 @@ import { Command, FetchHttpClient, FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Effect, Exit, Layer, Queue, Schedule, Scope, Stream } from "effect"
-import { Agent, type Approval } from "effect-agents"
+import { Context, Effect, Exit, Layer, Option, Queue, Schedule, Scope, Stream } from "effect"
+import { Agent, type Approval, Tool, Toolkit } from "effect-agents"
 import { Durable } from "effect-agents/durable"
 import { AgentClient, AgentServer, Registry } from "effect-agents/http"
 import { ScriptedModel } from "effect-agents/testing"
@@ -203,4 +203,51 @@ describe("Durable runs over HTTP", () => {
       expect(error._tag).toBe("DurableNotServed")
       yield* stop
     }), 60_000)
+})
+
+describe("Durable cancellation", () => {
+  it.live(
+    "a cancelled durable run stops before its next model call, and its outcome is an interruption",
+    () =>
+      Effect.gen(function*() {
+        // twenty steps of a tool each, 50 ms a model call
+        const model = yield* ScriptedModel.make((request) => {
+          const done = request.messages.filter((message) => message.role === "tool").length
+          return done < 20
+            ? { toolCalls: [{ id: `c${done}`, name: "tick", arguments: {} }], latency: "50 millis" }
+            : { text: "all done", latency: "50 millis" }
+        })
+        const tick = Tool.make("tick", { description: "Tick", parameters: {}, handler: () => "tock" })
+        const agent = yield* Agent.make({
+          name: "ticker",
+          instructions: "",
+          model,
+          toolkit: Toolkit.make(tick),
+          maxSteps: 30
+        })
+        const durable = Durable.agent(agent)
+        const filename = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "agents-durable-")), "runs.db")
+        yield* Effect.gen(function*() {
+          yield* durable.start("tick", { runId: "ticks" })
+          yield* model.requests.pipe(
+            Effect.repeat({ schedule: Schedule.spaced("20 millis"), until: (requests) => requests.length >= 3 })
+          )
+          yield* durable.cancel("ticks")
+          const outcome = yield* durable.poll("ticks").pipe(
+            Effect.delay("50 millis"),
+            Effect.repeat({ until: Option.isSome }),
+            Effect.timeout("10 seconds")
+          )
+          expect(Exit.isInterrupted(Option.getOrThrow(outcome))).toBe(true)
+          // it stopped a step or two after the cancel, far from its twenty
+          expect((yield* model.requests).length).toBeLessThan(8)
+        }).pipe(
+          Effect.provide(durable.layer.pipe(
+            Layer.provideMerge(Durable.layerSingleRunner()),
+            Layer.provideMerge(SqliteClient.layer({ filename }))
+          ))
+        )
+      }),
+    60_000
+  )
 })

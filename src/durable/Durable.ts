@@ -39,7 +39,8 @@ import type * as ShardingConfig from "@effect/cluster/ShardingConfig"
 import * as SingleRunner from "@effect/cluster/SingleRunner"
 import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
 import type * as SocketServer from "@effect/platform/SocketServer"
-import type * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
 import * as Activity from "@effect/workflow/Activity"
 import * as DurableDeferred from "@effect/workflow/DurableDeferred"
 import * as Workflow from "@effect/workflow/Workflow"
@@ -75,7 +76,8 @@ import * as Run from "../Run.js"
  */
 const journal = (
   context: Context.Context<WorkflowEngine.WorkflowEngine | WorkflowEngine.WorkflowInstance>,
-  onApproval: (request: Approval.Request) => Effect.Effect<void>
+  onApproval: (request: Approval.Request) => Effect.Effect<void>,
+  cancelled: Effect.Effect<boolean>
 ): Journal => {
   const activity = <A, I, E, EI>(
     name: string,
@@ -83,8 +85,17 @@ const journal = (
     error: Schema.Schema<E, EI>,
     execute: Effect.Effect<A, E>
   ) => Effect.provide(Activity.make({ name, success, error, execute }), context)
+  // a cancelled run stops before its next model call (the engine's own interruption waits for the run to suspend)
+  const stop = Effect.flatMap(Effect.provide(WorkflowEngine.WorkflowInstance, context), (instance) => {
+    instance.interrupted = true
+    return Effect.interrupt
+  })
   return {
-    model: (key, call) => activity(key, LanguageModel.GenerateResponse, ModelError, call),
+    model: (key, call) =>
+      Effect.flatMap(
+        cancelled,
+        (yes) => yes ? stop : activity(key, LanguageModel.GenerateResponse, ModelError, call)
+      ),
     tool: (key, idempotent, call, unknown) => {
       if (idempotent) return activity(key, ToolCalls.Done, Schema.Never, call)
       return Effect.suspend(() => {
@@ -112,6 +123,21 @@ const journal = (
   }
 }
 
+/** The table of the runs cancelled, in the engine's database: a run at work reads it before each model call. */
+const cancelsTable = "effect_agents_durable_cancels"
+
+/** Makes the table, once: runners that start together may race, and the loser tries again. */
+const cancels = (sql: SqlClient.SqlClient) =>
+  sql`CREATE TABLE IF NOT EXISTS ${sql(cancelsTable)} (execution_id TEXT PRIMARY KEY)`.pipe(
+    Effect.retry(Schedule.spaced("100 millis").pipe(Schedule.intersect(Schedule.recurs(10))))
+  )
+
+const isCancelled = (sql: SqlClient.SqlClient, executionId: string) =>
+  Effect.map(
+    sql`SELECT 1 AS cancelled FROM ${sql(cancelsTable)} WHERE execution_id = ${executionId}`,
+    (rows) => rows.length > 0
+  )
+
 /** Where the decision on an approval comes: a durable deferred of the run, named by the approval. */
 const decisionOf = (approvalId: string) =>
   DurableDeferred.make(`approval/${approvalId}`, { success: Approval.Decision })
@@ -133,8 +159,12 @@ export interface RunOptions {
  */
 export interface DurableAgent<Output> {
   readonly agent: Agent.Agent<Output>
-  /** Registers the agent's workflow with the engine: build it with the engine, before any run starts. */
-  readonly layer: Layer.Layer<never, never, WorkflowEngine.WorkflowEngine>
+  /**
+   * Registers the agent's workflow with the engine: build it with the
+   * engine, before any run starts. It keeps the runs cancelled in a table of
+   * the engine's database (`effect_agents_durable_cancels`).
+   */
+  readonly layer: Layer.Layer<never, SqlError, WorkflowEngine.WorkflowEngine | SqlClient.SqlClient>
   /**
    * Runs the agent durably under `runId` and waits for its result. Asking
    * again for the same `runId` (after a restart, say) waits for the same
@@ -162,6 +192,13 @@ export interface DurableAgent<Output> {
     approvalId: string,
     options?: { readonly message?: string | undefined; readonly by?: string | undefined }
   ): Effect.Effect<void, never, WorkflowEngine.WorkflowEngine>
+  /**
+   * Cancels the run, from any process with the engine: a run waiting for an
+   * approval stops at once; a run at work stops before its next model call
+   * (the model call or tool calls under way finish first). Its outcome is
+   * then an interruption.
+   */
+  cancel(runId: string): Effect.Effect<void, SqlError, WorkflowEngine.WorkflowEngine | SqlClient.SqlClient>
   /** The run's outcome once it has ended; none while it runs (or before it started). */
   poll(
     runId: string
@@ -215,16 +252,22 @@ export const agent: {
     // a caller waiting for a suspended run (an approval) asks again at most every 5 s
     suspendedRetrySchedule: Schedule.exponential("200 millis", 1.5).pipe(Schedule.union(Schedule.spaced("5 seconds")))
   })
-  const layer = workflow.toLayer(({ input, runId }) =>
-    Effect.flatMap(
-      Effect.context<WorkflowEngine.WorkflowEngine | WorkflowEngine.WorkflowInstance>(),
-      (context) =>
-        RunContext.locally(
-          agent.run(input, { runId }),
-          (outer) => ({ ...outer, journal: journal(context, onApproval) })
-        )
+  const layer = Layer.unwrapEffect(Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    yield* cancels(sql)
+    return workflow.toLayer(({ input, runId }, executionId) =>
+      Effect.flatMap(
+        Effect.context<WorkflowEngine.WorkflowEngine | WorkflowEngine.WorkflowInstance>(),
+        (context) => {
+          const cancelled = Effect.orDie(isCancelled(sql, executionId))
+          return RunContext.locally(
+            agent.run(input, { runId }),
+            (outer) => ({ ...outer, journal: journal(context, onApproval, cancelled) })
+          )
+        }
+      )
     )
-  )
+  }))
   const executionId = (runId: string) => workflow.executionId({ runId, input: "" })
   const decide = (runId: string, approvalId: string, verdict: Omit<Approval.Decision, "at">) =>
     Effect.gen(function*() {
@@ -238,6 +281,13 @@ export const agent: {
     layer,
     run: (input, { runId }) => workflow.execute({ runId, input }),
     start: (input, { runId }) => Effect.asVoid(workflow.execute({ runId, input }, { discard: true })),
+    cancel: (runId) =>
+      Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        const id = yield* executionId(runId)
+        yield* sql`INSERT INTO ${sql(cancelsTable)} (execution_id) VALUES (${id}) ON CONFLICT (execution_id) DO NOTHING`
+        yield* workflow.interrupt(id)
+      }),
     approve: (runId, approvalId, options) =>
       decide(runId, approvalId, {
         approved: true,
@@ -350,8 +400,8 @@ export const layerRunner = (options: {
  */
 export const layerServed: Layer.Layer<
   DurableRuns.DurableRuns,
-  never,
-  Registry.Registry | WorkflowEngine.WorkflowEngine
+  SqlError,
+  Registry.Registry | WorkflowEngine.WorkflowEngine | SqlClient.SqlClient
 > = Layer.unwrapEffect(
   Effect.gen(function*() {
     const registry = yield* Registry.Registry
