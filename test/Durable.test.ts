@@ -114,6 +114,31 @@ describe("Durable runs across kill -9", () => {
   )
 })
 
+describe("Durable single runner", () => {
+  it.live("a second process on the same database is refused while the first lives", () =>
+    Effect.gen(function*() {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "agents-durable-"))
+      const files = yield* FileSystem.FileSystem
+      yield* Effect.scoped(Effect.gen(function*() {
+        // the first hangs in a tool, alive
+        const first = yield* Command.start(worker(dir, "charge"))
+        yield* files.exists(path.join(dir, "log.entered")).pipe(
+          Effect.repeat({ schedule: Schedule.spaced("20 millis"), until: (entered) => entered }),
+          Effect.timeout("30 seconds")
+        )
+        const second = yield* Command.start(worker(dir))
+        // the logger writes the failure to standard output
+        const [output, exitCode] = yield* Effect.all([
+          second.stdout.pipe(Stream.decodeText(), Stream.mkString),
+          second.exitCode
+        ], { concurrency: "unbounded" })
+        expect(exitCode).not.toBe(0)
+        expect(output).toContain("already runs this database's durable runs")
+        yield* first.kill("SIGKILL")
+      }))
+    }).pipe(Effect.provide(NodeContext.layer)), 60_000)
+})
+
 describe("Durable approvals", () => {
   it.live(
     "a durable run waits for a person's decision, told once, and goes on when it comes",

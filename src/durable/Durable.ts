@@ -55,6 +55,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
+import * as os from "node:os"
 import * as Agent from "../Agent.js"
 import * as AgentError from "../AgentError.js"
 import * as Approval from "../Approval.js"
@@ -309,11 +310,66 @@ export const agent: {
 }
 
 /**
+ * Another live process of this machine is the single runner of the
+ * database: two would both run every run.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class RunnerBusy extends Schema.TaggedError<RunnerBusy>()("RunnerBusy", {
+  host: Schema.String,
+  pid: Schema.Number
+}) {
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `process ${this.pid} on ${this.host} already runs this database's durable runs`
+  }
+}
+
+const runnerTable = "effect_agents_durable_runner"
+
+/** Whether process `pid` of this machine lives. */
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM"
+  }
+}
+
+/**
+ * The database's single runner is this process for the scope: refused while
+ * another live process of this machine is; a dead one's place is taken.
+ */
+const singleProcess = Layer.scopedDiscard(Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const me = { host: os.hostname(), pid: process.pid }
+  yield* sql`CREATE TABLE IF NOT EXISTS ${
+    sql(runnerTable)
+  } (id INTEGER PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL)`
+  yield* Effect.gen(function*() {
+    const [holder] = yield* sql<{ readonly host: string; readonly pid: number }>`
+      SELECT host, pid FROM ${sql(runnerTable)} WHERE id = 1`
+    if (holder !== undefined && holder.host === me.host && holder.pid !== me.pid && alive(Number(holder.pid))) {
+      return yield* new RunnerBusy({ host: holder.host, pid: Number(holder.pid) })
+    }
+    yield* sql`INSERT INTO ${sql(runnerTable)} (id, host, pid) VALUES (1, ${me.host}, ${me.pid})
+      ON CONFLICT (id) DO UPDATE SET host = ${me.host}, pid = ${me.pid}`
+  }).pipe(sql.withTransaction)
+  yield* Effect.addFinalizer(() =>
+    Effect.ignore(sql`DELETE FROM ${sql(runnerTable)} WHERE id = 1 AND pid = ${me.pid} AND host = ${me.host}`)
+  )
+}))
+
+/**
  * The durable engine in one process: `@effect/cluster`'s workflow engine on
  * a single runner, its state in the `SqlClient` given (a SQLite file, say).
- * One process at a time may run a file's runs. The runner's address is fixed
- * (`runnerAddress`, default `localhost:34431`): a process that starts again
- * at the same address takes its runs back at once.
+ * One process at a time runs a database's runs: a second live one on the
+ * machine is refused (`RunnerBusy`); a dead one's place is taken at once.
+ * The runner's address is fixed (`runnerAddress`, default
+ * `localhost:34431`): a process that starts again at the same address takes
+ * its runs back at once.
  *
  * @since 0.1.0
  * @category layers
@@ -321,7 +377,11 @@ export const agent: {
 export const layerSingleRunner = (options?: {
   readonly runnerAddress?: { readonly host: string; readonly port: number } | undefined
   readonly shardingConfig?: Partial<ShardingConfig.ShardingConfig["Type"]> | undefined
-}): Layer.Layer<WorkflowEngine.WorkflowEngine, ConfigError.ConfigError, SqlClient.SqlClient> => {
+}): Layer.Layer<
+  WorkflowEngine.WorkflowEngine,
+  ConfigError.ConfigError | RunnerBusy | SqlError,
+  SqlClient.SqlClient
+> => {
   const address = options?.runnerAddress ?? { host: "localhost", port: 34431 }
   return ClusterWorkflowEngine.layer.pipe(
     Layer.provide(SingleRunner.layer({
@@ -330,7 +390,8 @@ export const layerSingleRunner = (options?: {
         runnerAddress: Option.some(RunnerAddress.make(address.host, address.port)),
         ...options?.shardingConfig
       }
-    }))
+    })),
+    Layer.provide(singleProcess)
   )
 }
 
