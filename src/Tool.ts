@@ -28,8 +28,10 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as FiberRef from "effect/FiberRef"
 import * as Inspectable from "effect/Inspectable"
 import type * as JSONSchema from "effect/JSONSchema"
+import type * as Option from "effect/Option"
 import type { Pipeable } from "effect/Pipeable"
 import { pipeArguments } from "effect/Pipeable"
 import * as Predicate from "effect/Predicate"
@@ -37,6 +39,7 @@ import type * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import { issuesOf, ToolFailed, ToolInputInvalid, ToolTimeout } from "./AgentError.js"
 import type { Issue, ToolError } from "./AgentError.js"
+import * as Journal from "./internal/journal.js"
 import * as JsonSchema from "./internal/jsonSchema.js"
 import * as JsonSchemaValidate from "./internal/jsonSchemaValidate.js"
 import * as Render from "./internal/render.js"
@@ -136,6 +139,40 @@ export interface ApprovalContext {
 export type NeedsApproval<Params, R> =
   | boolean
   | ((params: Params, context: ApprovalContext) => boolean | Effect.Effect<boolean, never, R>)
+
+/**
+ * The tool call a handler's Effect runs for, in a durable run
+ * (`effect-agents/durable`): its run, the model's id for the call, and an
+ * idempotency key, the same on every attempt of this call across crashes,
+ * to pass on to the APIs the tool calls (a payment's `Idempotency-Key`,
+ * say). None outside durable runs.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Option, Schema } from "effect"
+ * import { Tool } from "effect-agents"
+ *
+ * declare const charge: (amount: number, idempotencyKey: string | undefined) => Effect.Effect<string>
+ *
+ * const chargeCard = Tool.make("charge_card", {
+ *   description: "Charge the customer's card",
+ *   parameters: { amount: Schema.Number },
+ *   handler: ({ amount }) =>
+ *     Effect.flatMap(Tool.currentCall, (call) =>
+ *       charge(amount, Option.getOrUndefined(Option.map(call, (info) => info.idempotencyKey))))
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category durable runs
+ */
+export const currentCall: Effect.Effect<Option.Option<CallInfo>> = FiberRef.get(Journal.currentCall)
+
+/**
+ * @since 0.1.0
+ * @category durable runs
+ */
+export type CallInfo = Journal.CallInfo
 
 /**
  * Any tool.

@@ -114,6 +114,42 @@ describe("Durable runs across kill -9", () => {
   )
 })
 
+describe("Durable idempotency keys", () => {
+  it.live(
+    "a tool call of a durable run reads its idempotency key; outside one, it has none",
+    () =>
+      Effect.gen(function*() {
+        const keys: Array<Option.Option<string>> = []
+        const charge = Tool.make("charge", {
+          description: "Charge",
+          parameters: {},
+          handler: () =>
+            Effect.map(Tool.currentCall, (call) => {
+              keys.push(Option.map(call, (info) => info.idempotencyKey))
+              return "charged"
+            })
+        })
+        const model = yield* ScriptedModel.make((request) =>
+          request.messages.at(-1)?.role === "tool"
+            ? { text: "done" }
+            : { toolCalls: [{ id: "c1", name: "charge", arguments: {} }] }
+        )
+        const agent = yield* Agent.make({ name: "payer", instructions: "", model, toolkit: Toolkit.make(charge) })
+        yield* agent.run("pay", { runId: "plain" })
+        const durable = Durable.agent(agent)
+        const filename = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "agents-durable-")), "runs.db")
+        yield* durable.run("pay", { runId: "paid" }).pipe(
+          Effect.provide(durable.layer.pipe(
+            Layer.provideMerge(Durable.layerSingleRunner()),
+            Layer.provide(SqliteClient.layer({ filename }))
+          ))
+        )
+        expect(keys).toEqual([Option.none(), Option.some("paid/tool/0/c1")])
+      }),
+    60_000
+  )
+})
+
 describe("Durable single runner", () => {
   it.live("a second process on the same database is refused while the first lives", () =>
     Effect.gen(function*() {

@@ -6,6 +6,9 @@
  * there is none, and nothing is recorded.
  */
 import type * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
+import { globalValue } from "effect/GlobalValue"
+import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type * as Approval from "../Approval.js"
 import * as LanguageModel from "../LanguageModel.js"
@@ -52,3 +55,16 @@ export const modelKey = (runId: string, step: number, correctionsLeft: number): 
 /** The key of tool call `toolCallId` of step `step` in run `runId`. */
 export const toolKey = (runId: string, step: number, toolCallId: string): string =>
   `${runId}/tool/${step}/${toolCallId}`
+
+/** The tool call a durable run's fiber makes: its idempotency key (see `Tool.currentCall`). */
+export interface CallInfo {
+  readonly runId: string
+  readonly toolCallId: string
+  /** The same on every attempt of this call, across crashes: pass it on to the APIs the tool calls. */
+  readonly idempotencyKey: string
+}
+
+export const currentCall: FiberRef.FiberRef<Option.Option<CallInfo>> = globalValue(
+  Symbol.for("effect-agents/internal/journal/currentCall"),
+  () => FiberRef.unsafeMake<Option.Option<CallInfo>>(Option.none())
+)

@@ -9,6 +9,7 @@
  */
 import type * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import type { RunSuspended } from "../AgentError.js"
 import * as LanguageModel from "../LanguageModel.js"
 import type * as Run from "../Run.js"
@@ -17,7 +18,7 @@ import * as TaskGroup from "../TaskGroup.js"
 import type * as Tool from "../Tool.js"
 import * as Toolkit from "../Toolkit.js"
 import type { Done } from "./journal.js"
-import { type Journal, toolKey } from "./journal.js"
+import { currentCall, type Journal, toolKey } from "./journal.js"
 import * as Own from "./own.js"
 import * as RunContext from "./runContext.js"
 import type { Tracing } from "./tracing.js"
@@ -126,12 +127,17 @@ const one = (env: Env, step: number, toolCall: LanguageModel.ToolCall): Effect.E
     )
   })
   // a durable run records the call; a delegating one's run records its own calls
+  const key = toolKey(runId, step, toolCall.id)
   const recorded = env.journal === undefined || delegates
     ? call
     : env.journal.tool(
-      toolKey(runId, step, toolCall.id),
+      key,
       tool?.idempotent === true,
-      call as Effect.Effect<Done>,
+      Effect.locally(
+        call as Effect.Effect<Done>,
+        currentCall,
+        Option.some({ runId, toolCallId: toolCall.id, idempotencyKey: key })
+      ),
       unknownOutcome(toolCall)
     )
   const announced = emit === undefined
