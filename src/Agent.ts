@@ -551,11 +551,7 @@ export const approve = (
   approvalId: string,
   options?: { readonly always?: boolean | undefined; readonly by?: string | undefined }
 ): Effect.Effect<void, ApprovalNotPending | RunNotFound | StoreFailed> =>
-  Suspended.decide(runId, approvalId, {
-    approved: true,
-    ...(options?.always === undefined ? {} : { always: options.always }),
-    ...(options?.by === undefined ? {} : { by: options.by })
-  })
+  Suspended.decide(runId, approvalId, Suspended.approval(options))
 
 /**
  * Rejects a tool call a suspended run waits for: once resumed, the call
@@ -578,8 +574,4 @@ export const reject = (
   approvalId: string,
   options?: { readonly message?: string | undefined; readonly by?: string | undefined }
 ): Effect.Effect<void, ApprovalNotPending | RunNotFound | StoreFailed> =>
-  Suspended.decide(runId, approvalId, {
-    approved: false,
-    ...(options?.message === undefined ? {} : { message: options.message }),
-    ...(options?.by === undefined ? {} : { by: options.by })
-  })
+  Suspended.decide(runId, approvalId, Suspended.rejection(options))

@@ -64,6 +64,7 @@ import * as DurableRuns from "../http/DurableRuns.js"
 import * as Registry from "../http/Registry.js"
 import type { Journal } from "../internal/journal.js"
 import * as RunContext from "../internal/runContext.js"
+import * as Suspended from "../internal/suspended.js"
 import * as ToolCalls from "../internal/toolCalls.js"
 import * as LanguageModel from "../LanguageModel.js"
 import { ModelError } from "../ModelError.js"
@@ -270,7 +271,7 @@ export const agent: {
     )
   }))
   const executionId = (runId: string) => workflow.executionId({ runId, input: "" })
-  const decide = (runId: string, approvalId: string, verdict: Omit<Approval.Decision, "at">) =>
+  const decide = (runId: string, approvalId: string, verdict: Suspended.Verdict) =>
     Effect.gen(function*() {
       const deferred = decisionOf(approvalId)
       const token = DurableDeferred.tokenFromExecutionId(deferred, { workflow, executionId: yield* executionId(runId) })
@@ -289,18 +290,8 @@ export const agent: {
         yield* sql`INSERT INTO ${sql(cancelsTable)} (execution_id) VALUES (${id}) ON CONFLICT (execution_id) DO NOTHING`
         yield* workflow.interrupt(id)
       }),
-    approve: (runId, approvalId, options) =>
-      decide(runId, approvalId, {
-        approved: true,
-        ...(options?.always === undefined ? {} : { always: options.always }),
-        ...(options?.by === undefined ? {} : { by: options.by })
-      }),
-    reject: (runId, approvalId, options) =>
-      decide(runId, approvalId, {
-        approved: false,
-        ...(options?.message === undefined ? {} : { message: options.message }),
-        ...(options?.by === undefined ? {} : { by: options.by })
-      }),
+    approve: (runId, approvalId, options) => decide(runId, approvalId, Suspended.approval(options)),
+    reject: (runId, approvalId, options) => decide(runId, approvalId, Suspended.rejection(options)),
     poll: (runId) =>
       Effect.map(
         Effect.flatMap(executionId(runId), workflow.poll),

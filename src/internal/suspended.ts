@@ -16,6 +16,30 @@ import type * as Approvals from "./approvals.js"
 /** What a person says of one approval. */
 export type Verdict = Omit<Approval.Decision, "at">
 
+export interface ApproveOptions {
+  readonly always?: boolean | undefined
+  readonly by?: string | undefined
+}
+
+export interface RejectOptions {
+  readonly message?: string | undefined
+  readonly by?: string | undefined
+}
+
+/** An approval, as `approve` is given it (absent options left out). */
+export const approval = (options: ApproveOptions | undefined): Verdict => ({
+  approved: true,
+  ...(options?.always === undefined ? {} : { always: options.always }),
+  ...(options?.by === undefined ? {} : { by: options.by })
+})
+
+/** A rejection, as `reject` is given it (absent options left out). */
+export const rejection = (options: RejectOptions | undefined): Verdict => ({
+  approved: false,
+  ...(options?.message === undefined ? {} : { message: options.message }),
+  ...(options?.by === undefined ? {} : { by: options.by })
+})
+
 /**
  * Records a decision. The same decision twice is harmless; the other one,
  * or one for an approval the run does not wait for, is `ApprovalNotPending`.
