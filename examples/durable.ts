@@ -66,7 +66,7 @@ const travel = Effect.gen(function*() {
       step("send_confirmation", true, "sent")
     )
   })
-  return Durable.agent(agent)
+  return Durable.make(agent)
 })
 
 /** The durable engine on the SQLite file, with the agent's workflow registered. */

@@ -9,14 +9,14 @@ import { NodeContext } from "@effect/platform-node"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Exit, Layer, Option, Queue, Schedule, Scope, Stream } from "effect"
-import { Agent, type Approval, Tool, Toolkit } from "effect-agents"
+import { Agent, type Approval, Team, Tool, Toolkit } from "effect-agents"
 import { Durable } from "effect-agents/durable"
 import { AgentClient, AgentServer, Registry } from "effect-agents/http"
 import { ScriptedModel } from "effect-agents/testing"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { mailer } from "./fixtures/mailer.js"
+import { mailer, mailerWithModel } from "./fixtures/mailer.js"
 
 const worker = (dir: string, crashAt?: string) =>
   Command.make(
@@ -136,7 +136,7 @@ describe("Durable idempotency keys", () => {
         )
         const agent = yield* Agent.make({ name: "payer", instructions: "", model, toolkit: Toolkit.make(charge) })
         yield* agent.run("pay", { runId: "plain" })
-        const durable = Durable.agent(agent)
+        const durable = Durable.make(agent)
         const filename = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "agents-durable-")), "runs.db")
         yield* durable.run("pay", { runId: "paid" }).pipe(
           Effect.provide(durable.layer.pipe(
@@ -183,7 +183,7 @@ describe("Durable approvals", () => {
         const sent: Array<string> = []
         const agent = yield* mailer(sent)
         const requests = yield* Queue.unbounded<Approval.Request>()
-        const durable = Durable.agent(agent, { onApproval: (request) => Queue.offer(requests, request) })
+        const durable = Durable.make(agent, { onApproval: (request) => Queue.offer(requests, request) })
         const filename = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "agents-durable-")), "runs.db")
         yield* Effect.gen(function*() {
           yield* durable.start("Mail Ada", { runId: "mail" })
@@ -201,6 +201,60 @@ describe("Durable approvals", () => {
             Layer.provide(SqliteClient.layer({ filename }))
           ))
         )
+      }),
+    60_000
+  )
+})
+
+describe("Durable teams", () => {
+  it.live(
+    "a broadcasting team's member waits for approval across a restart; no call that ended is made again",
+    () =>
+      Effect.gen(function*() {
+        const sent: Array<string> = []
+        const { agent: mailerAgent, model: mailerModel } = yield* mailerWithModel(sent)
+        const researcherModel = yield* ScriptedModel.make([{ text: "Ada is at ada@example.com." }])
+        const researcher = yield* Agent.make({ name: "researcher", instructions: "", model: researcherModel })
+        const leaderModel = yield* ScriptedModel.make((request) => ({
+          text: `Summary of: ${request.messages.at(-1)?.content}`
+        }))
+        const team = yield* Team.make({
+          name: "office",
+          mode: "broadcast",
+          leader: { instructions: "Sum up.", model: leaderModel },
+          members: [researcher, mailerAgent]
+        })
+        const requests = yield* Queue.unbounded<Approval.Request>()
+        const durable = Durable.make(team, { onApproval: (request) => Queue.offer(requests, request) })
+        const filename = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "agents-durable-")), "runs.db")
+        const engine = () =>
+          durable.layer.pipe(
+            Layer.provideMerge(Durable.layerSingleRunner()),
+            Layer.provide(SqliteClient.layer({ filename }))
+          )
+        // the first engine starts the run, which waits for the mailer's approval; then it stops
+        const request = yield* Effect.gen(function*() {
+          yield* durable.start("Mail Ada", { runId: "office-1" })
+          return yield* Queue.take(requests)
+        }).pipe(Effect.provide(engine()), Effect.scoped)
+        expect([request.agent, request.toolCall.name]).toEqual(["mailer", "send_email"])
+        expect(request.runId).toBe("office-1.mailer")
+        // a second engine on the same file: the decision comes, the run goes on from its journal
+        const result = yield* Effect.gen(function*() {
+          yield* durable.approve("office-1", request.approvalId)
+          return yield* durable.run("Mail Ada", { runId: "office-1" })
+        }).pipe(Effect.provide(engine()), Effect.scoped)
+        expect(result.content).toContain("Summary of:")
+        expect(Team.isTeamResult(result) && result.members.map((run) => run.member).sort()).toEqual([
+          "mailer",
+          "researcher"
+        ])
+        expect(sent).toEqual(["ada@example.com"])
+        expect(yield* researcherModel.requests).toHaveLength(1)
+        expect(yield* mailerModel.requests).toHaveLength(2)
+        expect(yield* leaderModel.requests).toHaveLength(1)
+        // told once, though the run was replayed
+        expect(yield* Queue.size(requests)).toBe(0)
       }),
     60_000
   )
@@ -286,7 +340,7 @@ describe("Durable cancellation", () => {
           toolkit: Toolkit.make(tick),
           maxSteps: 30
         })
-        const durable = Durable.agent(agent)
+        const durable = Durable.make(agent)
         const filename = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "agents-durable-")), "runs.db")
         yield* Effect.gen(function*() {
           yield* durable.start("tick", { runId: "ticks" })

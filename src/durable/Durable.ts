@@ -20,7 +20,7 @@
  * import { Durable } from "effect-agents/durable"
  *
  * declare const agent: Agent.Agent
- * const durable = Durable.agent(agent)
+ * const durable = Durable.make(agent)
  *
  * const Live = durable.layer.pipe(
  *   Layer.provideMerge(Durable.layerSingleRunner()),
@@ -69,6 +69,7 @@ import * as ToolCalls from "../internal/toolCalls.js"
 import * as LanguageModel from "../LanguageModel.js"
 import { ModelError } from "../ModelError.js"
 import * as Run from "../Run.js"
+import * as Team from "../Team.js"
 
 /**
  * The journal of one execution of a run's workflow: each call an activity
@@ -154,21 +155,21 @@ export interface RunOptions {
 }
 
 /**
- * An agent whose runs are durable.
+ * An agent or a team whose runs are durable.
  *
  * @since 0.1.0
  * @category models
  */
-export interface DurableAgent<Output> {
-  readonly agent: Agent.Agent<Output>
+export interface Durable<Output> {
+  readonly runnable: Agent.Runnable<Output>
   /**
-   * Registers the agent's workflow with the engine: build it with the
+   * Registers the runnable's workflow with the engine: build it with the
    * engine, before any run starts. It keeps the runs cancelled in a table of
    * the engine's database (`effect_agents_durable_cancels`).
    */
   readonly layer: Layer.Layer<never, SqlError, WorkflowEngine.WorkflowEngine | SqlClient.SqlClient>
   /**
-   * Runs the agent durably under `runId` and waits for its result. Asking
+   * Runs it durably under `runId` and waits for its result. Asking
    * again for the same `runId` (after a restart, say) waits for the same
    * run, or answers its result, without running it again.
    */
@@ -225,30 +226,37 @@ export interface Options {
 }
 
 /**
- * An agent whose runs are durable. Its answer is a string unless `output`
- * gives the Schema of its output (the one the agent was made with).
+ * An agent or a team whose runs are durable. Its answer is a string unless
+ * `output` gives the Schema of its output (the one it was made with). In a
+ * team, the leader's and every member's calls are recorded (a member's
+ * run has the same id on every replay), and a member's call waiting for
+ * approval waits durably, whatever the team's mode.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const agent: {
-  (agent: Agent.Agent<string>, options?: Options): DurableAgent<string>
+export const make: {
+  (runnable: Agent.Runnable<string>, options?: Options): Durable<string>
   <Output, I>(
-    agent: Agent.Agent<Output>,
+    runnable: Agent.Runnable<Output>,
     options: Options & { readonly output: Schema.Schema<Output, I> }
-  ): DurableAgent<Output>
+  ): Durable<Output>
 } = <Output, I>(
-  agent: Agent.Agent<Output>,
+  runnable: Agent.Runnable<Output>,
   options?: Options & { readonly output?: Schema.Schema<Output, I> }
-): DurableAgent<Output> => {
+): Durable<Output> => {
   const output = (options?.output ?? Schema.String) as Schema.Schema<Output, I>
   const onApproval = options?.onApproval ??
     ((request: Approval.Request) =>
       Effect.logInfo(`run ${request.runId} waits for approval ${request.approvalId}: ${request.toolCall.name}`))
   const workflow = Workflow.make({
-    name: `agent/${agent.name}`,
+    name: `${Team.isTeam(runnable) ? "team" : "agent"}/${runnable.name}`,
     payload: { runId: Schema.String, input: Run.Input },
-    success: Run.runResult(output),
+    // a team's result keeps its leader and members
+    success: Run.anyRunResult(output as Schema.Schema<unknown, unknown>, AgentError.AgentError) as Schema.Schema<
+      Run.RunResult<Output>,
+      unknown
+    >,
     error: AgentError.AgentError,
     idempotencyKey: ({ runId }) => runId,
     // a caller waiting for a suspended run (an approval) asks again at most every 5 s
@@ -263,7 +271,7 @@ export const agent: {
         (context) => {
           const cancelled = Effect.orDie(isCancelled(sql, executionId))
           return RunContext.locally(
-            agent.run(input, { runId }),
+            runnable.run(input, { runId }),
             (outer) => ({ ...outer, journal: journal(context, onApproval, cancelled) })
           )
         }
@@ -279,7 +287,7 @@ export const agent: {
       yield* DurableDeferred.succeed(deferred, { token, value: { ...verdict, at } })
     })
   return {
-    agent,
+    runnable,
     layer,
     run: (input, { runId }) => workflow.execute({ runId, input }),
     start: (input, { runId }) => Effect.asVoid(workflow.execute({ runId, input }, { discard: true })),
@@ -428,7 +436,7 @@ export const layerRunner = (options: {
  * every agent of the `Registry` gets its workflow, registered with the
  * engine when the layer starts. Give it to `AgentServer.layer` with an
  * engine (`layerSingleRunner` or `layerRunner`). Outputs go on the wire as
- * JSON, as for any run; teams do not run durably.
+ * JSON, as for any run; agents and teams run durably.
  *
  * @example
  * ```ts
@@ -458,14 +466,12 @@ export const layerServed: Layer.Layer<
   Effect.gen(function*() {
     const registry = yield* Registry.Registry
     const engine = yield* WorkflowEngine.WorkflowEngine
-    const durables = new Map<string, DurableAgent<unknown>>()
-    for (const [name, served] of registry.runnables) {
-      if (Agent.isAgent(served.runnable)) durables.set(name, agent(served.runnable, { output: Schema.Unknown }))
-    }
+    const durables = new Map<string, Durable<unknown>>()
+    for (const [name, served] of registry.runnables) durables.set(name, make(served.runnable, { output: Schema.Unknown }))
     const service: DurableRuns.Service = {
       run: (name, input, runId) => {
         const durable = durables.get(name)
-        if (durable === undefined) return Effect.fail(new DurableNotServed({ reason: `"${name}" is not an agent` }))
+        if (durable === undefined) return Effect.fail(new DurableNotServed({ reason: `"${name}" is not served` }))
         return Effect.provideService(durable.run(input, { runId }), WorkflowEngine.WorkflowEngine, engine)
       }
     }

@@ -25,16 +25,19 @@ import * as RunContext from "./runContext.js"
  * that is all (what it spent is charged to the calling run). Under a sink,
  * its events stream below the caller (the loop does that) and a
  * `MemberCompleted` event follows; under a team, the run is recorded as one
- * of the team's member runs.
+ * of the team's member runs. `runId` (a team's member runs: the same each
+ * time the team's run is replayed, so a durable run finds their journal) is
+ * the run's id; a delegation made by a tool call takes one of its own.
  */
 export const run = <Output>(
   runnable: Runnable<Output>,
-  input: Run.Input
+  input: Run.Input,
+  runId?: string
 ): Effect.Effect<Run.RunResult<Output>, AgentError> =>
   Effect.flatMap(FiberRef.get(RunContext.current), (context) => {
     const site = context.call
     if (site !== undefined) return atCallSite(runnable, input, context, site)
-    return untracked(runnable, input, context, undefined)
+    return untracked(runnable, input, context, runId)
   })
 
 /**

@@ -262,7 +262,8 @@ class TeamRun<Output> {
       for (let attempt = 1;; attempt++) {
         const decision = yield* this.runLeader(conversation)
         const chosen = (decision.output as { readonly member: string }).member
-        const outcome = yield* Effect.either(this.belowTeam(Delegate.run(config.byName.get(chosen)!, input)))
+        const member = config.byName.get(chosen)!
+        const outcome = yield* Effect.either(this.belowTeam(Delegate.run(member, input, this.memberRunId(member))))
         if (Either.isRight(outcome)) return outcome.right
         if (config.onMemberFailure === "fail" || attempt >= config.members.length) {
           return yield* Effect.fail(outcome.left)
@@ -272,6 +273,11 @@ class TeamRun<Output> {
     })
   }
 
+  /** A member's run in this run: one per member (a route leader picks a member once), the same on every replay. */
+  private memberRunId(member: Runnable<unknown>): string {
+    return `${this.runId}.${member.name}`
+  }
+
   private get broadcast(): Effect.Effect<RunResult<unknown>, AgentError> {
     const { config, input } = this
     return Effect.flatMap(
@@ -279,8 +285,8 @@ class TeamRun<Output> {
         config.members,
         (member) =>
           config.onMemberFailure === "fail"
-            ? Effect.map(Delegate.run(member, input), Either.right)
-            : Effect.either(Delegate.run(member, input)),
+            ? Effect.map(Delegate.run(member, input, this.memberRunId(member)), Either.right)
+            : Effect.either(Delegate.run(member, input, this.memberRunId(member))),
         { concurrency: config.concurrency }
       )),
       (outcomes) => this.runLeader(synthesisInput(input, config.members, outcomes))
