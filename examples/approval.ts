@@ -3,7 +3,9 @@
  * approval. The run looks up the address, then suspends before sending:
  * its state and the approval wait in a SQLite file. A second process (this
  * file, started again with `approve`) approves the email; the first resumes
- * the run, which sends it once and answers.
+ * the run, which sends it once and answers. Then the same mailer in a
+ * broadcasting team beside a researcher: the team suspends, the researcher's
+ * answer kept, and goes on once approved; the researcher is not asked again.
  *
  *   npm run example -- approval
  */
@@ -11,7 +13,7 @@ import { Command } from "@effect/platform"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { Console, Effect, Layer, Schema, String } from "effect"
-import { Agent, Tool, Toolkit } from "effect-agents"
+import { Agent, Team, Tool, Toolkit } from "effect-agents"
 import { SqlStore } from "effect-agents/sql"
 import { ScriptedModel } from "effect-agents/testing"
 import * as fs from "node:fs"
@@ -57,6 +59,35 @@ const mailer = Effect.gen(function*() {
   })
 })
 
+// A team: the mailer beside a researcher, their answers summed up by the leader.
+const office = Effect.gen(function*() {
+  const researcher = yield* Agent.make({
+    name: "researcher",
+    instructions: "Find what the request needs.",
+    model: yield* ScriptedModel.make([{ text: "The Q3 report is final since Monday." }])
+  })
+  const leader = yield* ScriptedModel.make([{ text: "Ada has the Q3 report, final since Monday." }])
+  return yield* Team.make({
+    name: "office",
+    mode: "broadcast",
+    leader: { instructions: "Sum up what the members did.", model: leader },
+    members: [researcher, yield* mailer]
+  })
+})
+
+const teamPart = Effect.gen(function*() {
+  const team = yield* office
+  const suspended = yield* Effect.flip(team.run("Send Ada the Q3 report.", { runId: "office-run" }))
+  if (suspended._tag !== "RunSuspended") return yield* Effect.fail(suspended)
+  const [request] = suspended.approvals
+  yield* Console.log(`team suspended: ${request!.agent} waits for ${request!.toolCall.name} (run ${request!.runId})`)
+  yield* Agent.approve("office-run", request!.approvalId, { by: "ada's manager" })
+  const result = yield* team.resume("office-run")
+  yield* Console.log(
+    `team resumed: ${result.members.map((run) => run.member).join(" and ")} answered. ${result.content}`
+  )
+})
+
 /** This file again, as another process. */
 const otherProcess = (...args: ReadonlyArray<string>) =>
   Command.make(process.execPath, ...process.execArgv, fileURLToPath(import.meta.url), ...args).pipe(Command.string)
@@ -75,6 +106,7 @@ const main = Effect.gen(function*() {
   yield* Console.log(
     `resumed: ${result.content} (${result.steps.length} steps, ${result.metrics.toolCalls} tool calls)`
   )
+  yield* teamPart
 }).pipe(Effect.ensuring(Effect.sync(() => fs.rmSync(dir, { recursive: true }))))
 
 const approve = Effect.gen(function*() {

@@ -189,6 +189,18 @@ export interface Team<Output = string> extends Agent.Runnable<Output>, Pipeable,
   run(input: Agent.Input, options?: Agent.RunOptions): Effect.Effect<TeamResult<Output>, AgentError>
   stream(input: Agent.Input, options?: Agent.RunOptions): Stream.Stream<RunEvent<Output>, AgentError>
   /**
+   * Continues the suspended run `runId` (see `Approval`) once its approvals
+   * are decided (`Agent.approve`, `Agent.reject`), in this process or
+   * another sharing the `RunStore`. A coordinating team's leader goes on
+   * from its kept state; in the other modes, the members that had answered
+   * answer from their kept states, the suspended ones go on, and the others
+   * (a member that failed, a team) run again. A run that is not kept is
+   * `RunNotFound`; another team's, `InputInvalid`.
+   */
+  resume(runId: string, options?: Agent.RunOptions): Effect.Effect<TeamResult<Output>, AgentError>
+  /** `resume` as a stream of the rest of the run's events, like `stream`. */
+  resumeStream(runId: string, options?: Agent.RunOptions): Stream.Stream<RunEvent<Output>, AgentError>
+  /**
    * The team as a tool another agent (or team) can delegate a task to, as
    * `agent.asTool()`: the same mechanism.
    */
@@ -364,6 +376,14 @@ export const make: {
           (emit: (event: RunEvent<Output>) => Effect.Effect<unknown>) =>
             SessionRun.around(config.name, input, runOptions, (input, options) =>
               internal.run<Output>(config, input, options, emit))
+        ),
+      resume: (runId: string, runOptions?: Agent.RunOptions) =>
+        internal.resume<Output>(config, runId, runOptions, undefined),
+      resumeStream: (runId: string, runOptions?: Agent.RunOptions) =>
+        Runnable.stream(
+          [config.name],
+          (emit: (event: RunEvent<Output>) => Effect.Effect<unknown>) =>
+            internal.resume<Output>(config, runId, runOptions, emit)
         ),
       asTool: (toolOptions?: Agent.AsToolOptions) => Delegate.tool(team, "team", toolOptions)
     })

@@ -15,7 +15,7 @@ import {
   Stream,
   TestClock
 } from "effect"
-import { Agent, LanguageModel, RunStore, Session } from "effect-agents"
+import { Agent, LanguageModel, RunStore, Session, Team } from "effect-agents"
 import { AgentClient, AgentServer, Registry } from "effect-agents/http"
 import { SqlStore } from "effect-agents/sql"
 import { ScriptedModel } from "effect-agents/testing"
@@ -226,6 +226,45 @@ describe("AgentServer approvals", () => {
       expect(tags.indexOf("ApprovalRequested")).toBeGreaterThan(-1)
       expect(tags.indexOf("ToolCallCompleted")).toBeGreaterThan(tags.indexOf("ApprovalRequested"))
       expect(tags.at(-1)).toBe("RunCompleted")
+      expect(sent).toEqual(["ada@example.com"])
+    }))
+
+  it.scopedLive("a streamed team: a member's ApprovalRequested, a decision on the team's run, then the rest of the team's run", () =>
+    Effect.gen(function*() {
+      const sent: Array<string> = []
+      const registry = Registry.layer(Effect.gen(function*() {
+        const member = yield* mailer(sent)
+        const leader = yield* ScriptedModel.make((request) => ({
+          text: `Summary: ${request.messages.at(-1)?.content}`
+        }))
+        const team = yield* Team.make({
+          name: "office",
+          mode: "broadcast",
+          leader: { instructions: "", model: leader },
+          members: [member]
+        })
+        return { teams: [team] }
+      }))
+      const context = yield* Layer.build(
+        AgentServer.layer({ port: 0 }).pipe(Layer.provide(registry), Layer.provide(RunStore.layerMemory))
+      )
+      const client = yield* AgentClient.make({ baseUrl: Context.get(context, AgentServer.AgentServer).url }).pipe(
+        Effect.provide(FetchHttpClient.layer)
+      )
+      const events = yield* client.stream("office", { input: "Mail Ada", runId: "t1" }).pipe(
+        Stream.tap((event) =>
+          event._tag === "ApprovalRequested"
+            ? client.runs.decide({
+              path: { id: "t1", approvalId: event.approval.approvalId },
+              payload: { approve: true }
+            })
+            : Effect.void
+        ),
+        Stream.runCollect
+      )
+      const tags = [...events].map((event) => `${event._tag} ${event.path.join("/")}`)
+      expect(tags).toContain("ApprovalRequested office/mailer")
+      expect(tags.at(-1)).toBe("RunCompleted office")
       expect(sent).toEqual(["ada@example.com"])
     }))
 

@@ -109,7 +109,7 @@ describe("npm run example -- batches", () => {
 
 describe("npm run example -- approval", () => {
   it.effect(
-    "the run suspends before the email, another process approves, the resumed run sends it once",
+    "the run suspends before the email, another process approves, the resumed run sends it once; a team too",
     () =>
       Effect.gen(function*() {
         const { exitCode, stderr, stdout } = yield* runner("approval")
@@ -117,8 +117,13 @@ describe("npm run example -- approval", () => {
         const lines = stdout.trim().split("\n")
         expect(lines[0]).toMatch(/^suspended: send_email .* waits for approval$/)
         expect(lines[1]).toMatch(/^approved in process \d+$/)
-        expect(lines.filter((line) => line.includes("✉ sent"))).toHaveLength(1)
-        expect(lines.at(-1)).toBe("resumed: I sent Ada the Q3 report. (3 steps, 2 tool calls)")
+        // once by the agent, once by the team's mailer
+        expect(lines.filter((line) => line.includes("✉ sent"))).toHaveLength(2)
+        expect(lines).toContain("resumed: I sent Ada the Q3 report. (3 steps, 2 tool calls)")
+        expect(lines).toContain("team suspended: mailer waits for send_email (run office-run.mailer)")
+        expect(lines.at(-1)).toBe(
+          "team resumed: researcher and mailer answered. Ada has the Q3 report, final since Monday."
+        )
       }),
     60_000
   )

@@ -56,7 +56,7 @@ import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as os from "node:os"
-import * as Agent from "../Agent.js"
+import type * as Agent from "../Agent.js"
 import * as AgentError from "../AgentError.js"
 import * as Approval from "../Approval.js"
 import { DurableNotServed } from "../http/AgentApi.js"
@@ -467,7 +467,9 @@ export const layerServed: Layer.Layer<
     const registry = yield* Registry.Registry
     const engine = yield* WorkflowEngine.WorkflowEngine
     const durables = new Map<string, Durable<unknown>>()
-    for (const [name, served] of registry.runnables) durables.set(name, make(served.runnable, { output: Schema.Unknown }))
+    for (const [name, served] of registry.runnables) {
+      durables.set(name, make(served.runnable, { output: Schema.Unknown }))
+    }
     const service: DurableRuns.Service = {
       run: (name, input, runId) => {
         const durable = durables.get(name)

@@ -916,8 +916,8 @@ export class SessionsNotServed extends Schema.TaggedError<SessionsNotServed>()(
 
 /**
  * The request asks for a durable run that the server cannot make: it runs
- * nothing durably (its layer was given no `Durable.layerServed`), the agent
- * is a team, or the run is streamed (durable runs are not).
+ * nothing durably (its layer was given no `Durable.layerServed`), the run
+ * is streamed or continues a session (durable runs do not).
  *
  * @example
  * ```ts

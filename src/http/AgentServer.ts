@@ -93,6 +93,7 @@ import * as Render from "../internal/render.js"
 import * as RunStore from "../RunStore.js"
 import * as Session from "../Session.js"
 import * as SessionStore from "../SessionStore.js"
+import * as Team from "../Team.js"
 import * as AgentApi from "./AgentApi.js"
 import * as BatchStore from "./BatchStore.js"
 import * as DurableRuns from "./DurableRuns.js"
@@ -448,8 +449,12 @@ const untilDecided = Schedule.spaced("250 millis").pipe(
   )
 )
 
+/** A served runnable that continues its suspended runs: an agent, a team. */
+const resumable = (runnable: Agent.Runnable<unknown>) =>
+  Agent.isAgent(runnable) || Team.isTeam(runnable) ? runnable : undefined
+
 /**
- * A streamed agent run that suspends for approval waits, stream open, for
+ * A streamed run (an agent's, a team's) that suspends for approval waits, stream open, for
  * the decisions (`approvalWait` at most), then goes on in the same stream:
  * the client sees `ApprovalRequested`, then the rest of the run.
  */
@@ -458,8 +463,8 @@ const throughApprovals = (
   served: Registry.Served,
   events: Stream.Stream<Wire.AnyRunEvent, AgentError.AgentError>
 ): Stream.Stream<Wire.AnyRunEvent, AgentError.AgentError> => {
-  const agent = served.runnable
-  if (!Agent.isAgent(agent)) return events
+  const agent = resumable(served.runnable)
+  if (agent === undefined) return events
   return Stream.catchTag(events, "RunSuspended", (suspended) =>
     Stream.unwrap(
       settings.runs.get(suspended.runId).pipe(
@@ -562,10 +567,11 @@ const runsGroup = ({ drain, registry, runs }: Settings) => {
         Effect.gen(function*() {
           const run = yield* kept(path.id)
           const served = yield* Registry.runnable(registry, run.agent)
-          if (!Agent.isAgent(served.runnable)) {
+          const runnable = resumable(served.runnable)
+          if (runnable === undefined) {
             return yield* new AgentApi.AgentNotFound({ agent: run.agent, available: Registry.names(registry).agents })
           }
-          return Wire.result(yield* drain.track(served.runnable.resume(path.id)))
+          return Wire.result(yield* drain.track(runnable.resume(path.id)))
         }).pipe(Effect.provideService(RunStore.RunStore, runs))))
 }
 

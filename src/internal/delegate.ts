@@ -25,26 +25,24 @@ import * as RunContext from "./runContext.js"
  * that is all (what it spent is charged to the calling run). Under a sink,
  * its events stream below the caller (the loop does that) and a
  * `MemberCompleted` event follows; under a team, the run is recorded as one
- * of the team's member runs. `runId` (a team's member runs: the same each
- * time the team's run is replayed, so a durable run finds their journal) is
- * the run's id; a delegation made by a tool call takes one of its own.
+ * of the team's member runs.
  */
 export const run = <Output>(
   runnable: Runnable<Output>,
-  input: Run.Input,
-  runId?: string
+  input: Run.Input
 ): Effect.Effect<Run.RunResult<Output>, AgentError> =>
   Effect.flatMap(FiberRef.get(RunContext.current), (context) => {
     const site = context.call
     if (site !== undefined) return atCallSite(runnable, input, context, site)
-    return untracked(runnable, input, context, runId)
+    return untracked(runnable, input, context, undefined)
   })
 
 /**
- * A delegation made by a tool call: the run takes an id made of the call's
- * (so that, when the caller was resumed, it finds its own suspended state:
- * see the loop's `startRun`), and its suspension for approval is left at the
- * call site for the caller, which suspends too.
+ * A delegation at a call site (a tool call, a team's member run): the run
+ * takes the site's id (so that, when the caller was resumed, it finds its
+ * kept state: see the loop's `startRun`; and a durable run's replay finds
+ * its journal), and its suspension for approval is left at the site for the
+ * caller, which suspends too.
  */
 const atCallSite = <Output>(
   runnable: Runnable<Output>,
@@ -52,7 +50,7 @@ const atCallSite = <Output>(
   context: RunContext.RunContext,
   site: RunContext.CallSite
 ): Effect.Effect<Run.RunResult<Output>, AgentError> =>
-  untracked(runnable, input, context, RunContext.nestedRunId(site)).pipe(
+  untracked(runnable, input, context, site).pipe(
     Effect.tapErrorTag("RunSuspended", (suspended) =>
       Effect.sync(() => {
         site.suspended = suspended
@@ -63,10 +61,10 @@ const untracked = <Output>(
   runnable: Runnable<Output>,
   input: Run.Input,
   context: RunContext.RunContext,
-  runId: string | undefined
+  site: RunContext.CallSite | undefined
 ): Effect.Effect<Run.RunResult<Output>, AgentError> => {
-  if (context.emit !== undefined || context.collector !== undefined) return tracked(runnable, input, context, runId)
-  const started = runnable.run(input, runId === undefined ? undefined : { runId })
+  if (context.emit !== undefined || context.collector !== undefined) return tracked(runnable, input, context, site)
+  const started = runnable.run(input, site === undefined ? undefined : { runId: site.runId, onState: site.onState })
   const account = context.account
   if (account === undefined) return started
   return Effect.tap(RunContext.asking(started, account), (result) => Effect.sync(() => account(result.metrics)))
@@ -76,14 +74,14 @@ const tracked = <Output>(
   runnable: Runnable<Output>,
   input: Run.Input,
   context: RunContext.RunContext,
-  nestedRunId: string | undefined
+  site: RunContext.CallSite | undefined
 ): Effect.Effect<Run.RunResult<Output>, AgentError> =>
   Effect.gen(function*() {
-    const runId = nestedRunId ?? crypto.randomUUID()
+    const runId = site?.runId ?? crypto.randomUUID()
     const started = yield* Clock.currentTimeMillis
     let spent: Run.RunMetrics | undefined
     // the delegate does not work for the caller's team: the runs it delegates to are its own
-    const delegated = RunContext.locally(runnable.run(input, { runId }), (inner) => ({
+    const delegated = RunContext.locally(runnable.run(input, { runId, onState: site?.onState }), (inner) => ({
       ...inner,
       collector: undefined,
       report: (metrics) => {
@@ -91,6 +89,8 @@ const tracked = <Output>(
       }
     }))
     const outcome = yield* Effect.either(delegated)
+    // a run suspended for approval has not ended: its caller suspends too, and records it once resumed
+    if (Either.isLeft(outcome) && outcome.left._tag === "RunSuspended") return yield* Effect.fail(outcome.left)
     const durationMs = (yield* Clock.currentTimeMillis) - started
     const metrics = Either.isRight(outcome) ? outcome.right.metrics : spent ?? { ...Run.emptyMetrics, durationMs }
     const task = Run.inputText(input)

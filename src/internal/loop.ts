@@ -107,8 +107,8 @@ const startRun = <Output>(
 ): Effect.Effect<Run.RunResult<Output>, AgentError> =>
   Effect.flatMap(FiberRef.get(RunContext.current), (context) => {
     const site = context.call
-    if (start._tag === "Input" && site?.resumed === true && start.runId === RunContext.nestedRunId(site)) {
-      // a run started again by the call of a resumed run: it may have suspended, and goes on from there
+    if (start._tag === "Input" && site?.resumed === true && start.runId === site.runId) {
+      // a run started again by the call of a resumed run: it may have been kept, and goes on from there
       return Effect.flatMap(Suspended.takeNested(start.runId), (kept) =>
         begin(
           config,

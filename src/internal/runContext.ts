@@ -15,10 +15,10 @@
  *   delegates to spends.
  * - `journal`: the journal of the durable run the fiber works for (see
  *   `journal.ts`), which every run of its tree records its calls in.
- * - `call`: the tool call of a delegating tool (`asTool`) the fiber runs:
- *   the run started there takes an id made of the call's, finds its
- *   suspended state when the calling run was resumed, and leaves its
- *   suspension there for the calling run.
+ * - `call`: the call site of a delegation (a delegating tool's call, a
+ *   team's member run): the run started there takes the site's id, finds
+ *   its kept state when the caller was resumed, and leaves its suspension
+ *   there for the caller.
  */
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
@@ -26,6 +26,7 @@ import { globalValue } from "effect/GlobalValue"
 import type { AgentError, RunSuspended } from "../AgentError.js"
 import type * as Run from "../Run.js"
 import type * as RunEvent from "../RunEvent.js"
+import type { RunState } from "../RunState.js"
 import type { Journal } from "./journal.js"
 
 /** Told what a run spent. */
@@ -47,19 +48,17 @@ export interface Collector {
 /** Receives the events of the runs nested in a streamed run. */
 export type Emit = (event: RunEvent.Forwarded) => Effect.Effect<unknown>
 
-/** A delegating tool's call, in the run that made it. */
+/** A delegation's call site: a delegating tool's call, a team's member run. */
 export interface CallSite {
+  /** The id of the run started there: the same each time the caller makes the call (resumed, replayed). */
   readonly runId: string
-  readonly step: number
-  readonly toolCallId: string
-  /** The calling run resumed from a suspension: the run its call starts may have suspended too. */
+  /** The caller resumed from a suspension: the run started here may have been kept, and goes on. */
   readonly resumed: boolean
-  /** Set when the run the call started suspended. */
+  /** Told each state of the run started here (the caller keeps the last, should it suspend). */
+  readonly onState?: ((state: RunState) => Effect.Effect<void>) | undefined
+  /** Set when the run started here suspended. */
   suspended: RunSuspended | undefined
 }
-
-/** The id of the run a delegating call starts: the same each time the call is made. */
-export const nestedRunId = (site: CallSite): string => `${site.runId}.${site.step}.${site.toolCallId}`
 
 export interface RunContext {
   readonly path: ReadonlyArray<string>

@@ -4,14 +4,17 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as FiberRef from "effect/FiberRef"
+import * as Option from "effect/Option"
 import type { AgentError } from "../AgentError.js"
-import { RunTimeout } from "../AgentError.js"
+import { InputInvalid, RunNotFound, RunSuspended, RunTimeout } from "../AgentError.js"
 import * as LanguageModel from "../LanguageModel.js"
 import * as Policy from "../Policy.js"
 import * as Run from "../Run.js"
 import type { Input, MemberRun, RunMetrics, RunResult, TeamMode as Mode, TeamResult } from "../Run.js"
 import type * as RunEvent from "../RunEvent.js"
 import type { Runnable, RunOptions } from "../Runnable.js"
+import * as RunState from "../RunState.js"
+import * as RunStore from "../RunStore.js"
 import * as TaskGroup from "../TaskGroup.js"
 import * as Delegate from "./delegate.js"
 import * as Prompts from "./prompts.js"
@@ -21,12 +24,17 @@ import { tracing } from "./tracing.js"
 /** What a member's failure does (see `Team.MemberFailure`). */
 export type MemberFailure = "report" | "fail"
 
+/** The team's leader: an agent, which a coordinating team resumes. */
+export interface Leader extends Runnable<unknown> {
+  resume(from: RunState.RunState | string, options?: RunOptions): Effect.Effect<RunResult<unknown>, AgentError>
+}
+
 /** What a team's run needs to know of the team. */
 export interface TeamConfig {
   readonly name: string
   readonly mode: Mode
   /** An agent named after the team: its events are the team's. */
-  readonly leader: Runnable<unknown>
+  readonly leader: Leader
   readonly members: ReadonlyArray<Runnable<unknown>>
   readonly byName: ReadonlyMap<string, Runnable<unknown>>
   readonly concurrency: number | "unbounded"
@@ -45,6 +53,17 @@ interface Streaming<Output> {
 }
 
 /**
+ * How a team's run starts: on its input; or going on from its suspension,
+ * asked by `team.resume` (`strict`: the run must be kept, and be this
+ * team's) or by a resumed caller starting it again at its call site.
+ */
+type Start =
+  | { readonly _tag: "Input"; readonly input: Input }
+  | { readonly _tag: "Resume"; readonly runId: string; readonly strict: boolean; readonly input: Input }
+
+type Emit<Output> = (event: RunEvent.RunEvent<Output>) => Effect.Effect<unknown>
+
+/**
  * Runs a team. With `emit` (the team is streamed), or under a sink (the team
  * is a member, or nested in a streamed run), it emits its events, and the
  * runs under it stream there below it; otherwise nothing is emitted.
@@ -53,26 +72,77 @@ export const run = <Output>(
   config: TeamConfig,
   input: Input,
   options: RunOptions | undefined,
-  emit: ((event: RunEvent.RunEvent<Output>) => Effect.Effect<unknown>) | undefined
+  emit: Emit<Output> | undefined
 ): Effect.Effect<TeamResult<Output>, AgentError> => {
-  if (typeof input === "string") return runDecoded(config, input, options, emit)
-  const decoded = Run.decodeInput(config.name, input)
-  return Either.isLeft(decoded) ? Effect.fail(decoded.left) : runDecoded(config, decoded.right, options, emit)
+  const decoded = typeof input === "string" ? Either.right(input) : Run.decodeInput(config.name, input)
+  if (Either.isLeft(decoded)) return Effect.fail(decoded.left)
+  return Effect.flatMap(FiberRef.get(RunContext.current), (context) => {
+    const site = context.call
+    const runId = options?.runId
+    // started again by the call of a resumed run: it may have suspended, and goes on
+    const start: Start = site?.resumed === true && runId === site.runId
+      ? { _tag: "Resume", runId, strict: false, input: decoded.right }
+      : { _tag: "Input", input: decoded.right }
+    return runFrom(config, start, options, emit, context)
+  })
 }
 
-const runDecoded = <Output>(
+/**
+ * Continues the suspended run `runId` of the team once its approvals are
+ * decided: a coordinating team's leader goes on from its kept state; the
+ * members of the other modes that had answered answer from theirs, the
+ * suspended ones go on, and the others run again.
+ */
+export const resume = <Output>(
   config: TeamConfig,
-  input: Input,
+  runId: string,
   options: RunOptions | undefined,
-  emit: ((event: RunEvent.RunEvent<Output>) => Effect.Effect<unknown>) | undefined
+  emit: Emit<Output> | undefined
 ): Effect.Effect<TeamResult<Output>, AgentError> =>
-  Effect.flatMap(FiberRef.get(RunContext.current), (context) => {
-    const streaming: Streaming<Output> | undefined = emit !== undefined
-      ? { parent: [], emit, complete: emit }
-      : context.emit === undefined
-      ? undefined
-      : { parent: context.path, emit: context.emit, complete: undefined }
-    return new TeamRun<Output>(config, input, options, streaming, context).run
+  Effect.flatMap(
+    FiberRef.get(RunContext.current),
+    (context) =>
+      runFrom(config, { _tag: "Resume", runId, strict: true, input: [] }, { ...options, runId }, emit, context)
+  )
+
+const runFrom = <Output>(
+  config: TeamConfig,
+  start: Start,
+  options: RunOptions | undefined,
+  emit: Emit<Output> | undefined,
+  context: RunContext.RunContext
+): Effect.Effect<TeamResult<Output>, AgentError> => {
+  const streaming: Streaming<Output> | undefined = emit !== undefined
+    ? { parent: [], emit, complete: emit }
+    : context.emit === undefined
+    ? undefined
+    : { parent: context.path, emit: context.emit, complete: undefined }
+  return new TeamRun<Output>(config, start, options, streaming, context).run
+}
+
+/**
+ * The kept run `runId` of a team that is not coordinating, taken out of the
+ * store: its state holds the team's input. Nothing kept is `undefined`
+ * (a caller's call site) or `RunNotFound` (`team.resume`).
+ */
+const takeKept = (
+  config: TeamConfig,
+  start: Extract<Start, { readonly _tag: "Resume" }>
+): Effect.Effect<RunStore.SuspendedRun | undefined, AgentError> =>
+  Effect.gen(function*() {
+    const store = yield* RunStore.RunStore
+    if (start.strict) {
+      const kept = yield* store.get(start.runId)
+      if (Option.isSome(kept) && kept.value.agent !== config.name) {
+        return yield* new InputInvalid({
+          agent: config.name,
+          issues: [{ path: "runId", message: `the run is of "${kept.value.agent}", not "${config.name}"` }]
+        })
+      }
+    }
+    const taken = yield* store.take(start.runId)
+    if (Option.isSome(taken)) return taken.value
+    return start.strict ? yield* new RunNotFound({ runId: start.runId }) : undefined
   })
 
 interface LeaderRun {
@@ -96,16 +166,25 @@ class TeamRun<Output> {
   readonly members: Array<MemberRun> = []
   readonly leaderRuns: Array<LeaderRun> = []
   readonly leaderResults: Array<RunResult<unknown>> = []
+  /** The runs started at the team's call sites (members, a router's decisions): their last states; those that answered. */
+  readonly lastStates = new Map<string, RunState.RunState>()
+  readonly answered = new Set<string>()
+  /** The input, once known (a resumed run reads it from its kept state). */
+  input: Input
+  /** The team's call sites find the runs they start kept. */
+  resumed: boolean
   startedAt = 0
 
   constructor(
     readonly config: TeamConfig,
-    readonly input: Input,
+    readonly start: Start,
     options: RunOptions | undefined,
     readonly streaming: Streaming<Output> | undefined,
     readonly context: RunContext.RunContext
   ) {
     this.runId = options?.runId ?? crypto.randomUUID()
+    this.input = start.input
+    this.resumed = start._tag === "Resume"
     this.path = streaming === undefined ? [config.name] : [...streaming.parent, config.name]
     this.policy = options?.policy === undefined ? config.policy : Policy.merge(config.policy, options.policy)
     // the team's run timeout bounds the leader with the members
@@ -145,8 +224,13 @@ class TeamRun<Output> {
   private get body(): Effect.Effect<TeamResult<Output>, AgentError> {
     return Effect.gen(this, function*() {
       this.startedAt = yield* Clock.currentTimeMillis
-      const { config, path, runId, streaming } = this
-      if (streaming !== undefined) {
+      const { config, path, runId, start, streaming } = this
+      if (start._tag === "Resume" && config.mode !== "coordinate") {
+        // a coordinating team's leader takes its own kept run; the others' runs keep the team's input
+        const kept = yield* takeKept(config, start)
+        if (kept !== undefined) this.input = kept.state.messages
+      }
+      if (streaming !== undefined && start._tag === "Input") {
         yield* streaming.emit({ _tag: "RunStarted", runId, agent: config.name, path, input: Run.inputText(this.input) })
       }
       const collector = yield* this.collector
@@ -224,7 +308,7 @@ class TeamRun<Output> {
     return Effect.gen(this, function*() {
       const { config, path, streaming } = this
       const startedAtMs = (yield* Clock.currentTimeMillis) - this.startedAt
-      const run = RunContext.asking(config.leader.run(input, this.leaderOptions), (metrics) => {
+      const run = RunContext.asking(this.leaderRun(input), (metrics) => {
         this.leaderRuns.push({ startedAtMs, metrics })
       })
       const result = yield* streaming === undefined ?
@@ -237,6 +321,73 @@ class TeamRun<Output> {
       this.leaderRuns.push({ startedAtMs, metrics: result.metrics })
       this.leaderResults.push(result)
       return result
+    })
+  }
+
+  /**
+   * A run of the leader: a coordinating leader resumed goes on from its kept
+   * run (under the team's id); a router's decisions are made at call sites
+   * (kept, should the member it chose suspend).
+   */
+  private leaderRun(input: Input): Effect.Effect<RunResult<unknown>, AgentError> {
+    const { config, leaderOptions, start } = this
+    if (config.mode === "coordinate" && start._tag === "Resume" && this.leaderRuns.length === 0) {
+      const resumed = config.leader.resume(this.runId, leaderOptions)
+      return start.strict
+        ? resumed
+        : Effect.catchTag(resumed, "RunNotFound", () => config.leader.run(input, leaderOptions))
+    }
+    if (config.mode !== "route") return config.leader.run(input, leaderOptions)
+    return this.atSite(
+      `${this.runId}.route.${this.leaderRuns.length}`,
+      (site) => config.leader.run(input, { ...leaderOptions, runId: site.runId, onState: site.onState })
+    )
+  }
+
+  /**
+   * Runs what `f` starts (a member's run, a router's decision) at a call
+   * site of the team, under the site's id: the run's last state is kept
+   * should the team suspend, and found when the team is resumed.
+   */
+  private atSite<A>(
+    runId: string,
+    f: (site: RunContext.CallSite) => Effect.Effect<A, AgentError>
+  ): Effect.Effect<A, AgentError> {
+    const site: RunContext.CallSite = {
+      runId,
+      resumed: this.resumed,
+      onState: (state) => Effect.sync(() => void this.lastStates.set(runId, state)),
+      suspended: undefined
+    }
+    return RunContext.locally(f(site), (context) => ({ ...context, call: site })).pipe(
+      Effect.tap(() => Effect.sync(() => void this.answered.add(runId)))
+    )
+  }
+
+  /** A member's run, at its call site. */
+  private delegate(member: Runnable<unknown>): Effect.Effect<RunResult<unknown>, AgentError> {
+    return this.atSite(`${this.runId}.${member.name}`, () => Delegate.run(member, this.input))
+  }
+
+  /**
+   * Suspends the run: keeps the last state of each run that answered at its
+   * call sites (resumed, they answer from it), and the team's input with
+   * every approval waited for under the team's id.
+   */
+  private suspend(suspensions: ReadonlyArray<RunSuspended>): Effect.Effect<never, AgentError> {
+    return Effect.gen(this, function*() {
+      const { config, runId } = this
+      const store = yield* RunStore.RunStore
+      const suspendedAt = yield* Clock.currentTimeMillis
+      const kept = { approvals: [], alwaysApproved: [], suspendedAt }
+      for (const answered of this.answered) {
+        const state = this.lastStates.get(answered)
+        if (state !== undefined) yield* store.save({ ...kept, runId: answered, agent: state.agent, state })
+      }
+      const approvals = suspensions.flatMap((suspension) => suspension.approvals)
+      const state = RunState.initial({ runId, agent: config.name, instructions: "", input: this.input })
+      yield* store.save({ ...kept, runId, agent: config.name, state, approvals })
+      return yield* new RunSuspended({ runId, agent: config.name, approvals })
     })
   }
 
@@ -257,14 +408,14 @@ class TeamRun<Output> {
 
   private get route(): Effect.Effect<RunResult<unknown>, AgentError> {
     return Effect.gen(this, function*() {
-      const { config, input } = this
-      let conversation: Input = input
+      const { config } = this
+      let conversation: Input = this.input
       for (let attempt = 1;; attempt++) {
         const decision = yield* this.runLeader(conversation)
         const chosen = (decision.output as { readonly member: string }).member
-        const member = config.byName.get(chosen)!
-        const outcome = yield* Effect.either(this.belowTeam(Delegate.run(member, input, this.memberRunId(member))))
+        const outcome = yield* Effect.either(this.belowTeam(this.delegate(config.byName.get(chosen)!)))
         if (Either.isRight(outcome)) return outcome.right
+        if (outcome.left._tag === "RunSuspended") return yield* this.suspend([outcome.left])
         if (config.onMemberFailure === "fail" || attempt >= config.members.length) {
           return yield* Effect.fail(outcome.left)
         }
@@ -273,24 +424,30 @@ class TeamRun<Output> {
     })
   }
 
-  /** A member's run in this run: one per member (a route leader picks a member once), the same on every replay. */
-  private memberRunId(member: Runnable<unknown>): string {
-    return `${this.runId}.${member.name}`
-  }
-
+  /** Every member at once; when some suspend for approval, the others end first, then the team suspends. */
   private get broadcast(): Effect.Effect<RunResult<unknown>, AgentError> {
-    const { config, input } = this
-    return Effect.flatMap(
-      this.belowTeam(TaskGroup.forEach(
-        config.members,
-        (member) =>
-          config.onMemberFailure === "fail"
-            ? Effect.map(Delegate.run(member, input, this.memberRunId(member)), Either.right)
-            : Effect.either(Delegate.run(member, input, this.memberRunId(member))),
-        { concurrency: config.concurrency }
-      )),
-      (outcomes) => this.runLeader(synthesisInput(input, config.members, outcomes))
-    )
+    const { config } = this
+    const settle = (
+      run: Effect.Effect<RunResult<unknown>, AgentError>
+    ): Effect.Effect<Either.Either<RunResult<unknown>, AgentError>, AgentError> =>
+      config.onMemberFailure === "fail"
+        ? run.pipe(
+          Effect.map((result) => Either.right(result)),
+          Effect.catchTag("RunSuspended", (suspended) => Effect.succeed(Either.left(suspended)))
+        )
+        : Effect.either(run)
+    return Effect.gen(this, function*() {
+      const outcomes = yield* this.belowTeam(
+        TaskGroup.forEach(config.members, (member) => settle(this.delegate(member)), {
+          concurrency: config.concurrency
+        })
+      )
+      const suspended = outcomes.flatMap((outcome) =>
+        Either.isLeft(outcome) && outcome.left._tag === "RunSuspended" ? [outcome.left] : []
+      )
+      if (suspended.length > 0) return yield* this.suspend(suspended)
+      return yield* this.runLeader(synthesisInput(this.input, config.members, outcomes))
+    })
   }
 }
 

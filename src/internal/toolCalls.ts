@@ -66,9 +66,7 @@ export const run = (
 /** A delegating tool's call, at its call site; whether the run it started suspended. */
 const atCallSite = (env: Env, step: number, toolCall: LanguageModel.ToolCall) => {
   const site: RunContext.CallSite = {
-    runId: env.runId,
-    step,
-    toolCallId: toolCall.id,
+    runId: `${env.runId}.${step}.${toolCall.id}`,
     resumed: env.resumed,
     suspended: undefined
   }
