@@ -2,7 +2,7 @@
  * The library's Effect metrics. Every agent run updates them once, when it
  * ends, tagged with the agent's name (`agent`; a team's leader is named after
  * its team), and `runs` with its `outcome` (`success`, `failure`,
- * `interrupted`). The token, call and retry counts are the run's own model
+ * `interrupted`, `suspended`: waiting for approval). The token, call and retry counts are the run's own model
  * calls, so each model call is counted once however runs nest. Any Effect
  * metrics exporter (`@effect/opentelemetry`'s, say) exports them; read them
  * in-process with `Metric.value`.
@@ -23,7 +23,7 @@ import * as Metering from "./internal/metering.js"
 
 /**
  * Agent runs that ended, tagged `agent` and `outcome` (`success`, `failure`,
- * `interrupted`), in that order.
+ * `interrupted`, or `suspended` for approval: see `Approval`), in that order.
  *
  * @example
  * ```ts

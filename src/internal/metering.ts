@@ -9,11 +9,16 @@ import * as Metric from "effect/Metric"
 import * as MetricBoundaries from "effect/MetricBoundaries"
 import * as MetricKey from "effect/MetricKey"
 import * as MetricLabel from "effect/MetricLabel"
+import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
 
 const counter = (name: string, description: string) => MetricKey.counter(name, { description, incremental: true })
 
 export const keys = {
-  runs: counter("effect_agents_runs", "Agent runs that ended, by agent and outcome (success, failure, interrupted)"),
+  runs: counter(
+    "effect_agents_runs",
+    "Agent runs that ended, by agent and outcome (success, failure, interrupted, suspended)"
+  ),
   inputTokens: counter("effect_agents_input_tokens", "Input tokens of the model calls of agent runs, by agent"),
   outputTokens: counter("effect_agents_output_tokens", "Output tokens of the model calls of agent runs, by agent"),
   modelCalls: counter("effect_agents_model_calls", "Model calls answered in agent runs, by agent"),
@@ -41,6 +46,14 @@ export interface Meter {
   readonly record: (exit: Exit.Exit<unknown, unknown>, own: Own) => void
 }
 
+/** A run that suspended for approval has not failed: it waits. */
+const outcomeOf = (exit: Exit.Exit<unknown, unknown>) => {
+  if (Exit.isSuccess(exit)) return "success"
+  if (Cause.isInterruptedOnly(exit.cause)) return "interrupted"
+  const failure = Cause.failureOption(exit.cause)
+  return Option.isSome(failure) && Predicate.isTagged(failure.value, "RunSuspended") ? "suspended" : "failure"
+}
+
 export const make = (agent: string): Meter => {
   const byAgent = MetricLabel.make("agent", agent)
   const hook = <K extends MetricKey.MetricKey.Untyped>(key: K, ...labels: ReadonlyArray<MetricLabel.MetricLabel>) =>
@@ -48,7 +61,8 @@ export const make = (agent: string): Meter => {
   const runs = {
     success: hook(keys.runs, MetricLabel.make("outcome", "success")),
     failure: hook(keys.runs, MetricLabel.make("outcome", "failure")),
-    interrupted: hook(keys.runs, MetricLabel.make("outcome", "interrupted"))
+    interrupted: hook(keys.runs, MetricLabel.make("outcome", "interrupted")),
+    suspended: hook(keys.runs, MetricLabel.make("outcome", "suspended"))
   }
   const inputTokens = hook(keys.inputTokens)
   const outputTokens = hook(keys.outputTokens)
@@ -58,8 +72,7 @@ export const make = (agent: string): Meter => {
   const duration = hook(keys.duration)
   return {
     record: (exit, own) => {
-      const outcome = Exit.isSuccess(exit) ? "success" : Cause.isInterruptedOnly(exit.cause) ? "interrupted" : "failure"
-      runs[outcome].update(1)
+      runs[outcomeOf(exit)].update(1)
       inputTokens.update(own.inputTokens)
       outputTokens.update(own.outputTokens)
       modelCalls.update(own.modelCalls)
