@@ -350,6 +350,13 @@ export interface DagResult<Out = Record<string, unknown>, E = unknown>
 export interface RunOptions {
   readonly concurrency?: number | "unbounded" | undefined
   readonly onFailure?: "fail-fast" | "continue" | undefined
+  /**
+   * The run's id (default: a random UUID). The agents and teams a node runs
+   * without an id of their own are named after it: `<runId>.<node>`, then
+   * `<runId>.<node>.2`… in the order they start (`<runId>.<node>#2` for a
+   * node's second attempt), the same on every replay of a durable run.
+   */
+  readonly runId?: string | undefined
 }
 
 // -----------------------------------------------------------------------------

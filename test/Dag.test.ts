@@ -169,6 +169,23 @@ describe("Dag.run", () => {
       >()
     }))
 
+  it.effect("the runs a node starts without an id are named after the run and the node, in order; with one, keep it", () =>
+    Effect.gen(function*() {
+      const agent = yield* Agent.make({
+        name: "echo",
+        instructions: "",
+        model: yield* ScriptedModel.make(() => ({ text: "ok" }))
+      })
+      const ids = (runs: ReadonlyArray<Agent.RunResult>) => runs.map((result) => result.runId)
+      const dag = Dag.make("named").pipe(
+        Dag.node("first", () => Effect.map(Effect.all([agent.run("a"), agent.run("b")]), ids)),
+        Dag.node("second", () => Effect.map(Effect.all([agent.run("c", { runId: "mine" }), agent.run("d")]), ids))
+      )
+      const result = yield* Dag.run(dag, undefined, { runId: "r" })
+      expect(result.nodes.first).toMatchObject({ output: ["r.first", "r.first.2"] })
+      expect(result.nodes.second).toMatchObject({ output: ["mine", "r.second"] })
+    }))
+
   it.effect("concurrency 1 runs the nodes one at a time, in topological order", () =>
     Effect.gen(function*() {
       const log: Array<string> = []

@@ -8,8 +8,8 @@ import { Command, FetchHttpClient, FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Effect, Exit, Layer, Option, Queue, Schedule, Scope, Stream } from "effect"
-import { Agent, type Approval, Team, Tool, Toolkit } from "effect-agents"
+import { Context, Effect, Exit, Layer, Option, Queue, Schedule, Schema, Scope, Stream } from "effect"
+import { Agent, type Approval, Dag, Team, Tool, Toolkit } from "effect-agents"
 import { Durable } from "effect-agents/durable"
 import { AgentClient, AgentServer, Registry } from "effect-agents/http"
 import { ScriptedModel } from "effect-agents/testing"
@@ -255,6 +255,52 @@ describe("Durable teams", () => {
         expect(yield* leaderModel.requests).toHaveLength(1)
         // told once, though the run was replayed
         expect(yield* Queue.size(requests)).toBe(0)
+      }),
+    60_000
+  )
+})
+
+describe("Durable DAGs", () => {
+  it.live(
+    "a node's agent waits for approval across a restart; the nodes' agents make no call twice",
+    () =>
+      Effect.gen(function*() {
+        const sent: Array<string> = []
+        const { agent: mailerAgent, model: mailerModel } = yield* mailerWithModel(sent)
+        const researcherModel = yield* ScriptedModel.make([{ text: "ada@example.com" }])
+        const researcher = yield* Agent.make({ name: "researcher", instructions: "", model: researcherModel })
+        const office = Dag.make<string>("office").pipe(
+          Dag.node("research", (_, input) => Effect.map(researcher.run(input), (result) => result.content)),
+          Dag.node("mail", {
+            dependsOn: ["research"],
+            run: ({ research }) => Effect.map(mailerAgent.run(`Mail ${research}`), (result) => result.content)
+          })
+        )
+        const requests = yield* Queue.unbounded<Approval.Request>()
+        const durable = Durable.dag(office, {
+          input: Schema.String,
+          onApproval: (request) => Queue.offer(requests, request)
+        })
+        const filename = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "agents-durable-")), "runs.db")
+        const engine = () =>
+          durable.layer.pipe(
+            Layer.provideMerge(Durable.layerSingleRunner()),
+            Layer.provide(SqliteClient.layer({ filename }))
+          )
+        const request = yield* Effect.gen(function*() {
+          yield* durable.start("Find Ada", { runId: "dag-1" })
+          return yield* Queue.take(requests)
+        }).pipe(Effect.provide(engine()), Effect.scoped)
+        expect([request.runId, request.toolCall.name]).toEqual(["dag-1.mail", "send_email"])
+        const result = yield* Effect.gen(function*() {
+          yield* durable.approve("dag-1", request.approvalId)
+          return yield* durable.run("Find Ada", { runId: "dag-1" })
+        }).pipe(Effect.provide(engine()), Effect.scoped)
+        expect(result.status).toBe("completed")
+        expect(result.nodes.mail).toMatchObject({ status: "completed", output: "Done: sent to ada@example.com" })
+        expect(sent).toEqual(["ada@example.com"])
+        expect(yield* researcherModel.requests).toHaveLength(1)
+        expect(yield* mailerModel.requests).toHaveLength(2)
       }),
     60_000
   )

@@ -1,7 +1,7 @@
 /**
- * Durable runs on `@effect/workflow` and `@effect/cluster`: a run of an agent
- * is a workflow whose model calls and tool calls are activities, persisted
- * as each one ends. After a crash (`kill -9`), the run resumes by itself
+ * Durable runs on `@effect/workflow` and `@effect/cluster`: a run of an agent,
+ * a team (`make`) or a DAG (`dag`) is a workflow whose model calls and tool
+ * calls are activities, persisted as each one ends. After a crash (`kill -9`), the run resumes by itself
  * when the process starts again (or, with runners on Postgres, on another
  * runner), and no call that ended is made again:
  *
@@ -10,7 +10,8 @@
  * - a tool call that was in flight is made again only if its tool is
  *   `idempotent`; otherwise the model reads that its outcome is unknown
  *   (at most once);
- * - agents called as tools record their own calls the same way.
+ * - agents called as tools, a team's members and the agents of a DAG's
+ *   nodes record their own calls the same way.
  *
  * @example
  * ```ts
@@ -59,6 +60,7 @@ import * as os from "node:os"
 import type * as Agent from "../Agent.js"
 import * as AgentError from "../AgentError.js"
 import * as Approval from "../Approval.js"
+import * as Dag from "../Dag.js"
 import { DurableNotServed } from "../http/AgentApi.js"
 import * as DurableRuns from "../http/DurableRuns.js"
 import * as Registry from "../http/Registry.js"
@@ -155,17 +157,17 @@ export interface RunOptions {
 }
 
 /**
- * An agent or a team whose runs are durable.
+ * Runs that are durable: an agent's, a team's (`make`) or a DAG's (`dag`),
+ * taking `Input` and answering `Result`, or failing with `E`.
  *
  * @since 0.1.0
  * @category models
  */
-export interface Durable<Output> {
-  readonly runnable: Agent.Runnable<Output>
+export interface Durable<Input, Result, E> {
   /**
-   * Registers the runnable's workflow with the engine: build it with the
-   * engine, before any run starts. It keeps the runs cancelled in a table of
-   * the engine's database (`effect_agents_durable_cancels`).
+   * Registers the workflow with the engine: build it with the engine,
+   * before any run starts. It keeps the runs cancelled in a table of the
+   * engine's database (`effect_agents_durable_cancels`).
    */
   readonly layer: Layer.Layer<never, SqlError, WorkflowEngine.WorkflowEngine | SqlClient.SqlClient>
   /**
@@ -173,12 +175,9 @@ export interface Durable<Output> {
    * again for the same `runId` (after a restart, say) waits for the same
    * run, or answers its result, without running it again.
    */
-  run(
-    input: Run.Input,
-    options: RunOptions
-  ): Effect.Effect<Run.RunResult<Output>, AgentError.AgentError, WorkflowEngine.WorkflowEngine>
+  run(input: Input, options: RunOptions): Effect.Effect<Result, E, WorkflowEngine.WorkflowEngine>
   /** Starts the run durably and answers at once. */
-  start(input: Run.Input, options: RunOptions): Effect.Effect<void, never, WorkflowEngine.WorkflowEngine>
+  start(input: Input, options: RunOptions): Effect.Effect<void, never, WorkflowEngine.WorkflowEngine>
   /**
    * Approves a call the run `runId` waits for (see `Approval`): the run,
    * suspended until then (across restarts), goes on; `always` approves the
@@ -203,13 +202,7 @@ export interface Durable<Output> {
    */
   cancel(runId: string): Effect.Effect<void, SqlError, WorkflowEngine.WorkflowEngine | SqlClient.SqlClient>
   /** The run's outcome once it has ended; none while it runs (or before it started). */
-  poll(
-    runId: string
-  ): Effect.Effect<
-    Option.Option<Exit.Exit<Run.RunResult<Output>, AgentError.AgentError>>,
-    never,
-    WorkflowEngine.WorkflowEngine
-  >
+  poll(runId: string): Effect.Effect<Option.Option<Exit.Exit<Result, E>>, never, WorkflowEngine.WorkflowEngine>
 }
 
 /**
@@ -225,39 +218,29 @@ export interface Options {
   readonly onApproval?: ((request: Approval.Request) => Effect.Effect<void>) | undefined
 }
 
-/**
- * An agent or a team whose runs are durable. Its answer is a string unless
- * `output` gives the Schema of its output (the one it was made with). In a
- * team, the leader's and every member's calls are recorded (a member's
- * run has the same id on every replay), and a member's call waiting for
- * approval waits durably, whatever the team's mode.
- *
- * @since 0.1.0
- * @category constructors
- */
-export const make: {
-  (runnable: Agent.Runnable<string>, options?: Options): Durable<string>
-  <Output, I>(
-    runnable: Agent.Runnable<Output>,
-    options: Options & { readonly output: Schema.Schema<Output, I> }
-  ): Durable<Output>
-} = <Output, I>(
-  runnable: Agent.Runnable<Output>,
-  options?: Options & { readonly output?: Schema.Schema<Output, I> }
-): Durable<Output> => {
-  const output = (options?.output ?? Schema.String) as Schema.Schema<Output, I>
-  const onApproval = options?.onApproval ??
-    ((request: Approval.Request) =>
-      Effect.logInfo(`run ${request.runId} waits for approval ${request.approvalId}: ${request.toolCall.name}`))
+/** A durable workflow: its name, the Schemas of its input, result and error, and what a run does. */
+interface Spec<Input, II, Result, RI, E, EI> {
+  readonly name: string
+  readonly input: Schema.Schema<Input, II>
+  readonly success: Schema.Schema<Result, RI>
+  readonly error: Schema.Schema<E, EI>
+  readonly execute: (input: Input, runId: string) => Effect.Effect<Result, E>
+}
+
+const logApproval = (request: Approval.Request) =>
+  Effect.logInfo(`run ${request.runId} waits for approval ${request.approvalId}: ${request.toolCall.name}`)
+
+/** The workflow of `spec`, its runs' model and tool calls journaled, its approvals durable deferreds. */
+const durable = <Input, II, Result, RI, E, EI>(
+  spec: Spec<Input, II, Result, RI, E, EI>,
+  options: Options | undefined
+): Durable<Input, Result, E> => {
+  const onApproval = options?.onApproval ?? logApproval
   const workflow = Workflow.make({
-    name: `${Team.isTeam(runnable) ? "team" : "agent"}/${runnable.name}`,
-    payload: { runId: Schema.String, input: Run.Input },
-    // a team's result keeps its leader and members
-    success: Run.anyRunResult(output as Schema.Schema<unknown, unknown>, AgentError.AgentError) as Schema.Schema<
-      Run.RunResult<Output>,
-      unknown
-    >,
-    error: AgentError.AgentError,
+    name: spec.name,
+    payload: { runId: Schema.String, input: spec.input },
+    success: spec.success,
+    error: spec.error,
     idempotencyKey: ({ runId }) => runId,
     // a caller waiting for a suspended run (an approval) asks again at most every 5 s
     suspendedRetrySchedule: Schedule.exponential("200 millis", 1.5).pipe(Schedule.union(Schedule.spaced("5 seconds")))
@@ -271,14 +254,21 @@ export const make: {
         (context) => {
           const cancelled = Effect.orDie(isCancelled(sql, executionId))
           return RunContext.locally(
-            runnable.run(input, { runId }),
+            spec.execute(input, runId),
             (outer) => ({ ...outer, journal: journal(context, onApproval, cancelled) })
           )
         }
       )
     )
   }))
-  const executionId = (runId: string) => workflow.executionId({ runId, input: "" })
+  // an execution's id is made of the workflow's name and idempotency key (the run id) alone: a twin
+  // workflow whose payload is the run id makes it without the input
+  const ids = Workflow.make({
+    name: spec.name,
+    payload: { runId: Schema.String },
+    idempotencyKey: ({ runId }) => runId
+  })
+  const executionId = (runId: string) => ids.executionId({ runId })
   const decide = (runId: string, approvalId: string, verdict: Suspended.Verdict) =>
     Effect.gen(function*() {
       const deferred = decisionOf(approvalId)
@@ -287,7 +277,6 @@ export const make: {
       yield* DurableDeferred.succeed(deferred, { token, value: { ...verdict, at } })
     })
   return {
-    runnable,
     layer,
     run: (input, { runId }) => workflow.execute({ runId, input }),
     start: (input, { runId }) => Effect.asVoid(workflow.execute({ runId, input }, { discard: true })),
@@ -306,6 +295,102 @@ export const make: {
         (result) => result !== undefined && result._tag === "Complete" ? Option.some(result.exit) : Option.none()
       )
   }
+}
+
+/**
+ * An agent or a team whose runs are durable. Its answer is a string unless
+ * `output` gives the Schema of its output (the one it was made with). In a
+ * team, the leader's and every member's calls are recorded (a member's
+ * run has the same id on every replay), and a member's call waiting for
+ * approval waits durably, whatever the team's mode.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: {
+  (
+    runnable: Agent.Runnable<string>,
+    options?: Options
+  ): Durable<Run.Input, Run.RunResult<string>, AgentError.AgentError>
+  <Output, I>(
+    runnable: Agent.Runnable<Output>,
+    options: Options & { readonly output: Schema.Schema<Output, I> }
+  ): Durable<Run.Input, Run.RunResult<Output>, AgentError.AgentError>
+} = <Output, I>(
+  runnable: Agent.Runnable<Output>,
+  options?: Options & { readonly output?: Schema.Schema<Output, I> }
+): Durable<Run.Input, Run.RunResult<Output>, AgentError.AgentError> => {
+  const output = (options?.output ?? Schema.String) as Schema.Schema<unknown, unknown>
+  return durable({
+    name: `${Team.isTeam(runnable) ? "team" : "agent"}/${runnable.name}`,
+    input: Run.Input,
+    // a team's result keeps its leader and members
+    success: Run.anyRunResult(output, AgentError.AgentError) as Schema.Schema<Run.RunResult<Output>, unknown>,
+    error: AgentError.AgentError,
+    execute: (input, runId) => runnable.run(input, { runId })
+  }, options)
+}
+
+/** What a DAG's nodes fail with by default: an agent's failure, a timeout. */
+const NodeError = Schema.Union(AgentError.AgentError, Dag.NodeTimeout, Dag.NodeDefect)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface DagOptions<I, II> extends Options, Omit<Dag.RunOptions, "runId"> {
+  /** The Schema of the DAG's input. */
+  readonly input: Schema.Schema<I, II>
+  /** The Schema of the nodes' outputs (default: JSON, as is). */
+  readonly output?: Schema.Schema<unknown, unknown> | undefined
+}
+
+/**
+ * A DAG whose runs are durable: the agents and teams its nodes run without
+ * an id of their own are named after their node (see `Dag.RunOptions`), so
+ * their model and tool calls are recorded and made once, and their
+ * approvals wait durably. What a node does besides running agents runs
+ * again when the DAG is replayed after a crash: keep it free of side
+ * effects, or idempotent. The nodes' outputs are JSON unless `output` gives
+ * their Schema; their errors are agents' errors and timeouts unless `error`
+ * gives theirs.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const dag: {
+  <I, II, Out, E extends Schema.Schema.Type<typeof NodeError>>(
+    dag: Dag.Dag<I, Out, E>,
+    options: DagOptions<I, II>
+  ): Durable<I, Dag.DagResult<Out, E>, Dag.DefinitionError>
+  <I, II, Out, E, EI>(
+    dag: Dag.Dag<I, Out, E>,
+    options: DagOptions<I, II> & { readonly error: Schema.Schema<E, EI> }
+  ): Durable<I, Dag.DagResult<Out, E>, Dag.DefinitionError>
+} = <I, II, Out, E>(
+  self: Dag.Dag<I, Out, E>,
+  options: DagOptions<I, II> & { readonly error?: Schema.Schema<E, unknown> | undefined }
+): Durable<I, Dag.DagResult<Out, E>, Dag.DefinitionError> => {
+  const error = (options.error ?? NodeError) as Schema.Schema<unknown, unknown>
+  const { concurrency, onFailure } = options
+  return durable({
+    name: `dag/${self.name}`,
+    input: options.input,
+    // the result's Schema knows node names as strings; the DAG's type knows them by name
+    success: Run.dagResult(
+      options.output ?? Schema.Unknown,
+      Schema.Union(error, Dag.NodeDefect)
+    ) as unknown as Schema.Schema<
+      Dag.DagResult<Out, E>,
+      unknown
+    >,
+    error: Schema.Union(Dag.DuplicateNode, Dag.UnknownDependency),
+    execute: (input, runId) =>
+      Dag.run(self as Dag.Dag<I, Out, E>, input, { concurrency, onFailure, runId }) as Effect.Effect<
+        Dag.DagResult<Out, E>,
+        Dag.DefinitionError
+      >
+  }, options)
 }
 
 /**
@@ -466,7 +551,7 @@ export const layerServed: Layer.Layer<
   Effect.gen(function*() {
     const registry = yield* Registry.Registry
     const engine = yield* WorkflowEngine.WorkflowEngine
-    const durables = new Map<string, Durable<unknown>>()
+    const durables = new Map<string, Durable<Run.Input, Run.RunResult<unknown>, AgentError.AgentError>>()
     for (const [name, served] of registry.runnables) {
       durables.set(name, make(served.runnable, { output: Schema.Unknown }))
     }

@@ -96,6 +96,7 @@ export type Event = RunEvent.NodeEvent | RunEvent.Forwarded
 export interface Options {
   readonly concurrency?: number | "unbounded" | undefined
   readonly onFailure?: "fail-fast" | "continue" | undefined
+  readonly runId?: string | undefined
 }
 
 /** How the executor makes the errors of the public module (which imports this one). */
@@ -166,7 +167,10 @@ export const execute = (
     if (definition.invalid !== undefined) return Effect.fail(definition.invalid)
     // where the agents inside nodes stream: the DAG's own stream, or the run it is nested in
     const base = emit === undefined && outer.emit !== undefined ? [...outer.path, definition.name] : [definition.name]
-    const execution = new Execution(definition, input, options, errors, emit, emit ?? outer.emit, base, spans)
+    const runId = RunContext.runIdIn(outer, options?.runId)
+    const sink = emit ?? outer.emit
+    const durable = outer.journal !== undefined
+    const execution = new Execution(definition, input, options, errors, emit, sink, base, spans, runId, durable)
     return spans.span("dag.run", { attributes: { "dag.name": definition.name, "dag.nodes": definition.specs.length } })(
       execution.run
     )
@@ -188,7 +192,10 @@ class Execution {
     /** Where the agents inside nodes stream, if anywhere. */
     readonly sink: RunContext.Emit | undefined,
     base: ReadonlyArray<string>,
-    readonly spans: Tracing
+    readonly spans: Tracing,
+    readonly runId: string,
+    /** The run is part of a durable run (see `journal.ts`). */
+    readonly durable: boolean
   ) {
     this.dag = definition.name
     this.plan = planOf(definition)
@@ -221,6 +228,10 @@ class Execution {
       )
       // the group fails with our signal alone (node failures are outcomes); an interruption is from outside
       if (Exit.isFailure(exit) && Cause.isInterrupted(exit.cause)) return yield* Exit.failCause(exit.cause)
+      // a durable run suspends (for an approval) by interrupting the node's fiber: the run stops, and goes on when replayed
+      if (this.durable && Exit.isSuccess(exit) && this.nodes.some((node) => node.status === "interrupted")) {
+        return yield* Effect.interrupt
+      }
       return yield* this.result
     })
   }
@@ -291,7 +302,12 @@ class Execution {
     const once = Effect.onExit(
       Effect.suspend(() => {
         node.attempts++
-        return spec.run(deps, this.input)
+        // the runs the node starts are named after it: the same names on every replay (see `runIds`)
+        const prefix = `${this.runId}.${spec.name}${node.attempts === 1 ? "" : `#${node.attempts}`}`
+        return RunContext.locally(spec.run(deps, this.input), (context) => ({
+          ...context,
+          runIds: RunContext.runIds(prefix)
+        }))
       }),
       // an interrupted fiber loses the failures of its Effect on the way up (past `retry`,
       // `exit`): keep the failure of an attempt that failed while it was being cancelled

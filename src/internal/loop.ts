@@ -544,7 +544,7 @@ const runWith = <Output>(
 ): Effect.Effect<Run.RunResult<Output>, AgentError> =>
   Effect.flatMap(Effect.zip(tracing, Effect.clock), ([spans, clock]) => {
     const first = start._tag === "State" ? start.state : RunState.initial({
-      runId: start.runId ?? crypto.randomUUID(),
+      runId: RunContext.runIdIn(context, start.runId),
       agent: config.name,
       instructions: config.instructions,
       input: start.input
@@ -585,6 +585,7 @@ const wrapped = <Output>(
     path: env.path,
     report: undefined,
     account: config.delegates ? progress.charge : context.account,
+    runIds: undefined,
     call: undefined
   }
   const metered = Effect.onExit(

@@ -15,6 +15,9 @@
  *   delegates to spends.
  * - `journal`: the journal of the durable run the fiber works for (see
  *   `journal.ts`), which every run of its tree records its calls in.
+ * - `runIds`: the ids of the runs started in a DAG's node without one of
+ *   their own: the same on every replay of the node, so that a durable DAG's
+ *   agents find their journal.
  * - `call`: the call site of a delegation (a delegating tool's call, a
  *   team's member run): the run started there takes the site's id, finds
  *   its kept state when the caller was resumed, and leaves its suspension
@@ -60,12 +63,26 @@ export interface CallSite {
   suspended: RunSuspended | undefined
 }
 
+/** Names the runs started without an id of their own, in order. */
+export type RunIds = () => string
+
+/** The ids `${prefix}`, `${prefix}.2`, `${prefix}.3`… */
+export const runIds = (prefix: string): RunIds => {
+  let started = 0
+  return () => ++started === 1 ? prefix : `${prefix}.${started}`
+}
+
+/** The id of a run that starts in `context` with `runId` (or none). */
+export const runIdIn = (context: RunContext, runId: string | undefined): string =>
+  runId ?? context.runIds?.() ?? crypto.randomUUID()
+
 export interface RunContext {
   readonly path: ReadonlyArray<string>
   readonly emit: Emit | undefined
   readonly collector: Collector | undefined
   readonly report: Report | undefined
   readonly account: Report | undefined
+  readonly runIds: RunIds | undefined
   readonly call: CallSite | undefined
   readonly journal: Journal | undefined
 }
@@ -77,6 +94,7 @@ export const root: RunContext = {
   collector: undefined,
   report: undefined,
   account: undefined,
+  runIds: undefined,
   call: undefined,
   journal: undefined
 }
@@ -123,7 +141,7 @@ export const running = <A, E, R>(
  */
 const seesAs = (a: RunContext, b: RunContext): boolean =>
   a.emit === b.emit && a.collector === b.collector && a.report === b.report && a.account === b.account &&
-  a.call === b.call && a.journal === b.journal &&
+  a.runIds === b.runIds && a.call === b.call && a.journal === b.journal &&
   (a.path === b.path || (a.emit === undefined && a.collector === undefined))
 
 /** Runs the run that `effect` starts asked to `report` what it spent, should it fail. */

@@ -182,7 +182,7 @@ class TeamRun<Output> {
     readonly streaming: Streaming<Output> | undefined,
     readonly context: RunContext.RunContext
   ) {
-    this.runId = options?.runId ?? crypto.randomUUID()
+    this.runId = RunContext.runIdIn(context, options?.runId)
     this.input = start.input
     this.resumed = start._tag === "Resume"
     this.path = streaming === undefined ? [config.name] : [...streaming.parent, config.name]
@@ -207,8 +207,12 @@ class TeamRun<Output> {
     const attributes = { "gen_ai.agent.name": config.name, "team.mode": config.mode, "run.id": this.runId }
     return Effect.flatMap(Effect.zip(tracing, Effect.clock), ([spans, clock]) =>
       spans.span("team.run", { attributes })(
-        RunContext.running(limited, context, { ...context, report: undefined, call: undefined }, () =>
-          this.metrics(clock))
+        RunContext.running(
+          limited,
+          context,
+          { ...context, report: undefined, runIds: undefined, call: undefined },
+          () => this.metrics(clock)
+        )
       ))
   }
 
