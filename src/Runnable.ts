@@ -43,7 +43,8 @@ export interface RunOptions {
   readonly runId?: string | undefined
   /**
    * Called with the run's state after each half of each step (see
-   * `RunState`): store it, and `agent.resume` continues the run from it.
+   * `RunState`), and once with the state a resumed run starts from when it
+   * holds the answer: store it, and `agent.resume` continues the run from it.
    */
   readonly onState?: ((state: RunState.RunState) => Effect.Effect<void>) | undefined
   /**

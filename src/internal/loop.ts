@@ -499,15 +499,20 @@ const stepsFrom = <Output>(
       : complete(env, outcome.state, outcome.answer.content, outcome.answer.output))
 }
 
-/** A stored state that holds its answer: the answer, decoded again. */
-const finished = <Output>(env: Env<Output>, state: RunState.RunState, content: string) => {
-  const output = env.config.output
-  if (output === undefined) return complete(env, state, content, content as Output)
-  const decoded = output.decode(content)
-  return Either.isRight(decoded)
-    ? complete(env, state, content, decoded.right)
-    : Effect.fail(new OutputInvalid({ agent: env.agent, content, issues: decoded.left }))
-}
+/**
+ * A stored state that holds its answer: the answer, decoded again. The
+ * state is told to `onState` (whoever keeps the run's last state, a team
+ * that may suspend again, has it).
+ */
+const finished = <Output>(env: Env<Output>, state: RunState.RunState, content: string) =>
+  save(env, state, (latest) => {
+    const output = env.config.output
+    if (output === undefined) return complete(env, latest, content, content as Output)
+    const decoded = output.decode(content)
+    return Either.isRight(decoded)
+      ? complete(env, latest, content, decoded.right)
+      : Effect.fail(new OutputInvalid({ agent: env.agent, content, issues: decoded.left }))
+  })
 
 /** The run's result, its span's last attributes and its `RunCompleted`. */
 const complete = <Output>(
