@@ -145,6 +145,26 @@ describe("npm run example -- durable", () => {
   )
 })
 
+describe("npm run example -- durable-dag", () => {
+  it.effect(
+    "the DAG waits for the approval across an engine restart, then finishes without a model call twice",
+    () =>
+      Effect.gen(function*() {
+        const { exitCode, stderr, stdout } = yield* runner("durable-dag")
+        expect({ exitCode, stderr }).toEqual({ exitCode: 0, stderr: "" })
+        expect(stdout.trim().split("\n")).toEqual([
+          "run report-ada.mail waits for send_email; the engine stops",
+          "a new engine: approved",
+          "  ✉ sent to ada@example.com",
+          "research: ada@example.com",
+          "mail: Ada has the report.",
+          "3 model calls in all: none made twice"
+        ])
+      }),
+    60_000
+  )
+})
+
 describe("npm run example -- mcp", () => {
   it.effect(
     "an agent calls the tools of server-everything over stdio; a bad call is a ToolInputInvalid it reads",
