@@ -206,6 +206,36 @@ describe("Durable approvals", () => {
   )
 })
 
+/**
+ * Runs `durable` under `runId` on two engines, one after the other, on one
+ * SQLite file: the first starts the run and stops once it waits for an
+ * approval (told to `requests`); the second approves it and runs it to its
+ * end, as a process started again would.
+ */
+const acrossRestart = <In, A, E>(
+  durable: Durable.Durable<In, A, E>,
+  requests: Queue.Queue<Approval.Request>,
+  input: In,
+  runId: string
+) =>
+  Effect.gen(function*() {
+    const filename = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "agents-durable-")), "runs.db")
+    const engine = () =>
+      durable.layer.pipe(
+        Layer.provideMerge(Durable.layerSingleRunner()),
+        Layer.provide(SqliteClient.layer({ filename }))
+      )
+    const request = yield* Effect.gen(function*() {
+      yield* durable.start(input, { runId })
+      return yield* Queue.take(requests)
+    }).pipe(Effect.provide(engine()), Effect.scoped)
+    const result = yield* Effect.gen(function*() {
+      yield* durable.approve(runId, request.approvalId)
+      return yield* durable.run(input, { runId })
+    }).pipe(Effect.provide(engine()), Effect.scoped)
+    return { request, result }
+  })
+
 describe("Durable teams", () => {
   it.live(
     "a broadcasting team's member waits for approval across a restart; no call that ended is made again",
@@ -226,24 +256,9 @@ describe("Durable teams", () => {
         })
         const requests = yield* Queue.unbounded<Approval.Request>()
         const durable = Durable.make(team, { onApproval: (request) => Queue.offer(requests, request) })
-        const filename = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "agents-durable-")), "runs.db")
-        const engine = () =>
-          durable.layer.pipe(
-            Layer.provideMerge(Durable.layerSingleRunner()),
-            Layer.provide(SqliteClient.layer({ filename }))
-          )
-        // the first engine starts the run, which waits for the mailer's approval; then it stops
-        const request = yield* Effect.gen(function*() {
-          yield* durable.start("Mail Ada", { runId: "office-1" })
-          return yield* Queue.take(requests)
-        }).pipe(Effect.provide(engine()), Effect.scoped)
+        const { request, result } = yield* acrossRestart(durable, requests, "Mail Ada", "office-1")
         expect([request.agent, request.toolCall.name]).toEqual(["mailer", "send_email"])
         expect(request.runId).toBe("office-1.mailer")
-        // a second engine on the same file: the decision comes, the run goes on from its journal
-        const result = yield* Effect.gen(function*() {
-          yield* durable.approve("office-1", request.approvalId)
-          return yield* durable.run("Mail Ada", { runId: "office-1" })
-        }).pipe(Effect.provide(engine()), Effect.scoped)
         expect(result.content).toContain("Summary of:")
         expect(Team.isTeamResult(result) && result.members.map((run) => run.member).sort()).toEqual([
           "mailer",
@@ -281,21 +296,8 @@ describe("Durable DAGs", () => {
           input: Schema.String,
           onApproval: (request) => Queue.offer(requests, request)
         })
-        const filename = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "agents-durable-")), "runs.db")
-        const engine = () =>
-          durable.layer.pipe(
-            Layer.provideMerge(Durable.layerSingleRunner()),
-            Layer.provide(SqliteClient.layer({ filename }))
-          )
-        const request = yield* Effect.gen(function*() {
-          yield* durable.start("Find Ada", { runId: "dag-1" })
-          return yield* Queue.take(requests)
-        }).pipe(Effect.provide(engine()), Effect.scoped)
+        const { request, result } = yield* acrossRestart(durable, requests, "Find Ada", "dag-1")
         expect([request.runId, request.toolCall.name]).toEqual(["dag-1.mail", "send_email"])
-        const result = yield* Effect.gen(function*() {
-          yield* durable.approve("dag-1", request.approvalId)
-          return yield* durable.run("Find Ada", { runId: "dag-1" })
-        }).pipe(Effect.provide(engine()), Effect.scoped)
         expect(result.status).toBe("completed")
         expect(result.nodes.mail).toMatchObject({ status: "completed", output: "Done: sent to ada@example.com" })
         expect(sent).toEqual(["ada@example.com"])
