@@ -16,6 +16,7 @@ export const examples: Readonly<Record<string, string>> = {
   "tools": "plain, Promise, Effect and blocking tools; toolkit.execute",
   "mcp": "an agent using an MCP server's tools: the reference server over stdio, its tools prefixed",
   "openai": "an agent on OpenAiModel: the real API with OPENAI_API_KEY, else a local server",
+  "providers": "@effect/ai providers (Anthropic, OpenAI) as models, offline; a fallback from OpenAI to Anthropic",
   "promise": "Agent.runPromise from Promise code; a caller that gives up stops the run",
   "chat": "a terminal chat whose conversation is a session in a SQLite file: it remembers across restarts",
   "resume": "a run stopped after its first step, stored as JSON, resumed by a fresh agent",

@@ -158,3 +158,24 @@ describe("npm run example -- mcp", () => {
     60_000
   )
 })
+
+describe("npm run example -- providers", () => {
+  it.effect(
+    "agents on @effect/ai-anthropic and @effect/ai-openai answer with a tool; an OpenAI outage falls back to Anthropic",
+    () =>
+      Effect.gen(function*() {
+        const { exitCode, stderr, stdout } = yield* runner("providers")
+        expect({ exitCode, stderr }).toEqual({ exitCode: 0, stderr: "" })
+        expect(stdout).toContain(
+          "▸ @effect/ai-anthropic: \"It is 21°C with clear skies in Lisbon.\" (2 steps, 1 tool call)"
+        )
+        expect(stdout).toContain(
+          "▸ @effect/ai-openai: \"It is 21°C with clear skies in Lisbon.\" (2 steps, 1 tool call)"
+        )
+        expect(stdout).toContain(
+          "▸ fallback: OpenAI answered 503 4 times; \"It is 21°C with clear skies in Lisbon.\" (steps by claude-local, claude-local)"
+        )
+      }),
+    60_000
+  )
+})
