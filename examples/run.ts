@@ -19,6 +19,8 @@ export const examples: Readonly<Record<string, string>> = {
   "providers": "@effect/ai providers (Anthropic, OpenAI) as models, offline; a fallback from OpenAI to Anthropic",
   "promise": "Agent.runPromise from Promise code; a caller that gives up stops the run",
   "chat": "a terminal chat whose conversation is a session in a SQLite file: it remembers across restarts",
+  "recording":
+    "a run recorded to a JSON file against the local server, replayed with no server; a changed prompt caught",
   "resume": "a run stopped after its first step, stored as JSON, resumed by a fresh agent",
   "approval": "a tool that needs approval: the run suspends, a second process approves, the run finishes",
   "durable": "a durable run killed (SIGKILL) mid-run and run again: no call that ended is made again",

@@ -179,3 +179,21 @@ describe("npm run example -- providers", () => {
     60_000
   )
 })
+
+describe("npm run example -- recording", () => {
+  it.effect(
+    "records a run against the local server, replays it with no server, and catches a changed prompt",
+    () =>
+      Effect.gen(function*() {
+        const { exitCode, stderr, stdout } = yield* runner("recording")
+        expect({ exitCode, stderr }).toEqual({ exitCode: 0, stderr: "" })
+        expect(stdout.split("\n").filter((line) => line.length > 0)).toEqual([
+          "recorded: \"19°C and light rain in Dublin: take an umbrella.\" (2 requests to the server)",
+          "the file: effect-agents/recording version 1, 2 calls (generate, generate), no key in it: true",
+          "replayed: \"19°C and light rain in Dublin: take an umbrella.\" (1 tool call, no server)",
+          "changed prompt: InvalidRequest: replay of weather.json: the request differs from recorded call 1 at messages[1].content: recorded \"Weather in Dublin?\", got \"Weather in Cork?\""
+        ])
+      }),
+    60_000
+  )
+})

@@ -306,7 +306,12 @@ describe("the names that moved between layers", () => {
       const Testing = yield* exportsOf("effect-agents/testing")
       expect(["OpenAiClient", "OpenAiModel"].filter((name) => Object.hasOwn(Root, name))).toEqual([])
       expect(Object.keys(OpenAi).sort()).toEqual(["OpenAiClient", "OpenAiModel"])
-      expect(Object.keys(Testing).sort()).toEqual(["AnthropicCompatServer", "OpenAiCompatServer", "ScriptedModel"])
+      expect(Object.keys(Testing).sort()).toEqual([
+        "AnthropicCompatServer",
+        "OpenAiCompatServer",
+        "Recording",
+        "ScriptedModel"
+      ])
       expect(Root.ModelError.RateLimited).toBe(Root.AgentError.RateLimited)
     }))
 

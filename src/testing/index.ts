@@ -13,4 +13,7 @@ export * as AnthropicCompatServer from "./AnthropicCompatServer.js"
 export * as OpenAiCompatServer from "./OpenAiCompatServer.js"
 
 /** @since 0.1.0 */
+export * as Recording from "./Recording.js"
+
+/** @since 0.1.0 */
 export * as ScriptedModel from "./ScriptedModel.js"
