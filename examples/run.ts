@@ -26,6 +26,8 @@ export const examples: Readonly<Record<string, string>> = {
   "durable": "a durable run killed (SIGKILL) mid-run and run again: no call that ended is made again",
   "http-server": "two agents served over HTTP: curl commands, the typed client, until Ctrl-C",
   "batches": "a server's batches in a SQLite file: one survives its server's stop, interrupted, its results kept",
+  "tracing":
+    "a run's spans (invoke_agent, chat, execute_tool) with GenAI attributes, on OpenTelemetry's console exporter",
   "task-group": "three fetches in a TaskGroup; then one fails and the others are interrupted",
   "dag": "a sales report as a DAG: analyses side by side, makespans, node events",
   "team": "a research team under a coordinating leader, printed as it streams",

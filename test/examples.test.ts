@@ -197,3 +197,31 @@ describe("npm run example -- recording", () => {
     60_000
   )
 })
+
+describe("npm run example -- tracing", () => {
+  it.effect(
+    "prints the run's spans with their GenAI attributes on the console exporter, the failed attempt in error",
+    () =>
+      Effect.gen(function*() {
+        const { exitCode, stderr, stdout } = yield* runner("tracing")
+        expect({ exitCode, stderr }).toEqual({ exitCode: 0, stderr: "" })
+        const names = [...stdout.matchAll(/^ {2}name: '([^']+)',$/gm)].map((match) => match[1])
+        // spans print as they end: the innermost first
+        expect(names).toEqual([
+          "chat gpt-4o-mini",
+          "chat gpt-4o-mini",
+          "execute_tool get_weather",
+          "agent.step",
+          "chat gpt-4o-mini",
+          "agent.step",
+          "invoke_agent Weather Agent"
+        ])
+        expect(stdout).toContain("'error.type': 'ModelUnavailable'")
+        expect(stdout).toContain("'gen_ai.provider.name': 'openai'")
+        expect(stdout).toContain("'gen_ai.tool.name': 'get_weather'")
+        expect(stdout).toContain("'gen_ai.usage.input_tokens': 132")
+        expect(stdout).toContain("answer: 24°C and sunny in Rome.")
+      }),
+    60_000
+  )
+})

@@ -40,10 +40,12 @@
  */
 import type * as AiError from "@effect/ai/AiError"
 import * as AiLanguageModel from "@effect/ai/LanguageModel"
+import * as AiModel from "@effect/ai/Model"
 import type * as AiTool from "@effect/ai/Tool"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as Bridge from "../internal/effect-ai/bridge.js"
 import * as LanguageModel from "../LanguageModel.js"
@@ -173,7 +175,9 @@ export const fromEffectAi = (service: AiLanguageModel.Service, options: Options)
 
 /**
  * This library's model on the `@effect/ai` `LanguageModel` in context (a
- * provider's layer, e.g. `AnthropicLanguageModel.layer`).
+ * provider's layer, e.g. `AnthropicLanguageModel.layer`). Without a
+ * `provider` option, the provider is the one an `@effect/ai` `Model` names
+ * (`AnthropicLanguageModel.model(...)` provides `"anthropic"`).
  *
  * @example
  * ```ts
@@ -197,7 +201,12 @@ export const fromEffectAi = (service: AiLanguageModel.Service, options: Options)
  * @category constructors
  */
 export const make = (options: Options): Effect.Effect<EffectAiModel, never, AiLanguageModel.LanguageModel> =>
-  Effect.map(AiLanguageModel.LanguageModel, (service) => fromEffectAi(service, options))
+  Effect.zipWith(
+    AiLanguageModel.LanguageModel,
+    Effect.serviceOption(AiModel.ProviderName),
+    (service, provider) =>
+      fromEffectAi(service, { ...options, provider: options.provider ?? Option.getOrUndefined(provider) })
+  )
 
 /**
  * A layer of this library's `LanguageModel` on the `@effect/ai` one in context.

@@ -14,7 +14,7 @@ import type * as RunEvent from "../RunEvent.js"
 import * as TaskGroup from "../TaskGroup.js"
 import * as Own from "./own.js"
 import * as RunContext from "./runContext.js"
-import { type Tracing, tracing } from "./tracing.js"
+import { operation, type Tracing, tracing } from "./tracing.js"
 
 /** What the graph of a DAG holds for each node: its name and what it depends on. */
 export interface NodeInfo {
@@ -167,7 +167,13 @@ export const execute = (
     // where the agents inside nodes stream: the DAG's own stream, or the run it is nested in
     const base = emit === undefined && outer.emit !== undefined ? [...outer.path, definition.name] : [definition.name]
     const execution = new Execution(definition, input, options, errors, emit, emit ?? outer.emit, base, spans)
-    return spans.span("dag.run", { attributes: { "dag.name": definition.name, "dag.nodes": definition.specs.length } })(
+    const attributes = {
+      "gen_ai.operation.name": operation.invokeWorkflow,
+      "gen_ai.workflow.name": definition.name,
+      "dag.name": definition.name,
+      "dag.nodes": definition.specs.length
+    }
+    return spans.span(`${operation.invokeWorkflow} ${definition.name}`, { attributes })(
       execution.run
     )
   })

@@ -351,7 +351,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
         )
       }))
 
-    return LanguageModel.make({ model: options.model, generate, stream, enforcesTimeout: true })
+    return LanguageModel.make({ model: options.model, provider: "openai", generate, stream, enforcesTimeout: true })
   })
 
 /**

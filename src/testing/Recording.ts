@@ -13,6 +13,7 @@
  *   "format": "effect-agents/recording",
  *   "version": 1,
  *   "model": "gpt-4o-mini",
+ *   "provider": "openai",
  *   "calls": [
  *     {
  *       "method": "generate",
@@ -153,7 +154,13 @@ export const make = (
 
     // the whole file, every text scrubbed, written beside the target and renamed over it
     const write = lock.withPermits(1)(Effect.suspend(() => {
-      const file = encodeFile({ format: Format.format, version: Format.version, model: model.model, calls })
+      const file = encodeFile({
+        format: Format.format,
+        version: Format.version,
+        model: model.model,
+        ...(model.provider === undefined ? {} : { provider: model.provider }),
+        calls
+      })
       const json = JSON.stringify(file, (_, value) => typeof value === "string" ? scrub(value) : value, 2)
       return fs.writeFileString(temporary, `${json}\n`).pipe(
         Effect.zipRight(fs.rename(temporary, options.path)),
@@ -194,7 +201,7 @@ export const make = (
       }))
 
     // the wrapped model enforces its own timeouts
-    return LanguageModel.make({ model: model.model, generate, stream, enforcesTimeout: true })
+    return LanguageModel.make({ model: model.model, provider: model.provider, generate, stream, enforcesTimeout: true })
   })
 
 /**

@@ -79,6 +79,8 @@ export type Script = internal.Script
 export interface Options {
   /** The model's name (default `"scripted"`). */
   readonly model?: string | undefined
+  /** The provider's name in spans (default `"scripted"`). */
+  readonly provider?: string | undefined
   /** The latency of turns that give none. */
   readonly latency?: Duration.DurationInput | undefined
   /**
@@ -200,7 +202,13 @@ export const make = (script: Script, options?: Options): Effect.Effect<ScriptedM
       }))
 
     const scripted: ScriptedModel = {
-      ...LanguageModel.make({ model, generate, stream, enforcesTimeout: true }),
+      ...LanguageModel.make({
+        model,
+        provider: options?.provider ?? "scripted",
+        generate,
+        stream,
+        enforcesTimeout: true
+      }),
       requests: Effect.sync(() => cursor.requests.slice())
     }
     return scripted
@@ -342,7 +350,7 @@ export const replay = (path: string): Effect.Effect<ScriptedModel, RecordingInva
         return call.error === undefined ? parts : Stream.concat(parts, Stream.fail(call.error))
       })
     const replayed: ScriptedModel = {
-      ...LanguageModel.make({ model: file.model, generate, stream, enforcesTimeout: true }),
+      ...LanguageModel.make({ model: file.model, provider: file.provider, generate, stream, enforcesTimeout: true }),
       requests: Effect.sync(() => requests.slice())
     }
     return replayed

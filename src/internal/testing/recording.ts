@@ -60,6 +60,7 @@ export const File = Schema.Struct({
   format: Schema.Literal(format),
   version: Schema.Literal(version),
   model: Schema.String,
+  provider: Schema.optional(Schema.String),
   calls: Schema.Array(Call)
 })
 
