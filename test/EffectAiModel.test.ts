@@ -239,6 +239,34 @@ describe("EffectAiModel over @effect/ai-openai", () => {
     }))
 })
 
+describe("structured output through generateObject", () => {
+  const Forecast = Schema.Struct({ city: Schema.String, temperatureC: Schema.Number })
+  const forecast = { city: "Oslo", temperatureC: -3 }
+  const forecasterOn = (model: LanguageModel.Service) =>
+    Agent.make({ name: "Forecaster", instructions: "Forecast.", model, output: Forecast })
+
+  it.scopedLive("@effect/ai-openai asks for the output's JSON Schema as text.format and decodes the answer", () =>
+    Effect.gen(function*() {
+      const { model, requests } = yield* onOpenAi([{ text: JSON.stringify(forecast) }])
+      const result = yield* Effect.flatMap(forecasterOn(model), (agent) => agent.run("Oslo?"))
+      expect(result.output).toEqual(forecast)
+      const [body] = yield* requests
+      expect(body).toMatchObject({ text: { format: { type: "json_schema", name: "Forecaster" } } })
+    }))
+
+  it.scopedLive("@effect/ai-anthropic forces a tool named after the output, whose input is the answer", () =>
+    Effect.gen(function*() {
+      const { model, requests } = yield* onAnthropic((request) => ({
+        toolCalls: request.tools.map((tool) => ({ name: tool.name, arguments: forecast }))
+      }))
+      const result = yield* Effect.flatMap(forecasterOn(model), (agent) => agent.run("Oslo?"))
+      expect(result.output).toEqual(forecast)
+      const [body] = yield* requests
+      // the agent's own tools are not sent beside it: Anthropic's generateObject replaces them
+      expect(body).toMatchObject({ tools: [{ name: "Forecaster" }], tool_choice: { type: "tool", name: "Forecaster" } })
+    }))
+})
+
 describe("a fallback chain across providers", () => {
   it.scopedLive("policy.fallback: Anthropic answers after an OpenAI outage, with the same retries", () =>
     Effect.gen(function*() {

@@ -17,6 +17,13 @@
  *   message; a failed connection `ModelUnavailable`; an answer that does not
  *   decode `MalformedResponse`; an error event inside a stream by its type.
  *
+ * What goes through `@effect/ai` is what it models: `parallelToolCalls` and
+ * a caller's `AbortSignal` are not passed on (interruption is, and aborts
+ * the request); tool-call arguments that are not JSON fail the call
+ * (`MalformedResponse`) instead of reaching the loop; a provider may shape
+ * structured output its own way (Anthropic's forced tool replaces the
+ * agent's tools in that request).
+ *
  * @example
  * ```ts
  * import { AnthropicClient, AnthropicLanguageModel } from "@effect/ai-anthropic"
@@ -108,7 +115,12 @@ const assemble = (parts: Parts, model: string): Effect.Effect<LanguageModel.Gene
     text,
     toolCalls,
     usage: finish?.usage ?? LanguageModel.emptyUsage,
-    finishReason: finish?.finishReason ?? (toolCalls.length > 0 ? "tool-calls" : "stop"),
+    // structured output by a forced tool call (Anthropic's) finishes for "tool calls" with none left for the loop
+    finishReason: toolCalls.length > 0
+      ? "tool-calls"
+      : finish === undefined || finish.finishReason === "tool-calls"
+      ? "stop"
+      : finish.finishReason,
     model: finish?.model ?? model
   })
 }
