@@ -25,16 +25,16 @@ const bridged = (
   )
 
 /** `@effect/ai-openai` (the Responses API) against the project's OpenAI-compatible server. */
-const onOpenAi = (script: ScriptedModel.Script) =>
+const onOpenAi = (script: ScriptedModel.Script, options?: Partial<EffectAiModel.Options>) =>
   Effect.gen(function*() {
     const server = yield* OpenAiCompatServer.make(script)
     const model = yield* bridged(
-      { model: "sim", provider: "openai" },
+      { model: "sim", provider: "openai", ...options },
       OpenAiLanguageModel.layer({ model: "sim" }).pipe(
         Layer.provide(AiOpenAiClient.layer({ apiKey: Redacted.make(apiKey), apiUrl: server.url }))
       )
     )
-    return { model, requests: Effect.map(server.requests, (all) => all.map((r) => r.body)) }
+    return { model, server, requests: Effect.map(server.requests, (all) => all.map((r) => r.body)) }
   })
 
 /** `@effect/ai-anthropic` against the scripted Anthropic Messages server. */
@@ -224,6 +224,24 @@ describe("EffectAiModel over @effect/ai-anthropic", () => {
 })
 
 describe("EffectAiModel over @effect/ai-openai", () => {
+  it.scopedLive("a server that echoes the key in its error does not pass it on: secrets are scrubbed", () =>
+    Effect.gen(function*() {
+      const echo = new AgentError.AuthenticationFailed({ message: `Incorrect API key provided: ${apiKey}` })
+      const { model } = yield* onOpenAi([{ fail: { error: echo } }], { secrets: [Redacted.make(apiKey)] })
+      const error = yield* Effect.flip(model.generate({ messages: [{ role: "user", content: "hi" }], tools: [] }))
+      expect(error).toMatchObject({ _tag: "AuthenticationFailed", message: "Incorrect API key provided: <redacted>" })
+    }))
+
+  it.scopedLive("the policy's model timeout stops a hanging request: ModelTimeout, and the server sees the client go", () =>
+    Effect.gen(function*() {
+      const { model, server } = yield* onOpenAi([{ hang: true }])
+      const agent = yield* agentOn(model, { modelTimeout: "200 millis", retry: false })
+      const error = yield* Effect.flip(agent.run("hi"))
+      expect(error._tag).toBe("ModelTimeout")
+      const stats = yield* server.awaitStats((stats) => stats.open === 0)
+      expect(stats.abortedByClient).toBe(1)
+    }))
+
   it.scopedLive("a connection refused is a retryable ModelUnavailable naming the server", () =>
     Effect.gen(function*() {
       // the same provider, pointed at a port nothing listens on

@@ -53,8 +53,10 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as Bridge from "../internal/effect-ai/bridge.js"
+import * as Scrub from "../internal/scrub.js"
 import * as LanguageModel from "../LanguageModel.js"
 import type { ModelError } from "../ModelError.js"
 
@@ -67,6 +69,12 @@ export interface Options {
   readonly model: string
   /** The provider's name for spans (`gen_ai.provider.name`), e.g. `"anthropic"`. */
   readonly provider?: string | undefined
+  /**
+   * Values taken out of every error message (replaced with `<redacted>`),
+   * whole or masked as providers print them: give the API key, so that a
+   * server that echoes it does not pass it on.
+   */
+  readonly secrets?: ReadonlyArray<Redacted.Redacted | string> | undefined
 }
 
 /**
@@ -80,9 +88,6 @@ export interface EffectAiModel extends LanguageModel.Service {
 }
 
 type Parts = ReadonlyArray<AiLanguageModel.GenerateTextResponse<Record<string, AiTool.Any>>["content"][number]>
-
-const fail = <A>(error: AiError.AiError): Effect.Effect<A, ModelError> =>
-  Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.fail(Bridge.fromAiError(error, now)))
 
 /** The options `@effect/ai` is called with: the prompt, and the tools with our tool choice, unresolved. */
 const optionsOf = (request: LanguageModel.GenerateRequest) => ({
@@ -98,8 +103,12 @@ const isOurs = (part: LanguageModel.StreamPart | ModelError): part is LanguageMo
   part._tag === "TextDelta" || part._tag === "ToolCall" || part._tag === "Finish"
 
 /** Generated parts, assembled into our response. */
-const assemble = (parts: Parts, model: string): Effect.Effect<LanguageModel.GenerateResponse, ModelError> => {
-  const map = Bridge.makePartMapper(model)
+const assemble = (
+  parts: Parts,
+  model: string,
+  scrub: (text: string) => string
+): Effect.Effect<LanguageModel.GenerateResponse, ModelError> => {
+  const map = Bridge.makePartMapper(model, scrub)
   let text = ""
   const toolCalls: Array<LanguageModel.ToolCall> = []
   let finish: LanguageModel.FinishPart | undefined
@@ -144,6 +153,11 @@ const assemble = (parts: Parts, model: string): Effect.Effect<LanguageModel.Gene
  * @category constructors
  */
 export const fromEffectAi = (service: AiLanguageModel.Service, options: Options): EffectAiModel => {
+  const scrub = Scrub.make(
+    (options.secrets ?? []).map((secret) => Redacted.isRedacted(secret) ? Redacted.value(secret) : secret)
+  )
+  const fail = <A>(error: AiError.AiError): Effect.Effect<A, ModelError> =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.fail(Bridge.fromAiError(error, now, scrub)))
   const generate = (
     request: LanguageModel.GenerateRequest
   ): Effect.Effect<LanguageModel.GenerateResponse, ModelError> =>
@@ -158,7 +172,7 @@ export const fromEffectAi = (service: AiLanguageModel.Service, options: Options)
         })
       return Effect.flatMap(
         Effect.catchAll(generated, fail<AiLanguageModel.GenerateTextResponse<Record<string, AiTool.Any>>>),
-        (response) => assemble(response.content, options.model)
+        (response) => assemble(response.content, options.model, scrub)
       )
     })
 
@@ -170,7 +184,7 @@ export const fromEffectAi = (service: AiLanguageModel.Service, options: Options)
       )
     }
     return Stream.suspend(() => {
-      const map = Bridge.makePartMapper(options.model)
+      const map = Bridge.makePartMapper(options.model, scrub)
       return service.streamText(optionsOf(request)).pipe(
         Stream.catchAll((error) => Stream.fromEffect(fail<never>(error))),
         Stream.mapEffect((part) => {

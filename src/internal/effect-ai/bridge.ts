@@ -139,7 +139,7 @@ export const toToolCall = (part: { readonly id: string; readonly name: string; r
  * Response parts (generated or streamed) as ours: text, our tool calls (not
  * those the provider ran), the finish with its usage and the answering model.
  */
-export const makePartMapper = (model: string) => {
+export const makePartMapper = (model: string, scrub: (text: string) => string) => {
   let answeredBy = model
   return (part: Response.AllParts<Record<string, AiTool.Any>>): LanguageModel.StreamPart | ModelError | undefined => {
     switch (part.type) {
@@ -160,7 +160,7 @@ export const makePartMapper = (model: string) => {
           model: answeredBy
         }
       case "error":
-        return fromErrorPart(part.error)
+        return fromErrorPart(part.error, scrub)
       default:
         return undefined
     }
@@ -188,22 +188,23 @@ const printableUrl = (url: string): string => {
 }
 
 /** An error sent inside a 200 event stream (Anthropic's `event: error`, OpenAI's `error` event). */
-export const fromErrorPart = (error: unknown): ModelError => {
+export const fromErrorPart = (error: unknown, scrub: (text: string) => string): ModelError => {
   const inner = typeof error === "object" && error !== null && "error" in error ? error.error : error
   const kind = ProviderErrors.errorKind(inner) ?? ProviderErrors.errorKind(error)
   const message = typeof inner === "object" && inner !== null && "message" in inner && typeof inner.message === "string"
     ? inner.message
     : "the model server sent an error in its stream"
-  return ProviderErrors.fromKind(kind, { message })
+  return ProviderErrors.fromKind(kind, { message: scrub(message) })
 }
 
 /**
  * The `ModelError` of an `AiError`: a response's status decides (429 with its
  * retry-after, 401/403, 5xx and 408/409, other 4xx), a transport failure is
  * `ModelUnavailable`, output that does not decode is `MalformedResponse`.
- * Messages carry the server's message, never headers (the key).
+ * Messages carry the server's message, never headers (the key), with
+ * `scrub` applied (it takes out the secrets it was given).
  */
-export const fromAiError = (error: AiError.AiError, now: number): ModelError => {
+export const fromAiError = (error: AiError.AiError, now: number, scrub: (text: string) => string): ModelError => {
   switch (error._tag) {
     case "HttpResponseError": {
       const status = error.response.status
@@ -212,7 +213,7 @@ export const fromAiError = (error: AiError.AiError, now: number): ModelError => 
           message: `the response to ${printableUrl(error.request.url)} could not be read`
         })
       }
-      const message = serverMessage(error.body) ?? `the model server answered ${status}`
+      const message = scrub(serverMessage(error.body) ?? `the model server answered ${status}`)
       const kind = ProviderErrors.kindOfStatus(status) ?? "invalid-request"
       const headers = error.response.headers
       const retryAfter = kind === "rate-limit" ? ProviderErrors.retryAfter((name) => headers[name], now) : undefined
@@ -221,16 +222,22 @@ export const fromAiError = (error: AiError.AiError, now: number): ModelError => 
     case "HttpRequestError":
       return error.reason === "Transport"
         ? new ModelUnavailable({
-          message: `the connection to ${printableUrl(error.request.url)} failed${
-            error.description ? `: ${error.description}` : ""
-          }`
+          message: scrub(
+            `the connection to ${printableUrl(error.request.url)} failed${
+              error.description ? `: ${error.description}` : ""
+            }`
+          )
         })
-        : new InvalidRequest({ message: error.description ?? `the request could not be sent (${error.reason})` })
+        : new InvalidRequest({
+          message: scrub(error.description ?? `the request could not be sent (${error.reason})`)
+        })
     case "MalformedInput":
-      return new InvalidRequest({ message: error.description ?? "the provider could not take the request" })
+      return new InvalidRequest({ message: scrub(error.description ?? "the provider could not take the request") })
     case "MalformedOutput":
-      return new MalformedResponse({ message: error.description ?? "the provider's answer could not be decoded" })
+      return new MalformedResponse({
+        message: scrub(error.description ?? "the provider's answer could not be decoded")
+      })
     case "UnknownError":
-      return new ModelUnavailable({ message: error.description ?? "the provider failed" })
+      return new ModelUnavailable({ message: scrub(error.description ?? "the provider failed") })
   }
 }
