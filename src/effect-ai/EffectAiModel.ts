@@ -53,7 +53,7 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Redacted from "effect/Redacted"
+import type * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as Bridge from "../internal/effect-ai/bridge.js"
 import * as Scrub from "../internal/scrub.js"
@@ -153,9 +153,7 @@ const assemble = (
  * @category constructors
  */
 export const fromEffectAi = (service: AiLanguageModel.Service, options: Options): EffectAiModel => {
-  const scrub = Scrub.make(
-    (options.secrets ?? []).map((secret) => Redacted.isRedacted(secret) ? Redacted.value(secret) : secret)
-  )
+  const scrub = Scrub.fromSecrets(options.secrets)
   const fail = <A>(error: AiError.AiError): Effect.Effect<A, ModelError> =>
     Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.fail(Bridge.fromAiError(error, now, scrub)))
   const generate = (

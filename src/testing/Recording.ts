@@ -60,7 +60,7 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
-import * as Redacted from "effect/Redacted"
+import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Scrub from "../internal/scrub.js"
@@ -145,9 +145,7 @@ export const make = (
 ): Effect.Effect<LanguageModel.Service, never, FileSystem.FileSystem> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
-    const scrub = Scrub.make(
-      (options.secrets ?? []).map((secret) => Redacted.isRedacted(secret) ? Redacted.value(secret) : secret)
-    )
+    const scrub = Scrub.fromSecrets(options.secrets)
     const calls: Array<Format.Call> = []
     const lock = yield* Effect.makeSemaphore(1)
     const temporary = `${options.path}.tmp`
