@@ -390,6 +390,11 @@ export interface FinishPart {
 export interface Service {
   /** The model's name, used in spans and results. */
   readonly model: string
+  /**
+   * The provider's name, as OpenTelemetry's GenAI conventions name it
+   * (`gen_ai.provider.name`: `"openai"`, `"anthropic"`, ...), when known.
+   */
+  readonly provider?: string | undefined
   readonly generate: (request: GenerateRequest) => Effect.Effect<GenerateResponse, ModelError>
   readonly stream: (request: GenerateRequest) => Stream.Stream<StreamPart, ModelError>
 }
@@ -433,6 +438,8 @@ export class LanguageModel extends Context.Tag("effect-agents/LanguageModel")<La
  */
 export const make = (options: {
   readonly model: string
+  /** The provider's name for spans (`gen_ai.provider.name`). */
+  readonly provider?: string | undefined
   readonly generate: Service["generate"]
   readonly stream?: Service["stream"] | undefined
   /** Whether `generate` and `stream` stop calls at the request's `timeout` themselves. */
@@ -442,11 +449,14 @@ export const make = (options: {
   const stream = options.stream ??
     ((request: GenerateRequest) =>
       Stream.unwrap(Effect.map(generate(request), (response) => Stream.fromIterable(toParts(response)))))
-  if (options.enforcesTimeout) return { model: options.model, generate, stream }
+  const named = options.provider === undefined
+    ? { model: options.model }
+    : { model: options.model, provider: options.provider }
+  if (options.enforcesTimeout) return { ...named, generate, stream }
   const limited = (request: GenerateRequest) =>
     request.timeout !== undefined && Duration.isFinite(request.timeout) ? request.timeout : undefined
   return {
-    model: options.model,
+    ...named,
     generate: (request) => {
       const timeout = limited(request)
       return timeout === undefined

@@ -699,7 +699,7 @@ describe("observability", () => {
       const base = yield* Effect.tracer
       const recording = Tracer.make({ span: (...args) => base.span(...args), context: base.context })
       yield* Effect.withTracer(agent.run("recording tracer"), recording)
-      expect(seen).toEqual([Option.none(), Option.some("tool.call")])
+      expect(seen).toEqual([Option.none(), Option.some("execute_tool probe")])
     }))
 
   it.effect("every run, step, model call and tool call is a span", () =>
@@ -723,25 +723,33 @@ describe("observability", () => {
       const parentName = (span: Tracer.Span) =>
         Option.match(span.parent, { onNone: () => "(root)", onSome: (parent) => (parent as Tracer.Span).name })
       expect(spans.map((span) => [span.name, parentName(span)])).toEqual([
-        ["agent.run", "(root)"],
-        ["agent.step", "agent.run"],
-        ["model.call", "agent.step"],
-        ["tool.call", "agent.step"],
-        ["agent.step", "agent.run"],
-        ["model.call", "agent.step"]
+        ["invoke_agent tester", "(root)"],
+        ["agent.step", "invoke_agent tester"],
+        ["chat scripted", "agent.step"],
+        ["execute_tool add", "agent.step"],
+        ["agent.step", "invoke_agent tester"],
+        ["chat scripted", "agent.step"]
       ])
       const attributes = (name: string) => Object.fromEntries(spans.find((span) => span.name === name)!.attributes)
-      expect(attributes("agent.run")).toMatchObject({
+      expect(attributes("invoke_agent tester")).toMatchObject({
+        "gen_ai.operation.name": "invoke_agent",
+        "gen_ai.provider.name": "scripted",
         "gen_ai.agent.name": "tester",
         "gen_ai.request.model": "scripted",
         "gen_ai.usage.input_tokens": 30,
         "gen_ai.usage.output_tokens": 4
       })
-      expect(attributes("model.call")).toMatchObject({
+      expect(attributes("chat scripted")).toMatchObject({
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": "scripted",
         "gen_ai.request.model": "scripted",
         "gen_ai.usage.input_tokens": 10,
         "gen_ai.usage.output_tokens": 3
       })
-      expect(attributes("tool.call")).toMatchObject({ "gen_ai.tool.name": "add", "gen_ai.tool.call.id": "call_0_0" })
+      expect(attributes("execute_tool add")).toMatchObject({
+        "gen_ai.operation.name": "execute_tool",
+        "gen_ai.tool.name": "add",
+        "gen_ai.tool.call.id": "call_0_0"
+      })
     }))
 })

@@ -183,3 +183,70 @@ describe("npm run example -- mcp", () => {
     60_000
   )
 })
+
+describe("npm run example -- providers", () => {
+  it.effect(
+    "agents on @effect/ai-anthropic and @effect/ai-openai answer with a tool; an OpenAI outage falls back to Anthropic",
+    () =>
+      Effect.gen(function*() {
+        const { exitCode, stderr, stdout } = yield* runner("providers")
+        expect({ exitCode, stderr }).toEqual({ exitCode: 0, stderr: "" })
+        expect(stdout).toContain(
+          "▸ @effect/ai-anthropic: \"It is 21°C with clear skies in Lisbon.\" (2 steps, 1 tool call)"
+        )
+        expect(stdout).toContain(
+          "▸ @effect/ai-openai: \"It is 21°C with clear skies in Lisbon.\" (2 steps, 1 tool call)"
+        )
+        expect(stdout).toContain(
+          "▸ fallback: OpenAI answered 503 4 times; \"It is 21°C with clear skies in Lisbon.\" (steps by claude-local, claude-local)"
+        )
+      }),
+    60_000
+  )
+})
+
+describe("npm run example -- recording", () => {
+  it.effect(
+    "records a run against the local server, replays it with no server, and catches a changed prompt",
+    () =>
+      Effect.gen(function*() {
+        const { exitCode, stderr, stdout } = yield* runner("recording")
+        expect({ exitCode, stderr }).toEqual({ exitCode: 0, stderr: "" })
+        expect(stdout.split("\n").filter((line) => line.length > 0)).toEqual([
+          "recorded: \"19°C and light rain in Dublin: take an umbrella.\" (2 requests to the server)",
+          "the file: effect-agents/recording version 1, 2 calls (generate, generate), no key in it: true",
+          "replayed: \"19°C and light rain in Dublin: take an umbrella.\" (1 tool call, no server)",
+          "changed prompt: InvalidRequest: replay of weather.json: the request differs from recorded call 1 at messages[1].content: recorded \"Weather in Dublin?\", got \"Weather in Cork?\""
+        ])
+      }),
+    60_000
+  )
+})
+
+describe("npm run example -- tracing", () => {
+  it.effect(
+    "prints the run's spans with their GenAI attributes on the console exporter, the failed attempt in error",
+    () =>
+      Effect.gen(function*() {
+        const { exitCode, stderr, stdout } = yield* runner("tracing")
+        expect({ exitCode, stderr }).toEqual({ exitCode: 0, stderr: "" })
+        const names = [...stdout.matchAll(/^ {2}name: '([^']+)',$/gm)].map((match) => match[1])
+        // spans print as they end: the innermost first
+        expect(names).toEqual([
+          "chat gpt-4o-mini",
+          "chat gpt-4o-mini",
+          "execute_tool get_weather",
+          "agent.step",
+          "chat gpt-4o-mini",
+          "agent.step",
+          "invoke_agent Weather Agent"
+        ])
+        expect(stdout).toContain("'error.type': 'ModelUnavailable'")
+        expect(stdout).toContain("'gen_ai.provider.name': 'openai'")
+        expect(stdout).toContain("'gen_ai.tool.name': 'get_weather'")
+        expect(stdout).toContain("'gen_ai.usage.input_tokens': 132")
+        expect(stdout).toContain("answer: 24°C and sunny in Rome.")
+      }),
+    60_000
+  )
+})

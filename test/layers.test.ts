@@ -187,10 +187,15 @@ describe("the import graph of src/", () => {
     }).toEqual({ missing: [], imports: [] })
   })
 
-  it("the root entry reaches no import of the openai SDK, nor of @effect/sql", () => {
+  it("the root entry reaches no import of the openai SDK, nor of @effect/sql, nor of @effect/ai", () => {
     const rootEntry = entries.get("effect-agents")
     expect(rootEntry).toBe("src/index.ts")
-    expect(violations([rootEntry!], (module) => module === "openai" || module.startsWith("@effect/sql"))).toEqual([])
+    expect(
+      violations(
+        [rootEntry!],
+        (module) => module === "openai" || module.startsWith("@effect/sql") || module.startsWith("@effect/ai")
+      )
+    ).toEqual([])
   })
 
   it("no module of the OpenAI provider, of the test helpers, nor the printer is on an import cycle", () => {
@@ -301,7 +306,12 @@ describe("the names that moved between layers", () => {
       const Testing = yield* exportsOf("effect-agents/testing")
       expect(["OpenAiClient", "OpenAiModel"].filter((name) => Object.hasOwn(Root, name))).toEqual([])
       expect(Object.keys(OpenAi).sort()).toEqual(["OpenAiClient", "OpenAiModel"])
-      expect(Object.keys(Testing).sort()).toEqual(["OpenAiCompatServer", "ScriptedModel"])
+      expect(Object.keys(Testing).sort()).toEqual([
+        "AnthropicCompatServer",
+        "OpenAiCompatServer",
+        "Recording",
+        "ScriptedModel"
+      ])
       expect(Root.ModelError.RateLimited).toBe(Root.AgentError.RateLimited)
     }))
 

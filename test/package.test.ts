@@ -60,6 +60,7 @@ const importedPackages = (): ReadonlyMap<string, ReadonlySet<string>> => {
  * installs nothing for it.
  */
 const optionalPeers: Record<string, ReadonlyArray<string>> = {
+  "@effect/ai": ["src/effect-ai", "src/internal/effect-ai"],
   "@effect/cluster": ["src/durable"],
   "@effect/sql": ["src/durable", "src/internal/sql", "src/sql"],
   "@effect/workflow": ["src/durable"],
@@ -68,10 +69,11 @@ const optionalPeers: Record<string, ReadonlyArray<string>> = {
 }
 
 describe("package.json", () => {
-  it("declares every package src/ imports as a peer (with a dev copy): Effect's required, the OpenAI SDK, @effect/sql and the durable engine optional", () => {
+  it("declares every package src/ imports as a peer (with a dev copy): Effect's required, the OpenAI SDK, @effect/ai, @effect/sql and the durable engine optional", () => {
     const imported = importedPackages()
     expect([...imported.keys()].sort()).toEqual(
       [
+        "@effect/ai",
         "@effect/cluster",
         "@effect/platform",
         "@effect/platform-node",
@@ -107,6 +109,7 @@ describe("package.json", () => {
 
   it("asks for the Effect 3 line, and the openai SDK 6, @effect/sql, the durable engine and the MCP SDK 2 only for what needs them", () => {
     expect(manifest.peerDependencies).toEqual({
+      "@effect/ai": expect.stringMatching(/^\^0\.37\./),
       "@effect/cluster": expect.stringMatching(/^\^0\.60\./),
       "@effect/workflow": expect.stringMatching(/^\^0\.19\./),
       "@effect/platform": expect.stringMatching(/^\^0\.97\./),
@@ -117,6 +120,7 @@ describe("package.json", () => {
       "openai": expect.stringMatching(/^\^6\./)
     })
     expect(manifest.peerDependenciesMeta).toEqual({
+      "@effect/ai": { optional: true },
       "@effect/cluster": { optional: true },
       "@effect/sql": { optional: true },
       "@effect/workflow": { optional: true },
@@ -152,7 +156,8 @@ const publicEntries = {
   "effect-agents/http": "http/index",
   "effect-agents/sql": "sql/index",
   "effect-agents/durable": "durable/index",
-  "effect-agents/mcp": "mcp/index"
+  "effect-agents/mcp": "mcp/index",
+  "effect-agents/effect-ai": "effect-ai/index"
 }
 const notExported = [
   "effect-agents/internal/loop",
@@ -209,6 +214,7 @@ describe("package.json exports", () => {
     expect(Object.keys(manifest.exports).sort()).toEqual([
       ".",
       "./durable",
+      "./effect-ai",
       "./http",
       "./mcp",
       "./openai",

@@ -14,7 +14,7 @@ import type * as RunEvent from "../RunEvent.js"
 import * as TaskGroup from "../TaskGroup.js"
 import * as Own from "./own.js"
 import * as RunContext from "./runContext.js"
-import { type Tracing, tracing } from "./tracing.js"
+import { operation, type Tracing, tracing } from "./tracing.js"
 
 /** What the graph of a DAG holds for each node: its name and what it depends on. */
 export interface NodeInfo {
@@ -171,7 +171,13 @@ export const execute = (
     const sink = emit ?? outer.emit
     const durable = outer.journal !== undefined
     const execution = new Execution(definition, input, options, errors, emit, sink, base, spans, runId, durable)
-    return spans.span("dag.run", { attributes: { "dag.name": definition.name, "dag.nodes": definition.specs.length } })(
+    const attributes = {
+      "gen_ai.operation.name": operation.invokeWorkflow,
+      "gen_ai.workflow.name": definition.name,
+      "dag.name": definition.name,
+      "dag.nodes": definition.specs.length
+    }
+    return spans.span(`${operation.invokeWorkflow} ${definition.name}`, { attributes })(
       execution.run
     )
   })

@@ -31,7 +31,7 @@ import * as Prompts from "./prompts.js"
 import * as RunContext from "./runContext.js"
 import * as Suspended from "./suspended.js"
 import * as ToolCalls from "./toolCalls.js"
-import { type Tracing, tracing } from "./tracing.js"
+import { operation, type Tracing, tracing } from "./tracing.js"
 
 /** What the loop needs to know of an agent. */
 export interface LoopConfig<Output> {
@@ -609,9 +609,11 @@ const wrapped = <Output>(
       })
   )
   const attributes = {
+    "gen_ai.operation.name": operation.invokeAgent,
     "gen_ai.agent.name": config.name,
+    ...(config.model.provider === undefined ? {} : { "gen_ai.provider.name": config.model.provider }),
     "gen_ai.request.model": config.model.model,
     "run.id": progress.state.runId
   }
-  return env.tracing.span("agent.run", { attributes })(metered)
+  return env.tracing.span(`${operation.invokeAgent} ${config.name}`, { attributes })(metered)
 }

@@ -15,7 +15,7 @@ import { MalformedResponse } from "../ModelError.js"
 import * as Policy from "../Policy.js"
 import type * as RunEvent from "../RunEvent.js"
 import * as Retry from "./retry.js"
-import type { Tracing } from "./tracing.js"
+import { operation, type Tracing } from "./tracing.js"
 
 /** What a model call needs to know of its run. */
 export interface Env {
@@ -160,13 +160,21 @@ const traced = <E>(
     Effect.tap((response) =>
       env.tracing.annotate({
         "gen_ai.response.model": response.model,
+        "gen_ai.response.finish_reasons": [response.finishReason],
         "gen_ai.usage.input_tokens": response.usage.inputTokens,
         "gen_ai.usage.output_tokens": response.usage.outputTokens
       })
     ),
-    env.tracing.span("model.call", {
+    env.tracing.span(`${operation.chat} ${model.model}`, {
       kind: "client",
-      attributes: { "gen_ai.request.model": model.model, "gen_ai.agent.name": env.agent, "agent.step": step }
+      attributes: {
+        "gen_ai.operation.name": operation.chat,
+        ...(model.provider === undefined ? {} : { "gen_ai.provider.name": model.provider }),
+        "gen_ai.request.model": model.model,
+        "gen_ai.request.stream": env.emit !== undefined,
+        "gen_ai.agent.name": env.agent,
+        "agent.step": step
+      }
     })
   )
 }

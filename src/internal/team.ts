@@ -19,7 +19,7 @@ import * as TaskGroup from "../TaskGroup.js"
 import * as Delegate from "./delegate.js"
 import * as Prompts from "./prompts.js"
 import * as RunContext from "./runContext.js"
-import { tracing } from "./tracing.js"
+import { operation, tracing } from "./tracing.js"
 
 /** What a member's failure does (see `Team.MemberFailure`). */
 export type MemberFailure = "report" | "fail"
@@ -204,16 +204,24 @@ class TeamRun<Output> {
         onTimeout: () => new RunTimeout({ agent: config.name, timeout: policy.runTimeout })
       })
       : this.body
-    const attributes = { "gen_ai.agent.name": config.name, "team.mode": config.mode, "run.id": this.runId }
-    return Effect.flatMap(Effect.zip(tracing, Effect.clock), ([spans, clock]) =>
-      spans.span("team.run", { attributes })(
-        RunContext.running(
-          limited,
-          context,
-          { ...context, report: undefined, runIds: undefined, call: undefined },
-          () => this.metrics(clock)
+    const attributes = {
+      "gen_ai.operation.name": operation.invokeAgent,
+      "gen_ai.agent.name": config.name,
+      "team.mode": config.mode,
+      "run.id": this.runId
+    }
+    return Effect.flatMap(
+      Effect.zip(tracing, Effect.clock),
+      ([spans, clock]) =>
+        spans.span(`${operation.invokeAgent} ${config.name}`, { attributes })(
+          RunContext.running(
+            limited,
+            context,
+            { ...context, report: undefined, runIds: undefined, call: undefined },
+            () => this.metrics(clock)
+          )
         )
-      ))
+    )
   }
 
   private metrics(clock: Clock.Clock): RunMetrics {

@@ -21,7 +21,7 @@ import type { Done } from "./journal.js"
 import { currentCall, type Journal, toolKey } from "./journal.js"
 import * as Own from "./own.js"
 import * as RunContext from "./runContext.js"
-import type { Tracing } from "./tracing.js"
+import { operation, type Tracing } from "./tracing.js"
 
 /** What the tool calls of a step need to know of their run. */
 export interface Env {
@@ -116,7 +116,7 @@ const one = (env: Env, step: number, toolCall: LanguageModel.ToolCall): Effect.E
         }
         const done = { record, message }
         let after: Effect.Effect<unknown> = Effect.void
-        if (tracing.traced && error !== undefined) after = tracing.annotate({ "tool.error": error._tag })
+        if (tracing.traced && error !== undefined) after = tracing.annotate({ "error.type": error._tag })
         if (emit !== undefined) {
           after = Effect.zipRight(after, emit({ _tag: "ToolCallCompleted", runId, agent, path, step, call: record }))
         }
@@ -142,7 +142,14 @@ const one = (env: Env, step: number, toolCall: LanguageModel.ToolCall): Effect.E
     ? recorded
     : Effect.zipRight(emit({ _tag: "ToolCallStarted", runId, agent, path, step, toolCall }), recorded)
   if (!tracing.traced) return announced
-  return tracing.span("tool.call", {
-    attributes: { "gen_ai.tool.name": toolCall.name, "gen_ai.tool.call.id": toolCall.id, "agent.step": step }
+  return tracing.span(`${operation.executeTool} ${toolCall.name}`, {
+    attributes: {
+      "gen_ai.operation.name": operation.executeTool,
+      "gen_ai.tool.name": toolCall.name,
+      "gen_ai.tool.call.id": toolCall.id,
+      "gen_ai.tool.type": "function",
+      "gen_ai.agent.name": agent,
+      "agent.step": step
+    }
   })(announced)
 }

@@ -29,9 +29,32 @@ export interface Tracing {
 
 const untraced: Tracing = { traced: false, span: () => identity, annotate: () => Effect.void }
 
+/**
+ * OpenTelemetry's `error.type` of a failure: a tagged error's tag
+ * (`RateLimited`, `ToolTimeout`), else the convention's `_OTHER`.
+ */
+export const errorType = (error: unknown): string =>
+  typeof error === "object" && error !== null && "_tag" in error && typeof error._tag === "string"
+    ? error._tag
+    : "_OTHER"
+
+/** The GenAI conventions' operation names (`gen_ai.operation.name`), which also begin their spans' names. */
+export const operation = {
+  chat: "chat",
+  executeTool: "execute_tool",
+  invokeAgent: "invoke_agent",
+  invokeWorkflow: "invoke_workflow"
+} as const
+
 const traced: Tracing = {
   traced: true,
-  span: (name, options) => (self) => Effect.withSpan(self, name, { captureStackTrace: false, ...options }),
+  // a span that fails says why in `error.type`, as the conventions ask (its status is the tracer's: an error)
+  span: (name, options) => (self) =>
+    Effect.withSpan(
+      Effect.tapError(self, (error) => Effect.annotateCurrentSpan("error.type", errorType(error))),
+      name,
+      { captureStackTrace: false, ...options }
+    ),
   annotate: (attributes) => Effect.annotateCurrentSpan(attributes)
 }
 

@@ -30,7 +30,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import OpenAI from "openai"
 import * as NodeFetch from "../internal/openai/nodeFetch.js"
-import * as Scrub from "../internal/openai/scrub.js"
+import * as Scrub from "../internal/scrub.js"
 
 /**
  * @since 0.1.0

@@ -53,18 +53,11 @@ import * as Stream from "effect/Stream"
 import type OpenAI from "openai"
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai"
 import * as Wire from "../internal/openai/chatCompletions.js"
+import * as ProviderErrors from "../internal/providerErrors.js"
 import * as Timers from "../internal/timers.js"
 import * as LanguageModel from "../LanguageModel.js"
 import type { ModelError } from "../ModelError.js"
-import {
-  AuthenticationFailed,
-  InvalidRequest,
-  isModelError,
-  MalformedResponse,
-  ModelTimeout,
-  ModelUnavailable,
-  RateLimited
-} from "../ModelError.js"
+import { isModelError, MalformedResponse, ModelTimeout, ModelUnavailable } from "../ModelError.js"
 import { OpenAiClient } from "./OpenAiClient.js"
 
 /**
@@ -110,16 +103,8 @@ const noDeadline: Deadline = { cancel: () => {}, timedOut: undefined }
  * @since 0.1.0
  * @category errors
  */
-export const retryAfter = (headers: Headers | undefined, now: number): Duration.Duration | undefined => {
-  const ms = Number.parseFloat(headers?.get("retry-after-ms") ?? "")
-  if (Number.isFinite(ms) && ms >= 0) return Duration.millis(ms)
-  const value = headers?.get("retry-after")?.trim()
-  if (!value) return undefined
-  const seconds = Number(value)
-  if (Number.isFinite(seconds) && seconds >= 0) return Duration.millis(seconds * 1000)
-  const date = Date.parse(value)
-  return Number.isFinite(date) ? Duration.millis(Math.max(0, date - now)) : undefined
-}
+export const retryAfter = (headers: Headers | undefined, now: number): Duration.Duration | undefined =>
+  ProviderErrors.retryAfter((name) => headers?.get(name), now)
 
 /** The server's message: the error object's `message`, or the error as it came when it is a string. */
 const serverMessage = (error: APIError): string => {
@@ -127,27 +112,6 @@ const serverMessage = (error: APIError): string => {
   if (typeof body === "string") return body
   const message = typeof body === "object" && body !== null && "message" in body ? body.message : undefined
   return typeof message === "string" ? message : error.message
-}
-
-const fromKind = (
-  kind: Wire.ErrorKind | undefined,
-  error: {
-    readonly message: string
-    readonly status?: number | undefined
-    readonly retryAfter?: Duration.Duration | undefined
-  }
-): ModelError => {
-  const { message, status } = error
-  switch (kind) {
-    case "rate-limit":
-      return new RateLimited(error.retryAfter === undefined ? { message } : { message, retryAfter: error.retryAfter })
-    case "authentication":
-      return new AuthenticationFailed(status === undefined ? { message } : { message, status })
-    case "invalid-request":
-      return new InvalidRequest(status === undefined ? { message } : { message, status })
-    default:
-      return new ModelUnavailable(status === undefined ? { message } : { message, status })
-  }
 }
 
 /** A base URL as a message may show it: without credentials, query or fragment. */
@@ -224,9 +188,11 @@ export const toModelError = (
       return new ModelUnavailable({ message: `the connection to ${printableUrl(context.baseURL)} failed: ${cause}` })
     }
     // without a status: an error the server sent inside a 200 event stream, classified by its code or type
-    const kind = status === undefined ? Wire.errorKind(error.error) : Wire.kindOfStatus(status) ?? "invalid-request"
+    const kind = status === undefined
+      ? ProviderErrors.errorKind(error.error)
+      : ProviderErrors.kindOfStatus(status) ?? "invalid-request"
     const wait = kind === "rate-limit" ? retryAfter(error.headers, context.now) : undefined
-    return fromKind(kind, { message, status, retryAfter: wait })
+    return ProviderErrors.fromKind(kind, { message, status, retryAfter: wait })
   }
   if (error instanceof SyntaxError) {
     return new MalformedResponse({ message: scrub(`the response is not valid JSON: ${error.message}`) })
@@ -385,7 +351,7 @@ export const make = (options: Options): Effect.Effect<LanguageModel.Service, nev
         )
       }))
 
-    return LanguageModel.make({ model: options.model, generate, stream, enforcesTimeout: true })
+    return LanguageModel.make({ model: options.model, provider: "openai", generate, stream, enforcesTimeout: true })
   })
 
 /**

@@ -1,7 +1,9 @@
 /**
  * An OpenAI-compatible server on 127.0.0.1, in your test process: real HTTP
  * for the real `openai` SDK, answering `POST /v1/chat/completions` from a
- * `ScriptedModel` script. Test agents on `OpenAiModel` offline.
+ * `ScriptedModel` script. Test agents on `OpenAiModel` offline. It answers
+ * `POST /v1/responses` (the Responses API, JSON or SSE events) from the same
+ * script too: for `@effect/ai-openai` through `effect-agents/effect-ai`.
  *
  * A turn's `fail` becomes the HTTP answer a provider would give:
  * `RateLimited` → 429 with retry-after headers, `ModelUnavailable` → its
@@ -46,11 +48,14 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { createServer } from "node:http"
 import { issuesOf } from "../AgentError.js"
+import * as Responses from "../internal/testing/responses.js"
 import * as Script from "../internal/testing/script.js"
 import type * as LanguageModel from "../LanguageModel.js"
 import type { ModelError } from "../ModelError.js"
@@ -263,6 +268,27 @@ const encoder = new TextEncoder()
 const event = (data: unknown): Uint8Array =>
   encoder.encode(`data: ${typeof data === "string" ? data : JSON.stringify(data)}\n\n`)
 
+/** One API the server answers: how its requests read, how its answers and streams are written. */
+interface Api {
+  readonly decode: (json: unknown) => Either.Either<{
+    readonly request: LanguageModel.GenerateRequest
+    readonly model: string
+    readonly stream: boolean
+    readonly includeUsage: boolean
+  }, ParseResult.ParseError>
+  readonly body: (index: number, created: number, response: LanguageModel.GenerateResponse) => unknown
+  readonly events: (
+    index: number,
+    created: number,
+    response: LanguageModel.GenerateResponse,
+    includeUsage: boolean
+  ) => {
+    readonly head: ReadonlyArray<unknown>
+    readonly delta: (text: string) => unknown
+    readonly tail: () => ReadonlyArray<unknown>
+  }
+}
+
 const errorBody = (message: string, type: string) => ({ error: { message, type, param: null, code: null } })
 
 // -----------------------------------------------------------------------------
@@ -350,14 +376,56 @@ export const make = (
       }
     }
 
+    /**
+     * An SSE response: `head`'s events, a `delta` event per text piece (after
+     * the turn's `chunkInterval`), then `tail`'s; cut or stalled after
+     * `cutAfter` or `stallAfter` pieces.
+     */
     const sse = (
+      response: LanguageModel.GenerateResponse,
+      turn: Turn,
+      cut: Effect.Effect<void>,
+      events: {
+        readonly head: ReadonlyArray<unknown>
+        readonly delta: (text: string) => unknown
+        readonly tail: () => ReadonlyArray<unknown>
+      }
+    ): HttpServerResponse.HttpServerResponse => {
+      const interval = turn.chunkInterval
+      const pieces = Script.splitText(response.text, turn.chunks)
+      const deltas = Stream.fromIterable(pieces.slice(0, turn.cutAfter ?? turn.stallAfter)).pipe(
+        Stream.zipWithIndex,
+        Stream.mapEffect(([content, i]) => {
+          const bytes = event(events.delta(content))
+          return i === 0 || interval === undefined ? Effect.succeed(bytes) : Effect.as(Effect.sleep(interval), bytes)
+        })
+      )
+      const head = Stream.fromIterable(events.head.map(event))
+      const options = { contentType: "text/event-stream", headers: { "cache-control": "no-cache" } }
+      if (turn.cutAfter !== undefined) {
+        return HttpServerResponse.stream(
+          Stream.concat(head, deltas).pipe(Stream.concat(Stream.fromEffect(Effect.zipRight(cut, Effect.never)))),
+          options
+        )
+      }
+      if (turn.stallAfter !== undefined) {
+        return HttpServerResponse.stream(Stream.concat(head, deltas).pipe(Stream.concat(Stream.never)), options)
+      }
+      return HttpServerResponse.stream(
+        Stream.concat(head, deltas).pipe(
+          Stream.concat(Stream.suspend(() => Stream.fromIterable(events.tail().map(event))))
+        ),
+        options
+      )
+    }
+
+    /** A Chat Completions stream: chunks, tool calls in two pieces each, usage when asked for, `[DONE]`. */
+    const chatEvents = (
       id: string,
       created: number,
       response: LanguageModel.GenerateResponse,
-      turn: Turn,
-      includeUsage: boolean,
-      cut: Effect.Effect<void>
-    ): HttpServerResponse.HttpServerResponse => {
+      includeUsage: boolean
+    ) => {
       const chunk = (delta: unknown, finish: string | null = null) => ({
         id,
         object: "chat.completion.chunk",
@@ -365,109 +433,115 @@ export const make = (
         model: response.model,
         choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }]
       })
-      const interval = turn.chunkInterval
-      const pieces = Script.splitText(response.text, turn.chunks)
-      const deltas = Stream.fromIterable(pieces.slice(0, turn.cutAfter ?? turn.stallAfter)).pipe(
-        Stream.zipWithIndex,
-        Stream.mapEffect(([content, i]) => {
-          const bytes = event(chunk({ content }))
-          return i === 0 || interval === undefined ? Effect.succeed(bytes) : Effect.as(Effect.sleep(interval), bytes)
-        })
-      )
-      if (turn.cutAfter !== undefined) {
-        return HttpServerResponse.stream(Stream.concat(deltas, Stream.fromEffect(Effect.zipRight(cut, Effect.never))), {
-          contentType: "text/event-stream"
-        })
+      return {
+        head: [chunk({ role: "assistant", content: "" })],
+        delta: (content: string) => chunk({ content }),
+        tail: () => [
+          ...response.toolCalls.flatMap((call, index) =>
+            splitInTwo(call.arguments).map((args, i) =>
+              chunk({
+                tool_calls: [
+                  i === 0
+                    ? { index, id: call.id, type: "function", function: { name: call.name, arguments: args } }
+                    : { index, function: { arguments: args } }
+                ]
+              })
+            )
+          ),
+          chunk({}, finishReason(response)),
+          ...(includeUsage ? [{ ...chunk({}), choices: [], usage: usageOf(response.usage) }] : []),
+          "[DONE]"
+        ]
       }
-      if (turn.stallAfter !== undefined) {
-        return HttpServerResponse.stream(Stream.concat(deltas, Stream.never), { contentType: "text/event-stream" })
-      }
-      const toolCalls = response.toolCalls.flatMap((call, index) =>
-        splitInTwo(call.arguments).map((args, i) =>
-          event(chunk({
-            tool_calls: [
-              i === 0
-                ? { index, id: call.id, type: "function", function: { name: call.name, arguments: args } }
-                : { index, function: { arguments: args } }
-            ]
-          }))
-        )
-      )
-      const tail = [
-        ...toolCalls,
-        event(chunk({}, finishReason(response))),
-        ...(includeUsage ? [event({ ...chunk({}), choices: [], usage: usageOf(response.usage) })] : []),
-        event("[DONE]")
-      ]
-      return HttpServerResponse.stream(
-        Stream.concat(Stream.make(event(chunk({ role: "assistant", content: "" }))), deltas).pipe(
-          Stream.concat(Stream.fromIterable(tail))
-        ),
-        { contentType: "text/event-stream", headers: { "cache-control": "no-cache" } }
-      )
     }
 
-    const completions = Effect.gen(function*() {
-      const httpRequest = yield* HttpServerRequest.HttpServerRequest
-      const nodeResponse = NodeHttpServerRequest.toServerResponse(httpRequest)
-      let cut = false
-      stats.total++
-      stats.open++
-      stats.peakOpen = Math.max(stats.peakOpen, stats.open)
-      changed()
-      nodeResponse.once("close", () => {
-        stats.open--
-        if (nodeResponse.writableEnded) stats.completed++
-        else if (cut) stats.cutByServer++
-        else stats.abortedByClient++
+    /** A request of one API: its body checked and read, answered from the script in that API's format. */
+    const answer = (api: Api) =>
+      Effect.gen(function*() {
+        const httpRequest = yield* HttpServerRequest.HttpServerRequest
+        const nodeResponse = NodeHttpServerRequest.toServerResponse(httpRequest)
+        let cut = false
+        stats.total++
+        stats.open++
+        stats.peakOpen = Math.max(stats.peakOpen, stats.open)
         changed()
-      })
-      // Closes the connection once what was written has gone out, mid-response.
-      const cutConnection = Effect.sync(() => {
-        cut = true
-        nodeResponse.socket?.destroySoon()
-      })
-
-      const receivedAt = yield* Clock.currentTimeMillis
-      const json = yield* Effect.either(httpRequest.json)
-      if (json._tag === "Left") {
-        return HttpServerResponse.unsafeJson(errorBody("the body is not JSON", "invalid_request_error"), {
-          status: 400
+        nodeResponse.once("close", () => {
+          stats.open--
+          if (nodeResponse.writableEnded) stats.completed++
+          else if (cut) stats.cutByServer++
+          else stats.abortedByClient++
+          changed()
         })
-      }
-      const decoded = Schema.decodeUnknownEither(Body, { errors: "all" })(json.right)
-      if (decoded._tag === "Left") {
-        const message = issuesOf(decoded.left).map((issue) => `${issue.path}: ${issue.message}`).join("; ")
-        return HttpServerResponse.unsafeJson(errorBody(message, "invalid_request_error"), { status: 400 })
-      }
-      const body = decoded.right
-      const request = toRequest(body)
-      const stream = body.stream === true
-      if (record) recorded.push({ body: json.right, request, model: body.model, stream, receivedAt })
+        // Closes the connection once what was written has gone out, mid-response.
+        const cutConnection = Effect.sync(() => {
+          cut = true
+          nodeResponse.socket?.destroySoon()
+        })
 
-      const served = cursor.next(request)
-      if (served.turn.latency !== undefined) yield* Effect.sleep(served.turn.latency)
-      if (served.turn.hang) return yield* Effect.never
-      if (served._tag === "Fail") return yield* failure(served.error, yield* Clock.currentTimeMillis)
+        const receivedAt = yield* Clock.currentTimeMillis
+        const json = yield* Effect.either(httpRequest.json)
+        if (json._tag === "Left") {
+          return HttpServerResponse.unsafeJson(errorBody("the body is not JSON", "invalid_request_error"), {
+            status: 400
+          })
+        }
+        const decoded = api.decode(json.right)
+        if (decoded._tag === "Left") {
+          const message = issuesOf(decoded.left).map((issue) => `${issue.path}: ${issue.message}`).join("; ")
+          return HttpServerResponse.unsafeJson(errorBody(message, "invalid_request_error"), { status: 400 })
+        }
+        const { includeUsage, model, request, stream } = decoded.right
+        if (record) recorded.push({ body: json.right, request, model, stream, receivedAt })
 
-      if (served.turn.stallAfter !== undefined && (!stream || served.turn.stallAfter === 0)) {
-        // the headers go out at once; the body never comes
-        nodeResponse.writeHead(200, { "content-type": stream ? "text/event-stream" : "application/json" })
-        nodeResponse.flushHeaders()
-        return yield* Effect.never
-      }
-      const id = `chatcmpl-${served.index}`
-      const created = Math.floor(receivedAt / 1000)
-      const response = Script.respond(request, served.turn, served.index, body.model)
-      if (stream) {
-        return sse(id, created, response, served.turn, body.stream_options?.include_usage === true, cutConnection)
-      }
-      if (served.turn.cutAfter !== undefined) return yield* Effect.zipRight(cutConnection, Effect.never)
-      return HttpServerResponse.unsafeJson(completionBody(id, created, response))
-    })
+        const served = cursor.next(request)
+        if (served.turn.latency !== undefined) yield* Effect.sleep(served.turn.latency)
+        if (served.turn.hang) return yield* Effect.never
+        if (served._tag === "Fail") return yield* failure(served.error, yield* Clock.currentTimeMillis)
+
+        if (served.turn.stallAfter !== undefined && (!stream || served.turn.stallAfter === 0)) {
+          // the headers go out at once; the body never comes
+          nodeResponse.writeHead(200, { "content-type": stream ? "text/event-stream" : "application/json" })
+          nodeResponse.flushHeaders()
+          return yield* Effect.never
+        }
+        const created = Math.floor(receivedAt / 1000)
+        const response = Script.respond(request, served.turn, served.index, model)
+        if (stream) {
+          return sse(response, served.turn, cutConnection, api.events(served.index, created, response, includeUsage))
+        }
+        if (served.turn.cutAfter !== undefined) return yield* Effect.zipRight(cutConnection, Effect.never)
+        return HttpServerResponse.unsafeJson(api.body(served.index, created, response))
+      })
+
+    const chatCompletions: Api = {
+      decode: (json) =>
+        Either.map(Schema.decodeUnknownEither(Body, { errors: "all" })(json), (body) => ({
+          request: toRequest(body),
+          model: body.model,
+          stream: body.stream === true,
+          includeUsage: body.stream_options?.include_usage === true
+        })),
+      body: (index, created, response) => completionBody(`chatcmpl-${index}`, created, response),
+      events: (index, created, response, includeUsage) =>
+        chatEvents(`chatcmpl-${index}`, created, response, includeUsage)
+    }
+    const responses: Api = {
+      decode: (json) =>
+        Either.map(Schema.decodeUnknownEither(Responses.Body, { errors: "all" })(json), (body) => ({
+          request: Responses.toRequest(body),
+          model: body.model,
+          stream: body.stream === true,
+          includeUsage: true
+        })),
+      body: (index, created, response) => Responses.responseBody(String(index), created, response),
+      events: (index, created, response) => Responses.events(String(index), created, response)
+    }
 
     const server = yield* NodeHttpServer.make(() => createServer(), { port: 0, host: "127.0.0.1" })
-    yield* server.serve(HttpRouter.empty.pipe(HttpRouter.post("/v1/chat/completions", completions)))
+    yield* server.serve(HttpRouter.empty.pipe(
+      HttpRouter.post("/v1/chat/completions", answer(chatCompletions)),
+      HttpRouter.post("/v1/responses", answer(responses))
+    ))
     const port = server.address._tag === "TcpAddress" ? server.address.port : 0
     return {
       url: `http://127.0.0.1:${port}/v1`,

@@ -27,16 +27,22 @@
  *
  * @since 0.1.0
  */
+import * as FileSystem from "@effect/platform/FileSystem"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import type * as JSONSchema from "effect/JSONSchema"
 import * as Layer from "effect/Layer"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Own from "../internal/own.js"
+import * as Format from "../internal/testing/recording.js"
 import * as internal from "../internal/testing/script.js"
 import * as LanguageModel from "../LanguageModel.js"
 import type { ModelError } from "../ModelError.js"
-import { ModelTimeout, ModelUnavailable } from "../ModelError.js"
+import { InvalidRequest, MalformedResponse, ModelTimeout, ModelUnavailable } from "../ModelError.js"
+import { RecordingInvalid } from "./Recording.js"
 
 /**
  * A tool call in a script. Arguments are given as a value (sent as JSON) or
@@ -73,6 +79,8 @@ export type Script = internal.Script
 export interface Options {
   /** The model's name (default `"scripted"`). */
   readonly model?: string | undefined
+  /** The provider's name in spans (default `"scripted"`). */
+  readonly provider?: string | undefined
   /** The latency of turns that give none. */
   readonly latency?: Duration.DurationInput | undefined
   /**
@@ -194,7 +202,13 @@ export const make = (script: Script, options?: Options): Effect.Effect<ScriptedM
       }))
 
     const scripted: ScriptedModel = {
-      ...LanguageModel.make({ model, generate, stream, enforcesTimeout: true }),
+      ...LanguageModel.make({
+        model,
+        provider: options?.provider ?? "scripted",
+        generate,
+        stream,
+        enforcesTimeout: true
+      }),
       requests: Effect.sync(() => cursor.requests.slice())
     }
     return scripted
@@ -215,6 +229,132 @@ export const make = (script: Script, options?: Options): Effect.Effect<ScriptedM
  */
 export const layer = (script: Script, options?: Options): Layer.Layer<LanguageModel.LanguageModel> =>
   Layer.effect(LanguageModel.LanguageModel, make(script, options))
+
+// -----------------------------------------------------------------------------
+// replay
+// -----------------------------------------------------------------------------
+
+const decodeFile = Schema.decodeUnknownEither(Schema.parseJson(Format.File))
+const decodeVersion = Schema.decodeUnknownOption(Schema.parseJson(Schema.Struct({ version: Schema.Number })))
+
+/** The recording at `path`, decoded, or why it cannot be replayed. */
+const readRecording = (path: string): Effect.Effect<Format.File, RecordingInvalid, FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const text = yield* Effect.mapError(
+      fs.readFileString(path),
+      (error) => new RecordingInvalid({ path, message: `the recording cannot be read: ${error.message}` })
+    )
+    const decoded = decodeFile(text)
+    if (Either.isRight(decoded)) return decoded.right
+    const found = decodeVersion(text)
+    if (found._tag === "Some" && found.value.version !== Format.version) {
+      return yield* new RecordingInvalid({
+        path,
+        message: `the recording is of version ${
+          String(found.value.version)
+        }; this library reads version ${Format.version}`
+      })
+    }
+    const issue = ParseResult.ArrayFormatter.formatErrorSync(decoded.left)[0]
+    return yield* new RecordingInvalid({
+      path,
+      message: `the file is not a recording${
+        issue ? ` (at ${issue.path.join(".") || "its root"}: ${issue.message})` : ""
+      }`
+    })
+  })
+
+/** A recorded call's response, whether it was generated or streamed. */
+const responseOf = (call: Format.Call, model: string): LanguageModel.GenerateResponse | ModelError => {
+  if (call.response !== undefined) return call.response
+  if (call.error !== undefined && (call.parts ?? []).length === 0) return call.error
+  let text = ""
+  const toolCalls: Array<LanguageModel.ToolCall> = []
+  let finish: LanguageModel.FinishPart | undefined
+  for (const part of call.parts ?? []) {
+    if (part._tag === "TextDelta") text += part.text
+    else if (part._tag === "ToolCall") toolCalls.push(part.toolCall)
+    else finish = part
+  }
+  if (call.error !== undefined) return call.error
+  if (finish === undefined) return new MalformedResponse({ message: "the recorded stream has no finish part" })
+  return { text, toolCalls, usage: finish.usage, finishReason: finish.finishReason, model: finish.model || model }
+}
+
+/**
+ * A model that answers from a recording (see `Recording`): each request gets
+ * the response of the first recorded call not answered yet whose request is
+ * the same (messages, tools, tool choice, response format), so concurrent
+ * runs replay too, and recorded failures fail again, in order (retries
+ * replay). A request that matches no call left fails with `InvalidRequest`,
+ * not retried, whose message shows where it first differs from the next
+ * recorded call: `at messages[1].content: recorded "Weather in Paris?", got
+ * "Weather in Lyon?"`. A changed prompt is caught, never answered.
+ *
+ * @example
+ * ```ts
+ * import { NodeContext } from "@effect/platform-node"
+ * import { Effect } from "effect"
+ * import { Agent } from "effect-agents"
+ * import { ScriptedModel } from "effect-agents/testing"
+ *
+ * const replayed = Effect.gen(function*() {
+ *   const model = yield* ScriptedModel.replay("test/recordings/weather.json")
+ *   const agent = yield* Agent.make({ name: "a", instructions: "Be brief.", model })
+ *   return yield* agent.run("Weather in Paris?")
+ * }).pipe(Effect.provide(NodeContext.layer))
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const replay = (path: string): Effect.Effect<ScriptedModel, RecordingInvalid, FileSystem.FileSystem> =>
+  Effect.map(readRecording(path), (file) => {
+    const answered = file.calls.map(() => false)
+    const requests: Array<LanguageModel.GenerateRequest> = []
+    const next = (request: LanguageModel.GenerateRequest): Format.Call | InvalidRequest => {
+      requests.push(request)
+      const index = file.calls.findIndex((call, i) =>
+        !answered[i] && Format.difference(call.request, request) === undefined
+      )
+      if (index >= 0) {
+        answered[index] = true
+        return file.calls[index]!
+      }
+      const waiting = answered.indexOf(false)
+      return new InvalidRequest({
+        message: waiting < 0
+          ? `replay of ${path}: no recorded call is left for this request (${file.calls.length} recorded)`
+          : `replay of ${path}: the request differs from recorded call ${waiting + 1} ${
+            Format.difference(file.calls[waiting]!.request, request)
+          }`
+      })
+    }
+    const generate = (request: LanguageModel.GenerateRequest) =>
+      Effect.suspend(() => {
+        const call = next(request)
+        if (call instanceof InvalidRequest) return Effect.fail(call)
+        const response = responseOf(call, file.model)
+        return "_tag" in response ? Effect.fail(response) : Effect.succeed(response)
+      })
+    const stream = (request: LanguageModel.GenerateRequest): Stream.Stream<LanguageModel.StreamPart, ModelError> =>
+      Stream.suspend(() => {
+        const call = next(request)
+        if (call instanceof InvalidRequest) return Stream.fail(call)
+        if (call.parts === undefined) {
+          const response = responseOf(call, file.model)
+          return "_tag" in response ? Stream.fail(response) : Stream.fromIterable(LanguageModel.toParts(response))
+        }
+        const parts = Stream.fromIterable<LanguageModel.StreamPart>(call.parts)
+        return call.error === undefined ? parts : Stream.concat(parts, Stream.fail(call.error))
+      })
+    const replayed: ScriptedModel = {
+      ...LanguageModel.make({ model: file.model, provider: file.provider, generate, stream, enforcesTimeout: true }),
+      requests: Effect.sync(() => requests.slice())
+    }
+    return replayed
+  })
 
 // -----------------------------------------------------------------------------
 // useEachTool

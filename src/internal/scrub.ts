@@ -2,6 +2,7 @@
  * Scrubbing secrets out of texts that leave the library: a provider's error
  * message that echoes the API key, say.
  */
+import * as Redacted from "effect/Redacted"
 
 const redacted = "<redacted>"
 
@@ -32,3 +33,9 @@ export const make = (secrets: ReadonlyArray<string>): (text: string) => string =
   const scrubs = secrets.filter((secret) => secret.length > 0).map(scrubOne)
   return (text) => scrubs.reduce((scrubbed, scrub) => scrub(scrubbed), text)
 }
+
+/** {@link make} for secrets given as `Redacted` values or strings (an option of the library's). */
+export const fromSecrets = (
+  secrets: ReadonlyArray<Redacted.Redacted | string> | undefined
+): (text: string) => string =>
+  make((secrets ?? []).map((secret) => Redacted.isRedacted(secret) ? Redacted.value(secret) : secret))
