@@ -4,9 +4,8 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as FiberRef from "effect/FiberRef"
-import * as Option from "effect/Option"
 import type { AgentError } from "../AgentError.js"
-import { InputInvalid, RunNotFound, RunSuspended, RunTimeout } from "../AgentError.js"
+import { RunSuspended, RunTimeout } from "../AgentError.js"
 import * as LanguageModel from "../LanguageModel.js"
 import * as Policy from "../Policy.js"
 import * as Run from "../Run.js"
@@ -19,6 +18,7 @@ import * as TaskGroup from "../TaskGroup.js"
 import * as Delegate from "./delegate.js"
 import * as Prompts from "./prompts.js"
 import * as RunContext from "./runContext.js"
+import * as Suspended from "./suspended.js"
 import { operation, tracing } from "./tracing.js"
 
 /** What a member's failure does (see `Team.MemberFailure`). */
@@ -123,27 +123,16 @@ const runFrom = <Output>(
 /**
  * The kept run `runId` of a team that is not coordinating, taken out of the
  * store: its state holds the team's input. Nothing kept is `undefined`
- * (a caller's call site) or `RunNotFound` (`team.resume`).
+ * (a caller's call site) or `RunNotFound` (`team.resume`, which also refuses
+ * another's run).
  */
 const takeKept = (
   config: TeamConfig,
   start: Extract<Start, { readonly _tag: "Resume" }>
 ): Effect.Effect<RunStore.SuspendedRun | undefined, AgentError> =>
-  Effect.gen(function*() {
-    const store = yield* RunStore.RunStore
-    if (start.strict) {
-      const kept = yield* store.get(start.runId)
-      if (Option.isSome(kept) && kept.value.agent !== config.name) {
-        return yield* new InputInvalid({
-          agent: config.name,
-          issues: [{ path: "runId", message: `the run is of "${kept.value.agent}", not "${config.name}"` }]
-        })
-      }
-    }
-    const taken = yield* store.take(start.runId)
-    if (Option.isSome(taken)) return taken.value
-    return start.strict ? yield* new RunNotFound({ runId: start.runId }) : undefined
-  })
+  start.strict
+    ? Suspended.resume(start.runId, config.name, (run) => Effect.succeed(run))
+    : Effect.map(Suspended.takeNested(start.runId), (kept) => kept?.run)
 
 interface LeaderRun {
   /** Since the team's run started. */
