@@ -57,6 +57,7 @@ import * as SessionRun from "./internal/sessionRun.js"
 import * as Suspended from "./internal/suspended.js"
 import * as LanguageModel from "./LanguageModel.js"
 import * as Policy from "./Policy.js"
+import * as Pricing from "./Pricing.js"
 import * as Run from "./Run.js"
 import type { RunEvent } from "./RunEvent.js"
 import * as Runnables from "./Runnable.js"
@@ -277,7 +278,8 @@ export const make: {
       maxSteps: options.maxSteps ?? 10,
       toolConcurrency: options.toolConcurrency ?? "unbounded",
       policy,
-      output: options.output === undefined ? undefined : Output.outputSpec(options.name, options.output)
+      output: options.output === undefined ? undefined : Output.outputSpec(options.name, options.output),
+      prices: yield* Pricing.Prices
     }
     const agent: Agent<Output> = Object.assign(Object.create(Proto), {
       name: config.name,

@@ -487,6 +487,50 @@ export class ApprovalNotPending extends Schema.TaggedError<ApprovalNotPending>()
 }
 
 /**
+ * The limits of a budget (see `Policy.Budget`).
+ *
+ * @since 0.1.0
+ * @category agent errors
+ */
+export const BudgetLimit = Schema.Literal("tokens", "costUsd", "modelCalls", "toolCalls", "duration")
+
+/**
+ * @since 0.1.0
+ * @category agent errors
+ */
+export type BudgetLimit = typeof BudgetLimit.Type
+
+/**
+ * A run crossed a limit of its budget (see `Policy.Budget`): `limit` names
+ * it, `max` is its value, `spent` what the run's tree had spent when it
+ * stopped (milliseconds for `duration`), `path` the run whose budget it is.
+ * Every call in flight under it was interrupted.
+ *
+ * @example
+ * ```ts
+ * import { AgentError } from "effect-agents"
+ *
+ * const error = new AgentError.BudgetExceeded({ limit: "tokens", max: 1000, spent: 1180, path: ["research"] })
+ * console.log(error.message) // 'research crossed its budget of 1000 tokens (spent 1180)'
+ * ```
+ *
+ * @since 0.1.0
+ * @category agent errors
+ */
+export class BudgetExceeded extends Schema.TaggedError<BudgetExceeded>()("BudgetExceeded", {
+  limit: BudgetLimit,
+  max: Schema.Number,
+  spent: Schema.Number,
+  path: Schema.Array(Schema.String)
+}) {
+  /** @since 0.1.0 */
+  override get message(): string {
+    const unit = this.limit === "duration" ? "ms" : this.limit === "costUsd" ? "USD" : this.limit
+    return `${this.path.join(" > ")} crossed its budget of ${this.max} ${unit} (spent ${this.spent})`
+  }
+}
+
+/**
  * Everything an agent run can fail with.
  *
  * @since 0.1.0
@@ -503,6 +547,7 @@ export type AgentError =
   | StoreFailed
   | RunSuspended
   | RunNotFound
+  | BudgetExceeded
 
 /**
  * The Schema of {@link AgentError}.
@@ -520,7 +565,8 @@ export const AgentError: Schema.Union<[
   typeof SessionBusy,
   typeof StoreFailed,
   typeof RunSuspended,
-  typeof RunNotFound
+  typeof RunNotFound,
+  typeof BudgetExceeded
 ]> = Schema.Union(
   ModelError,
   ToolError,
@@ -531,5 +577,6 @@ export const AgentError: Schema.Union<[
   SessionBusy,
   StoreFailed,
   RunSuspended,
-  RunNotFound
+  RunNotFound,
+  BudgetExceeded
 )

@@ -134,7 +134,9 @@ export interface Options<M extends Mode, Members extends ReadonlyArray<Agent.Run
    * The leader's retries, model timeout and fallbacks; `runTimeout` is the
    * whole team's (default none): when it fires, every member is
    * interrupted and the team fails with `RunTimeout`. `toolTimeout` bounds
-   * each delegation of `coordinate` mode.
+   * each delegation of `coordinate` mode. `budget` is the whole team's too:
+   * the leader's and every member's calls count against it (see
+   * `Policy.Budget`).
    */
   readonly policy?: Policy.Options | undefined
   /** What a member's failure does (default `"report"`). */
@@ -317,8 +319,8 @@ export const make: {
       ),
       model,
       maxSteps: options.maxSteps,
-      // the team's run timeout bounds the leader with the members
-      policy: { ...options.policy, runTimeout: Duration.infinity }
+      // the team's run timeout and budget bound the leader with the members
+      policy: { ...options.policy, runTimeout: Duration.infinity, budget: undefined }
     }
     const [first, ...rest] = members.map((member) => member.name)
     const leader: Agent.Agent<unknown> = mode === "route"

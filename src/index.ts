@@ -30,6 +30,9 @@ export * as ModelError from "./ModelError.js"
 export * as Policy from "./Policy.js"
 
 /** @since 0.1.0 */
+export * as Pricing from "./Pricing.js"
+
+/** @since 0.1.0 */
 export * as Printer from "./Printer.js"
 
 /** @since 0.1.0 */

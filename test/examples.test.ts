@@ -158,3 +158,18 @@ describe("npm run example -- mcp", () => {
     60_000
   )
 })
+
+describe("npm run example -- budgets", () => {
+  it.effect(
+    "a team stopped by its token budget before its slow member answers; a dollar budget priced",
+    () =>
+      Effect.gen(function*() {
+        const { exitCode, stderr, stdout } = yield* runner("budgets")
+        expect({ exitCode, stderr }).toEqual({ exitCode: 0, stderr: "" })
+        expect(stdout).toMatch(/BudgetExceeded: Research crossed its budget of 2500 tokens \(spent \d+\)/)
+        expect(stdout).toContain("stopped after less than 600 ms")
+        expect(stdout).toMatch(/\d+ tokens, \$0\.\d{6}/)
+      }),
+    60_000
+  )
+})

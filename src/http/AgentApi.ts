@@ -346,7 +346,8 @@ export const RunError = Schema.Union(
   AgentError.SessionBusy.annotations(withStatus(409)),
   AgentError.StoreFailed.annotations(withStatus(503)),
   AgentError.RunSuspended.annotations(withStatus(409)),
-  AgentError.RunNotFound.annotations(withStatus(404))
+  AgentError.RunNotFound.annotations(withStatus(404)),
+  AgentError.BudgetExceeded.annotations(withStatus(429))
 )
 
 /**

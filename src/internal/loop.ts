@@ -16,6 +16,7 @@ import { InputInvalid, MaxStepsExceeded, OutputInvalid, RunSuspended, RunTimeout
 import type * as Approval from "../Approval.js"
 import * as LanguageModel from "../LanguageModel.js"
 import * as Policy from "../Policy.js"
+import type * as Pricing from "../Pricing.js"
 import * as Run from "../Run.js"
 import type * as RunEvent from "../RunEvent.js"
 import type { RunOptions } from "../Runnable.js"
@@ -23,6 +24,7 @@ import * as RunState from "../RunState.js"
 import * as RunStore from "../RunStore.js"
 import type * as Toolkit from "../Toolkit.js"
 import * as Approvals from "./approvals.js"
+import * as Budget from "./budget.js"
 import * as Journal from "./journal.js"
 import type * as Metering from "./metering.js"
 import * as ModelCall from "./modelCall.js"
@@ -49,6 +51,8 @@ export interface LoopConfig<Output> {
   readonly toolConcurrency: number | "unbounded"
   readonly policy: Policy.Policy
   readonly output: OutputSpec<Output> | undefined
+  /** The prices of the models, read when the agent was made. */
+  readonly prices: Pricing.PriceTable
 }
 
 /** Receives the events of a streamed run; absent for `run`. */
@@ -197,7 +201,7 @@ const makeEnv = <Output>(
   path: ReadonlyArray<string>,
   state: RunState.RunState,
   suspended: Approvals.Decided | undefined,
-  journal: Journal.Journal | undefined,
+  context: RunContext.RunContext,
   clock: Clock.Clock,
   spans: Tracing
 ): Env<Output> => {
@@ -216,12 +220,14 @@ const makeEnv = <Output>(
     tools: config.toolkit.definitions,
     responseFormat: config.output?.format,
     firstTimeout: ModelCall.firstTimeout(policy),
+    prices: config.prices,
+    budget: Budget.counter(policy.budget, path, context.budget),
     toolkit: config.toolkit,
     toolOptions: { defaultTimeout: Policy.isLimited(policy.toolTimeout) ? policy.toolTimeout : undefined },
     toolConcurrency: config.toolConcurrency,
     decided: suspended ?? Approvals.nothingDecided,
     resumed: suspended !== undefined,
-    journal,
+    journal: context.journal,
     maxSteps: options?.maxSteps ?? config.maxSteps,
     onState: options?.onState,
     elapsed: (at) => state.elapsedMs + at - startedAt,
@@ -306,13 +312,14 @@ const think = <Output>(env: Env<Output>, state: RunState.RunState): Effect.Effec
         messages: [...state.messages, LanguageModel.assistant(response.text, response.toolCalls)],
         pending: waiting ? pending : undefined,
         usage: LanguageModel.addUsage(state.usage, response.usage),
+        costUsd: ModelCall.addCost(state.costUsd, ModelCall.costOf(env, response)),
         toolCalls: state.toolCalls + response.toolCalls.length,
         retries: state.retries + tally.retries,
         timeToFirstTokenMs: state.timeToFirstTokenMs ??
           (firstTextAt === undefined ? undefined : env.elapsed(firstTextAt)),
         elapsedMs: env.elapsed(now)
       }
-      if (waiting) return save(env, next, (latest) => act(env, latest, pending))
+      if (waiting) return save(env, next, (latest) => ModelCall.spent(env, response, act(env, latest, pending)))
       const step: Run.Step = { ...pending, toolCalls: [] }
       const decided = answer(env, { ...next, steps: [...state.steps, step] }, response.text)
       return stepCompleted(
@@ -320,7 +327,11 @@ const think = <Output>(env: Env<Output>, state: RunState.RunState): Effect.Effec
         step,
         Either.isLeft(decided)
           ? Effect.fail(decided.left)
-          : save(env, decided.right.state, stepDone(decided.right.answer))
+          : save(
+            env,
+            decided.right.state,
+            (latest) => ModelCall.spent(env, response, stepDone(decided.right.answer)(latest))
+          )
       )
     }
   )
@@ -550,7 +561,7 @@ const runWith = <Output>(
       input: start.input
     })
     const suspended = start._tag === "State" ? start.suspended : undefined
-    const env = makeEnv(config, options, emit, path, first, suspended, context.journal, clock, spans)
+    const env = makeEnv(config, options, emit, path, first, suspended, context, clock, spans)
     const steps = start._tag === "Input" && emit !== undefined
       ? Effect.zipRight(
         emit({ _tag: "RunStarted", runId: first.runId, agent: config.name, path, input: Run.inputText(start.input) }),
@@ -585,16 +596,19 @@ const wrapped = <Output>(
     path: env.path,
     report: undefined,
     account: config.delegates ? progress.charge : context.account,
-    call: undefined
+    call: undefined,
+    budget: env.budget
   }
+  const budgeted = Budget.enforce(limited, env.budget === context.budget ? undefined : env.budget)
   const metered = Effect.onExit(
-    RunContext.running(limited, context, inner, () => progress.metrics(env.durationMs())),
+    RunContext.running(budgeted, context, inner, () => progress.metrics(env.durationMs())),
     (exit) =>
       Effect.sync(() => {
-        const { retries, steps, toolCalls, usage } = progress.state
+        const { costUsd, retries, steps, toolCalls, usage } = progress.state
         config.meter.record(exit, {
           inputTokens: usage.inputTokens,
           outputTokens: usage.outputTokens,
+          costUsd: costUsd ?? 0,
           modelCalls: steps.length,
           toolCalls,
           retries,

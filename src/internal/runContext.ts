@@ -15,6 +15,8 @@
  *   delegates to spends.
  * - `journal`: the journal of the durable run the fiber works for (see
  *   `journal.ts`), which every run of its tree records its calls in.
+ * - `budget`: the counter of the innermost budgeted run the fiber works for
+ *   (see `budget.ts`), which every model and tool call under it charges.
  * - `call`: the tool call of a delegating tool (`asTool`) the fiber runs:
  *   the run started there takes an id made of the call's, finds its
  *   suspended state when the calling run was resumed, and leaves its
@@ -26,6 +28,7 @@ import { globalValue } from "effect/GlobalValue"
 import type { AgentError, RunSuspended } from "../AgentError.js"
 import type * as Run from "../Run.js"
 import type * as RunEvent from "../RunEvent.js"
+import type { Counter } from "./budget.js"
 import type { Journal } from "./journal.js"
 
 /** Told what a run spent. */
@@ -69,6 +72,7 @@ export interface RunContext {
   readonly account: Report | undefined
   readonly call: CallSite | undefined
   readonly journal: Journal | undefined
+  readonly budget: Counter | undefined
 }
 
 /** Outside of any run. */
@@ -79,7 +83,8 @@ export const root: RunContext = {
   report: undefined,
   account: undefined,
   call: undefined,
-  journal: undefined
+  journal: undefined,
+  budget: undefined
 }
 
 export const current: FiberRef.FiberRef<RunContext> = globalValue(
@@ -124,7 +129,7 @@ export const running = <A, E, R>(
  */
 const seesAs = (a: RunContext, b: RunContext): boolean =>
   a.emit === b.emit && a.collector === b.collector && a.report === b.report && a.account === b.account &&
-  a.call === b.call && a.journal === b.journal &&
+  a.call === b.call && a.journal === b.journal && a.budget === b.budget &&
   (a.path === b.path || (a.emit === undefined && a.collector === undefined))
 
 /** Runs the run that `effect` starts asked to `report` what it spent, should it fail. */

@@ -13,6 +13,7 @@ import type { Input, MemberRun, RunMetrics, RunResult, TeamMode as Mode, TeamRes
 import type * as RunEvent from "../RunEvent.js"
 import type { Runnable, RunOptions } from "../Runnable.js"
 import * as TaskGroup from "../TaskGroup.js"
+import * as Budget from "./budget.js"
 import * as Delegate from "./delegate.js"
 import * as Prompts from "./prompts.js"
 import * as RunContext from "./runContext.js"
@@ -108,15 +109,20 @@ class TeamRun<Output> {
     this.runId = options?.runId ?? crypto.randomUUID()
     this.path = streaming === undefined ? [config.name] : [...streaming.parent, config.name]
     this.policy = options?.policy === undefined ? config.policy : Policy.merge(config.policy, options.policy)
-    // the team's run timeout bounds the leader with the members
+    // the team's run timeout and budget bound the leader with the members
     this.leaderOptions = {
       runId: this.runId,
       maxSteps: options?.maxSteps,
-      policy: options?.policy === undefined ? undefined : { ...options.policy, runTimeout: Duration.infinity }
+      policy: options?.policy === undefined
+        ? undefined
+        : { ...options.policy, runTimeout: Duration.infinity, budget: undefined }
     }
   }
 
-  /** The run, with the team's timeout, in its span; a team delegated to says what its tree spent when it fails. */
+  /**
+   * The run, with the team's timeout and budget, in its span; a team
+   * delegated to says what its tree spent when it fails.
+   */
   get run(): Effect.Effect<TeamResult<Output>, AgentError> {
     const { config, context, policy } = this
     const limited = Policy.isLimited(policy.runTimeout)
@@ -125,11 +131,13 @@ class TeamRun<Output> {
         onTimeout: () => new RunTimeout({ agent: config.name, timeout: policy.runTimeout })
       })
       : this.body
+    const counter = Budget.counter(policy.budget, this.path, context.budget)
+    const budgeted = Budget.enforce(limited, counter === context.budget ? undefined : counter)
+    const inner = { ...context, report: undefined, call: undefined, budget: counter }
     const attributes = { "gen_ai.agent.name": config.name, "team.mode": config.mode, "run.id": this.runId }
     return Effect.flatMap(Effect.zip(tracing, Effect.clock), ([spans, clock]) =>
       spans.span("team.run", { attributes })(
-        RunContext.running(limited, context, { ...context, report: undefined, call: undefined }, () =>
-          this.metrics(clock))
+        RunContext.running(budgeted, context, inner, () => this.metrics(clock))
       ))
   }
 

@@ -17,6 +17,7 @@ import type * as RunEvent from "../RunEvent.js"
 import * as TaskGroup from "../TaskGroup.js"
 import type * as Tool from "../Tool.js"
 import * as Toolkit from "../Toolkit.js"
+import * as Budget from "./budget.js"
 import type { Done } from "./journal.js"
 import { currentCall, type Journal, toolKey } from "./journal.js"
 import * as Own from "./own.js"
@@ -39,6 +40,8 @@ export interface Env {
   readonly resumed: boolean
   /** The journal of the durable run this one is part of. */
   readonly journal: Journal | undefined
+  /** The counter of the budgeted run the run is part of, which each call charges as it starts. */
+  readonly budget: Budget.Counter | undefined
 }
 
 export { Done } from "./journal.js"
@@ -100,9 +103,13 @@ const one = (env: Env, step: number, toolCall: LanguageModel.ToolCall): Effect.E
   const delegates = tool?.delegates === true
   const call = Effect.suspend(() => {
     const started = env.clock.unsafeCurrentTimeMillis()
-    const handled = delegates
+    const called = delegates
       ? atCallSite(env, step, toolCall)
       : Toolkit.handleCall(env.toolkit, toolCall, env.toolOptions)
+    const handled = env.budget === undefined ? called : Effect.zipRight(
+      Budget.charge(env.budget, { toolCalls: 1 }),
+      called
+    )
     return Effect.flatMap(
       handled,
       (result): Effect.Effect<Outcome> => {
