@@ -49,6 +49,7 @@ import * as Runtime from "effect/Runtime"
 import type * as Schema from "effect/Schema"
 import type * as Stream from "effect/Stream"
 import type { AgentError, ApprovalNotPending, RunNotFound, StoreFailed } from "./AgentError.js"
+import type * as Guardrail from "./Guardrail.js"
 import * as Delegate from "./internal/delegate.js"
 import * as Loop from "./internal/loop.js"
 import * as Metering from "./internal/metering.js"
@@ -209,6 +210,8 @@ export interface Options<Output, OutputEncoded, Tk extends Toolkit.Any> {
   /** A Schema for structured output, decoded into `result.output`. */
   readonly output?: Schema.Schema<Output, OutputEncoded> | undefined
   readonly policy?: Policy.Options | undefined
+  /** Checks of the run's input, its answer and its tool calls (see `Guardrail`). */
+  readonly guardrails?: Guardrail.Guardrails<Output> | undefined
 }
 
 /**
@@ -279,7 +282,8 @@ export const make: {
       toolConcurrency: options.toolConcurrency ?? "unbounded",
       policy,
       output: options.output === undefined ? undefined : Output.outputSpec(options.name, options.output),
-      prices: yield* Pricing.Prices
+      prices: yield* Pricing.Prices,
+      guardrails: options.guardrails ?? {}
     }
     const agent: Agent<Output> = Object.assign(Object.create(Proto), {
       name: config.name,

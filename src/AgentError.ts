@@ -531,6 +531,34 @@ export class BudgetExceeded extends Schema.TaggedError<BudgetExceeded>()("Budget
 }
 
 /**
+ * A guardrail tripped (see `Guardrail`): `guardrail` names it, `kind` says
+ * what it checked (the run's input, its answer, a tool call), `agent` whose
+ * run it stopped, and `info` what it found.
+ *
+ * @example
+ * ```ts
+ * import { AgentError } from "effect-agents"
+ *
+ * const error = new AgentError.GuardrailTripped({ guardrail: "no_homework", kind: "input", agent: "tutor", info: null })
+ * console.log(error.message) // 'the input guardrail "no_homework" of "tutor" tripped'
+ * ```
+ *
+ * @since 0.1.0
+ * @category agent errors
+ */
+export class GuardrailTripped extends Schema.TaggedError<GuardrailTripped>()("GuardrailTripped", {
+  guardrail: Schema.String,
+  kind: Schema.Literal("input", "output", "tool"),
+  agent: Schema.String,
+  info: Schema.Unknown
+}) {
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `the ${this.kind} guardrail "${this.guardrail}" of "${this.agent}" tripped`
+  }
+}
+
+/**
  * Everything an agent run can fail with.
  *
  * @since 0.1.0
@@ -548,6 +576,7 @@ export type AgentError =
   | RunSuspended
   | RunNotFound
   | BudgetExceeded
+  | GuardrailTripped
 
 /**
  * The Schema of {@link AgentError}.
@@ -566,7 +595,8 @@ export const AgentError: Schema.Union<[
   typeof StoreFailed,
   typeof RunSuspended,
   typeof RunNotFound,
-  typeof BudgetExceeded
+  typeof BudgetExceeded,
+  typeof GuardrailTripped
 ]> = Schema.Union(
   ModelError,
   ToolError,
@@ -578,5 +608,6 @@ export const AgentError: Schema.Union<[
   StoreFailed,
   RunSuspended,
   RunNotFound,
-  BudgetExceeded
+  BudgetExceeded,
+  GuardrailTripped
 )

@@ -171,6 +171,26 @@ export const ApprovalRequested = Schema.TaggedStruct("ApprovalRequested", {
 export interface ApprovalRequested extends Schema.Schema.Type<typeof ApprovalRequested> {}
 
 /**
+ * A guardrail tripped (see `Guardrail`): the run fails with
+ * `GuardrailTripped` next.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const GuardrailTripped = Schema.TaggedStruct("GuardrailTripped", {
+  ...base,
+  guardrail: Schema.String,
+  kind: Schema.Literal("input", "output", "tool"),
+  info: Schema.Unknown
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface GuardrailTripped extends Schema.Schema.Type<typeof GuardrailTripped> {}
+
+/**
  * The stream's own run ended, with its result.
  *
  * @since 0.1.0
@@ -193,6 +213,7 @@ export type RunEvent<Output = unknown> =
   | StepCompleted
   | MemberCompleted
   | ApprovalRequested
+  | GuardrailTripped
   | RunCompleted<Output>
 
 /**
@@ -211,6 +232,7 @@ export const schema = <A, I, R>(result: Schema.Schema<A, I, R>) =>
     StepCompleted,
     MemberCompleted,
     ApprovalRequested,
+    GuardrailTripped,
     Schema.TaggedStruct("RunCompleted", { ...base, result })
   ).annotations({ identifier: "RunEvent" })
 

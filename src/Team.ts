@@ -49,6 +49,7 @@ import * as Schema from "effect/Schema"
 import type * as Stream from "effect/Stream"
 import * as Agent from "./Agent.js"
 import type { AgentError } from "./AgentError.js"
+import type * as Guardrail from "./Guardrail.js"
 import * as Delegate from "./internal/delegate.js"
 import * as Prompts from "./internal/prompts.js"
 import * as SessionRun from "./internal/sessionRun.js"
@@ -141,6 +142,13 @@ export interface Options<M extends Mode, Members extends ReadonlyArray<Agent.Run
   readonly policy?: Policy.Options | undefined
   /** What a member's failure does (default `"report"`). */
   readonly onMemberFailure?: MemberFailure | undefined
+  /**
+   * Checks of the team's input and answer (see `Guardrail`): a parallel
+   * input guardrail runs beside the whole team's work, and interrupts it
+   * when it trips; an output guardrail's trip fails the run (a team does not
+   * correct its answer). Each member keeps its own.
+   */
+  readonly guardrails?: Pick<Guardrail.Guardrails<OutputOf<M, Members>>, "input" | "output"> | undefined
 }
 
 /**
@@ -343,7 +351,8 @@ export const make: {
       byName,
       concurrency: options.concurrency ?? "unbounded",
       policy,
-      onMemberFailure: options.onMemberFailure ?? "report"
+      onMemberFailure: options.onMemberFailure ?? "report",
+      guardrails: (options.guardrails ?? {}) as internal.TeamConfig["guardrails"]
     }
     type Output = OutputOf<M, Members>
     const team: Team<Output> = Object.assign(Object.create(Proto), {

@@ -173,3 +173,19 @@ describe("npm run example -- budgets", () => {
     60_000
   )
 })
+
+describe("npm run example -- guardrails", () => {
+  it.effect(
+    "an input guardrail trips beside the model call; an answer corrected; a tool call rejected",
+    () =>
+      Effect.gen(function*() {
+        const { exitCode, stderr, stdout } = yield* runner("guardrails")
+        expect({ exitCode, stderr }).toEqual({ exitCode: 0, stderr: "" })
+        expect(stdout).toContain("GuardrailTripped: the input guardrail \"no_homework\" of \"tutor\" tripped")
+        expect(stdout).toContain("stopped after less than 2 s")
+        expect(stdout).toContain("Ask Ms. Dupont, your history teacher. (2 model calls")
+        expect(stdout).toContain("→ Only commands that read are allowed.")
+      }),
+    60_000
+  )
+})

@@ -14,6 +14,7 @@ import * as FiberRef from "effect/FiberRef"
 import type { AgentError } from "../AgentError.js"
 import { InputInvalid, MaxStepsExceeded, OutputInvalid, RunSuspended, RunTimeout } from "../AgentError.js"
 import type * as Approval from "../Approval.js"
+import type * as Guardrail from "../Guardrail.js"
 import * as LanguageModel from "../LanguageModel.js"
 import * as Policy from "../Policy.js"
 import type * as Pricing from "../Pricing.js"
@@ -25,6 +26,7 @@ import * as RunStore from "../RunStore.js"
 import type * as Toolkit from "../Toolkit.js"
 import * as Approvals from "./approvals.js"
 import * as Budget from "./budget.js"
+import * as Guardrails from "./guardrails.js"
 import * as Journal from "./journal.js"
 import type * as Metering from "./metering.js"
 import * as ModelCall from "./modelCall.js"
@@ -53,6 +55,7 @@ export interface LoopConfig<Output> {
   readonly output: OutputSpec<Output> | undefined
   /** The prices of the models, read when the agent was made. */
   readonly prices: Pricing.PriceTable
+  readonly guardrails: Guardrail.Guardrails<Output>
 }
 
 /** Receives the events of a streamed run; absent for `run`. */
@@ -192,6 +195,8 @@ interface Env<Output> extends ModelCall.Env, ToolCalls.Env, Approvals.Env {
   /** The run's time so far. */
   readonly durationMs: () => number
   readonly progress: Progress
+  /** The input guardrails that run beside the run's first model call (see `Guardrail.input`). */
+  readonly beside: Effect.Effect<void, AgentError> | undefined
 }
 
 const makeEnv = <Output>(
@@ -222,6 +227,8 @@ const makeEnv = <Output>(
     firstTimeout: ModelCall.firstTimeout(policy),
     prices: config.prices,
     budget: Budget.counter(policy.budget, path, context.budget),
+    toolGuardrails: config.guardrails.tool ?? [],
+    beside: undefined,
     toolkit: config.toolkit,
     toolOptions: { defaultTimeout: Policy.isLimited(policy.toolTimeout) ? policy.toolTimeout : undefined },
     toolConcurrency: config.toolConcurrency,
@@ -291,10 +298,12 @@ const think = <Output>(env: Env<Output>, state: RunState.RunState): Effect.Effec
   const index = state.steps.length
   const tally = new ModelCall.Tally()
   const called = ModelCall.call(env, state.messages, index, tally)
+  const journaled = env.journal === undefined
+    ? called
+    : env.journal.model(Journal.modelKey(env.runId, index, state.correctionsLeft), called)
   return Effect.flatMap(
-    env.journal === undefined
-      ? called
-      : env.journal.model(Journal.modelKey(env.runId, index, state.correctionsLeft), called),
+    // the first call waits for the input guardrails beside it, which interrupt it when one trips
+    index === 0 && env.beside !== undefined ? Effect.zipLeft(journaled, env.beside, { concurrent: true }) : journaled,
     (response): Effect.Effect<Outcome<Output>, AgentError> => {
       const now = env.clock.unsafeCurrentTimeMillis()
       const firstTextAt = tally.firstTextAt(response, now)
@@ -325,13 +334,11 @@ const think = <Output>(env: Env<Output>, state: RunState.RunState): Effect.Effec
       return stepCompleted(
         env,
         step,
-        Either.isLeft(decided)
-          ? Effect.fail(decided.left)
-          : save(
-            env,
-            decided.right.state,
-            (latest) => ModelCall.spent(env, response, stepDone(decided.right.answer)(latest))
-          )
+        Either.isLeft(decided) ? Effect.fail(decided.left) : Effect.flatMap(
+          Guardrails.answer(env, env.config.guardrails.output, env.maxSteps, decided.right),
+          (checked) =>
+            save(env, checked.state, (latest) => ModelCall.spent(env, response, stepDone(checked.answer)(latest)))
+        )
       )
     }
   )
@@ -561,13 +568,19 @@ const runWith = <Output>(
       input: start.input
     })
     const suspended = start._tag === "State" ? start.suspended : undefined
-    const env = makeEnv(config, options, emit, path, first, suspended, context, clock, spans)
-    const steps = start._tag === "Input" && emit !== undefined
-      ? Effect.zipRight(
-        emit({ _tag: "RunStarted", runId: first.runId, agent: config.name, path, input: Run.inputText(start.input) }),
-        stepsFrom(env, first)
-      )
-      : stepsFrom(env, first)
+    const made = makeEnv(config, options, emit, path, first, suspended, context, clock, spans)
+    if (start._tag === "State") return wrapped(made, context, stepsFrom(made, first))
+    const input = Run.inputText(start.input)
+    const { blocking, parallel } = Guardrails.splitInputs(made, config.guardrails.input, {
+      agent: config.name,
+      input,
+      messages: first.messages
+    })
+    const env = parallel === undefined ? made : { ...made, beside: parallel }
+    const checked = blocking === undefined ? stepsFrom(env, first) : Effect.zipRight(blocking, stepsFrom(env, first))
+    const steps = emit === undefined
+      ? checked
+      : Effect.zipRight(emit({ _tag: "RunStarted", runId: first.runId, agent: config.name, path, input }), checked)
     return wrapped(env, context, steps)
   })
 

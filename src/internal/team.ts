@@ -6,6 +6,7 @@ import * as Either from "effect/Either"
 import * as FiberRef from "effect/FiberRef"
 import type { AgentError } from "../AgentError.js"
 import { RunTimeout } from "../AgentError.js"
+import type * as Guardrail from "../Guardrail.js"
 import * as LanguageModel from "../LanguageModel.js"
 import * as Policy from "../Policy.js"
 import * as Run from "../Run.js"
@@ -15,6 +16,7 @@ import type { Runnable, RunOptions } from "../Runnable.js"
 import * as TaskGroup from "../TaskGroup.js"
 import * as Budget from "./budget.js"
 import * as Delegate from "./delegate.js"
+import * as Guardrails from "./guardrails.js"
 import * as Prompts from "./prompts.js"
 import * as RunContext from "./runContext.js"
 import { tracing } from "./tracing.js"
@@ -34,6 +36,8 @@ export interface TeamConfig {
   /** The team's policy: its `runTimeout` is the team's timeout. */
   readonly policy: Policy.Policy
   readonly onMemberFailure: MemberFailure
+  /** The checks of the team's input and answer. */
+  readonly guardrails: Pick<Guardrail.Guardrails, "input" | "output">
 }
 
 /** Where a streamed team's events go. */
@@ -158,7 +162,16 @@ class TeamRun<Output> {
         yield* streaming.emit({ _tag: "RunStarted", runId, agent: config.name, path, input: Run.inputText(this.input) })
       }
       const collector = yield* this.collector
-      const answer = yield* RunContext.locally(this.modeRun(collector), (inner) => ({ ...inner, collector }))
+      const guards: Guardrails.Env = { runId, agent: config.name, path, emit: streaming?.emit, tracing: yield* tracing }
+      const answer = yield* this.guarded(
+        guards,
+        RunContext.locally(this.modeRun(collector), (inner) => ({ ...inner, collector }))
+      )
+      yield* Guardrails.outputsPass(guards, config.guardrails.output, {
+        agent: config.name,
+        content: answer.content,
+        output: answer.output
+      })
       const result: TeamResult<Output> = {
         runId,
         agent: config.name,
@@ -181,6 +194,20 @@ class TeamRun<Output> {
       }
       return result
     })
+  }
+
+  /**
+   * The team's work with its input guardrails: the blocking ones before it,
+   * the parallel ones beside it (a trip interrupts it).
+   */
+  private guarded<A>(env: Guardrails.Env, work: Effect.Effect<A, AgentError>): Effect.Effect<A, AgentError> {
+    const { blocking, parallel } = Guardrails.splitInputs(env, this.config.guardrails.input, {
+      agent: this.config.name,
+      input: Run.inputText(this.input),
+      messages: typeof this.input === "string" ? [LanguageModel.user(this.input)] : this.input
+    })
+    const beside = parallel === undefined ? work : Effect.zipLeft(work, parallel, { concurrent: true })
+    return blocking === undefined ? beside : Effect.zipRight(blocking, beside)
   }
 
   /**
