@@ -559,6 +559,31 @@ export class GuardrailTripped extends Schema.TaggedError<GuardrailTripped>()("Gu
 }
 
 /**
+ * A run handed the conversation over (see `Agent.handoff`) more than
+ * `maxHandoffs` times: agents handing it back and forth.
+ *
+ * @example
+ * ```ts
+ * import { AgentError } from "effect-agents"
+ *
+ * const error = new AgentError.MaxHandoffsExceeded({ agent: "triage", maxHandoffs: 5 })
+ * console.log(error.message) // 'the run of "triage" was handed over more than 5 times'
+ * ```
+ *
+ * @since 0.1.0
+ * @category agent errors
+ */
+export class MaxHandoffsExceeded extends Schema.TaggedError<MaxHandoffsExceeded>()("MaxHandoffsExceeded", {
+  agent: Schema.String,
+  maxHandoffs: Schema.Number
+}) {
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `the run of "${this.agent}" was handed over more than ${this.maxHandoffs} times`
+  }
+}
+
+/**
  * Everything an agent run can fail with.
  *
  * @since 0.1.0
@@ -577,6 +602,7 @@ export type AgentError =
   | RunNotFound
   | BudgetExceeded
   | GuardrailTripped
+  | MaxHandoffsExceeded
 
 /**
  * The Schema of {@link AgentError}.
@@ -596,7 +622,8 @@ export const AgentError: Schema.Union<[
   typeof RunSuspended,
   typeof RunNotFound,
   typeof BudgetExceeded,
-  typeof GuardrailTripped
+  typeof GuardrailTripped,
+  typeof MaxHandoffsExceeded
 ]> = Schema.Union(
   ModelError,
   ToolError,
@@ -609,5 +636,6 @@ export const AgentError: Schema.Union<[
   RunSuspended,
   RunNotFound,
   BudgetExceeded,
-  GuardrailTripped
+  GuardrailTripped,
+  MaxHandoffsExceeded
 )

@@ -237,7 +237,13 @@ const resultFields = {
   /** The whole conversation: instructions, input, answers and tool results. */
   messages: Schema.Array(LanguageModel.Message),
   steps: Schema.Array(Step),
-  metrics: RunMetrics
+  metrics: RunMetrics,
+  /**
+   * The path of the agent that answered: the run's own, or the agent it
+   * handed the conversation over to last (see `Agent.handoff`). A team's
+   * result has none.
+   */
+  answeredBy: Schema.optional(Schema.Array(Schema.String))
 }
 
 /**

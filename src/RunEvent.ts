@@ -191,6 +191,25 @@ export const GuardrailTripped = Schema.TaggedStruct("GuardrailTripped", {
 export interface GuardrailTripped extends Schema.Schema.Type<typeof GuardrailTripped> {}
 
 /**
+ * The agent speaking handed the conversation over (see `Agent.handoff`):
+ * `to` continues the run, its events at `toPath`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Handoff = Schema.TaggedStruct("Handoff", {
+  ...base,
+  to: Schema.String,
+  toPath: Schema.Array(Schema.String)
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Handoff extends Schema.Schema.Type<typeof Handoff> {}
+
+/**
  * The stream's own run ended, with its result.
  *
  * @since 0.1.0
@@ -214,6 +233,7 @@ export type RunEvent<Output = unknown> =
   | MemberCompleted
   | ApprovalRequested
   | GuardrailTripped
+  | Handoff
   | RunCompleted<Output>
 
 /**
@@ -233,6 +253,7 @@ export const schema = <A, I, R>(result: Schema.Schema<A, I, R>) =>
     MemberCompleted,
     ApprovalRequested,
     GuardrailTripped,
+    Handoff,
     Schema.TaggedStruct("RunCompleted", { ...base, result })
   ).annotations({ identifier: "RunEvent" })
 

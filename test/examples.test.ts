@@ -189,3 +189,19 @@ describe("npm run example -- guardrails", () => {
     60_000
   )
 })
+
+describe("npm run example -- handoffs", () => {
+  it.effect(
+    "a triage agent hands over to billing, then to support; each answers for its run",
+    () =>
+      Effect.gen(function*() {
+        const { exitCode, stderr, stdout } = yield* runner("handoffs")
+        expect({ exitCode, stderr }).toEqual({ exitCode: 0, stderr: "" })
+        expect(stdout).toContain("── triage hands over to billing\n  billing: I see two charges")
+        expect(stdout).toContain("answered by billing in 2 steps")
+        expect(stdout).toContain("── triage hands over to support")
+        expect(stdout).toContain("answered by support in 2 steps")
+      }),
+    60_000
+  )
+})

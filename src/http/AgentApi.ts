@@ -350,7 +350,8 @@ export const RunError = Schema.Union(
   AgentError.RunSuspended.annotations(withStatus(409)),
   AgentError.RunNotFound.annotations(withStatus(404)),
   AgentError.BudgetExceeded.annotations(withStatus(500)),
-  AgentError.GuardrailTripped.annotations(withStatus(422))
+  AgentError.GuardrailTripped.annotations(withStatus(422)),
+  AgentError.MaxHandoffsExceeded.annotations(withStatus(500))
 )
 
 /**

@@ -12,7 +12,14 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as FiberRef from "effect/FiberRef"
 import type { AgentError } from "../AgentError.js"
-import { InputInvalid, MaxStepsExceeded, OutputInvalid, RunSuspended, RunTimeout } from "../AgentError.js"
+import {
+  InputInvalid,
+  MaxHandoffsExceeded,
+  MaxStepsExceeded,
+  OutputInvalid,
+  RunSuspended,
+  RunTimeout
+} from "../AgentError.js"
 import type * as Approval from "../Approval.js"
 import type * as Guardrail from "../Guardrail.js"
 import * as LanguageModel from "../LanguageModel.js"
@@ -27,6 +34,7 @@ import type * as Toolkit from "../Toolkit.js"
 import * as Approvals from "./approvals.js"
 import * as Budget from "./budget.js"
 import * as Guardrails from "./guardrails.js"
+import type * as Handoff from "./handoff.js"
 import * as Journal from "./journal.js"
 import type * as Metering from "./metering.js"
 import * as ModelCall from "./modelCall.js"
@@ -56,6 +64,10 @@ export interface LoopConfig<Output> {
   /** The prices of the models, read when the agent was made. */
   readonly prices: Pricing.PriceTable
   readonly guardrails: Guardrail.Guardrails<Output>
+  /** The handoffs of its toolkit, by tool name (see `Agent.handoff`). */
+  readonly handoffs: ReadonlyMap<string, Handoff.Spec<LoopConfig<unknown>>>
+  /** Handoffs a run started with this agent may make. */
+  readonly maxHandoffs: number
 }
 
 /** Receives the events of a streamed run; absent for `run`. */
@@ -197,6 +209,14 @@ interface Env<Output> extends ModelCall.Env, ToolCalls.Env, Approvals.Env {
   readonly progress: Progress
   /** The input guardrails that run beside the run's first model call (see `Guardrail.input`). */
   readonly beside: Effect.Effect<void, AgentError> | undefined
+  /** The handoffs the run made before this agent spoke, and how many it may make. */
+  readonly chain: Chain
+}
+
+/** A run's handoffs so far, and its limit (the first agent's). */
+interface Chain {
+  readonly handoffs: number
+  readonly max: number
 }
 
 const makeEnv = <Output>(
@@ -229,6 +249,7 @@ const makeEnv = <Output>(
     budget: Budget.counter(policy.budget, path, context.budget),
     toolGuardrails: config.guardrails.tool ?? [],
     beside: undefined,
+    chain: { handoffs: 0, max: config.maxHandoffs },
     toolkit: config.toolkit,
     toolOptions: { defaultTimeout: Policy.isLimited(policy.toolTimeout) ? policy.toolTimeout : undefined },
     toolConcurrency: config.toolConcurrency,
@@ -511,11 +532,71 @@ const stepsFrom = <Output>(
   if (state.pending === undefined && state.steps.length >= env.maxSteps) {
     return Effect.fail(new MaxStepsExceeded({ agent: env.agent, maxSteps: env.maxSteps }))
   }
-  return Effect.flatMap(step(env, state), (outcome) =>
-    outcome.answer === undefined
-      ? stepsFrom(env, outcome.state)
-      : complete(env, outcome.state, outcome.answer.content, outcome.answer.output))
+  return Effect.flatMap(step(env, state), (outcome) => {
+    if (outcome.answer !== undefined) return complete(env, outcome.state, outcome.answer.content, outcome.answer.output)
+    const handoff = env.config.handoffs.size === 0 ? undefined : handedOver(env, state, outcome.state)
+    return handoff === undefined ? stepsFrom(env, outcome.state) : handOver(env, outcome.state, handoff)
+  })
 }
+
+/** The handoff the step just recorded made, if any: its first handoff call that succeeded. */
+const handedOver = <Output>(env: Env<Output>, before: RunState.RunState, after: RunState.RunState) => {
+  if (after.steps.length === before.steps.length) return undefined
+  const call = after.steps.at(-1)!.toolCalls.find((call) => !call.isError && env.config.handoffs.has(call.name))
+  return call === undefined ? undefined : env.config.handoffs.get(call.name)
+}
+
+/**
+ * The run goes on as the handoff's target, on the conversation (filtered),
+ * at the target's path beside the agent that handed it over: the target's
+ * answer is the run's, its spending the run's too.
+ */
+const handOver = <Output>(
+  env: Env<Output>,
+  state: RunState.RunState,
+  handoff: Handoff.Spec<LoopConfig<unknown>>
+): Effect.Effect<Run.RunResult<Output>, AgentError> =>
+  Effect.gen(function*() {
+    const { chain, emit, progress } = env
+    if (chain.handoffs >= chain.max) return yield* new MaxHandoffsExceeded({ agent: env.agent, maxHandoffs: chain.max })
+    const target = handoff.target.config()
+    const path = [...env.path.slice(0, -1), target.name]
+    if (emit !== undefined) {
+      yield* emit({
+        _tag: "Handoff",
+        runId: env.runId,
+        agent: env.agent,
+        path: env.path,
+        to: target.name,
+        toPath: path
+      })
+    }
+    const conversation = state.messages.filter((message) => message.role !== "system")
+    const input = handoff.inputFilter === undefined ? conversation : handoff.inputFilter(conversation)
+    // the target's events are the run's: all but its start and its end, which are the run's own
+    const forward: Emit<unknown> | undefined = emit === undefined
+      ? undefined
+      : (event) => event._tag === "RunStarted" || event._tag === "RunCompleted" ? Effect.void : emit(event)
+    const context = yield* FiberRef.get(RunContext.current)
+    const result = yield* runWith(
+      target,
+      { _tag: "Input", input, runId: env.runId },
+      undefined,
+      forward,
+      path,
+      { ...context, report: progress.charge },
+      { handoffs: chain.handoffs + 1, max: chain.max }
+    )
+    progress.charge(result.metrics)
+    const steps = [...state.steps, ...result.steps.map((step) => ({ ...step, index: step.index + state.steps.length }))]
+    return yield* complete(
+      env,
+      { ...state, messages: result.messages, steps },
+      result.content,
+      result.output as Output,
+      result.answeredBy ?? path
+    )
+  })
 
 /** A stored state that holds its answer: the answer, decoded again. */
 const finished = <Output>(env: Env<Output>, state: RunState.RunState, content: string) => {
@@ -532,12 +613,22 @@ const complete = <Output>(
   env: Env<Output>,
   state: RunState.RunState,
   content: string,
-  output: Output
+  output: Output,
+  answeredBy: ReadonlyArray<string> = env.path
 ): Effect.Effect<Run.RunResult<Output>> =>
   Effect.suspend(() => {
     const { messages, runId, steps } = state
     const metrics = env.progress.metrics(env.durationMs())
-    const result: Run.RunResult<Output> = { runId, agent: env.agent, content, output, messages, steps, metrics }
+    const result: Run.RunResult<Output> = {
+      runId,
+      agent: env.agent,
+      content,
+      output,
+      messages,
+      steps,
+      metrics,
+      answeredBy
+    }
     let done: Effect.Effect<unknown> = Effect.void
     if (env.tracing.traced) {
       done = env.tracing.annotate({
@@ -558,7 +649,8 @@ const runWith = <Output>(
   options: RunOptions | undefined,
   emit: Emit<Output> | undefined,
   path: ReadonlyArray<string>,
-  context: RunContext.RunContext
+  context: RunContext.RunContext,
+  chain?: Chain
 ): Effect.Effect<Run.RunResult<Output>, AgentError> =>
   Effect.flatMap(Effect.zip(tracing, Effect.clock), ([spans, clock]) => {
     const first = start._tag === "State" ? start.state : RunState.initial({
@@ -568,7 +660,8 @@ const runWith = <Output>(
       input: start.input
     })
     const suspended = start._tag === "State" ? start.suspended : undefined
-    const made = makeEnv(config, options, emit, path, first, suspended, context, clock, spans)
+    const env0 = makeEnv(config, options, emit, path, first, suspended, context, clock, spans)
+    const made = chain === undefined ? env0 : { ...env0, chain }
     if (start._tag === "State") return wrapped(made, context, stepsFrom(made, first))
     const input = Run.inputText(start.input)
     const { blocking, parallel } = Guardrails.splitInputs(made, config.guardrails.input, {
