@@ -174,6 +174,38 @@ describe("a team's budget", () => {
       expect(probe.answered).toEqual(["leader", "Fast"])
     }))
 
+  it.effect("a tool call in flight elsewhere in the tree is interrupted too, and its finalizer runs", () =>
+    Effect.gen(function*() {
+      const finalized = yield* Ref.make(0)
+      const stuck = Tool.make("wait", {
+        description: "Waits",
+        parameters: {},
+        handler: () => Effect.never.pipe(Effect.ensuring(Ref.update(finalized, (n) => n + 1)))
+      })
+      const waiter = yield* agentOf("Waiter", [{ toolCalls: [{ name: "wait", arguments: {} }] }], {
+        toolkit: Toolkit.make(stuck)
+      })
+      const spender = yield* agentOf("Spender", [{ text: "big", usage: usage(900, 200), latency: "1 second" }])
+      const leaderModel = yield* ScriptedModel.make([
+        { toolCalls: [delegate("Waiter", "wait"), delegate("Spender", "spend")], usage: usage(10, 10) }
+      ])
+      const team = yield* Team.make({
+        name: "T",
+        mode: "coordinate",
+        leader: { instructions: "", model: leaderModel },
+        members: [waiter, spender],
+        policy: { retry: false, budget: { tokens: 1000 } }
+      })
+      const fiber = yield* Effect.fork(team.run("go"))
+      yield* TestClock.adjust("1 second")
+      expect(failureOf(yield* Fiber.await(fiber))).toMatchObject({
+        _tag: "BudgetExceeded",
+        limit: "tokens",
+        path: ["T"]
+      })
+      expect(yield* Ref.get(finalized)).toBe(1)
+    }))
+
   it.effect("a member's own budget applies inside the team's: its crossing fails the member, the team goes on", () =>
     Effect.gen(function*() {
       const member = yield* agentOf("Member", [{ text: "long answer", usage: usage(300, 50) }], {

@@ -1,9 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
 import type { Duration } from "effect"
-import { Cause, Chunk, Effect, Exit, Fiber, Option, Ref, Schema, Stream, TestClock, Tracer } from "effect"
+import { Cause, Chunk, Effect, Exit, Fiber, Option, Redacted, Ref, Schema, Stream, TestClock, Tracer } from "effect"
 import type { LanguageModel } from "effect-agents"
 import { Agent, AgentError, Guardrail, RunEvent, Team, Tool, Toolkit } from "effect-agents"
-import { ScriptedModel } from "effect-agents/testing"
+import { OpenAiClient, OpenAiModel } from "effect-agents/openai"
+import { OpenAiCompatServer, ScriptedModel } from "effect-agents/testing"
 
 // -----------------------------------------------------------------------------
 // Fixtures
@@ -70,6 +71,24 @@ describe("input guardrails", () => {
       expect(probe).toEqual({ answered: 0, interrupted: 1 })
       // the model was asked: the check ran beside the call
       expect(yield* model.requests).toHaveLength(1)
+    }))
+
+  it.scopedLive("parallel: the request in flight is aborted at the server when the guardrail trips", () =>
+    Effect.gen(function*() {
+      const server = yield* OpenAiCompatServer.make([{ hang: true }])
+      const model = yield* OpenAiModel.make({ model: "sim" }).pipe(
+        Effect.provide(OpenAiClient.layer({ apiKey: Redacted.make("sk-test-guard"), baseURL: server.url }))
+      )
+      // the check trips once the model's request is open at the server
+      const whileAsked = Guardrail.input({
+        name: "while_asked",
+        check: () => Effect.as(server.awaitStats((stats) => stats.open === 1), Guardrail.trip("late"))
+      })
+      const agent = yield* Agent.make({ name: "a", instructions: "", model, guardrails: { input: [whileAsked] } })
+      const exit = yield* Effect.exit(agent.run("hello"))
+      expect(failureOf(exit)).toEqual(tripped("input", "while_asked", "a", "late"))
+      const stats = yield* server.awaitStats((stats) => stats.open === 0)
+      expect(stats).toMatchObject({ total: 1, abortedByClient: 1, completed: 0 })
     }))
 
   it.effect("parallel: a call that answers first waits for the checks before its tools run", () =>
