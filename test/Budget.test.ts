@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Exit, Fiber, Metric, Ref, Stream, TestClock } from "effect"
+import { Duration, Effect, Exit, Fiber, Metric, Option, Ref, Stream, TestClock } from "effect"
 import type { LanguageModel } from "effect-agents"
 import { Agent, AgentError, AgentMetrics, Dag, Pricing, Team, Tool, Toolkit } from "effect-agents"
 import { ScriptedModel } from "effect-agents/testing"
@@ -109,6 +109,25 @@ describe("an agent's budget", () => {
       })
       const tools = yield* Effect.exit(byTool.run("go", { policy: { budget: { toolCalls: 1 } } }))
       expect(failureOf(tools)).toMatchObject({ _tag: "BudgetExceeded", limit: "toolCalls", max: 1, spent: 2 })
+    }))
+
+  it.effect("a fiber forked away from a budgeted run that ended does not hang when it crosses the budget", () =>
+    Effect.gen(function*() {
+      const inner = yield* agentOf("inner", [{ text: "late", usage: usage(500, 0), latency: "1 second" }])
+      const forked = yield* Ref.make<Option.Option<Fiber.RuntimeFiber<unknown, unknown>>>(Option.none())
+      const detach = Tool.make("detach", {
+        description: "",
+        parameters: {},
+        handler: () => Effect.flatMap(Effect.forkDaemon(inner.run("x")), (fiber) => Ref.set(forked, Option.some(fiber)))
+      })
+      const outer = yield* agentOf("outer", [{ toolCalls: [{ name: "detach", arguments: {} }] }, { text: "done" }], {
+        toolkit: Toolkit.make(detach),
+        budget: { budget: { tokens: 100 } }
+      })
+      expect((yield* outer.run("go")).content).toBe("done")
+      yield* TestClock.adjust("1 second")
+      const fiber = Option.getOrThrow(yield* Ref.get(forked))
+      expect(Exit.isInterrupted(yield* Fiber.await(fiber))).toBe(true)
     }))
 
   it.effect("a run's budget joins the agent's, limit by limit", () =>

@@ -32,6 +32,8 @@ export class Counter {
   readonly spent: Record<Counted, number> = { tokens: 0, costUsd: 0, modelCalls: 0, toolCalls: 0 }
   readonly tripped: Deferred.Deferred<never, BudgetExceeded> = Deferred.unsafeMake(FiberId.none)
   exceeded: BudgetExceeded | undefined = undefined
+  /** Whether its run is under way: only then is there someone to interrupt the tree. */
+  running = true
 
   constructor(
     readonly budget: Policy.Budget,
@@ -65,7 +67,8 @@ export const counter = (
 /**
  * Charges `spend` to `counter` and the counters above it. When it crosses a
  * limit (or a budget above was crossed already), the outermost crossed
- * counter trips and the charging fiber waits to be interrupted with its tree.
+ * counter trips and the charging fiber waits to be interrupted with its tree
+ * (or, when that run has ended, interrupts itself).
  */
 export const charge = (counter: Counter | undefined, spend: Spend): Effect.Effect<void> => {
   if (counter === undefined) return Effect.void
@@ -83,7 +86,8 @@ export const charge = (counter: Counter | undefined, spend: Spend): Effect.Effec
     outermost.exceeded = error
     Deferred.unsafeDone(outermost.tripped, Exit.fail(error!))
   }
-  return Effect.never
+  // a fiber that outlived the budgeted run (forked away from it) has no one to wait for: it stops
+  return outermost.running ? Effect.never : Effect.interrupt
 }
 
 /**
@@ -96,7 +100,12 @@ export const enforce = <A, E, R>(
   counter: Counter | undefined
 ): Effect.Effect<A, E | BudgetExceeded, R> => {
   if (counter === undefined) return effect
-  const raced = Effect.raceFirst(effect, Deferred.await(counter.tripped))
+  const raced = Effect.ensuring(
+    Effect.raceFirst(effect, Deferred.await(counter.tripped)),
+    Effect.sync(() => {
+      counter.running = false
+    })
+  )
   const duration = counter.budget.duration
   if (duration === undefined || !Duration.isFinite(duration)) return raced
   const max = Duration.toMillis(duration)
