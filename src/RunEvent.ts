@@ -3,6 +3,9 @@
  * `RunStarted`, then for each step its `TextDelta`s, `ToolCallStarted` and
  * `ToolCallCompleted` (tool calls of one step run concurrently, so theirs
  * interleave) and `StepCompleted`, and last `RunCompleted` with the result.
+ * `ApprovalRequested`, `GuardrailTripped` and `Handoff` mark a run that
+ * waits for a person, is stopped by a guardrail, or goes on as another
+ * agent (whose events then carry its path).
  * Every event carries the run id, the agent's name and its `path` in a tree
  * of agents. Events are plain JSON-ready objects.
  *
