@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Exit, Fiber, Metric, Option, Ref, Stream, TestClock } from "effect"
+import { Duration, Effect, Exit, Fiber, Logger, Metric, Option, Ref, Stream, TestClock } from "effect"
 import type { LanguageModel } from "effect-agents"
 import { Agent, AgentError, AgentMetrics, Dag, Pricing, Team, Tool, Toolkit } from "effect-agents"
 import { ScriptedModel } from "effect-agents/testing"
@@ -343,6 +343,23 @@ describe("cost", () => {
       const exit = yield* Effect.exit(agent.run("hi"))
       expect(failureOf(exit)).toMatchObject({ _tag: "BudgetExceeded", limit: "costUsd", max: 0.01 })
       expect((failureOf(exit) as AgentError.BudgetExceeded).spent).toBeCloseTo(0.015, 10)
+    }))
+})
+
+describe("an unpriced model under a dollar budget", () => {
+  it.effect("is told once, as a warning: its calls count nothing", () =>
+    Effect.gen(function*() {
+      const logs: Array<string> = []
+      const logger = Logger.make(({ logLevel, message }) => logs.push(`${logLevel.label} ${String(message)}`))
+      const agent = yield* agentOf("a", [{ text: "x" }, { text: "y" }], {
+        model: "no-such-model",
+        budget: { budget: { costUsd: 1 } }
+      })
+      yield* agent.run("one").pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+      yield* agent.run("two").pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+      expect(logs).toEqual([
+        "WARN the model \"no-such-model\" has no price: its calls count nothing in a costUsd budget (see Pricing.layer)"
+      ])
     }))
 })
 

@@ -57,6 +57,12 @@ export class Counter {
   }
 }
 
+/** Whether a budget from `counter` up limits `limit`. */
+export const limits = (counter: Counter | undefined, limit: Counted): boolean => {
+  for (let c = counter; c !== undefined; c = c.parent) if (c.budget[limit] !== undefined) return true
+  return false
+}
+
 /** The counter of a run with `budget` under `parent`'s: `parent` itself when the run has none. */
 export const counter = (
   budget: Policy.Budget | undefined,

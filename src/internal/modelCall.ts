@@ -111,14 +111,30 @@ export const spent = <A, E>(
   env: Env,
   response: LanguageModel.GenerateResponse,
   next: Effect.Effect<A, E>
-): Effect.Effect<A, E> =>
-  env.budget === undefined ? next : Effect.zipRight(
-    Budget.charge(env.budget, {
-      tokens: response.usage.inputTokens + response.usage.outputTokens,
-      costUsd: costOf(env, response)
-    }),
+): Effect.Effect<A, E> => {
+  if (env.budget === undefined) return next
+  const costUsd = costOf(env, response)
+  const charged = Effect.zipRight(
+    Budget.charge(env.budget, { tokens: response.usage.inputTokens + response.usage.outputTokens, costUsd }),
     next
   )
+  return costUsd !== undefined || !Budget.limits(env.budget, "costUsd") ? charged : Effect.zipRight(
+    unpriced(response.model),
+    charged
+  )
+}
+
+/** The models whose calls a dollar budget could not count, each told once. */
+const unpricedModels = new Set<string>()
+
+const unpriced = (model: string): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    if (unpricedModels.has(model)) return Effect.void
+    unpricedModels.add(model)
+    return Effect.logWarning(
+      `the model "${model}" has no price: its calls count nothing in a costUsd budget (see Pricing.layer)`
+    )
+  })
 
 /** One attempt of a call on one model. */
 type Attempt = (
