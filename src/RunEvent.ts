@@ -195,7 +195,8 @@ export interface GuardrailTripped extends Schema.Schema.Type<typeof GuardrailTri
 
 /**
  * The agent speaking handed the conversation over (see `Agent.handoff`):
- * `to` continues the run, its events at `toPath`.
+ * `to` continues the run, its events at `toPath` with the id of its turn,
+ * `toRunId` (made of the run's and of the handoff call's).
  *
  * @since 0.1.0
  * @category models
@@ -203,7 +204,8 @@ export interface GuardrailTripped extends Schema.Schema.Type<typeof GuardrailTri
 export const Handoff = Schema.TaggedStruct("Handoff", {
   ...base,
   to: Schema.String,
-  toPath: Schema.Array(Schema.String)
+  toPath: Schema.Array(Schema.String),
+  toRunId: Schema.String
 })
 
 /**

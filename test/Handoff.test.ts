@@ -102,12 +102,20 @@ describe("Agent.handoff", () => {
         ["StepCompleted", ["billing"]],
         ["RunCompleted", ["triage"]]
       ])
-      expect(events.find(RunEvent.is("Handoff"))).toMatchObject({ to: "billing", toPath: ["billing"] })
+      const handoff = events.find(RunEvent.is("Handoff"))!
+      expect(handoff).toMatchObject({ to: "billing", toPath: ["billing"] })
+      // the target's turn has an id of its own, made of the run's and the handoff call's
+      expect(handoff.toRunId.startsWith(`${handoff.runId}.0.`)).toBe(true)
+      expect(events.filter(RunEvent.is("StepCompleted")).map((event) => event.runId)).toEqual([
+        handoff.runId,
+        handoff.toRunId
+      ])
       const deltas = events.filter(RunEvent.is("TextDelta"))
       expect(deltas.at(-1)?.path).toEqual(["billing"])
       const completed = events.at(-1)
       if (completed?._tag !== "RunCompleted") return expect.fail("RunCompleted last")
       expect(completed.result.answeredBy).toEqual(["billing"])
+      expect(completed.result.runId).toBe(handoff.runId)
     }))
 
   it.effect("interrupting the run during the target's turn reaches its model request", () =>

@@ -542,8 +542,12 @@ const stepsFrom = <Output>(
 /** The handoff the step just recorded made, if any: its first handoff call that succeeded. */
 const handedOver = <Output>(env: Env<Output>, before: RunState.RunState, after: RunState.RunState) => {
   if (after.steps.length === before.steps.length) return undefined
-  const call = after.steps.at(-1)!.toolCalls.find((call) => !call.isError && env.config.handoffs.has(call.name))
-  return call === undefined ? undefined : env.config.handoffs.get(call.name)
+  const step = after.steps.at(-1)!
+  const call = step.toolCalls.find((call) => !call.isError && env.config.handoffs.has(call.name))
+  if (call === undefined) return undefined
+  // the target's turn has an id of its own, made of the call's as a delegation's is: its calls are its own in a journal
+  const site = { runId: env.runId, step: step.index, toolCallId: call.id, resumed: false, suspended: undefined }
+  return { spec: env.config.handoffs.get(call.name)!, runId: RunContext.nestedRunId(site) }
 }
 
 /**
@@ -554,7 +558,7 @@ const handedOver = <Output>(env: Env<Output>, before: RunState.RunState, after: 
 const handOver = <Output>(
   env: Env<Output>,
   state: RunState.RunState,
-  handoff: Handoff.Spec<LoopConfig<unknown>>
+  { runId, spec: handoff }: { readonly spec: Handoff.Spec<LoopConfig<unknown>>; readonly runId: string }
 ): Effect.Effect<Run.RunResult<Output>, AgentError> =>
   Effect.gen(function*() {
     const { chain, emit, progress } = env
@@ -568,7 +572,8 @@ const handOver = <Output>(
         agent: env.agent,
         path: env.path,
         to: target.name,
-        toPath: path
+        toPath: path,
+        toRunId: runId
       })
     }
     const conversation = state.messages.filter((message) => message.role !== "system")
@@ -580,7 +585,7 @@ const handOver = <Output>(
     const context = yield* FiberRef.get(RunContext.current)
     const result = yield* runWith(
       target,
-      { _tag: "Input", input, runId: env.runId },
+      { _tag: "Input", input, runId },
       undefined,
       forward,
       path,
