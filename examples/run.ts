@@ -32,6 +32,9 @@ export const examples: Readonly<Record<string, string>> = {
   "task-group": "three fetches in a TaskGroup; then one fails and the others are interrupted",
   "dag": "a sales report as a DAG: analyses side by side, makespans, node events",
   "team": "a research team under a coordinating leader, printed as it streams",
+  "budgets": "a team stopped by its token budget, its member in flight interrupted; a dollar budget priced",
+  "guardrails": "an input guardrail trips beside the model call and interrupts it; an answer corrected; rm rejected",
+  "handoffs": "a triage agent hands the conversation over to one of two specialists, streamed with who speaks",
   "concurrent-teams": "three teams at once (coordinate, broadcast, route) with Agent.runAll",
   "multi-agent-workflow": "three searchers at once, an analyst, then a writer; a rate-limited searcher retried"
 }

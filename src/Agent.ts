@@ -49,20 +49,24 @@ import * as Runtime from "effect/Runtime"
 import type * as Schema from "effect/Schema"
 import type * as Stream from "effect/Stream"
 import type { AgentError, ApprovalNotPending, RunNotFound, StoreFailed } from "./AgentError.js"
+import type * as Guardrail from "./Guardrail.js"
 import * as Delegate from "./internal/delegate.js"
+import * as Handoff from "./internal/handoff.js"
 import * as Loop from "./internal/loop.js"
 import * as Metering from "./internal/metering.js"
 import * as Output from "./internal/output.js"
+import * as Prompts from "./internal/prompts.js"
 import * as SessionRun from "./internal/sessionRun.js"
 import * as Suspended from "./internal/suspended.js"
 import * as LanguageModel from "./LanguageModel.js"
 import * as Policy from "./Policy.js"
+import * as Pricing from "./Pricing.js"
 import * as Run from "./Run.js"
 import type { RunEvent } from "./RunEvent.js"
 import * as Runnables from "./Runnable.js"
 import type * as RunState from "./RunState.js"
 import * as TaskGroup from "./TaskGroup.js"
-import type * as Tool from "./Tool.js"
+import * as Tool from "./Tool.js"
 import * as Toolkit from "./Toolkit.js"
 
 /**
@@ -208,6 +212,13 @@ export interface Options<Output, OutputEncoded, Tk extends Toolkit.Any> {
   /** A Schema for structured output, decoded into `result.output`. */
   readonly output?: Schema.Schema<Output, OutputEncoded> | undefined
   readonly policy?: Policy.Options | undefined
+  /** Checks of the run's input, its answer and its tool calls (see `Guardrail`). */
+  readonly guardrails?: Guardrail.Guardrails<Output> | undefined
+  /**
+   * Handoffs a run started with this agent may make (see {@link handoff})
+   * before it fails with `MaxHandoffsExceeded` (default 5).
+   */
+  readonly maxHandoffs?: number | undefined
 }
 
 /**
@@ -277,7 +288,11 @@ export const make: {
       maxSteps: options.maxSteps ?? 10,
       toolConcurrency: options.toolConcurrency ?? "unbounded",
       policy,
-      output: options.output === undefined ? undefined : Output.outputSpec(options.name, options.output)
+      output: options.output === undefined ? undefined : Output.outputSpec(options.name, options.output),
+      prices: yield* Pricing.Prices,
+      guardrails: options.guardrails ?? {},
+      handoffs: Handoff.of(Object.values(toolkit.tools)),
+      maxHandoffs: options.maxHandoffs ?? 5
     }
     const agent: Agent<Output> = Object.assign(Object.create(Proto), {
       name: config.name,
@@ -309,6 +324,7 @@ export const make: {
         ),
       asTool: (toolOptions?: AsToolOptions) => Delegate.tool(agent, "agent", toolOptions)
     })
+    configs.set(agent, config as Loop.LoopConfig<unknown>)
     return agent
   })
 
@@ -367,6 +383,101 @@ const hasAsTool = <Output>(
   self: Runnable<Output>
 ): self is Runnable<Output> & Pick<Agent<Output>, "asTool"> =>
   Predicate.hasProperty(self, "asTool") && Predicate.isFunction(self.asTool)
+
+/** The loop's view of every agent made, for the handoffs to it. */
+const configs = new WeakMap<Agent<unknown>, Loop.LoopConfig<unknown>>()
+
+/**
+ * How a handoff is named and what the target gets.
+ *
+ * @since 0.1.0
+ * @category handoffs
+ */
+export interface HandoffOptions {
+  /** What the calling model reads of the tool (default: the target's name and instructions). */
+  readonly description?: string | undefined
+  /**
+   * What of the conversation the target continues with (default: all of
+   * it, but the calling agent's instructions; the target's go first), e.g.
+   * {@link removeToolCalls}.
+   */
+  readonly inputFilter?:
+    | ((messages: ReadonlyArray<LanguageModel.Message>) => ReadonlyArray<LanguageModel.Message>)
+    | undefined
+}
+
+/**
+ * A handoff to `target`, as a tool for a toolkit: the model sees a tool
+ * `transfer_to_<name>`. Calling it ends the calling agent's turn, and the
+ * target continues the same run with the conversation: its answer is the
+ * run's (`result.answeredBy` is its path), its events carry its path, a
+ * `Handoff` event marks the switch, and what it spends is the run's.
+ * Unlike {@link asTool}, control does not come back. A run hands over at
+ * most `maxHandoffs` times (the first agent's), then fails with
+ * `MaxHandoffsExceeded`. The run's output is the answering agent's: give
+ * the targets the output Schema of the agent that hands over.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Agent, Toolkit } from "effect-agents"
+ *
+ * declare const billing: Agent.Agent
+ * declare const support: Agent.Agent
+ *
+ * const triage = Agent.make({
+ *   name: "triage",
+ *   instructions: "Hand the customer over to the right specialist.",
+ *   toolkit: Toolkit.make(
+ *     Agent.handoff(billing, { inputFilter: Agent.removeToolCalls }),
+ *     Agent.handoff(support)
+ *   )
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category handoffs
+ */
+export const handoff = <Output>(
+  target: Agent<Output>,
+  options?: HandoffOptions
+): Tool.Tool<string, {}, string> => {
+  const tool = Tool.make(`transfer_to_${Output.toIdentifier(target.name)}`, {
+    description: options?.description ?? Prompts.handoffDescription(target.name, target.instructions),
+    parameters: {},
+    handler: () => Prompts.handedOver(target.name)
+  })
+  Handoff.register(tool, {
+    target: {
+      name: target.name,
+      config: () => configs.get(target as Agent<unknown>)!
+    },
+    inputFilter: options?.inputFilter
+  })
+  return tool
+}
+
+/**
+ * A handoff's filter that removes the tool calls from the conversation: tool
+ * results go, and the model's messages keep their text.
+ *
+ * @example
+ * ```ts
+ * import { Agent, LanguageModel } from "effect-agents"
+ *
+ * const kept = Agent.removeToolCalls([
+ *   LanguageModel.user("Refund me"),
+ *   LanguageModel.assistant("", [{ id: "c1", name: "transfer_to_billing", arguments: "{}" }]),
+ *   LanguageModel.toolResult({ toolCallId: "c1", name: "transfer_to_billing", content: "handed over" })
+ * ]) // [the user's message]
+ * ```
+ *
+ * @since 0.1.0
+ * @category handoffs
+ */
+export const removeToolCalls: (
+  messages: ReadonlyArray<LanguageModel.Message>
+) => ReadonlyArray<LanguageModel.Message> = Handoff.removeToolCalls
 
 /**
  * Runs an agent to its final answer; data-first or data-last.

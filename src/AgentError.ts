@@ -487,6 +487,103 @@ export class ApprovalNotPending extends Schema.TaggedError<ApprovalNotPending>()
 }
 
 /**
+ * The limits of a budget (see `Policy.Budget`).
+ *
+ * @since 0.1.0
+ * @category agent errors
+ */
+export const BudgetLimit = Schema.Literal("tokens", "costUsd", "modelCalls", "toolCalls", "duration")
+
+/**
+ * @since 0.1.0
+ * @category agent errors
+ */
+export type BudgetLimit = typeof BudgetLimit.Type
+
+/**
+ * A run crossed a limit of its budget (see `Policy.Budget`): `limit` names
+ * it, `max` is its value, `spent` what the run's tree had spent when it
+ * stopped (milliseconds for `duration`), `path` the run whose budget it is.
+ * Every call in flight under it was interrupted.
+ *
+ * @example
+ * ```ts
+ * import { AgentError } from "effect-agents"
+ *
+ * const error = new AgentError.BudgetExceeded({ limit: "tokens", max: 1000, spent: 1180, path: ["research"] })
+ * console.log(error.message) // 'research crossed its budget of 1000 tokens (spent 1180)'
+ * ```
+ *
+ * @since 0.1.0
+ * @category agent errors
+ */
+export class BudgetExceeded extends Schema.TaggedError<BudgetExceeded>()("BudgetExceeded", {
+  limit: BudgetLimit,
+  max: Schema.Number,
+  spent: Schema.Number,
+  path: Schema.Array(Schema.String)
+}) {
+  /** @since 0.1.0 */
+  override get message(): string {
+    const unit = this.limit === "duration" ? "ms" : this.limit === "costUsd" ? "USD" : this.limit
+    return `${this.path.join(" > ")} crossed its budget of ${this.max} ${unit} (spent ${this.spent})`
+  }
+}
+
+/**
+ * A guardrail tripped (see `Guardrail`): `guardrail` names it, `kind` says
+ * what it checked (the run's input, its answer, a tool call), `agent` whose
+ * run it stopped, and `info` what it found.
+ *
+ * @example
+ * ```ts
+ * import { AgentError } from "effect-agents"
+ *
+ * const error = new AgentError.GuardrailTripped({ guardrail: "no_homework", kind: "input", agent: "tutor", info: null })
+ * console.log(error.message) // 'the input guardrail "no_homework" of "tutor" tripped'
+ * ```
+ *
+ * @since 0.1.0
+ * @category agent errors
+ */
+export class GuardrailTripped extends Schema.TaggedError<GuardrailTripped>()("GuardrailTripped", {
+  guardrail: Schema.String,
+  kind: Schema.Literal("input", "output", "tool"),
+  agent: Schema.String,
+  info: Schema.Unknown
+}) {
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `the ${this.kind} guardrail "${this.guardrail}" of "${this.agent}" tripped`
+  }
+}
+
+/**
+ * A run handed the conversation over (see `Agent.handoff`) more than
+ * `maxHandoffs` times: agents handing it back and forth.
+ *
+ * @example
+ * ```ts
+ * import { AgentError } from "effect-agents"
+ *
+ * const error = new AgentError.MaxHandoffsExceeded({ agent: "triage", maxHandoffs: 5 })
+ * console.log(error.message) // 'the run of "triage" was handed over more than 5 times'
+ * ```
+ *
+ * @since 0.1.0
+ * @category agent errors
+ */
+export class MaxHandoffsExceeded extends Schema.TaggedError<MaxHandoffsExceeded>()("MaxHandoffsExceeded", {
+  agent: Schema.String,
+  maxHandoffs: Schema.Number
+}) {
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `the run of "${this.agent}" was handed over more than ${this.maxHandoffs} times`
+  }
+}
+
+/**
  * Everything an agent run can fail with.
  *
  * @since 0.1.0
@@ -503,6 +600,9 @@ export type AgentError =
   | StoreFailed
   | RunSuspended
   | RunNotFound
+  | BudgetExceeded
+  | GuardrailTripped
+  | MaxHandoffsExceeded
 
 /**
  * The Schema of {@link AgentError}.
@@ -520,7 +620,10 @@ export const AgentError: Schema.Union<[
   typeof SessionBusy,
   typeof StoreFailed,
   typeof RunSuspended,
-  typeof RunNotFound
+  typeof RunNotFound,
+  typeof BudgetExceeded,
+  typeof GuardrailTripped,
+  typeof MaxHandoffsExceeded
 ]> = Schema.Union(
   ModelError,
   ToolError,
@@ -531,5 +634,8 @@ export const AgentError: Schema.Union<[
   SessionBusy,
   StoreFailed,
   RunSuspended,
-  RunNotFound
+  RunNotFound,
+  BudgetExceeded,
+  GuardrailTripped,
+  MaxHandoffsExceeded
 )

@@ -71,6 +71,23 @@ export const inputTokens: Metric.Metric.Counter<number> = Metric.fromMetricKey(M
 export const outputTokens: Metric.Metric.Counter<number> = Metric.fromMetricKey(Metering.keys.outputTokens)
 
 /**
+ * What the runs' own model calls cost, in US dollars, tagged `agent`: the
+ * calls whose model has a price (see `Pricing`).
+ *
+ * @example
+ * ```ts
+ * import { Metric } from "effect"
+ * import { AgentMetrics } from "effect-agents"
+ *
+ * const writer = AgentMetrics.costUsd.pipe(Metric.tagged("agent", "writer"))
+ * ```
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const costUsd: Metric.Metric.Counter<number> = Metric.fromMetricKey(Metering.keys.costUsd)
+
+/**
  * Model calls answered in the runs (one per step), tagged `agent`.
  *
  * @example

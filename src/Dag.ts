@@ -60,8 +60,10 @@ import type * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type * as Stream from "effect/Stream"
 import type * as Types from "effect/Types"
+import type { BudgetExceeded } from "./AgentError.js"
 import * as internal from "./internal/dag.js"
 import * as Render from "./internal/render.js"
+import type * as Policy from "./Policy.js"
 import type * as Run from "./Run.js"
 import type * as RunEvent from "./RunEvent.js"
 import * as Runnable from "./Runnable.js"
@@ -343,6 +345,9 @@ export interface DagResult<Out = Record<string, unknown>, E = unknown>
  * - `onFailure`: `"fail-fast"` (default) interrupts the running nodes at the
  *   first failure and starts no other; `"continue"` skips the dependents of
  *   a failed node only, and lets every independent branch finish.
+ * - `budget`: what the agents in the nodes may spend together (see
+ *   `Policy.Budget`); crossing it interrupts every node, and the run fails
+ *   with `BudgetExceeded`.
  *
  * @since 0.1.0
  * @category models
@@ -357,7 +362,17 @@ export interface RunOptions {
    * node's second attempt), the same on every replay of a durable run.
    */
   readonly runId?: string | undefined
+  readonly budget?: Policy.BudgetOptions | undefined
 }
+
+/**
+ * What a run with options `O` may fail with for its budget: `BudgetExceeded`
+ * when `O` may have a budget.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type BudgetErrorOf<O> = O extends { readonly budget?: undefined } ? never : BudgetExceeded
 
 // -----------------------------------------------------------------------------
 // events
@@ -752,21 +767,23 @@ export const node: {
  * @category running
  */
 export const run: {
-  <I, Out, E, R>(
+  <I, Out, E, R, O extends RunOptions = {}>(
     self: Dag<I, Out, E, R>,
     input: I,
-    options?: RunOptions
-  ): Effect.Effect<DagResult<Out, E>, DefinitionErrorOf<Out>, R>
-  <I>(
+    options?: O
+  ): Effect.Effect<DagResult<Out, E>, DefinitionErrorOf<Out> | BudgetErrorOf<O>, R>
+  <I, O extends RunOptions = {}>(
     input: I,
-    options?: RunOptions
-  ): <Out, E, R>(self: Dag<I, Out, E, R>) => Effect.Effect<DagResult<Out, E>, DefinitionErrorOf<Out>, R>
+    options?: O
+  ): <Out, E, R>(
+    self: Dag<I, Out, E, R>
+  ) => Effect.Effect<DagResult<Out, E>, DefinitionErrorOf<Out> | BudgetErrorOf<O>, R>
 } = dual(
   (args) => isDag(args[0]),
   <I, Out, E, R>(self: Dag<I, Out, E, R>, input: I, options?: RunOptions) =>
     internal.execute(definitionOf(self), input, options, errors, undefined) as Effect.Effect<
       DagResult<Out, E>,
-      DefinitionErrorOf<Out>,
+      DefinitionErrorOf<Out> | BudgetExceeded,
       R
     >
 )
@@ -796,20 +813,22 @@ export const run: {
  * @category running
  */
 export const stream: {
-  <I, Out, E, R>(
+  <I, Out, E, R, O extends RunOptions = {}>(
     self: Dag<I, Out, E, R>,
     input: I,
-    options?: RunOptions
-  ): Stream.Stream<DagEvent<Out, E>, DefinitionErrorOf<Out>, R>
-  <I>(
+    options?: O
+  ): Stream.Stream<DagEvent<Out, E>, DefinitionErrorOf<Out> | BudgetErrorOf<O>, R>
+  <I, O extends RunOptions = {}>(
     input: I,
-    options?: RunOptions
-  ): <Out, E, R>(self: Dag<I, Out, E, R>) => Stream.Stream<DagEvent<Out, E>, DefinitionErrorOf<Out>, R>
+    options?: O
+  ): <Out, E, R>(
+    self: Dag<I, Out, E, R>
+  ) => Stream.Stream<DagEvent<Out, E>, DefinitionErrorOf<Out> | BudgetErrorOf<O>, R>
 } = dual(
   (args) => isDag(args[0]),
   <I, Out, E, R>(self: Dag<I, Out, E, R>, input: I, options?: RunOptions) => {
     const definition = definitionOf(self)
-    return Runnable.stream<DagEvent<Out, E>, DefinitionErrorOf<Out>, R>(
+    return Runnable.stream<DagEvent<Out, E>, DefinitionErrorOf<Out> | BudgetExceeded, R>(
       [definition.name],
       (emit) =>
         // the executor's events are untyped; its node names and outputs are the DAG's

@@ -270,7 +270,9 @@ export interface GenerateRequest {
  */
 export const Usage = Schema.Struct({
   inputTokens: Schema.Number,
-  outputTokens: Schema.Number
+  outputTokens: Schema.Number,
+  /** Of the input tokens, those the provider served from its prompt cache (where it says). */
+  cachedInputTokens: Schema.optional(Schema.Number)
 })
 
 /**
@@ -299,10 +301,15 @@ export const emptyUsage: Usage = { inputTokens: 0, outputTokens: 0 }
  * @since 0.1.0
  * @category responses
  */
-export const addUsage = (self: Usage, that: Usage): Usage => ({
-  inputTokens: self.inputTokens + that.inputTokens,
-  outputTokens: self.outputTokens + that.outputTokens
-})
+export const addUsage = (self: Usage, that: Usage): Usage => {
+  const sum = {
+    inputTokens: self.inputTokens + that.inputTokens,
+    outputTokens: self.outputTokens + that.outputTokens
+  }
+  return self.cachedInputTokens === undefined && that.cachedInputTokens === undefined
+    ? sum
+    : { ...sum, cachedInputTokens: (self.cachedInputTokens ?? 0) + (that.cachedInputTokens ?? 0) }
+}
 
 /**
  * Why the model stopped.

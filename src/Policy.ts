@@ -68,6 +68,48 @@ export interface Policy {
   readonly runTimeout: Duration.Duration
   /** Models tried in turn, each with the same retries, when the model fails. */
   readonly fallback: ReadonlyArray<LanguageModel.Service>
+  /** What the run may spend, its whole tree counted (see {@link Budget}); none by default. */
+  readonly budget: Budget | undefined
+}
+
+/**
+ * What a run may spend, counted over its whole tree: its own model and tool
+ * calls, the agents it calls as tools, a team's members, a DAG's nodes, at
+ * every depth. Each limit is optional:
+ *
+ * - `tokens`: input and output tokens of the model calls;
+ * - `costUsd`: what the model calls cost, in US dollars (of the models with
+ *   a price: see `Pricing`);
+ * - `modelCalls`, `toolCalls`: how many calls start (a call over the limit
+ *   does not start);
+ * - `duration`: the run's time, like a run timeout over the tree.
+ *
+ * Tokens and cost are counted as each model call ends: the call that
+ * crosses the limit stops the whole tree at once (the calls in flight are
+ * interrupted, their finalizers run), and the run fails with
+ * `BudgetExceeded`. A nested run's own budget applies inside its parent's:
+ * its calls count against both, and crossing its own fails that run only
+ * (an agent called as a tool fails the call, which its caller's model reads).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Budget {
+  readonly tokens?: number | undefined
+  readonly costUsd?: number | undefined
+  readonly modelCalls?: number | undefined
+  readonly toolCalls?: number | undefined
+  readonly duration?: Duration.Duration | undefined
+}
+
+/**
+ * The settings of a {@link Budget}, the duration as any `DurationInput`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface BudgetOptions extends Omit<Budget, "duration"> {
+  readonly duration?: Duration.DurationInput | undefined
 }
 
 /**
@@ -85,6 +127,8 @@ export interface Options {
   readonly toolTimeout?: Duration.DurationInput | undefined
   readonly runTimeout?: Duration.DurationInput | undefined
   readonly fallback?: ReadonlyArray<LanguageModel.Service> | undefined
+  /** Its limits join (and override, one by one) those of the policy's budget. */
+  readonly budget?: BudgetOptions | undefined
 }
 
 /**
@@ -113,7 +157,8 @@ export const defaults: Policy = {
   maxRetryAfter: Duration.minutes(1),
   toolTimeout: Duration.infinity,
   runTimeout: Duration.infinity,
-  fallback: []
+  fallback: [],
+  budget: undefined
 }
 
 /**
@@ -142,9 +187,18 @@ export const merge: {
     maxRetryAfter: options.maxRetryAfter === undefined ? self.maxRetryAfter : Duration.decode(options.maxRetryAfter),
     toolTimeout: options.toolTimeout === undefined ? self.toolTimeout : Duration.decode(options.toolTimeout),
     runTimeout: options.runTimeout === undefined ? self.runTimeout : Duration.decode(options.runTimeout),
-    fallback: options.fallback ?? self.fallback
+    fallback: options.fallback ?? self.fallback,
+    budget: mergeBudget(self.budget, options.budget)
   }
 })
+
+/** A budget's limits, and some more (or other) ones. */
+const mergeBudget = (self: Budget | undefined, options: BudgetOptions | undefined): Budget | undefined => {
+  if (options === undefined) return self
+  const { duration, ...counts } = options
+  const merged: Budget = { ...self, ...counts }
+  return duration === undefined ? merged : { ...merged, duration: Duration.decode(duration) }
+}
 
 /**
  * A policy from the defaults and some settings.

@@ -147,6 +147,11 @@ export const RunMetrics = Schema.Struct({
   inputTokens: Schema.Number,
   outputTokens: Schema.Number,
   totalTokens: Schema.Number,
+  /**
+   * What the model calls cost, in US dollars: those whose model has a price
+   * (see `Pricing`); none when none had.
+   */
+  costUsd: Schema.optional(Schema.Number),
   durationMs: Schema.Number,
   /** When the first text came, since the run started; none when no text did. */
   timeToFirstTokenMs: Schema.optional(Schema.Number),
@@ -172,6 +177,7 @@ export const emptyMetrics: RunMetrics = {
   inputTokens: 0,
   outputTokens: 0,
   totalTokens: 0,
+  costUsd: undefined,
   durationMs: 0,
   timeToFirstTokenMs: undefined,
   steps: 0,
@@ -180,7 +186,7 @@ export const emptyMetrics: RunMetrics = {
 }
 
 /**
- * Several runs' metrics added up: tokens, steps, tool calls and retries (a
+ * Several runs' metrics added up: tokens, cost, steps, tool calls and retries (a
  * duration and a first token are not sums: they are `0` and none here).
  *
  * @example
@@ -199,7 +205,9 @@ export const sumMetrics = (metrics: Iterable<RunMetrics>): RunMetrics => {
   let steps = 0
   let toolCalls = 0
   let retries = 0
+  let costUsd: number | undefined
   for (const m of metrics) {
+    if (m.costUsd !== undefined) costUsd = (costUsd ?? 0) + m.costUsd
     inputTokens += m.inputTokens
     outputTokens += m.outputTokens
     steps += m.steps
@@ -211,6 +219,7 @@ export const sumMetrics = (metrics: Iterable<RunMetrics>): RunMetrics => {
     inputTokens,
     outputTokens,
     totalTokens: inputTokens + outputTokens,
+    costUsd,
     steps,
     toolCalls,
     retries
@@ -228,7 +237,13 @@ const resultFields = {
   /** The whole conversation: instructions, input, answers and tool results. */
   messages: Schema.Array(LanguageModel.Message),
   steps: Schema.Array(Step),
-  metrics: RunMetrics
+  metrics: RunMetrics,
+  /**
+   * The path of the agent that answered: the run's own, or the agent it
+   * handed the conversation over to last (see `Agent.handoff`). A team's
+   * result has none.
+   */
+  answeredBy: Schema.optional(Schema.Array(Schema.String))
 }
 
 /**

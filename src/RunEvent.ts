@@ -3,6 +3,9 @@
  * `RunStarted`, then for each step its `TextDelta`s, `ToolCallStarted` and
  * `ToolCallCompleted` (tool calls of one step run concurrently, so theirs
  * interleave) and `StepCompleted`, and last `RunCompleted` with the result.
+ * `ApprovalRequested`, `GuardrailTripped` and `Handoff` mark a run that
+ * waits for a person, is stopped by a guardrail, or goes on as another
+ * agent (whose events then carry its path).
  * Every event carries the run id, the agent's name and its `path` in a tree
  * of agents. Events are plain JSON-ready objects.
  *
@@ -171,6 +174,47 @@ export const ApprovalRequested = Schema.TaggedStruct("ApprovalRequested", {
 export interface ApprovalRequested extends Schema.Schema.Type<typeof ApprovalRequested> {}
 
 /**
+ * A guardrail tripped (see `Guardrail`): the run fails with
+ * `GuardrailTripped` next.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const GuardrailTripped = Schema.TaggedStruct("GuardrailTripped", {
+  ...base,
+  guardrail: Schema.String,
+  kind: Schema.Literal("input", "output", "tool"),
+  info: Schema.Unknown
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface GuardrailTripped extends Schema.Schema.Type<typeof GuardrailTripped> {}
+
+/**
+ * The agent speaking handed the conversation over (see `Agent.handoff`):
+ * `to` continues the run, its events at `toPath` with the id of its turn,
+ * `toRunId` (made of the run's and of the handoff call's).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Handoff = Schema.TaggedStruct("Handoff", {
+  ...base,
+  to: Schema.String,
+  toPath: Schema.Array(Schema.String),
+  toRunId: Schema.String
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Handoff extends Schema.Schema.Type<typeof Handoff> {}
+
+/**
  * The stream's own run ended, with its result.
  *
  * @since 0.1.0
@@ -193,6 +237,8 @@ export type RunEvent<Output = unknown> =
   | StepCompleted
   | MemberCompleted
   | ApprovalRequested
+  | GuardrailTripped
+  | Handoff
   | RunCompleted<Output>
 
 /**
@@ -211,6 +257,8 @@ export const schema = <A, I, R>(result: Schema.Schema<A, I, R>) =>
     StepCompleted,
     MemberCompleted,
     ApprovalRequested,
+    GuardrailTripped,
+    Handoff,
     Schema.TaggedStruct("RunCompleted", { ...base, result })
   ).annotations({ identifier: "RunEvent" })
 

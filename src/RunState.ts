@@ -82,6 +82,8 @@ export const RunState = Schema.Struct({
   answer: Schema.optional(Schema.String),
   /** The tokens of the run's own model calls. */
   usage: LanguageModel.Usage,
+  /** What the run's own model calls cost, in US dollars: of those whose model has a price (see `Pricing`). */
+  costUsd: Schema.optional(Schema.Number),
   toolCalls: Schema.Number,
   retries: Schema.Number,
   /** What the runs it delegated to (agents called as tools) spent. */
@@ -154,6 +156,7 @@ export const metrics = (state: RunState, durationMs: number): Run.RunMetrics => 
     inputTokens: state.usage.inputTokens,
     outputTokens: state.usage.outputTokens,
     totalTokens: state.usage.inputTokens + state.usage.outputTokens,
+    costUsd: state.costUsd,
     durationMs,
     timeToFirstTokenMs: state.timeToFirstTokenMs,
     steps: state.steps.length,

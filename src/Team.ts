@@ -49,6 +49,7 @@ import * as Schema from "effect/Schema"
 import type * as Stream from "effect/Stream"
 import * as Agent from "./Agent.js"
 import type { AgentError } from "./AgentError.js"
+import type * as Guardrail from "./Guardrail.js"
 import * as Delegate from "./internal/delegate.js"
 import * as Prompts from "./internal/prompts.js"
 import * as SessionRun from "./internal/sessionRun.js"
@@ -134,11 +135,20 @@ export interface Options<M extends Mode, Members extends ReadonlyArray<Agent.Run
    * The leader's retries, model timeout and fallbacks; `runTimeout` is the
    * whole team's (default none): when it fires, every member is
    * interrupted and the team fails with `RunTimeout`. `toolTimeout` bounds
-   * each delegation of `coordinate` mode.
+   * each delegation of `coordinate` mode. `budget` is the whole team's too:
+   * the leader's and every member's calls count against it (see
+   * `Policy.Budget`).
    */
   readonly policy?: Policy.Options | undefined
   /** What a member's failure does (default `"report"`). */
   readonly onMemberFailure?: MemberFailure | undefined
+  /**
+   * Checks of the team's input and answer (see `Guardrail`): a parallel
+   * input guardrail runs beside the whole team's work, and interrupts it
+   * when it trips; an output guardrail's trip fails the run (a team does not
+   * correct its answer). Each member keeps its own.
+   */
+  readonly guardrails?: Pick<Guardrail.Guardrails<OutputOf<M, Members>>, "input" | "output"> | undefined
 }
 
 /**
@@ -329,8 +339,8 @@ export const make: {
       ),
       model,
       maxSteps: options.maxSteps,
-      // the team's run timeout bounds the leader with the members
-      policy: { ...options.policy, runTimeout: Duration.infinity }
+      // the team's run timeout and budget bound the leader with the members
+      policy: { ...options.policy, runTimeout: Duration.infinity, budget: undefined }
     }
     const [first, ...rest] = members.map((member) => member.name)
     const leader: Agent.Agent<unknown> = mode === "route"
@@ -353,7 +363,8 @@ export const make: {
       byName,
       concurrency: options.concurrency ?? "unbounded",
       policy,
-      onMemberFailure: options.onMemberFailure ?? "report"
+      onMemberFailure: options.onMemberFailure ?? "report",
+      guardrails: (options.guardrails ?? {}) as internal.TeamConfig["guardrails"]
     }
     type Output = OutputOf<M, Members>
     const team: Team<Output> = Object.assign(Object.create(Proto), {

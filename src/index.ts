@@ -21,6 +21,9 @@ export * as Approval from "./Approval.js"
 export * as Dag from "./Dag.js"
 
 /** @since 0.1.0 */
+export * as Guardrail from "./Guardrail.js"
+
+/** @since 0.1.0 */
 export * as LanguageModel from "./LanguageModel.js"
 
 /** @since 0.1.0 */
@@ -28,6 +31,9 @@ export * as ModelError from "./ModelError.js"
 
 /** @since 0.1.0 */
 export * as Policy from "./Policy.js"
+
+/** @since 0.1.0 */
+export * as Pricing from "./Pricing.js"
 
 /** @since 0.1.0 */
 export * as Printer from "./Printer.js"

@@ -279,7 +279,7 @@ describe("AgentServer", () => {
         "POST /v1/sessions/{id}/undo sessions.undo"
       ])
       expect(Object.keys(document.paths["/v1/agents/{name}/runs"]!.post!.responses).sort()).toEqual(
-        ["200", "400", "401", "404", "409", "413", "415", "500", "501", "502", "503", "504"]
+        ["200", "400", "401", "404", "409", "413", "415", "422", "500", "501", "502", "503", "504"]
       )
       expect(document.paths["/v1/batches"]!.post!.responses["202"]).toBeDefined()
       expect(document.components.securitySchemes).toEqual({ bearer: { type: "http", scheme: "bearer" } })
@@ -785,7 +785,7 @@ describe("AgentServer", () => {
       const run = document.paths["/v1/agents/{name}/runs"]!.post!
       expect(run.security).toBeUndefined()
       expect(Object.keys(run.responses).sort()).toEqual(
-        ["200", "400", "403", "404", "409", "413", "415", "500", "501", "502", "503", "504"]
+        ["200", "400", "403", "404", "409", "413", "415", "422", "500", "501", "502", "503", "504"]
       )
       // the docs page embeds the same document
       const page = (yield* http("GET", `${server.url}/docs`)).text

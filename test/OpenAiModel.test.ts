@@ -81,6 +81,15 @@ describe.each(
       expect(request!.body).toEqual({ model: "sim", messages: [{ role: "user", content: "Hi" }] })
     }))
 
+  it.scopedLive("reports the cached input tokens (priced apart), generated and streamed", () =>
+    Effect.gen(function*() {
+      const usage = { inputTokens: 1000, outputTokens: 10, cachedInputTokens: 600 }
+      const { model } = yield* setup([{ text: "a", usage }, { text: "b", usage }])
+      expect((yield* model.generate(question("Hi"))).usage).toEqual(usage)
+      const parts = Chunk.toArray(yield* Stream.runCollect(model.stream(question("Hi"))))
+      expect(parts.at(-1)).toMatchObject({ _tag: "Finish", usage })
+    }))
+
   it.scopedLive("runs a tool-call round trip inside Agent.run", () =>
     Effect.gen(function*() {
       const { model, server } = yield* setup([

@@ -11,7 +11,7 @@ const add = Tool.make("add", {
   handler: ({ a, b }) => a + b
 })
 
-/** A team whose result holds every part of a run's data: steps, tool calls, a member's result and a failure. */
+/** A team whose result holds every part of a run's data: steps, tool calls, a member's result, a cost and a failure. */
 const richTeamResult = Effect.gen(function*() {
   const counter = yield* Agent.make({
     name: "Counter",
@@ -19,7 +19,7 @@ const richTeamResult = Effect.gen(function*() {
     model: yield* ScriptedModel.make([
       { toolCalls: [{ name: "add", arguments: { a: 40, b: 2 } }], usage: { inputTokens: 7, outputTokens: 2 } },
       { text: "42", usage: { inputTokens: 9, outputTokens: 1 } }
-    ]),
+    ], { model: "gpt-4o-mini" }),
     toolkit: Toolkit.make(add)
   })
   const archivist = yield* Agent.make({

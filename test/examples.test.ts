@@ -250,3 +250,50 @@ describe("npm run example -- tracing", () => {
     60_000
   )
 })
+
+describe("npm run example -- budgets", () => {
+  it.effect(
+    "a team stopped by its token budget before its slow member answers; a dollar budget priced",
+    () =>
+      Effect.gen(function*() {
+        const { exitCode, stderr, stdout } = yield* runner("budgets")
+        expect({ exitCode, stderr }).toEqual({ exitCode: 0, stderr: "" })
+        expect(stdout).toMatch(/BudgetExceeded: Research crossed its budget of 2500 tokens \(spent \d+\)/)
+        expect(stdout).toContain("stopped after less than 600 ms")
+        expect(stdout).toMatch(/\d+ tokens, \$0\.\d{6}/)
+      }),
+    60_000
+  )
+})
+
+describe("npm run example -- guardrails", () => {
+  it.effect(
+    "an input guardrail trips beside the model call; an answer corrected; a tool call rejected",
+    () =>
+      Effect.gen(function*() {
+        const { exitCode, stderr, stdout } = yield* runner("guardrails")
+        expect({ exitCode, stderr }).toEqual({ exitCode: 0, stderr: "" })
+        expect(stdout).toContain("GuardrailTripped: the input guardrail \"no_homework\" of \"tutor\" tripped")
+        expect(stdout).toContain("stopped after less than 2 s")
+        expect(stdout).toContain("Ask Ms. Dupont, your history teacher. (2 model calls")
+        expect(stdout).toContain("→ Only commands that read are allowed.")
+      }),
+    60_000
+  )
+})
+
+describe("npm run example -- handoffs", () => {
+  it.effect(
+    "a triage agent hands over to billing, then to support; each answers for its run",
+    () =>
+      Effect.gen(function*() {
+        const { exitCode, stderr, stdout } = yield* runner("handoffs")
+        expect({ exitCode, stderr }).toEqual({ exitCode: 0, stderr: "" })
+        expect(stdout).toContain("── triage hands over to billing\n  billing: I see two charges")
+        expect(stdout).toContain("answered by billing in 2 steps")
+        expect(stdout).toContain("── triage hands over to support")
+        expect(stdout).toContain("answered by support in 2 steps")
+      }),
+    60_000
+  )
+})

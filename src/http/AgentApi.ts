@@ -315,7 +315,9 @@ export const ToolError = Schema.Union(
  * What a run can fail with over HTTP: every `AgentError`, each with its
  * status. Model errors are 502 (the model upstream failed), timeouts 504,
  * the tool errors as in {@link ToolError}, `InputInvalid` 400 (the API's
- * own Schema rejects such an input first), and the rest 500. The body is the
+ * own Schema rejects such an input first), `GuardrailTripped` 422 (a check
+ * refused the input or the answer), and the rest 500 (`BudgetExceeded`
+ * included: a limit the run was given, not a rate to retry after). The body is the
  * encoded error, so clients get the typed error back.
  *
  * @example
@@ -346,7 +348,10 @@ export const RunError = Schema.Union(
   AgentError.SessionBusy.annotations(withStatus(409)),
   AgentError.StoreFailed.annotations(withStatus(503)),
   AgentError.RunSuspended.annotations(withStatus(409)),
-  AgentError.RunNotFound.annotations(withStatus(404))
+  AgentError.RunNotFound.annotations(withStatus(404)),
+  AgentError.BudgetExceeded.annotations(withStatus(500)),
+  AgentError.GuardrailTripped.annotations(withStatus(422)),
+  AgentError.MaxHandoffsExceeded.annotations(withStatus(500))
 )
 
 /**

@@ -9,9 +9,12 @@ import * as Graph from "effect/Graph"
 import * as HashSet from "effect/HashSet"
 import * as Option from "effect/Option"
 import type * as Schedule from "effect/Schedule"
+import type { BudgetExceeded } from "../AgentError.js"
+import * as Policy from "../Policy.js"
 import type * as Run from "../Run.js"
 import type * as RunEvent from "../RunEvent.js"
 import * as TaskGroup from "../TaskGroup.js"
+import * as Budget from "./budget.js"
 import * as Own from "./own.js"
 import * as RunContext from "./runContext.js"
 import { operation, type Tracing, tracing } from "./tracing.js"
@@ -97,6 +100,7 @@ export interface Options {
   readonly concurrency?: number | "unbounded" | undefined
   readonly onFailure?: "fail-fast" | "continue" | undefined
   readonly runId?: string | undefined
+  readonly budget?: Policy.BudgetOptions | undefined
 }
 
 /** How the executor makes the errors of the public module (which imports this one). */
@@ -178,9 +182,21 @@ export const execute = (
       "dag.nodes": definition.specs.length
     }
     return spans.span(`${operation.invokeWorkflow} ${definition.name}`, { attributes })(
-      execution.run
+      budgeted(execution.run, options?.budget, base, outer.budget)
     )
   })
+
+/** A DAG's run within its budget: the runs in its nodes charge its counter, which stops them all when crossed. */
+const budgeted = <A, E, R>(
+  run: Effect.Effect<A, E, R>,
+  budget: Policy.BudgetOptions | undefined,
+  path: ReadonlyArray<string>,
+  outer: Budget.Counter | undefined
+): Effect.Effect<A, E | BudgetExceeded, R> => {
+  if (budget === undefined) return run
+  const counter = Budget.counter(Policy.make({ budget }).budget, path, outer)
+  return Budget.enforce(RunContext.locally(run, (context) => ({ ...context, budget: counter })), counter)
+}
 
 class Execution {
   readonly dag: string

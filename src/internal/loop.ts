@@ -12,10 +12,19 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as FiberRef from "effect/FiberRef"
 import type { AgentError } from "../AgentError.js"
-import { InputInvalid, MaxStepsExceeded, OutputInvalid, RunSuspended, RunTimeout } from "../AgentError.js"
+import {
+  InputInvalid,
+  MaxHandoffsExceeded,
+  MaxStepsExceeded,
+  OutputInvalid,
+  RunSuspended,
+  RunTimeout
+} from "../AgentError.js"
 import type * as Approval from "../Approval.js"
+import type * as Guardrail from "../Guardrail.js"
 import * as LanguageModel from "../LanguageModel.js"
 import * as Policy from "../Policy.js"
+import type * as Pricing from "../Pricing.js"
 import * as Run from "../Run.js"
 import type * as RunEvent from "../RunEvent.js"
 import type { RunOptions } from "../Runnable.js"
@@ -23,6 +32,9 @@ import * as RunState from "../RunState.js"
 import * as RunStore from "../RunStore.js"
 import type * as Toolkit from "../Toolkit.js"
 import * as Approvals from "./approvals.js"
+import * as Budget from "./budget.js"
+import * as Guardrails from "./guardrails.js"
+import type * as Handoff from "./handoff.js"
 import * as Journal from "./journal.js"
 import type * as Metering from "./metering.js"
 import * as ModelCall from "./modelCall.js"
@@ -49,6 +61,13 @@ export interface LoopConfig<Output> {
   readonly toolConcurrency: number | "unbounded"
   readonly policy: Policy.Policy
   readonly output: OutputSpec<Output> | undefined
+  /** The prices of the models, read when the agent was made. */
+  readonly prices: Pricing.PriceTable
+  readonly guardrails: Guardrail.Guardrails<Output>
+  /** The handoffs of its toolkit, by tool name (see `Agent.handoff`). */
+  readonly handoffs: ReadonlyMap<string, Handoff.Spec<LoopConfig<unknown>>>
+  /** Handoffs a run started with this agent may make. */
+  readonly maxHandoffs: number
 }
 
 /** Receives the events of a streamed run; absent for `run`. */
@@ -188,6 +207,16 @@ interface Env<Output> extends ModelCall.Env, ToolCalls.Env, Approvals.Env {
   /** The run's time so far. */
   readonly durationMs: () => number
   readonly progress: Progress
+  /** The input guardrails that run beside the run's first model call (see `Guardrail.input`). */
+  readonly beside: Effect.Effect<void, AgentError> | undefined
+  /** The handoffs the run made before this agent spoke, and how many it may make. */
+  readonly chain: Chain
+}
+
+/** A run's handoffs so far, and its limit (the first agent's). */
+interface Chain {
+  readonly handoffs: number
+  readonly max: number
 }
 
 const makeEnv = <Output>(
@@ -197,7 +226,7 @@ const makeEnv = <Output>(
   path: ReadonlyArray<string>,
   state: RunState.RunState,
   suspended: Approvals.Decided | undefined,
-  journal: Journal.Journal | undefined,
+  context: RunContext.RunContext,
   clock: Clock.Clock,
   spans: Tracing
 ): Env<Output> => {
@@ -216,12 +245,17 @@ const makeEnv = <Output>(
     tools: config.toolkit.definitions,
     responseFormat: config.output?.format,
     firstTimeout: ModelCall.firstTimeout(policy),
+    prices: config.prices,
+    budget: Budget.counter(policy.budget, path, context.budget),
+    toolGuardrails: config.guardrails.tool ?? [],
+    beside: undefined,
+    chain: { handoffs: 0, max: config.maxHandoffs },
     toolkit: config.toolkit,
     toolOptions: { defaultTimeout: Policy.isLimited(policy.toolTimeout) ? policy.toolTimeout : undefined },
     toolConcurrency: config.toolConcurrency,
     decided: suspended ?? Approvals.nothingDecided,
     resumed: suspended !== undefined,
-    journal,
+    journal: context.journal,
     maxSteps: options?.maxSteps ?? config.maxSteps,
     onState: options?.onState,
     elapsed: (at) => state.elapsedMs + at - startedAt,
@@ -285,10 +319,12 @@ const think = <Output>(env: Env<Output>, state: RunState.RunState): Effect.Effec
   const index = state.steps.length
   const tally = new ModelCall.Tally()
   const called = ModelCall.call(env, state.messages, index, tally)
+  const journaled = env.journal === undefined
+    ? called
+    : env.journal.model(Journal.modelKey(env.runId, index, state.correctionsLeft), called)
   return Effect.flatMap(
-    env.journal === undefined
-      ? called
-      : env.journal.model(Journal.modelKey(env.runId, index, state.correctionsLeft), called),
+    // the first call waits for the input guardrails beside it, which interrupt it when one trips
+    index === 0 && env.beside !== undefined ? Effect.zipLeft(journaled, env.beside, { concurrent: true }) : journaled,
     (response): Effect.Effect<Outcome<Output>, AgentError> => {
       const now = env.clock.unsafeCurrentTimeMillis()
       const firstTextAt = tally.firstTextAt(response, now)
@@ -306,21 +342,24 @@ const think = <Output>(env: Env<Output>, state: RunState.RunState): Effect.Effec
         messages: [...state.messages, LanguageModel.assistant(response.text, response.toolCalls)],
         pending: waiting ? pending : undefined,
         usage: LanguageModel.addUsage(state.usage, response.usage),
+        costUsd: ModelCall.addCost(state.costUsd, ModelCall.costOf(env, response)),
         toolCalls: state.toolCalls + response.toolCalls.length,
         retries: state.retries + tally.retries,
         timeToFirstTokenMs: state.timeToFirstTokenMs ??
           (firstTextAt === undefined ? undefined : env.elapsed(firstTextAt)),
         elapsedMs: env.elapsed(now)
       }
-      if (waiting) return save(env, next, (latest) => act(env, latest, pending))
+      if (waiting) return save(env, next, (latest) => ModelCall.spent(env, response, act(env, latest, pending)))
       const step: Run.Step = { ...pending, toolCalls: [] }
       const decided = answer(env, { ...next, steps: [...state.steps, step] }, response.text)
       return stepCompleted(
         env,
         step,
-        Either.isLeft(decided)
-          ? Effect.fail(decided.left)
-          : save(env, decided.right.state, stepDone(decided.right.answer))
+        Either.isLeft(decided) ? Effect.fail(decided.left) : Effect.flatMap(
+          Guardrails.answer(env, env.config.guardrails.output, env.maxSteps, decided.right),
+          (checked) =>
+            save(env, checked.state, (latest) => ModelCall.spent(env, response, stepDone(checked.answer)(latest)))
+        )
       )
     }
   )
@@ -493,11 +532,75 @@ const stepsFrom = <Output>(
   if (state.pending === undefined && state.steps.length >= env.maxSteps) {
     return Effect.fail(new MaxStepsExceeded({ agent: env.agent, maxSteps: env.maxSteps }))
   }
-  return Effect.flatMap(step(env, state), (outcome) =>
-    outcome.answer === undefined
-      ? stepsFrom(env, outcome.state)
-      : complete(env, outcome.state, outcome.answer.content, outcome.answer.output))
+  return Effect.flatMap(step(env, state), (outcome) => {
+    if (outcome.answer !== undefined) return complete(env, outcome.state, outcome.answer.content, outcome.answer.output)
+    const handoff = env.config.handoffs.size === 0 ? undefined : handedOver(env, state, outcome.state)
+    return handoff === undefined ? stepsFrom(env, outcome.state) : handOver(env, outcome.state, handoff)
+  })
 }
+
+/** The handoff the step just recorded made, if any: its first handoff call that succeeded. */
+const handedOver = <Output>(env: Env<Output>, before: RunState.RunState, after: RunState.RunState) => {
+  if (after.steps.length === before.steps.length) return undefined
+  const step = after.steps.at(-1)!
+  const call = step.toolCalls.find((call) => !call.isError && env.config.handoffs.has(call.name))
+  if (call === undefined) return undefined
+  // the target's turn has an id of its own, made of the call's as a delegation's is: its calls are its own in a journal
+  return { spec: env.config.handoffs.get(call.name)!, runId: `${env.runId}.${step.index}.${call.id}` }
+}
+
+/**
+ * The run goes on as the handoff's target, on the conversation (filtered),
+ * at the target's path beside the agent that handed it over: the target's
+ * answer is the run's, its spending the run's too.
+ */
+const handOver = <Output>(
+  env: Env<Output>,
+  state: RunState.RunState,
+  { runId, spec: handoff }: { readonly spec: Handoff.Spec<LoopConfig<unknown>>; readonly runId: string }
+): Effect.Effect<Run.RunResult<Output>, AgentError> =>
+  Effect.gen(function*() {
+    const { chain, emit, progress } = env
+    if (chain.handoffs >= chain.max) return yield* new MaxHandoffsExceeded({ agent: env.agent, maxHandoffs: chain.max })
+    const target = handoff.target.config()
+    const path = [...env.path.slice(0, -1), target.name]
+    if (emit !== undefined) {
+      yield* emit({
+        _tag: "Handoff",
+        runId: env.runId,
+        agent: env.agent,
+        path: env.path,
+        to: target.name,
+        toPath: path,
+        toRunId: runId
+      })
+    }
+    const conversation = state.messages.filter((message) => message.role !== "system")
+    const input = handoff.inputFilter === undefined ? conversation : handoff.inputFilter(conversation)
+    // the target's events are the run's: all but its start and its end, which are the run's own
+    const forward: Emit<unknown> | undefined = emit === undefined
+      ? undefined
+      : (event) => event._tag === "RunStarted" || event._tag === "RunCompleted" ? Effect.void : emit(event)
+    const context = yield* FiberRef.get(RunContext.current)
+    const result = yield* runWith(
+      target,
+      { _tag: "Input", input, runId },
+      undefined,
+      forward,
+      path,
+      { ...context, report: progress.charge },
+      { handoffs: chain.handoffs + 1, max: chain.max }
+    )
+    progress.charge(result.metrics)
+    const steps = [...state.steps, ...result.steps.map((step) => ({ ...step, index: step.index + state.steps.length }))]
+    return yield* complete(
+      env,
+      { ...state, messages: result.messages, steps },
+      result.content,
+      result.output as Output,
+      result.answeredBy ?? path
+    )
+  })
 
 /**
  * A stored state that holds its answer: the answer, decoded again. The
@@ -519,12 +622,22 @@ const complete = <Output>(
   env: Env<Output>,
   state: RunState.RunState,
   content: string,
-  output: Output
+  output: Output,
+  answeredBy: ReadonlyArray<string> = env.path
 ): Effect.Effect<Run.RunResult<Output>> =>
   Effect.suspend(() => {
     const { messages, runId, steps } = state
     const metrics = env.progress.metrics(env.durationMs())
-    const result: Run.RunResult<Output> = { runId, agent: env.agent, content, output, messages, steps, metrics }
+    const result: Run.RunResult<Output> = {
+      runId,
+      agent: env.agent,
+      content,
+      output,
+      messages,
+      steps,
+      metrics,
+      answeredBy
+    }
     let done: Effect.Effect<unknown> = Effect.void
     if (env.tracing.traced) {
       done = env.tracing.annotate({
@@ -545,7 +658,8 @@ const runWith = <Output>(
   options: RunOptions | undefined,
   emit: Emit<Output> | undefined,
   path: ReadonlyArray<string>,
-  context: RunContext.RunContext
+  context: RunContext.RunContext,
+  chain?: Chain
 ): Effect.Effect<Run.RunResult<Output>, AgentError> =>
   Effect.flatMap(Effect.zip(tracing, Effect.clock), ([spans, clock]) => {
     const first = start._tag === "State" ? start.state : RunState.initial({
@@ -555,13 +669,20 @@ const runWith = <Output>(
       input: start.input
     })
     const suspended = start._tag === "State" ? start.suspended : undefined
-    const env = makeEnv(config, options, emit, path, first, suspended, context.journal, clock, spans)
-    const steps = start._tag === "Input" && emit !== undefined
-      ? Effect.zipRight(
-        emit({ _tag: "RunStarted", runId: first.runId, agent: config.name, path, input: Run.inputText(start.input) }),
-        stepsFrom(env, first)
-      )
-      : stepsFrom(env, first)
+    const env0 = makeEnv(config, options, emit, path, first, suspended, context, clock, spans)
+    const made = chain === undefined ? env0 : { ...env0, chain }
+    if (start._tag === "State") return wrapped(made, context, stepsFrom(made, first))
+    const input = Run.inputText(start.input)
+    const { blocking, parallel } = Guardrails.splitInputs(made, config.guardrails.input, {
+      agent: config.name,
+      input,
+      messages: first.messages
+    })
+    const env = parallel === undefined ? made : { ...made, beside: parallel }
+    const checked = blocking === undefined ? stepsFrom(env, first) : Effect.zipRight(blocking, stepsFrom(env, first))
+    const steps = emit === undefined
+      ? checked
+      : Effect.zipRight(emit({ _tag: "RunStarted", runId: first.runId, agent: config.name, path, input }), checked)
     return wrapped(env, context, steps)
   })
 
@@ -591,16 +712,19 @@ const wrapped = <Output>(
     report: undefined,
     account: config.delegates ? progress.charge : context.account,
     runIds: undefined,
-    call: undefined
+    call: undefined,
+    budget: env.budget
   }
+  const budgeted = Budget.enforce(limited, env.budget === context.budget ? undefined : env.budget)
   const metered = Effect.onExit(
-    RunContext.running(limited, context, inner, () => progress.metrics(env.durationMs())),
+    RunContext.running(budgeted, context, inner, () => progress.metrics(env.durationMs())),
     (exit) =>
       Effect.sync(() => {
-        const { retries, steps, toolCalls, usage } = progress.state
+        const { costUsd, retries, steps, toolCalls, usage } = progress.state
         config.meter.record(exit, {
           inputTokens: usage.inputTokens,
           outputTokens: usage.outputTokens,
+          costUsd: costUsd ?? 0,
           modelCalls: steps.length,
           toolCalls,
           retries,

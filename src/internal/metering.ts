@@ -22,6 +22,10 @@ export const keys = {
   inputTokens: counter("effect_agents_input_tokens", "Input tokens of the model calls of agent runs, by agent"),
   outputTokens: counter("effect_agents_output_tokens", "Output tokens of the model calls of agent runs, by agent"),
   modelCalls: counter("effect_agents_model_calls", "Model calls answered in agent runs, by agent"),
+  costUsd: counter(
+    "effect_agents_cost_usd",
+    "What the model calls of agent runs cost in US dollars (models with a price), by agent"
+  ),
   toolCalls: counter("effect_agents_tool_calls", "Tool calls of agent runs, by agent"),
   retries: counter("effect_agents_retries", "Model calls retried in agent runs, by agent"),
   duration: MetricKey.histogram(
@@ -35,6 +39,8 @@ export const keys = {
 export interface Own {
   readonly inputTokens: number
   readonly outputTokens: number
+  /** Of the calls whose model has a price. */
+  readonly costUsd: number
   readonly modelCalls: number
   readonly toolCalls: number
   readonly retries: number
@@ -67,6 +73,7 @@ export const make = (agent: string): Meter => {
   const inputTokens = hook(keys.inputTokens)
   const outputTokens = hook(keys.outputTokens)
   const modelCalls = hook(keys.modelCalls)
+  const costUsd = hook(keys.costUsd)
   const toolCalls = hook(keys.toolCalls)
   const retries = hook(keys.retries)
   const duration = hook(keys.duration)
@@ -76,6 +83,7 @@ export const make = (agent: string): Meter => {
       inputTokens.update(own.inputTokens)
       outputTokens.update(own.outputTokens)
       modelCalls.update(own.modelCalls)
+      costUsd.update(own.costUsd)
       toolCalls.update(own.toolCalls)
       retries.update(own.retries)
       duration.update(own.durationMs)

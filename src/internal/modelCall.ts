@@ -13,7 +13,9 @@ import type * as LanguageModel from "../LanguageModel.js"
 import type { ModelError } from "../ModelError.js"
 import { MalformedResponse } from "../ModelError.js"
 import * as Policy from "../Policy.js"
+import * as Pricing from "../Pricing.js"
 import type * as RunEvent from "../RunEvent.js"
+import * as Budget from "./budget.js"
 import * as Retry from "./retry.js"
 import { operation, type Tracing } from "./tracing.js"
 
@@ -33,7 +35,19 @@ export interface Env {
   readonly responseFormat: LanguageModel.ResponseFormat | undefined
   /** The timeout of a call's first attempt (see {@link firstTimeout}), fixed for the run. */
   readonly firstTimeout: Duration.Duration | undefined
+  /** The prices of the models, for the calls' costs. */
+  readonly prices: Pricing.PriceTable
+  /** The counter of the budgeted run the run is part of, which each call charges. */
+  readonly budget: Budget.Counter | undefined
 }
+
+/** What a response cost, when its model has a price. */
+export const costOf = (env: Env, response: LanguageModel.GenerateResponse): number | undefined =>
+  Pricing.costOf(env.prices, response.model, response.usage)
+
+/** A run's cost so far, and a call's. */
+export const addCost = (total: number | undefined, cost: number | undefined): number | undefined =>
+  cost === undefined ? total : (total ?? 0) + cost
 
 /**
  * What a model call keeps as it goes: its attempts beyond the first
@@ -85,8 +99,42 @@ export const call = (
       return withRetries(env, fallback, request, attempt, tally)
     })
   }
-  return called
+  // one more call against the budget as it starts (its tokens and cost are charged once the run has them: see `spent`)
+  return env.budget === undefined ? called : Effect.zipRight(Budget.charge(env.budget, { modelCalls: 1 }), called)
 }
+
+/**
+ * A response's tokens and cost charged to the budget, once the run's state
+ * has them (a run stopped by its budget reports the call that crossed it).
+ */
+export const spent = <A, E>(
+  env: Env,
+  response: LanguageModel.GenerateResponse,
+  next: Effect.Effect<A, E>
+): Effect.Effect<A, E> => {
+  if (env.budget === undefined) return next
+  const costUsd = costOf(env, response)
+  const charged = Effect.zipRight(
+    Budget.charge(env.budget, { tokens: response.usage.inputTokens + response.usage.outputTokens, costUsd }),
+    next
+  )
+  return costUsd !== undefined || !Budget.limits(env.budget, "costUsd") ? charged : Effect.zipRight(
+    unpriced(response.model),
+    charged
+  )
+}
+
+/** The models whose calls a dollar budget could not count, each told once. */
+const unpricedModels = new Set<string>()
+
+const unpriced = (model: string): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    if (unpricedModels.has(model)) return Effect.void
+    unpricedModels.add(model)
+    return Effect.logWarning(
+      `the model "${model}" has no price: its calls count nothing in a costUsd budget (see Pricing.layer)`
+    )
+  })
 
 /** One attempt of a call on one model. */
 type Attempt = (

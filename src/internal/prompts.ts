@@ -73,6 +73,13 @@ export const delegationDescription = (name: string, kind: string | undefined, ro
     role === undefined || role.length === 0 ? "" : `: ${role}`
   }`
 
+/** The description of a handoff tool (see `Agent.handoff`). */
+export const handoffDescription = (name: string, role: string): string =>
+  `Hand the conversation over to "${name}", who continues it and answers${role.length === 0 ? "" : `: ${role}`}`
+
+/** The result of a handoff tool's call, in the conversation the target continues. */
+export const handedOver = (name: string): string => `The conversation was handed over to "${name}".`
+
 /** The description of a delegation tool's one parameter. */
 export const taskDescription = (name: string): string => `The task or question for ${name}, self-contained`
 

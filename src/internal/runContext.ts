@@ -15,6 +15,8 @@
  *   delegates to spends.
  * - `journal`: the journal of the durable run the fiber works for (see
  *   `journal.ts`), which every run of its tree records its calls in.
+ * - `budget`: the counter of the innermost budgeted run the fiber works for
+ *   (see `budget.ts`), which every model and tool call under it charges.
  * - `runIds`: the ids of the runs started in a DAG's node without one of
  *   their own: the same on every replay of the node, so that a durable DAG's
  *   agents find their journal.
@@ -30,6 +32,7 @@ import type { AgentError, RunSuspended } from "../AgentError.js"
 import type * as Run from "../Run.js"
 import type * as RunEvent from "../RunEvent.js"
 import type { RunState } from "../RunState.js"
+import type { Counter } from "./budget.js"
 import type { Journal } from "./journal.js"
 
 /** Told what a run spent. */
@@ -85,6 +88,7 @@ export interface RunContext {
   readonly runIds: RunIds | undefined
   readonly call: CallSite | undefined
   readonly journal: Journal | undefined
+  readonly budget: Counter | undefined
 }
 
 /** Outside of any run. */
@@ -96,7 +100,8 @@ export const root: RunContext = {
   account: undefined,
   runIds: undefined,
   call: undefined,
-  journal: undefined
+  journal: undefined,
+  budget: undefined
 }
 
 export const current: FiberRef.FiberRef<RunContext> = globalValue(
@@ -141,7 +146,7 @@ export const running = <A, E, R>(
  */
 const seesAs = (a: RunContext, b: RunContext): boolean =>
   a.emit === b.emit && a.collector === b.collector && a.report === b.report && a.account === b.account &&
-  a.runIds === b.runIds && a.call === b.call && a.journal === b.journal &&
+  a.runIds === b.runIds && a.call === b.call && a.journal === b.journal && a.budget === b.budget &&
   (a.path === b.path || (a.emit === undefined && a.collector === undefined))
 
 /** Runs the run that `effect` starts asked to `report` what it spent, should it fail. */

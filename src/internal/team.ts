@@ -6,6 +6,7 @@ import * as Either from "effect/Either"
 import * as FiberRef from "effect/FiberRef"
 import type { AgentError } from "../AgentError.js"
 import { RunSuspended, RunTimeout } from "../AgentError.js"
+import type * as Guardrail from "../Guardrail.js"
 import * as LanguageModel from "../LanguageModel.js"
 import * as Policy from "../Policy.js"
 import * as Run from "../Run.js"
@@ -15,7 +16,9 @@ import type { Runnable, RunOptions } from "../Runnable.js"
 import * as RunState from "../RunState.js"
 import * as RunStore from "../RunStore.js"
 import * as TaskGroup from "../TaskGroup.js"
+import * as Budget from "./budget.js"
 import * as Delegate from "./delegate.js"
+import * as Guardrails from "./guardrails.js"
 import * as Prompts from "./prompts.js"
 import * as RunContext from "./runContext.js"
 import * as Suspended from "./suspended.js"
@@ -41,6 +44,8 @@ export interface TeamConfig {
   /** The team's policy: its `runTimeout` is the team's timeout. */
   readonly policy: Policy.Policy
   readonly onMemberFailure: MemberFailure
+  /** The checks of the team's input and answer. */
+  readonly guardrails: Pick<Guardrail.Guardrails, "input" | "output">
 }
 
 /** Where a streamed team's events go. */
@@ -176,15 +181,20 @@ class TeamRun<Output> {
     this.resumed = start._tag === "Resume"
     this.path = streaming === undefined ? [config.name] : [...streaming.parent, config.name]
     this.policy = options?.policy === undefined ? config.policy : Policy.merge(config.policy, options.policy)
-    // the team's run timeout bounds the leader with the members
+    // the team's run timeout and budget bound the leader with the members
     this.leaderOptions = {
       runId: this.runId,
       maxSteps: options?.maxSteps,
-      policy: options?.policy === undefined ? undefined : { ...options.policy, runTimeout: Duration.infinity }
+      policy: options?.policy === undefined
+        ? undefined
+        : { ...options.policy, runTimeout: Duration.infinity, budget: undefined }
     }
   }
 
-  /** The run, with the team's timeout, in its span; a team delegated to says what its tree spent when it fails. */
+  /**
+   * The run, with the team's timeout and budget, in its span; a team
+   * delegated to says what its tree spent when it fails.
+   */
   get run(): Effect.Effect<TeamResult<Output>, AgentError> {
     const { config, context, policy } = this
     const limited = Policy.isLimited(policy.runTimeout)
@@ -193,6 +203,9 @@ class TeamRun<Output> {
         onTimeout: () => new RunTimeout({ agent: config.name, timeout: policy.runTimeout })
       })
       : this.body
+    const counter = Budget.counter(policy.budget, this.path, context.budget)
+    const budgeted = Budget.enforce(limited, counter === context.budget ? undefined : counter)
+    const inner = { ...context, report: undefined, runIds: undefined, call: undefined, budget: counter }
     const attributes = {
       "gen_ai.operation.name": operation.invokeAgent,
       "gen_ai.agent.name": config.name,
@@ -203,12 +216,7 @@ class TeamRun<Output> {
       Effect.zip(tracing, Effect.clock),
       ([spans, clock]) =>
         spans.span(`${operation.invokeAgent} ${config.name}`, { attributes })(
-          RunContext.running(
-            limited,
-            context,
-            { ...context, report: undefined, runIds: undefined, call: undefined },
-            () => this.metrics(clock)
-          )
+          RunContext.running(budgeted, context, inner, () => this.metrics(clock))
         )
     )
   }
@@ -235,7 +243,16 @@ class TeamRun<Output> {
         yield* streaming.emit({ _tag: "RunStarted", runId, agent: config.name, path, input: Run.inputText(this.input) })
       }
       const collector = yield* this.collector
-      const answer = yield* RunContext.locally(this.modeRun(collector), (inner) => ({ ...inner, collector }))
+      const guards: Guardrails.Env = { runId, agent: config.name, path, emit: streaming?.emit, tracing: yield* tracing }
+      const answer = yield* this.guarded(
+        guards,
+        RunContext.locally(this.modeRun(collector), (inner) => ({ ...inner, collector }))
+      )
+      yield* Guardrails.outputsPass(guards, config.guardrails.output, {
+        agent: config.name,
+        content: answer.content,
+        output: answer.output
+      })
       const result: TeamResult<Output> = {
         runId,
         agent: config.name,
@@ -258,6 +275,20 @@ class TeamRun<Output> {
       }
       return result
     })
+  }
+
+  /**
+   * The team's work with its input guardrails: the blocking ones before it,
+   * the parallel ones beside it (a trip interrupts it).
+   */
+  private guarded<A>(env: Guardrails.Env, work: Effect.Effect<A, AgentError>): Effect.Effect<A, AgentError> {
+    const { blocking, parallel } = Guardrails.splitInputs(env, this.config.guardrails.input, {
+      agent: this.config.name,
+      input: Run.inputText(this.input),
+      messages: typeof this.input === "string" ? [LanguageModel.user(this.input)] : this.input
+    })
+    const beside = parallel === undefined ? work : Effect.zipLeft(work, parallel, { concurrent: true })
+    return blocking === undefined ? beside : Effect.zipRight(blocking, beside)
   }
 
   /**

@@ -10,13 +10,16 @@
 import type * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import type { RunSuspended } from "../AgentError.js"
+import type { AgentError, RunSuspended } from "../AgentError.js"
+import type * as Guardrail from "../Guardrail.js"
 import * as LanguageModel from "../LanguageModel.js"
 import type * as Run from "../Run.js"
 import type * as RunEvent from "../RunEvent.js"
 import * as TaskGroup from "../TaskGroup.js"
 import type * as Tool from "../Tool.js"
 import * as Toolkit from "../Toolkit.js"
+import * as Budget from "./budget.js"
+import * as Guardrails from "./guardrails.js"
 import type { Done } from "./journal.js"
 import { currentCall, type Journal, toolKey } from "./journal.js"
 import * as Own from "./own.js"
@@ -29,7 +32,11 @@ export interface Env {
   readonly agent: string
   readonly path: ReadonlyArray<string>
   /** Where a streamed run's events go. */
-  readonly emit: ((event: RunEvent.ToolCallStarted | RunEvent.ToolCallCompleted) => Effect.Effect<unknown>) | undefined
+  readonly emit:
+    | ((
+      event: RunEvent.ToolCallStarted | RunEvent.ToolCallCompleted | RunEvent.GuardrailTripped
+    ) => Effect.Effect<unknown>)
+    | undefined
   readonly clock: Clock.Clock
   readonly tracing: Tracing
   readonly toolkit: Toolkit.Any
@@ -39,6 +46,10 @@ export interface Env {
   readonly resumed: boolean
   /** The journal of the durable run this one is part of. */
   readonly journal: Journal | undefined
+  /** The counter of the budgeted run the run is part of, which each call charges as it starts. */
+  readonly budget: Budget.Counter | undefined
+  /** The agent's tool guardrails. */
+  readonly toolGuardrails: ReadonlyArray<Guardrail.ToolGuardrail>
 }
 
 export { Done } from "./journal.js"
@@ -53,12 +64,12 @@ export type Outcome = Done | Suspended
 
 export const isSuspended = (outcome: Outcome): outcome is Suspended => "suspended" in outcome
 
-/** Runs the tool calls of step `step`, in the model's order. */
+/** Runs the tool calls of step `step`, in the model's order; a tool guardrail's trip fails them all. */
 export const run = (
   env: Env,
   step: number,
   calls: ReadonlyArray<LanguageModel.ToolCall>
-): Effect.Effect<ReadonlyArray<Outcome>> =>
+): Effect.Effect<ReadonlyArray<Outcome>, AgentError> =>
   calls.length === 1
     ? Effect.map(one(env, step, calls[0]!), (done) => [done])
     : TaskGroup.forEach(calls, (toolCall) => one(env, step, toolCall), { concurrency: env.toolConcurrency })
@@ -92,15 +103,24 @@ const unknownOutcome = (toolCall: LanguageModel.ToolCall): Done => {
   }
 }
 
-const one = (env: Env, step: number, toolCall: LanguageModel.ToolCall): Effect.Effect<Outcome> => {
+const one = (env: Env, step: number, toolCall: LanguageModel.ToolCall): Effect.Effect<Outcome, AgentError> => {
   const { agent, emit, path, runId, tracing } = env
   const tool = Own.get(env.toolkit.tools, toolCall.name)
   const delegates = tool?.delegates === true
+  const guards = env.toolGuardrails.length === 0
+    ? env.toolGuardrails
+    : Guardrails.forTool(env.toolGuardrails, toolCall.name)
+  // a result checked after the call is announced once checked
+  const checkedAfter = guards.some((guardrail) => guardrail.after !== undefined)
   const call = Effect.suspend(() => {
     const started = env.clock.unsafeCurrentTimeMillis()
-    const handled = delegates
+    const called = delegates
       ? atCallSite(env, step, toolCall)
       : Toolkit.handleCall(env.toolkit, toolCall, env.toolOptions)
+    const handled = env.budget === undefined ? called : Effect.zipRight(
+      Budget.charge(env.budget, { toolCalls: 1 }),
+      called
+    )
     return Effect.flatMap(
       handled,
       (result): Effect.Effect<Outcome> => {
@@ -117,9 +137,7 @@ const one = (env: Env, step: number, toolCall: LanguageModel.ToolCall): Effect.E
         const done = { record, message }
         let after: Effect.Effect<unknown> = Effect.void
         if (tracing.traced && error !== undefined) after = tracing.annotate({ "error.type": error._tag })
-        if (emit !== undefined) {
-          after = Effect.zipRight(after, emit({ _tag: "ToolCallCompleted", runId, agent, path, step, call: record }))
-        }
+        if (emit !== undefined && !checkedAfter) after = Effect.zipRight(after, completed(env, step, record))
         return after === Effect.void ? Effect.succeed(done) : Effect.as(after, done)
       }
     )
@@ -138,9 +156,10 @@ const one = (env: Env, step: number, toolCall: LanguageModel.ToolCall): Effect.E
       ),
       unknownOutcome(toolCall)
     )
+  const guarded = guards.length === 0 ? recorded : withGuardrails(env, step, toolCall, guards, recorded)
   const announced = emit === undefined
-    ? recorded
-    : Effect.zipRight(emit({ _tag: "ToolCallStarted", runId, agent, path, step, toolCall }), recorded)
+    ? guarded
+    : Effect.zipRight(emit({ _tag: "ToolCallStarted", runId, agent, path, step, toolCall }), guarded)
   if (!tracing.traced) return announced
   return tracing.span(`${operation.executeTool} ${toolCall.name}`, {
     attributes: {
@@ -152,4 +171,50 @@ const one = (env: Env, step: number, toolCall: LanguageModel.ToolCall): Effect.E
       "agent.step": step
     }
   })(announced)
+}
+
+/** A streamed run's `ToolCallCompleted`. */
+const completed = (env: Env, step: number, call: Run.ToolCallRecord): Effect.Effect<unknown> =>
+  env.emit === undefined
+    ? Effect.void
+    : env.emit({ _tag: "ToolCallCompleted", runId: env.runId, agent: env.agent, path: env.path, step, call })
+
+/** A call done with `content` as what the model reads instead (a guardrail's rejection). */
+const rejected = (toolCall: LanguageModel.ToolCall, content: string, durationMs: number): Done => ({
+  record: { ...toolCall, result: content, isError: true, durationMs },
+  message: LanguageModel.toolResult({ toolCallId: toolCall.id, name: toolCall.name, content, isError: true })
+})
+
+/**
+ * A call between its tool guardrails: those before it may reject it (the
+ * model reads their message instead) or trip; those after it may replace its
+ * result, or trip. A result checked after is announced once checked.
+ */
+const withGuardrails = (
+  env: Env,
+  step: number,
+  toolCall: LanguageModel.ToolCall,
+  guards: ReadonlyArray<Guardrail.ToolGuardrail>,
+  call: Effect.Effect<Outcome, AgentError>
+): Effect.Effect<Outcome, AgentError> => {
+  const checkedAfter = !guards.some((guardrail) => guardrail.after !== undefined) ? call : Effect.flatMap(
+    call,
+    (outcome): Effect.Effect<Outcome, AgentError> => {
+      if (isSuspended(outcome)) return Effect.succeed(outcome)
+      const { content, isError } = outcome.message
+      return Effect.flatMap(Guardrails.toolCall(env, guards, "after", toolCall, { content, isError }), (message) => {
+        const done = message === undefined ? outcome : rejected(toolCall, message, outcome.record.durationMs)
+        return Effect.as(completed(env, step, done.record), done)
+      })
+    }
+  )
+  if (!guards.some((guardrail) => guardrail.before !== undefined)) return checkedAfter
+  return Effect.flatMap(Guardrails.toolCall(env, guards, "before", toolCall), (message): Effect.Effect<
+    Outcome,
+    AgentError
+  > => {
+    if (message === undefined) return checkedAfter
+    const done = rejected(toolCall, message, 0)
+    return Effect.as(completed(env, step, done.record), done)
+  })
 }

@@ -228,11 +228,15 @@ const toRequest = (body: Body): LanguageModel.GenerateRequest => {
 const finishReason = (response: LanguageModel.GenerateResponse) =>
   response.finishReason === "tool-calls" ? "tool_calls" : "stop"
 
-const usageOf = (usage: LanguageModel.Usage) => ({
-  prompt_tokens: usage.inputTokens,
-  completion_tokens: usage.outputTokens,
-  total_tokens: usage.inputTokens + usage.outputTokens
-})
+const usageOf = (usage: LanguageModel.Usage) => {
+  const counted = {
+    prompt_tokens: usage.inputTokens,
+    completion_tokens: usage.outputTokens,
+    total_tokens: usage.inputTokens + usage.outputTokens
+  }
+  const cached = usage.cachedInputTokens
+  return cached === undefined ? counted : { ...counted, prompt_tokens_details: { cached_tokens: cached } }
+}
 
 const completionBody = (id: string, created: number, response: LanguageModel.GenerateResponse) => ({
   id,

@@ -122,7 +122,8 @@ const TokenCount = Schema.optional(Schema.NullOr(Schema.NonNegativeInt))
 
 const Usage = Schema.Struct({
   prompt_tokens: TokenCount,
-  completion_tokens: TokenCount
+  completion_tokens: TokenCount,
+  prompt_tokens_details: Schema.optional(Schema.NullOr(Schema.Struct({ cached_tokens: TokenCount })))
 }).annotations({ identifier: "Usage" })
 
 /** A tool call of a completion: any call with a `function` is one, with or without its `type`. */
@@ -194,10 +195,11 @@ const malformed = (what: string, error: ParseResult.ParseError): MalformedRespon
 const noCalls = (what: string) =>
   new MalformedResponse({ message: `the model finished for tool calls, but the ${what} has none` })
 
-const toUsage = (usage: typeof Usage.Type | null | undefined): LanguageModel.Usage => ({
-  inputTokens: usage?.prompt_tokens ?? 0,
-  outputTokens: usage?.completion_tokens ?? 0
-})
+const toUsage = (usage: typeof Usage.Type | null | undefined): LanguageModel.Usage => {
+  const counted = { inputTokens: usage?.prompt_tokens ?? 0, outputTokens: usage?.completion_tokens ?? 0 }
+  const cached = usage?.prompt_tokens_details?.cached_tokens
+  return cached === undefined || cached === null || cached === 0 ? counted : { ...counted, cachedInputTokens: cached }
+}
 
 /** A completion (anything the SDK handed over) as our response, or what is wrong with it. */
 export const fromCompletion = (
