@@ -64,6 +64,7 @@ const optionalPeers: Record<string, ReadonlyArray<string>> = {
   "@effect/sql": ["src/durable", "src/internal/sql", "src/sql"],
   "@effect/workflow": ["src/durable"],
   "@modelcontextprotocol/client": ["src/mcp"],
+  "@modelcontextprotocol/server": ["src/internal/mcp"],
   "openai": ["src/internal/openai", "src/openai"]
 }
 
@@ -78,6 +79,7 @@ describe("package.json", () => {
         "@effect/sql",
         "@effect/workflow",
         "@modelcontextprotocol/client",
+        "@modelcontextprotocol/server",
         "effect",
         "openai"
       ]
@@ -105,7 +107,7 @@ describe("package.json", () => {
     }
   })
 
-  it("asks for the Effect 3 line, and the openai SDK 6, @effect/sql, the durable engine and the MCP SDK 2 only for what needs them", () => {
+  it("asks for the Effect 3 line, and the openai SDK 6, @effect/sql, the durable engine and the MCP SDK 2 (client and server) only for what needs them", () => {
     expect(manifest.peerDependencies).toEqual({
       "@effect/cluster": expect.stringMatching(/^\^0\.60\./),
       "@effect/workflow": expect.stringMatching(/^\^0\.19\./),
@@ -113,6 +115,7 @@ describe("package.json", () => {
       "@effect/platform-node": expect.stringMatching(/^\^0\.108\./),
       "@effect/sql": expect.stringMatching(/^\^0\.52\./),
       "@modelcontextprotocol/client": expect.stringMatching(/^\^2\./),
+      "@modelcontextprotocol/server": expect.stringMatching(/^\^2\./),
       "effect": expect.stringMatching(/^\^3\./),
       "openai": expect.stringMatching(/^\^6\./)
     })
@@ -121,6 +124,7 @@ describe("package.json", () => {
       "@effect/sql": { optional: true },
       "@effect/workflow": { optional: true },
       "@modelcontextprotocol/client": { optional: true },
+      "@modelcontextprotocol/server": { optional: true },
       "openai": { optional: true }
     })
   })

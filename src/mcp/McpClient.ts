@@ -51,6 +51,7 @@ import type * as Scope from "effect/Scope"
 import * as SynchronizedRef from "effect/SynchronizedRef"
 import type { Issue } from "../AgentError.js"
 import { ToolFailed } from "../AgentError.js"
+import * as Names from "../internal/mcp/names.js"
 import * as Render from "../internal/render.js"
 import * as Tool from "../Tool.js"
 import * as Toolkit from "../Toolkit.js"
@@ -151,24 +152,6 @@ export interface McpClient {
 const maxSdkTimeout = 2_147_483_647
 
 const isHttp = (server: Server): server is HttpServer => "url" in server
-
-/** A name made of `[a-zA-Z0-9_-]` only. */
-const sanitise = (name: string): string => name.replace(/[^a-zA-Z0-9_-]/g, "_")
-
-/**
- * The model's names of the server's tools: prefixed, sanitised, at most 64
- * characters, distinct (a clash after sanitising gets `_2`, `_3`...).
- */
-const toolNames = (prefix: string, names: ReadonlyArray<string>): ReadonlyArray<string> => {
-  const taken = new Set<string>()
-  return names.map((name) => {
-    const base = `${prefix}${sanitise(name)}`.slice(0, 64) || "tool"
-    let candidate = base
-    for (let n = 2; taken.has(candidate); n++) candidate = `${base.slice(0, 64 - `_${n}`.length)}_${n}`
-    taken.add(candidate)
-    return candidate
-  })
-}
 
 const base64Bytes = (data: unknown): number => {
   if (typeof data !== "string") return 0
@@ -389,11 +372,11 @@ export const make = (options: Options): Effect.Effect<McpClient, McpError, Scope
         })
     )
 
-    const prefix = options.prefix ?? `${sanitise(serverName)}_`
+    const prefix = options.prefix ?? `${Names.sanitise(serverName)}_`
     const mcpNames = listed.map((tool) =>
       tool.name
     )
-    const names = toolNames(prefix, mcpNames)
+    const names = Names.distinct(prefix, mcpNames)
     const timeout = options.timeout ?? "60 seconds"
     const ajv = new AjvJsonSchemaValidator()
     const infos: Array<ToolInfo> = []
