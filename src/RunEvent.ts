@@ -1,8 +1,9 @@
 /**
  * The events of a run, as `agent.stream(input)` yields them, in order:
- * `RunStarted`, then for each step its `TextDelta`s, `ToolCallStarted` and
- * `ToolCallCompleted` (tool calls of one step run concurrently, so theirs
- * interleave) and `StepCompleted`, and last `RunCompleted` with the result.
+ * `RunStarted`, then for each step its `TextDelta`s, `ToolCallStarted`, the
+ * `ToolProgress` a tool reports and `ToolCallCompleted` (tool calls of one
+ * step run concurrently, so theirs interleave) and `StepCompleted`, and last
+ * `RunCompleted` with the result.
  * Every event carries the run id, the agent's name and its `path` in a tree
  * of agents. Events are plain JSON-ready objects.
  *
@@ -117,6 +118,29 @@ export const ToolCallCompleted = Schema.TaggedStruct("ToolCallCompleted", {
 export interface ToolCallCompleted extends Schema.Schema.Type<typeof ToolCallCompleted> {}
 
 /**
+ * A tool call under way reported its progress (`Tool.progress`): an MCP
+ * server's progress notifications, say. `total` when the tool knows it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const ToolProgress = Schema.TaggedStruct("ToolProgress", {
+  ...base,
+  step: Schema.Number,
+  toolCallId: Schema.String,
+  tool: Schema.String,
+  progress: Schema.Number,
+  total: Schema.optional(Schema.Number),
+  message: Schema.optional(Schema.String)
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ToolProgress extends Schema.Schema.Type<typeof ToolProgress> {}
+
+/**
  * A step ended: its model call and its tool calls.
  *
  * @since 0.1.0
@@ -189,6 +213,7 @@ export type RunEvent<Output = unknown> =
   | RunStarted
   | TextDelta
   | ToolCallStarted
+  | ToolProgress
   | ToolCallCompleted
   | StepCompleted
   | MemberCompleted
@@ -207,6 +232,7 @@ export const schema = <A, I, R>(result: Schema.Schema<A, I, R>) =>
     RunStarted,
     TextDelta,
     ToolCallStarted,
+    ToolProgress,
     ToolCallCompleted,
     StepCompleted,
     MemberCompleted,

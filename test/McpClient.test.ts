@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { fromJsonSchema, McpServer, WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server"
-import { Deferred, Duration, Effect, Exit, Fiber, Option } from "effect"
-import { Agent, AgentError, Toolkit } from "effect-agents"
+import { Chunk, Deferred, Duration, Effect, Exit, Fiber, Option, Stream } from "effect"
+import { Agent, AgentError, RunEvent, Toolkit } from "effect-agents"
 import { McpClient } from "effect-agents/mcp"
 import { ScriptedModel } from "effect-agents/testing"
 import { randomUUID } from "node:crypto"
@@ -26,6 +26,8 @@ interface WebServer {
   readonly waitStarted: Deferred.Deferred<void>
   /** Resolves when the "wait" tool's call is cancelled by the client. */
   readonly waitCancelled: Deferred.Deferred<void>
+  /** Drops every connection and stops listening, as a process that died would. */
+  readonly crash: Effect.Effect<void>
 }
 
 /** The SDK's own server over Streamable HTTP on 127.0.0.1, with a few tools. */
@@ -109,7 +111,11 @@ const webServer = Effect.gen(function*() {
       }).pipe(Effect.zipRight(Effect.promise(() => server.close())))
   )
   const { port } = httpServer.address() as AddressInfo
-  return { url: `http://127.0.0.1:${port}/mcp`, waitStarted, waitCancelled } satisfies WebServer
+  const crash = Effect.sync(() => {
+    httpServer.closeAllConnections()
+    httpServer.close()
+  })
+  return { url: `http://127.0.0.1:${port}/mcp`, waitStarted, waitCancelled, crash } satisfies WebServer
 })
 
 const web = (url: string) => McpClient.make({ name: "web", server: { url } })
@@ -159,6 +165,32 @@ describe("McpClient over stdio (server-everything)", () => {
       expect(image).toMatch(/^Here's the image you requested:\n\[image: image\/png, \d+ bytes\]/)
     }))
 
+  it.scopedLive("the server's progress notifications are ToolProgress events on the run's stream", () =>
+    Effect.gen(function*() {
+      const client = yield* everything()
+      const model = yield* ScriptedModel.make([
+        { toolCalls: [{ name: "everything_trigger-long-running-operation", arguments: { duration: 0.3, steps: 3 } }] },
+        { text: "done" }
+      ])
+      const agent = yield* Agent.make({ name: "mcp", instructions: "", model, toolkit: client.toolkit })
+      const events = Chunk.toReadonlyArray(yield* Stream.runCollect(agent.stream("run it")))
+      const tags = events.map((event) => event._tag).filter((tag) => tag.startsWith("Tool"))
+      // the SDK's client may drop the last notification, which races the result: 2 or 3 of them
+      expect(tags[0]).toBe("ToolCallStarted")
+      expect(tags.at(-1)).toBe("ToolCallCompleted")
+      const progress = events.filter(RunEvent.is("ToolProgress"))
+      expect(progress.length).toBeGreaterThanOrEqual(2)
+      expect(progress.map((event) => [event.progress, event.total, event.tool, event.path])).toEqual(
+        [1, 2, 3].slice(0, progress.length).map((n) => [n, 3, "everything_trigger-long-running-operation", ["mcp"]])
+      )
+      // outside of a streamed run, no progress is asked for
+      const quiet = yield* client.toolkit.execute("everything_trigger-long-running-operation", {
+        duration: 0.1,
+        steps: 1
+      })
+      expect(quiet).toMatch(/completed/i)
+    }))
+
   it.scopedLive("bad arguments are a ToolInputInvalid with readable issues, and never reach the server", () =>
     Effect.gen(function*() {
       const client = yield* everything()
@@ -172,7 +204,20 @@ describe("McpClient over stdio (server-everything)", () => {
 
   it.scopedLive("a server killed mid-call fails the call at once with a ToolFailed; the next call reconnects", () =>
     Effect.gen(function*() {
-      const client = yield* everything()
+      // a server that says something on stderr first: the error keeps it
+      const client = yield* McpClient.make({
+        name: "everything",
+        server: {
+          command: process.execPath,
+          args: [
+            "--import",
+            "data:text/javascript,console.error('everything: starting up')",
+            everythingServer,
+            "stdio"
+          ],
+          stderr: "ignore"
+        }
+      })
       const pid = Option.getOrThrow(yield* client.pid)
       const call = yield* Effect.fork(
         client.toolkit.execute("everything_trigger-long-running-operation", { duration: 30, steps: 3 })
@@ -185,6 +230,11 @@ describe("McpClient over stdio (server-everything)", () => {
       const error = yield* Effect.flip(exit)
       expect(error).toBeInstanceOf(AgentError.ToolFailed)
       expect(error.message).toMatch(/^MCP server "everything": the connection closed/)
+      // the McpError is the failure's cause (the tool's own failure wraps the handler's)
+      let cause: unknown = error
+      while (cause instanceof AgentError.ToolFailed) cause = cause.error
+      expect(cause).toBeInstanceOf(McpClient.McpError)
+      expect((cause as McpClient.McpError).stderr).toContain("everything: starting up")
       expect(yield* client.toolkit.execute("everything_echo", { message: "again" })).toBe("Echo: again")
       expect(Option.getOrThrow(yield* client.pid)).not.toBe(pid)
     }))
@@ -223,12 +273,17 @@ describe("McpClient over stdio (server-everything)", () => {
       const error = yield* Effect.flip(
         McpClient.make({
           name: "missing",
-          server: { command: process.execPath, args: ["-e", "process.exit(3)"], stderr: "ignore" },
+          server: {
+            command: process.execPath,
+            args: ["-e", "console.error('missing API_KEY'); process.exit(3)"],
+            stderr: "ignore"
+          },
           connectTimeout: "10 seconds"
         })
       )
       expect(error._tag).toBe("McpError")
       expect(error.server).toBe("missing")
+      expect(error.stderr).toBe("missing API_KEY")
     }))
 })
 
@@ -294,6 +349,20 @@ describe("McpClient over Streamable HTTP (the SDK's server)", () => {
       expect(error._tag).toBe("ToolTimeout")
       expect(Duration.toMillis((error as AgentError.ToolTimeout).timeout)).toBe(300)
       yield* Deferred.await(server.waitCancelled).pipe(Effect.timeout("10 seconds"))
+    }))
+
+  it.scopedLive("a server that crashes mid-call fails the call at once, not after the SDK's timeout", () =>
+    Effect.gen(function*() {
+      const server = yield* webServer
+      const client = yield* web(server.url)
+      const call = yield* Effect.fork(client.toolkit.execute("web_wait", {}))
+      yield* Deferred.await(server.waitStarted).pipe(Effect.timeout("10 seconds"))
+      yield* server.crash
+      const [elapsed, exit] = yield* Fiber.await(call).pipe(Effect.timeout("20 seconds"), Effect.timed)
+      expect(Duration.toMillis(elapsed)).toBeLessThan(10_000)
+      const error = yield* Effect.flip(exit)
+      expect(error).toBeInstanceOf(AgentError.ToolFailed)
+      expect(error.message).toMatch(/^MCP server "web": /)
     }))
 
   it.scopedLive("a server that is not there is a typed McpError", () =>

@@ -63,7 +63,7 @@ const optionalPeers: Record<string, ReadonlyArray<string>> = {
   "@effect/cluster": ["src/durable"],
   "@effect/sql": ["src/durable", "src/internal/sql", "src/sql"],
   "@effect/workflow": ["src/durable"],
-  "@modelcontextprotocol/client": ["src/mcp"],
+  "@modelcontextprotocol/client": ["src/internal/mcp"],
   "@modelcontextprotocol/server": ["src/internal/mcp"],
   "openai": ["src/internal/openai", "src/openai"]
 }

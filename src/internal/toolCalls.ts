@@ -20,6 +20,7 @@ import * as Toolkit from "../Toolkit.js"
 import type { Done } from "./journal.js"
 import { currentCall, type Journal, toolKey } from "./journal.js"
 import * as Own from "./own.js"
+import * as Progress from "./progress.js"
 import * as RunContext from "./runContext.js"
 import type { Tracing } from "./tracing.js"
 
@@ -29,7 +30,9 @@ export interface Env {
   readonly agent: string
   readonly path: ReadonlyArray<string>
   /** Where a streamed run's events go. */
-  readonly emit: ((event: RunEvent.ToolCallStarted | RunEvent.ToolCallCompleted) => Effect.Effect<unknown>) | undefined
+  readonly emit:
+    | ((event: RunEvent.ToolCallStarted | RunEvent.ToolProgress | RunEvent.ToolCallCompleted) => Effect.Effect<unknown>)
+    | undefined
   readonly clock: Clock.Clock
   readonly tracing: Tracing
   readonly toolkit: Toolkit.Any
@@ -102,7 +105,24 @@ const one = (env: Env, step: number, toolCall: LanguageModel.ToolCall): Effect.E
     const started = env.clock.unsafeCurrentTimeMillis()
     const handled = delegates
       ? atCallSite(env, step, toolCall)
-      : Toolkit.handleCall(env.toolkit, toolCall, env.toolOptions)
+      : emit === undefined
+      ? Toolkit.handleCall(env.toolkit, toolCall, env.toolOptions)
+      : Progress.reportingTo(
+        Toolkit.handleCall(env.toolkit, toolCall, env.toolOptions),
+        (reported) =>
+          emit({
+            _tag: "ToolProgress",
+            runId,
+            agent,
+            path,
+            step,
+            toolCallId: toolCall.id,
+            tool: toolCall.name,
+            progress: reported.progress,
+            ...(reported.total === undefined ? {} : { total: reported.total }),
+            ...(reported.message === undefined ? {} : { message: reported.message })
+          })
+      )
     return Effect.flatMap(
       handled,
       (result): Effect.Effect<Outcome> => {

@@ -24,6 +24,10 @@ const describe = (event: Forwarded): string | undefined => {
       return `${where}: started`
     case "ToolCallStarted":
       return `${where}: calling ${event.toolCall.name}`
+    case "ToolProgress":
+      return `${where}: ${event.tool} at ${event.progress}${event.total === undefined ? "" : `/${event.total}`}${
+        event.message === undefined ? "" : ` (${event.message})`
+      }`
     case "ToolCallCompleted":
       return `${where}: ${event.call.name} ${event.call.isError ? "failed" : "answered"}`
     case "StepCompleted":
