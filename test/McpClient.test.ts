@@ -28,54 +28,71 @@ interface WebServer {
   readonly waitCancelled: Deferred.Deferred<void>
   /** Drops every connection and stops listening, as a process that died would. */
   readonly crash: Effect.Effect<void>
+  /** A new server behind the same address: the sessions of the last one are unknown (404). */
+  readonly restart: Effect.Effect<void>
+  /** Registers a tool on the live server: its clients get `notifications/tools/list_changed`. */
+  readonly addTool: (name: string) => Effect.Effect<void>
 }
 
 /** The SDK's own server over Streamable HTTP on 127.0.0.1, with a few tools. */
 const webServer = Effect.gen(function*() {
   const waitStarted = yield* Deferred.make<void>()
   const waitCancelled = yield* Deferred.make<void>()
-  const server = new McpServer({ name: "web", version: "1.0.0" })
-  server.registerTool("math.add", {
-    description: "Add two numbers",
-    inputSchema: fromJsonSchema<{ a: number; b: number }>({
-      type: "object",
-      properties: { a: { type: "number" }, b: { type: "number" } },
-      required: ["a", "b"]
-    })
-  }, ({ a, b }) => ({ content: [{ type: "text", text: String(a + b) }] }))
-  server.registerTool("math_add", {
-    description: "Add two numbers, the other way",
-    inputSchema: fromJsonSchema({ type: "object", properties: {} })
-  }, () => ({ content: [{ type: "text", text: "same" }] }))
-  server.registerTool("media", {
-    description: "Every kind of block",
-    inputSchema: fromJsonSchema({ type: "object", properties: {} })
-  }, () => ({
-    content: [
-      { type: "audio", data: Buffer.from("0123456789").toString("base64"), mimeType: "audio/wav" },
-      { type: "resource", resource: { uri: "file:///notes.txt", text: "remember the milk" } },
-      { type: "resource", resource: { uri: "file:///a.bin", mimeType: "application/octet-stream", blob: "AAAA" } },
-      { type: "resource_link", uri: "file:///big.csv", name: "big.csv" }
-    ]
-  }))
-  server.registerTool("broken", {
-    description: "Always fails",
-    inputSchema: fromJsonSchema({ type: "object", properties: {} })
-  }, () => ({ content: [{ type: "text", text: "the disk is full" }], isError: true }))
-  server.registerTool("wait", {
-    description: "Waits until cancelled",
-    inputSchema: fromJsonSchema({ type: "object", properties: {} })
-  }, (_args, ctx) =>
-    new Promise((resolve) => {
-      Deferred.unsafeDone(waitStarted, Exit.void)
-      ctx.mcpReq.signal.addEventListener("abort", () => {
-        Deferred.unsafeDone(waitCancelled, Exit.void)
-        resolve({ content: [{ type: "text", text: "cancelled" }] })
+  /** A fresh server: its tools, and a transport of its own (so its own sessions). */
+  const open = Effect.gen(function*() {
+    const server = new McpServer({ name: "web", version: "1.0.0" })
+    server.registerTool("math.add", {
+      description: "Add two numbers",
+      inputSchema: fromJsonSchema<{ a: number; b: number }>({
+        type: "object",
+        properties: { a: { type: "number" }, b: { type: "number" } },
+        required: ["a", "b"]
       })
+    }, ({ a, b }) => ({ content: [{ type: "text", text: String(a + b) }] }))
+    server.registerTool("math_add", {
+      description: "Add two numbers, the other way",
+      inputSchema: fromJsonSchema({ type: "object", properties: {} })
+    }, () => ({ content: [{ type: "text", text: "same" }] }))
+    server.registerTool("media", {
+      description: "Every kind of block",
+      inputSchema: fromJsonSchema({ type: "object", properties: {} })
+    }, () => ({
+      content: [
+        { type: "audio", data: Buffer.from("0123456789").toString("base64"), mimeType: "audio/wav" },
+        { type: "resource", resource: { uri: "file:///notes.txt", text: "remember the milk" } },
+        { type: "resource", resource: { uri: "file:///a.bin", mimeType: "application/octet-stream", blob: "AAAA" } },
+        { type: "resource_link", uri: "file:///big.csv", name: "big.csv" }
+      ]
     }))
-  const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: () => randomUUID() })
-  yield* Effect.promise(() => server.connect(transport))
+    server.registerTool("broken", {
+      description: "Always fails",
+      inputSchema: fromJsonSchema({ type: "object", properties: {} })
+    }, () => ({ content: [{ type: "text", text: "the disk is full" }], isError: true }))
+    server.registerTool("wait", {
+      description: "Waits until cancelled",
+      inputSchema: fromJsonSchema({ type: "object", properties: {} })
+    }, (_args, ctx) =>
+      new Promise((resolve) => {
+        Deferred.unsafeDone(waitStarted, Exit.void)
+        ctx.mcpReq.signal.addEventListener("abort", () => {
+          Deferred.unsafeDone(waitCancelled, Exit.void)
+          resolve({ content: [{ type: "text", text: "cancelled" }] })
+        })
+      }))
+    const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: () => randomUUID() })
+    yield* Effect.promise(() => server.connect(transport))
+    return { server, transport }
+  })
+  let current = yield* open
   const httpServer = http.createServer((req, res) => {
+    // a session of another server (before a restart) is unknown, as a sessionful server answers it
+    const session = req.headers["mcp-session-id"]
+    if (typeof session === "string" && session !== current.transport.sessionId) {
+      res.writeHead(404, { "content-type": "application/json" })
+      return res.end(
+        JSON.stringify({ jsonrpc: "2.0", error: { code: -32001, message: "Session not found" }, id: null })
+      )
+    }
     const chunks: Array<Buffer> = []
     req.on("data", (chunk: Buffer) => chunks.push(chunk))
     req.on("end", () => {
@@ -84,7 +101,7 @@ const webServer = Effect.gen(function*() {
         if (typeof value === "string") headers.set(key, value)
       }
       const body = chunks.length === 0 ? undefined : Buffer.concat(chunks)
-      void transport.handleRequest(
+      void current.transport.handleRequest(
         new Request(`http://127.0.0.1${req.url}`, { method: req.method!, headers, body: body ?? null })
       ).then(async (response) => {
         res.writeHead(response.status, Object.fromEntries(response.headers))
@@ -108,14 +125,32 @@ const webServer = Effect.gen(function*() {
       Effect.async<void>((resume) => {
         httpServer.closeAllConnections()
         httpServer.close(() => resume(Effect.void))
-      }).pipe(Effect.zipRight(Effect.promise(() => server.close())))
+      }).pipe(Effect.zipRight(Effect.promise(() => current.server.close())))
   )
   const { port } = httpServer.address() as AddressInfo
   const crash = Effect.sync(() => {
     httpServer.closeAllConnections()
     httpServer.close()
   })
-  return { url: `http://127.0.0.1:${port}/mcp`, waitStarted, waitCancelled, crash } satisfies WebServer
+  const restart = Effect.gen(function*() {
+    yield* Effect.promise(() => current.server.close())
+    current = yield* open
+  })
+  const addTool = (name: string) =>
+    Effect.sync(() => {
+      current.server.registerTool(name, {
+        description: "Added later",
+        inputSchema: fromJsonSchema({ type: "object", properties: {} })
+      }, () => ({ content: [{ type: "text", text: `${name} here` }] }))
+    })
+  return {
+    url: `http://127.0.0.1:${port}/mcp`,
+    waitStarted,
+    waitCancelled,
+    crash,
+    restart,
+    addTool
+  } satisfies WebServer
 })
 
 const web = (url: string) => McpClient.make({ name: "web", server: { url } })
@@ -363,6 +398,15 @@ describe("McpClient over Streamable HTTP (the SDK's server)", () => {
       const error = yield* Effect.flip(exit)
       expect(error).toBeInstanceOf(AgentError.ToolFailed)
       expect(error.message).toMatch(/^MCP server "web": /)
+    }))
+
+  it.scopedLive("a server that restarted (the session is unknown: 404) gets a new session, and the call goes through", () =>
+    Effect.gen(function*() {
+      const server = yield* webServer
+      const client = yield* web(server.url)
+      expect(yield* client.toolkit.execute("web_math_add", { a: 1, b: 2 })).toBe("3")
+      yield* server.restart
+      expect(yield* client.toolkit.execute("web_math_add", { a: 2, b: 2 })).toBe("4")
     }))
 
   it.scopedLive("a server that is not there is a typed McpError", () =>
