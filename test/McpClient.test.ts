@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { fromJsonSchema, McpServer, WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server"
-import { Chunk, Deferred, Duration, Effect, Exit, Fiber, Option, Stream } from "effect"
+import { Chunk, Deferred, Duration, Effect, Exit, Fiber, Option, Schedule, Stream } from "effect"
 import { Agent, AgentError, RunEvent, Toolkit } from "effect-agents"
 import { McpClient } from "effect-agents/mcp"
 import { ScriptedModel } from "effect-agents/testing"
@@ -407,6 +407,23 @@ describe("McpClient over Streamable HTTP (the SDK's server)", () => {
       expect(yield* client.toolkit.execute("web_math_add", { a: 1, b: 2 })).toBe("3")
       yield* server.restart
       expect(yield* client.toolkit.execute("web_math_add", { a: 2, b: 2 })).toBe("4")
+    }))
+
+  it.scopedLive("a tool list that changes (notifications/tools/list_changed) refreshes the toolkit in place", () =>
+    Effect.gen(function*() {
+      const server = yield* webServer
+      const client = yield* web(server.url)
+      const model = yield* ScriptedModel.make([{ toolCalls: [{ name: "web_late", arguments: {} }] }, { text: "ok" }])
+      const agent = yield* Agent.make({ name: "mcp", instructions: "", model, toolkit: client.toolkit })
+      expect(Object.keys(client.toolkit.tools)).not.toContain("web_late")
+      yield* server.addTool("late")
+      yield* Effect.sync(() => Object.keys(client.toolkit.tools)).pipe(
+        Effect.repeat({ until: (names) => names.includes("web_late"), schedule: Schedule.spaced("20 millis") }),
+        Effect.timeout("10 seconds")
+      )
+      expect(client.tools.map((tool) => tool.name)).toContain("web_late")
+      const result = yield* agent.run("use the new tool")
+      expect(result.steps[0]!.toolCalls[0]!.result).toBe("late here")
     }))
 
   it.scopedLive("a server that is not there is a typed McpError", () =>

@@ -9,7 +9,8 @@
  * call, so several servers never collide. Arguments are checked against each
  * tool's JSON Schema before they are sent. Every call carries an
  * `AbortSignal`: interrupting the run or a tool timeout cancels the request
- * (the server gets `notifications/cancelled`). In a streamed run, the
+ * (the server gets `notifications/cancelled`). A tool list that changes
+ * refreshes the toolkit in place. In a streamed run, the
  * server's progress notifications are `ToolProgress` events. A server that
  * goes away (a stdio process that dies, with the tail of its stderr in the
  * error; an HTTP server that stops answering) fails the calls in flight at
@@ -42,6 +43,7 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
+import type * as Types from "effect/Types"
 import * as Client from "../internal/mcp/client.js"
 import type * as Tool from "../Tool.js"
 import * as Toolkit from "../Toolkit.js"
@@ -140,9 +142,14 @@ export interface ToolInfo {
  */
 export interface McpClient {
   readonly name: string
-  /** The server's tools, listed when the client connected. */
+  /** The server's tools, as last listed. */
   readonly tools: ReadonlyArray<ToolInfo>
-  /** The server's tools as a toolkit an agent uses like any other. */
+  /**
+   * The server's tools as a toolkit an agent uses like any other. When the
+   * server says they changed (`notifications/tools/list_changed`), it is
+   * refreshed in place: an agent using it sees the new list from its next
+   * run (a toolkit merged from it is a copy, and does not).
+   */
   readonly toolkit: Toolkit.Toolkit<Record<string, Tool.Tool<string, Tool.JsonArguments, string>>>
   /** The process id of a stdio server, while connected. */
   readonly pid: Effect.Effect<Option.Option<number>>
@@ -177,12 +184,32 @@ export interface McpClient {
  * @category constructors
  */
 export const make = (options: Options): Effect.Effect<McpClient, McpError, Scope.Scope> =>
-  Effect.map(Client.live(options), (live) => {
-    const tools = Client.tools(options, live)
-    return {
-      name: options.name,
-      tools: tools.map(({ info }) => info),
-      toolkit: Toolkit.make(...tools.map(({ tool }) => tool)) as unknown as McpClient["toolkit"],
-      pid: live.pid
+  Effect.suspend(() => {
+    // refreshed in place when the server's tools change
+    let infos: ReadonlyArray<ToolInfo> = []
+    const toolkit = Toolkit.make() as unknown as Types.Mutable<McpClient["toolkit"]>
+    const refresh = (live: Client.Live, listed: Parameters<typeof Client.tools>[2]) => {
+      const tools = Client.tools(options, live, listed)
+      const next = Toolkit.make(...tools.map(({ tool }) => tool)) as unknown as McpClient["toolkit"]
+      Object.assign(toolkit, { tools: next.tools, definitions: next.definitions })
+      infos = tools.map(({ info }) => info)
     }
+    let current: Client.Live | undefined
+    return Effect.map(
+      Client.live(options, (listed) => {
+        if (current !== undefined) refresh(current, listed)
+      }),
+      (live): McpClient => {
+        current = live
+        refresh(live, live.tools)
+        return {
+          name: options.name,
+          get tools() {
+            return infos
+          },
+          toolkit,
+          pid: live.pid
+        }
+      }
+    )
   })

@@ -13,6 +13,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
+import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as SynchronizedRef from "effect/SynchronizedRef"
@@ -105,10 +106,12 @@ const transportOf = (target: Target): { readonly transport: Transport; readonly 
  * over HTTP, when an error is reported and the server does not answer a
  * ping: the SDK would keep a call to a crashed server waiting for ever.
  */
-const connect = (target: Target): Effect.Effect<Connection, McpError> =>
+const connect = (target: Target, onToolsChanged: () => void): Effect.Effect<Connection, McpError> =>
   Effect.suspend(() => {
     const { stderr, transport } = transportOf(target)
-    const client = new Client({ name: "effect-agents", version: "0.1.0" })
+    const client = new Client({ name: "effect-agents", version: "0.1.0" }, {
+      listChanged: { tools: { autoRefresh: false, debounceMs: 100, onChanged: () => onToolsChanged() } }
+    })
     const closed = Deferred.unsafeMake<never, McpError>(FiberId.none)
     const fail = (message: string) =>
       Deferred.unsafeDone(closed, Exit.fail(new McpError({ server: target.name, message, stderr: stderr() })))
@@ -168,6 +171,7 @@ export interface Live {
   /** Marks a connection broken: the next call makes a new one. */
   readonly broken: (connection: Connection, message: string) => Effect.Effect<void>
   readonly pid: Effect.Effect<Option.Option<number>>
+  /** The tools listed when the client connected. */
   readonly tools: ReadonlyArray<McpTool>
 }
 
@@ -179,10 +183,20 @@ const timed = <A>(target: Target, effect: Effect.Effect<A, McpError>, what: stri
   })
 }
 
-/** Connects and lists the tools; the connection lives as long as the scope. */
-export const live = (target: Target): Effect.Effect<Live, McpError, Scope.Scope> =>
+/**
+ * Connects and lists the tools; the connection lives as long as the scope.
+ * When the server says its tools changed (`notifications/tools/list_changed`),
+ * they are listed again and given to `onTools` (a listing that fails is
+ * logged, and the tools stay as they were).
+ */
+export const live = (
+  target: Target,
+  onTools: (tools: ReadonlyArray<McpTool>) => void
+): Effect.Effect<Live, McpError, Scope.Scope> =>
   Effect.gen(function*() {
-    const fresh = timed(target, connect(target), "connection")
+    const runtime = yield* Effect.runtime<never>()
+    let refresh: Effect.Effect<void> = Effect.void
+    const fresh = timed(target, connect(target, () => Runtime.runFork(runtime)(refresh)), "connection")
     const first = yield* fresh
     const state = yield* SynchronizedRef.make<Option.Option<Connection> | "closed">(Option.some(first))
     yield* Effect.addFinalizer(() =>
@@ -204,6 +218,14 @@ export const live = (target: Target): Effect.Effect<Live, McpError, Scope.Scope>
         const made = yield* fresh
         return [made, Option.some(made)] as const
       }))
+    refresh = Effect.flatMap(connection, (live) =>
+      timed(target, listTools(target, live), "tool list")).pipe(
+        Effect.matchEffect({
+          onFailure: (error) =>
+            Effect.logWarning(`McpClient "${target.name}": the tools changed, listing them failed`, error),
+          onSuccess: (listed) => Effect.sync(() => onTools(listed))
+        })
+      )
     return {
       tools,
       connection,
@@ -244,12 +266,12 @@ const callOn = (
   )
 
 /** The server's tools as tools of ours, named for the model, and what is known of each. */
-export const tools = (target: Target, client: Live) => {
+export const tools = (target: Target, client: Live, listed: ReadonlyArray<McpTool>) => {
   const prefix = target.prefix ?? `${Names.sanitise(target.name)}_`
-  const names = Names.distinct(prefix, client.tools.map((tool) => tool.name))
+  const names = Names.distinct(prefix, listed.map((tool) => tool.name))
   const timeout = target.timeout ?? "60 seconds"
   const ajv = new AjvJsonSchemaValidator()
-  return client.tools.map((mcpTool, i) => {
+  return listed.map((mcpTool, i) => {
     const name = names[i]!
     const inputSchema = (typeof mcpTool.inputSchema === "object" && mcpTool.inputSchema !== null
       ? mcpTool.inputSchema
