@@ -1,3 +1,4 @@
+import { SqliteClient } from "@effect/sql-sqlite-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Client as ClientV2, StreamableHTTPClientTransport as HttpV2 } from "@modelcontextprotocol/client"
 import { getDefaultEnvironment, StdioClientTransport as StdioV2 } from "@modelcontextprotocol/client/stdio"
@@ -8,6 +9,7 @@ import { CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js"
 import { Duration, Effect, Exit, Fiber, Layer, Redacted, Scope } from "effect"
 import { AgentServer } from "effect-agents/http"
 import { McpServer } from "effect-agents/mcp"
+import { SqlStore } from "effect-agents/sql"
 import { OpenAiCompatServer } from "effect-agents/testing"
 import { fileURLToPath } from "node:url"
 import { registryLayer, script } from "./fixtures/mcpServed.js"
@@ -266,5 +268,34 @@ describe("McpServer over HTTP: in front of /mcp", () => {
       // no run in flight, and the session's stream ended before the last responses were awaited
       expect(Duration.toMillis(elapsed)).toBeLessThan(1_000)
       yield* Effect.ignore(Scope.close(clientScope, Exit.void).pipe(Effect.timeout("5 seconds")))
+    }))
+})
+
+describe("McpServer with a SessionStore", () => {
+  it.scopedLive("an agent takes a sessionId, and a call continues the conversation of its session", () =>
+    Effect.gen(function*() {
+      const model = yield* OpenAiCompatServer.make(script)
+      const context = yield* Layer.build(
+        AgentServer.layer({ port: 0, token: Redacted.make(token) }).pipe(
+          Layer.provide(McpServer.layerHttp()),
+          Layer.provide(registryLayer(model.url)),
+          Layer.provide(SqlStore.layer().pipe(Layer.provide(SqliteClient.layer({ filename: ":memory:" }))))
+        )
+      )
+      const server = yield* Effect.provide(AgentServer.AgentServer, context)
+      const client = yield* connect("v1", {
+        _tag: "http",
+        url: `${server.url}/mcp`,
+        headers: { authorization: `Bearer ${token}` }
+      })
+      const assistant = client.tools.find((tool) => tool.name === "assistant")!
+      expect(assistant.inputSchema).toMatchObject({ properties: { sessionId: { type: "string" } } })
+      yield* client.call("assistant", { input: "first", sessionId: "s1" })
+      yield* client.call("assistant", { input: "second", sessionId: "s1" })
+      yield* client.call("assistant", { input: "alone", sessionId: "s2" })
+      const users = (yield* model.requests).map((request) =>
+        request.request.messages.filter((message) => message.role === "user").map((message) => message.content)
+      )
+      expect(users).toEqual([["first"], ["first", "second"], ["alone"]])
     }))
 })
