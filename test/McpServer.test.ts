@@ -1,12 +1,12 @@
 import { SqliteClient } from "@effect/sql-sqlite-node"
-import { describe, expect, it } from "@effect/vitest"
+import { describe, expect, it, layer } from "@effect/vitest"
 import { Client as ClientV2, StreamableHTTPClientTransport as HttpV2 } from "@modelcontextprotocol/client"
 import { getDefaultEnvironment, StdioClientTransport as StdioV2 } from "@modelcontextprotocol/client/stdio"
 import { Client as ClientV1 } from "@modelcontextprotocol/sdk/client/index.js"
 import { StdioClientTransport as StdioV1 } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { StreamableHTTPClientTransport as HttpV1 } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
 import { CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js"
-import { Duration, Effect, Exit, Fiber, Layer, Redacted, Scope } from "effect"
+import { Context, Duration, Effect, Exit, Fiber, Layer, Redacted, Scope } from "effect"
 import { AgentServer } from "effect-agents/http"
 import { McpServer } from "effect-agents/mcp"
 import { SqlStore } from "effect-agents/sql"
@@ -118,87 +118,102 @@ const cases: ReadonlyArray<readonly [Sdk, keyof typeof targets]> = [
   ["v2 (2026-07-28)", "http"]
 ]
 
+/** One server (a process, over stdio) and one client for the tests of a case. */
+class Fixture extends Context.Tag("test/McpServer/Fixture")<Fixture, {
+  readonly model: OpenAiCompatServer.OpenAiCompatServer
+  readonly client: Caller
+}>() {}
+
+const fixture = (sdk: Sdk, kind: keyof typeof targets) =>
+  Layer.scoped(
+    Fixture,
+    Effect.gen(function*() {
+      const { model, target } = yield* targets[kind]
+      return { model, client: yield* connect(sdk, target) }
+    })
+  )
+
 for (const [sdk, kind] of cases) {
-  describe(`McpServer to the ${sdk} SDK client over ${kind}`, () => {
-    it.scopedLive("lists the agents, the team, the DAG and the tool with their schemas", () =>
-      Effect.gen(function*() {
-        const { target } = yield* targets[kind]
-        const client = yield* connect(sdk, target)
-        expect(client.tools.map((tool) => tool.name)).toEqual(["assistant", "extractor", "crew", "double", "add"])
-        const byName = Object.fromEntries(client.tools.map((tool) => [tool.name, tool]))
-        expect(byName.assistant!.inputSchema).toMatchObject({
-          type: "object",
-          properties: { input: { type: "string" } },
-          required: ["input"]
-        })
-        expect(byName.assistant!.outputSchema).toBeUndefined()
-        expect(byName.extractor!.outputSchema).toMatchObject({
-          type: "object",
-          properties: { city: { type: "string" }, days: { type: "number" } }
-        })
-        expect(byName.double!.inputSchema).toMatchObject({
-          type: "object",
-          properties: { input: { type: "number" } },
-          required: ["input"]
-        })
-        expect(byName.add!.inputSchema).toMatchObject({
-          type: "object",
-          properties: { a: { type: "number" }, b: { type: "number" } }
-        })
-      }))
+  layer(fixture(sdk, kind), { excludeTestServices: true, timeout: "60 seconds" })(
+    `McpServer to the ${sdk} SDK client over ${kind}`,
+    (it) => {
+      it.effect("lists the agents, the team, the DAG and the tool with their schemas", () =>
+        Effect.gen(function*() {
+          const { client } = yield* Fixture
+          expect(client.tools.map((tool) => tool.name)).toEqual(["assistant", "extractor", "crew", "double", "add"])
+          const byName = Object.fromEntries(client.tools.map((tool) => [tool.name, tool]))
+          expect(byName.assistant!.inputSchema).toMatchObject({
+            type: "object",
+            properties: { input: { type: "string" } },
+            required: ["input"]
+          })
+          expect(byName.assistant!.outputSchema).toBeUndefined()
+          expect(byName.extractor!.outputSchema).toMatchObject({
+            type: "object",
+            properties: { city: { type: "string" }, days: { type: "number" } }
+          })
+          expect(byName.double!.inputSchema).toMatchObject({
+            type: "object",
+            properties: { input: { type: "number" } },
+            required: ["input"]
+          })
+          expect(byName.add!.inputSchema).toMatchObject({
+            type: "object",
+            properties: { a: { type: "number" }, b: { type: "number" } }
+          })
+        }))
 
-    it.scopedLive("calls an agent, an agent with typed output, a DAG and a tool", () =>
-      Effect.gen(function*() {
-        const { target } = yield* targets[kind]
-        const client = yield* connect(sdk, target)
-        const echoed = yield* client.call("assistant", { input: "hello" })
-        expect([textOf(echoed), echoed.isError ?? false]).toEqual(["echo: hello", false])
-        const trip = yield* client.call("extractor", { input: "extract" })
-        expect(trip.structuredContent).toEqual({ city: "Paris", days: 3 })
-        const dag = yield* client.call("double", { input: 5 })
-        expect(dag.structuredContent).toMatchObject({
-          dag: "double",
-          status: "completed",
-          nodes: { twice: { status: "completed", output: 10 }, again: { status: "completed", output: 20 } }
-        })
-        expect(JSON.parse(textOf(dag))).toEqual(dag.structuredContent)
-        expect(textOf(yield* client.call("add", { a: 1, b: 2 }))).toBe("3")
-        const bad = yield* client.call("double", { input: "five" })
-        expect(bad.isError).toBe(true)
-      }))
+      it.effect("calls an agent, an agent with typed output, a DAG and a tool", () =>
+        Effect.gen(function*() {
+          const { client } = yield* Fixture
+          const echoed = yield* client.call("assistant", { input: "hello" })
+          expect([textOf(echoed), echoed.isError ?? false]).toEqual(["echo: hello", false])
+          const trip = yield* client.call("extractor", { input: "extract" })
+          expect(trip.structuredContent).toEqual({ city: "Paris", days: 3 })
+          const dag = yield* client.call("double", { input: 5 })
+          expect(dag.structuredContent).toMatchObject({
+            dag: "double",
+            status: "completed",
+            nodes: { twice: { status: "completed", output: 10 }, again: { status: "completed", output: 20 } }
+          })
+          expect(JSON.parse(textOf(dag))).toEqual(dag.structuredContent)
+          expect(textOf(yield* client.call("add", { a: 1, b: 2 }))).toBe("3")
+          const bad = yield* client.call("double", { input: "five" })
+          expect(bad.isError).toBe(true)
+        }))
 
-    it.scopedLive("progress notifications for each step and tool call of the run", () =>
-      Effect.gen(function*() {
-        const { target } = yield* targets[kind]
-        const client = yield* connect(sdk, target)
-        const seen: Array<{ progress: number; message?: string | undefined }> = []
-        const result = yield* client.call("assistant", { input: "add" }, (progress) => seen.push(progress))
-        expect(textOf(result)).toBe("the sum is 5")
-        // the last step's notification goes out just before the result: a client may drop it, racing the two
-        expect(seen.map((progress) => progress.message).slice(0, 4)).toEqual([
-          "assistant: started",
-          "assistant: calling add",
-          "assistant: add answered",
-          "assistant: step 1 completed"
-        ])
-        expect(seen.map((progress) => progress.progress)).toEqual(seen.map((_, i) => i + 1))
-      }))
+      it.effect("progress notifications for each step and tool call of the run", () =>
+        Effect.gen(function*() {
+          const { client } = yield* Fixture
+          const seen: Array<{ progress: number; message?: string | undefined }> = []
+          const result = yield* client.call("assistant", { input: "add" }, (progress) => seen.push(progress))
+          expect(textOf(result)).toBe("the sum is 5")
+          // the last step's notification goes out just before the result: a client may drop it, racing the two
+          expect(seen.map((progress) => progress.message).slice(0, 4)).toEqual([
+            "assistant: started",
+            "assistant: calling add",
+            "assistant: add answered",
+            "assistant: step 1 completed"
+          ])
+          expect(seen.map((progress) => progress.progress)).toEqual(seen.map((_, i) => i + 1))
+        }))
 
-    it.scopedLive("a cancel interrupts the run: the model server sees its request closed", () =>
-      Effect.gen(function*() {
-        const { model, target } = yield* targets[kind]
-        const client = yield* connect(sdk, target)
-        const call = yield* Effect.fork(client.call("assistant", { input: "hang" }))
-        yield* model.awaitStats((stats) => stats.open === 1).pipe(Effect.timeout("20 seconds"))
-        yield* Fiber.interrupt(call)
-        const stats = yield* model.awaitStats((stats) => stats.abortedByClient === 1).pipe(
-          Effect.timeout("10 seconds")
-        )
-        expect(stats).toMatchObject({ open: 0, abortedByClient: 1, completed: 0 })
-        // the server goes on serving
-        expect(textOf(yield* client.call("assistant", { input: "again" }))).toBe("echo: again")
-      }))
-  })
+      it.effect("a cancel interrupts the run: the model server sees its request closed", () =>
+        Effect.gen(function*() {
+          const { client, model } = yield* Fixture
+          const before = yield* model.stats
+          const call = yield* Effect.fork(client.call("assistant", { input: "hang" }))
+          yield* model.awaitStats((stats) => stats.open === 1).pipe(Effect.timeout("20 seconds"))
+          yield* Fiber.interrupt(call)
+          const stats = yield* model.awaitStats((stats) => stats.abortedByClient === before.abortedByClient + 1).pipe(
+            Effect.timeout("10 seconds")
+          )
+          expect(stats).toMatchObject({ open: 0, completed: before.completed })
+          // the server goes on serving
+          expect(textOf(yield* client.call("assistant", { input: "again" }))).toBe("echo: again")
+        }))
+    }
+  )
 }
 
 describe("McpServer over HTTP: in front of /mcp", () => {

@@ -1,7 +1,8 @@
 /**
  * What an agent server serves, by name: agents, anything else that runs
- * like one (`Agent.Runnable`: teams), and DAGs. The server looks names up
- * here and nowhere else, so a new kind of runnable needs no change to the
+ * like one (`Agent.Runnable`: teams), DAGs, and tools on their own (served
+ * over MCP, see `McpServer` of `effect-agents/mcp`). The server looks names
+ * up here and nowhere else, so a new kind of runnable needs no change to the
  * server.
  *
  * The registry also keeps the context it was built in: the services the
