@@ -163,13 +163,15 @@ for (const [sdk, kind] of cases) {
           })
         }))
 
-      it.effect("calls an agent, an agent with typed output, a DAG and a tool", () =>
+      it.effect("calls an agent, an agent with typed output, a team, a DAG and a tool", () =>
         Effect.gen(function*() {
           const { client } = yield* Fixture
           const echoed = yield* client.call("assistant", { input: "hello" })
           expect([textOf(echoed), echoed.isError ?? false]).toEqual(["echo: hello", false])
           const trip = yield* client.call("extractor", { input: "extract" })
           expect(trip.structuredContent).toEqual({ city: "Paris", days: 3 })
+          const team = yield* client.call("crew", { input: "hello" })
+          expect([team.isError ?? false, textOf(team)]).toEqual([false, expect.stringMatching(/^echo: /)])
           const dag = yield* client.call("double", { input: 5 })
           expect(dag.structuredContent).toMatchObject({
             dag: "double",
