@@ -14,7 +14,8 @@ export const examples: Readonly<Record<string, string>> = {
   "concurrent-agents": "three agents at once vs one after another; a failing one with mode: \"either\"",
   "resilience": "retries with backoff and retry-after, model and run timeouts, a fallback model",
   "tools": "plain, Promise, Effect and blocking tools; toolkit.execute",
-  "mcp": "an agent using an MCP server's tools: the reference server over stdio, its tools prefixed",
+  "mcp":
+    "MCP both ways: an agent using the reference server's tools over stdio, then serving itself over HTTP to the SDK's client",
   "openai": "an agent on OpenAiModel: the real API with OPENAI_API_KEY, else a local server",
   "providers": "@effect/ai providers (Anthropic, OpenAI) as models, offline; a fallback from OpenAI to Anthropic",
   "promise": "Agent.runPromise from Promise code; a caller that gives up stops the run",

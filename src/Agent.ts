@@ -169,6 +169,12 @@ export interface Agent<Output = string> extends Runnable<Output>, Pipeable, Insp
   readonly maxSteps: number
   readonly policy: Policy.Policy
   /**
+   * What the model is asked to answer in, when the agent has an `output`
+   * Schema: its name and JSON Schema (what an MCP server gives as a tool's
+   * `outputSchema`).
+   */
+  readonly outputFormat: LanguageModel.ResponseFormat | undefined
+  /**
    * Continues a run of this agent, in this process or another: from a state
    * it stored (see `RunOptions.onState`), or, given a run id, the run that
    * suspended for approval (kept in the `RunStore`, with the decisions given
@@ -301,6 +307,7 @@ export const make: {
       toolkit,
       maxSteps: config.maxSteps,
       policy: config.policy,
+      outputFormat: config.output?.format,
       run: (input: Input, runOptions?: RunOptions) =>
         SessionRun.around(
           config.name,

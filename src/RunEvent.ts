@@ -1,11 +1,11 @@
 /**
  * The events of a run, as `agent.stream(input)` yields them, in order:
- * `RunStarted`, then for each step its `TextDelta`s, `ToolCallStarted` and
- * `ToolCallCompleted` (tool calls of one step run concurrently, so theirs
- * interleave) and `StepCompleted`, and last `RunCompleted` with the result.
- * `ApprovalRequested`, `GuardrailTripped` and `Handoff` mark a run that
- * waits for a person, is stopped by a guardrail, or goes on as another
- * agent (whose events then carry its path).
+ * `RunStarted`, then for each step its `TextDelta`s, `ToolCallStarted`, the
+ * `ToolProgress` a tool reports and `ToolCallCompleted` (tool calls of one
+ * step run concurrently, so theirs interleave) and `StepCompleted`, and last
+ * `RunCompleted` with the result. `ApprovalRequested`, `GuardrailTripped`
+ * and `Handoff` mark a run that waits for a person, is stopped by a
+ * guardrail, or goes on as another agent (whose events then carry its path).
  * Every event carries the run id, the agent's name and its `path` in a tree
  * of agents. Events are plain JSON-ready objects.
  *
@@ -118,6 +118,29 @@ export const ToolCallCompleted = Schema.TaggedStruct("ToolCallCompleted", {
  * @category models
  */
 export interface ToolCallCompleted extends Schema.Schema.Type<typeof ToolCallCompleted> {}
+
+/**
+ * A tool call under way reported its progress (`Tool.progress`): an MCP
+ * server's progress notifications, say. `total` when the tool knows it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const ToolProgress = Schema.TaggedStruct("ToolProgress", {
+  ...base,
+  step: Schema.Number,
+  toolCallId: Schema.String,
+  tool: Schema.String,
+  progress: Schema.Number,
+  total: Schema.optional(Schema.Number),
+  message: Schema.optional(Schema.String)
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ToolProgress extends Schema.Schema.Type<typeof ToolProgress> {}
 
 /**
  * A step ended: its model call and its tool calls.
@@ -233,6 +256,7 @@ export type RunEvent<Output = unknown> =
   | RunStarted
   | TextDelta
   | ToolCallStarted
+  | ToolProgress
   | ToolCallCompleted
   | StepCompleted
   | MemberCompleted
@@ -253,6 +277,7 @@ export const schema = <A, I, R>(result: Schema.Schema<A, I, R>) =>
     RunStarted,
     TextDelta,
     ToolCallStarted,
+    ToolProgress,
     ToolCallCompleted,
     StepCompleted,
     MemberCompleted,

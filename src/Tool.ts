@@ -42,6 +42,7 @@ import type { Issue, ToolError } from "./AgentError.js"
 import * as Journal from "./internal/journal.js"
 import * as JsonSchema from "./internal/jsonSchema.js"
 import * as JsonSchemaValidate from "./internal/jsonSchemaValidate.js"
+import * as Progress from "./internal/progress.js"
 import * as Render from "./internal/render.js"
 import { moduleSpecifier, runInWorker } from "./internal/worker.js"
 import type * as LanguageModel from "./LanguageModel.js"
@@ -173,6 +174,39 @@ export const currentCall: Effect.Effect<Option.Option<CallInfo>> = FiberRef.get(
  * @category durable runs
  */
 export type CallInfo = Journal.CallInfo
+
+/**
+ * Reports the progress of the tool call the handler runs: a streamed run
+ * emits it as a `ToolProgress` event (an MCP server's progress
+ * notifications reach the run's stream this way). Outside of a streamed
+ * run's tool call it does nothing.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Tool } from "effect-agents"
+ *
+ * const crawl = Tool.make("crawl", {
+ *   description: "Crawl pages",
+ *   parameters: { pages: Schema.Number },
+ *   handler: ({ pages }) =>
+ *     Effect.forEach(Array.from({ length: pages }, (_, i) => i + 1), (page) =>
+ *       Tool.progress(page, { total: pages, message: `page ${page}` })).pipe(Effect.as("crawled"))
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category progress
+ */
+export const progress = (
+  progress: number,
+  options?: { readonly total?: number | undefined; readonly message?: string | undefined }
+): Effect.Effect<void> =>
+  Progress.report({
+    progress,
+    ...(options?.total === undefined ? {} : { total: options.total }),
+    ...(options?.message === undefined ? {} : { message: options.message })
+  })
 
 /**
  * Any tool.

@@ -2,6 +2,7 @@ import { Command } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, expectTypeOf, it } from "@effect/vitest"
 import {
+  Chunk,
   Context,
   Deferred,
   Duration,
@@ -16,7 +17,8 @@ import {
   String as Str,
   TestClock
 } from "effect"
-import { AgentError, Tool, Toolkit } from "effect-agents"
+import { Agent, AgentError, RunEvent, Tool, Toolkit } from "effect-agents"
+import { ScriptedModel } from "effect-agents/testing"
 import { fileURLToPath } from "node:url"
 
 const blockingModule = new URL("./fixtures/blocking.mjs", import.meta.url)
@@ -703,5 +705,58 @@ describe("Tool.blocking", () => {
       expect(error._tag).toBe("ToolTimeout")
       // The call returned once the thread was gone, long before the 5 s of work.
       expect(Date.now() - started).toBeLessThan(2_000)
+    }))
+})
+
+describe("Tool.progress", () => {
+  const crawl = Tool.make("crawl", {
+    description: "Crawl pages",
+    parameters: { pages: Schema.Number },
+    handler: ({ pages }) =>
+      Effect.forEach(
+        Array.from({ length: pages }, (_, i) => i + 1),
+        (page) => Tool.progress(page, { total: pages, ...(page === pages ? { message: "last page" } : {}) })
+      ).pipe(Effect.as("crawled"))
+  })
+
+  it.effect("a streamed run emits a ToolProgress event per report, between the call's start and end", () =>
+    Effect.gen(function*() {
+      const model = yield* ScriptedModel.make([
+        { toolCalls: [{ id: "c1", name: "crawl", arguments: { pages: 2 } }] },
+        { text: "done" }
+      ])
+      const agent = yield* Agent.make({ name: "crawler", instructions: "", model, toolkit: Toolkit.make(crawl) })
+      const events = Chunk.toReadonlyArray(yield* Stream.runCollect(agent.stream("crawl")))
+      const toolEvents = events.filter((event) => event._tag.startsWith("Tool"))
+      expect(toolEvents.map((event) => event._tag)).toEqual([
+        "ToolCallStarted",
+        "ToolProgress",
+        "ToolProgress",
+        "ToolCallCompleted"
+      ])
+      expect(events.filter(RunEvent.is("ToolProgress")).map(({ _tag, runId: _runId, ...rest }) => rest)).toEqual([
+        { agent: "crawler", path: ["crawler"], step: 0, toolCallId: "c1", tool: "crawl", progress: 1, total: 2 },
+        {
+          agent: "crawler",
+          path: ["crawler"],
+          step: 0,
+          toolCallId: "c1",
+          tool: "crawl",
+          progress: 2,
+          total: 2,
+          message: "last page"
+        }
+      ])
+    }))
+
+  it.effect("outside of a streamed run, a report goes nowhere", () =>
+    Effect.gen(function*() {
+      expect(yield* crawl.execute({ pages: 3 })).toBe("crawled")
+      const model = yield* ScriptedModel.make([
+        { toolCalls: [{ name: "crawl", arguments: { pages: 2 } }] },
+        { text: "done" }
+      ])
+      const agent = yield* Agent.make({ name: "crawler", instructions: "", model, toolkit: Toolkit.make(crawl) })
+      expect((yield* agent.run("crawl")).content).toBe("done")
     }))
 })

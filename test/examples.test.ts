@@ -167,7 +167,7 @@ describe("npm run example -- durable-dag", () => {
 
 describe("npm run example -- mcp", () => {
   it.effect(
-    "an agent calls the tools of server-everything over stdio; a bad call is a ToolInputInvalid it reads",
+    "an agent calls the tools of server-everything over stdio (a bad call is a ToolInputInvalid it reads), then serves itself over HTTP and is called through the SDK's client",
     () =>
       Effect.gen(function*() {
         const { exitCode, stderr, stdout } = yield* runner("mcp")
@@ -179,6 +179,9 @@ describe("npm run example -- mcp", () => {
         expect(stdout).toContain(
           "✗ everything_get-sum: Error: invalid arguments for tool \"everything_get-sum\": (root): must have required property 'b'; a: must be number"
         )
+        expect(stdout).toContain("served over MCP at /mcp: mcp-user")
+        expect(stdout).toContain("through MCP: The sum of 2 and 40 is 42.")
+        expect(stdout).toMatch(/^progress: mcp-user: started \| mcp-user: calling everything_get-sum \| /m)
       }),
     60_000
   )

@@ -64,7 +64,8 @@ const optionalPeers: Record<string, ReadonlyArray<string>> = {
   "@effect/cluster": ["src/durable"],
   "@effect/sql": ["src/durable", "src/internal/sql", "src/sql"],
   "@effect/workflow": ["src/durable"],
-  "@modelcontextprotocol/client": ["src/mcp"],
+  "@modelcontextprotocol/client": ["src/internal/mcp"],
+  "@modelcontextprotocol/server": ["src/internal/mcp"],
   "openai": ["src/internal/openai", "src/openai"]
 }
 
@@ -80,6 +81,7 @@ describe("package.json", () => {
         "@effect/sql",
         "@effect/workflow",
         "@modelcontextprotocol/client",
+        "@modelcontextprotocol/server",
         "effect",
         "openai"
       ]
@@ -107,7 +109,7 @@ describe("package.json", () => {
     }
   })
 
-  it("asks for the Effect 3 line, and the openai SDK 6, @effect/sql, the durable engine and the MCP SDK 2 only for what needs them", () => {
+  it("asks for the Effect 3 line, and the openai SDK 6, @effect/sql, the durable engine and the MCP SDK 2 (client and server) only for what needs them", () => {
     expect(manifest.peerDependencies).toEqual({
       "@effect/ai": expect.stringMatching(/^\^0\.37\./),
       "@effect/cluster": expect.stringMatching(/^\^0\.60\./),
@@ -116,6 +118,7 @@ describe("package.json", () => {
       "@effect/platform-node": expect.stringMatching(/^\^0\.108\./),
       "@effect/sql": expect.stringMatching(/^\^0\.52\./),
       "@modelcontextprotocol/client": expect.stringMatching(/^\^2\./),
+      "@modelcontextprotocol/server": expect.stringMatching(/^\^2\./),
       "effect": expect.stringMatching(/^\^3\./),
       "openai": expect.stringMatching(/^\^6\./)
     })
@@ -125,6 +128,7 @@ describe("package.json", () => {
       "@effect/sql": { optional: true },
       "@effect/workflow": { optional: true },
       "@modelcontextprotocol/client": { optional: true },
+      "@modelcontextprotocol/server": { optional: true },
       "openai": { optional: true }
     })
   })

@@ -22,12 +22,17 @@
  *   event) that says no more; the server logs it.
  * - A client that disconnects interrupts its run, streamed or not, down to
  *   the model's HTTP request and the tools' finalizers.
+ * - Given an `McpEndpoint` (`McpServer.layerHttp` of `effect-agents/mcp`),
+ *   it serves MCP at `/mcp`, behind its bearer token (when it has one, a
+ *   401 with a `WWW-Authenticate` challenge otherwise), its `Host` check
+ *   (when it has none) and an `Origin` check (a page elsewhere gets a 403).
  * - Shutdown (the layer's scope closing: SIGINT or SIGTERM under
  *   `NodeRuntime.runMain`) stops accepting connections and answers 503 to new
  *   requests, lets runs in flight (batch runs included) finish within
  *   `shutdownGracePeriod`, then interrupts them: their clients get a 503 or a
  *   `ServerShuttingDown` error event; batch runs not started are cancelled,
- *   and their batch is `interrupted`.
+ *   and their batch is `interrupted`. MCP calls count as runs in flight;
+ *   the MCP sessions are closed once they ended.
  *
  * @example
  * ```ts
@@ -69,6 +74,7 @@ import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
@@ -97,6 +103,7 @@ import * as Team from "../Team.js"
 import * as AgentApi from "./AgentApi.js"
 import * as BatchStore from "./BatchStore.js"
 import * as DurableRuns from "./DurableRuns.js"
+import * as McpEndpoint from "./McpEndpoint.js"
 import * as Registry from "./Registry.js"
 
 /**
@@ -262,6 +269,18 @@ const checkHost = (check: HostCheck, request: HttpServerRequest.HttpServerReques
     return Effect.fail(new AgentApi.HostNotAllowed({ message }))
   })
 
+/** An `Origin` header, when there is one, must name the server too: a web page elsewhere is refused. */
+const checkOrigin = (check: HostCheck, request: HttpServerRequest.HttpServerRequest) =>
+  Effect.flatMap(check, (names) => {
+    const origin = request.headers.origin
+    if (origin === undefined) return Effect.void
+    const host = Either.getOrUndefined(Either.try(() => new URL(origin).host))
+    if (host !== undefined && names(host)) return Effect.void
+    return Effect.fail(
+      new AgentApi.HostNotAllowed({ message: `the Origin ${quote(origin)} does not name this server` })
+    )
+  })
+
 const checkContentType = (request: HttpServerRequest.HttpServerRequest) => {
   const contentType = request.headers["content-type"]
   if (Body.isJson(contentType)) return Effect.void
@@ -329,6 +348,50 @@ const guard = (drain: Drain.Drain, maxBodySize: number, hostCheck: HostCheck | u
         )
       )
     }))
+
+/** Whether a request is for the MCP endpoint. */
+const isMcpRequest = (request: HttpServerRequest.HttpServerRequest): boolean =>
+  request.url === McpEndpoint.path || request.url.startsWith(`${McpEndpoint.path}?`)
+
+/** The bearer token of a request, as given. */
+const bearerOf = (request: HttpServerRequest.HttpServerRequest): Redacted.Redacted => {
+  const match = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? "")
+  return Redacted.make(match?.[1]?.trim() ?? "")
+}
+
+/**
+ * In front of `/mcp`: without a token, the `Host` check; always, the
+ * `Origin` check (a browser's page elsewhere is refused); with a token, the
+ * token (401 with a `WWW-Authenticate` challenge); a 503 while draining.
+ */
+const guardMcp = (
+  endpoint: McpEndpoint.Endpoint,
+  token: Redacted.Redacted | undefined,
+  names: HostCheck,
+  drain: Drain.Drain
+): HttpApp.Default =>
+  Effect.gen(function*() {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    if (token === undefined) yield* checkHost(names, request)
+    yield* checkOrigin(names, request)
+    if (token !== undefined && !sameToken(token, bearerOf(request))) {
+      return yield* new AgentApi.Unauthorized({ message: "missing or invalid bearer token" })
+    }
+    yield* drain.guard
+    // a client that goes away interrupts the request (its web Request's signal aborts), as the API's routes are
+    return yield* Effect.interruptible(endpoint.app)
+  }).pipe(
+    Effect.catchTags({
+      HostNotAllowed: (error) => Effect.succeed(refusal(error, 403)),
+      Unauthorized: (error) =>
+        Effect.succeed(HttpServerResponse.setHeader(refusal(error, 401), "www-authenticate", "Bearer")),
+      ServerShuttingDown: (error) => Effect.succeed(refusal(error, 503))
+    })
+  )
+
+/** A refusal in front of `/mcp`, as the API answers it: the error's tag and message. */
+const refusal = (error: { readonly _tag: string; readonly message: string }, status: number) =>
+  HttpServerResponse.unsafeJson({ _tag: error._tag, message: error.message }, { status })
 
 /** What a defect answers: no more than that it happened (the log has the rest). */
 const internalError = Schema.encodeSync(AgentApi.InternalError)(
@@ -688,6 +751,7 @@ export const layer = (options?: Options): Layer.Layer<AgentServer, HttpServerErr
         return yield* Effect.dieMessage("AgentServer: the bearer token must not be empty")
       }
       const registry = yield* Registry.Registry
+      const mcp = yield* Effect.serviceOption(McpEndpoint.McpEndpoint)
       const drain = yield* Drain.make
       const batches = yield* Batches.make({
         drain,
@@ -718,6 +782,10 @@ export const layer = (options?: Options): Layer.Layer<AgentServer, HttpServerErr
       // without a token, only requests whose Host names the server, known once it listens
       const names = yield* Deferred.make<(header: string | undefined) => boolean>()
       const hostCheck = options?.token === undefined ? Deferred.await(names) : undefined
+      // mounted before the shutdown is set up, so that it closes after it (finalizers run last to first)
+      const endpoint = Option.isSome(mcp)
+        ? Option.some(yield* mcp.value.mount({ track: drain.track, maxBodySize }))
+        : Option.none()
       const ApiLive = HttpApiBuilder.api(api).pipe(
         Layer.provide([
           agentsGroup(settings),
@@ -750,7 +818,17 @@ export const layer = (options?: Options): Layer.Layer<AgentServer, HttpServerErr
       const server = yield* NodeHttpServer.make(() => nodeServer, { port: options?.port ?? defaults.port, host })
       // every run started here suspends in the server's store, whatever the request's context
       const served = Effect.provideService(app, RunStore.RunStore, settings.runs)
-      yield* Effect.provide(server.serve(answerDefects(served), drain.trackResponse), context)
+      const routed = Option.match(endpoint, {
+        onNone: () => served,
+        onSome: (mounted) => {
+          const mcpApp = guardMcp(mounted, options?.token, Deferred.await(names), drain)
+          return Effect.flatMap(
+            HttpServerRequest.HttpServerRequest,
+            (request) => isMcpRequest(request) ? mcpApp : served
+          )
+        }
+      })
+      yield* Effect.provide(server.serve(answerDefects(routed), drain.trackResponse), context)
       yield* Effect.addFinalizer(() =>
         Effect.gen(function*() {
           // stop accepting connections; the idle ones are closed
@@ -759,6 +837,8 @@ export const layer = (options?: Options): Layer.Layer<AgentServer, HttpServerErr
           if (interrupted > 0) {
             yield* Effect.logWarning(`AgentServer: interrupted ${interrupted} run(s) at the end of the grace period`)
           }
+          // the MCP sessions end: their open streams too
+          if (Option.isSome(endpoint)) yield* endpoint.value.close
           yield* Effect.timeoutOption(Effect.interruptible(drain.awaitResponses), flushTimeout)
           // what is left is idle (kept alive) or silent
           yield* Effect.sync(() => nodeServer.closeAllConnections())

@@ -1,7 +1,8 @@
 /**
  * What an agent server serves, by name: agents, anything else that runs
- * like one (`Agent.Runnable`: teams), and DAGs. The server looks names up
- * here and nowhere else, so a new kind of runnable needs no change to the
+ * like one (`Agent.Runnable`: teams), DAGs, and tools on their own (served
+ * over MCP, see `McpServer` of `effect-agents/mcp`). The server looks names
+ * up here and nowhere else, so a new kind of runnable needs no change to the
  * server.
  *
  * The registry also keeps the context it was built in: the services the
@@ -23,11 +24,13 @@
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import type * as JSONSchema from "effect/JSONSchema"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import type * as Agent from "../Agent.js"
 import { issuesOf } from "../AgentError.js"
 import * as Dag from "../Dag.js"
+import * as JsonSchema from "../internal/jsonSchema.js"
 import * as Policy from "../Policy.js"
 import type * as Tool from "../Tool.js"
 import * as Toolkit from "../Toolkit.js"
@@ -81,6 +84,8 @@ export interface Served {
  */
 export interface ServedDag {
   readonly name: string
+  /** The JSON Schema of its input (what an MCP client is told to send). */
+  readonly inputSchema: JSONSchema.JsonSchema7Root
   readonly run: (
     input: unknown,
     options: Dag.RunOptions
@@ -113,6 +118,7 @@ export const dag = <I, IEncoded, Out, E>(
   const decode = Schema.decodeUnknown(input, { errors: "all" })
   return {
     name: self.name,
+    inputSchema: JsonSchema.fromSchema(input as Schema.Schema.AnyNoContext),
     run: (json, options) =>
       decode(json).pipe(
         Effect.mapError((error) => new DagInputInvalid({ dag: self.name, issues: issuesOf(error) })),
@@ -138,6 +144,8 @@ export const dag = <I, IEncoded, Out, E>(
 export interface Service {
   readonly runnables: ReadonlyMap<string, Served>
   readonly dags: ReadonlyMap<string, ServedDag>
+  /** Tools served on their own, by name: over MCP (`McpServer`), not the HTTP API. */
+  readonly tools: ReadonlyMap<string, Tool.Any>
   /** The services the tools need: the context the registry was built in. */
   readonly context: Context.Context<never>
 }
@@ -169,11 +177,13 @@ export interface Options {
   readonly agents?: ReadonlyArray<Agent.Agent<unknown>> | undefined
   readonly teams?: ReadonlyArray<Agent.Runnable<unknown>> | undefined
   readonly dags?: ReadonlyArray<ServedDag> | undefined
+  /** Tools served on their own (over MCP, see `McpServer`), needing the registry's context. */
+  readonly tools?: ReadonlyArray<Tool.Any> | undefined
 }
 
 /**
- * Builds a registry. Two runnables with one name, or two DAGs with one name,
- * are a programming error and throw.
+ * Builds a registry. Two runnables, two DAGs or two tools with one name are
+ * a programming error and throw.
  *
  * @example
  * ```ts
@@ -213,7 +223,12 @@ export const make = (options: Options, context: Context.Context<never> = Context
     if (dags.has(served.name)) throw new Error(`Registry.make: two DAGs are named "${served.name}"`)
     dags.set(served.name, served)
   }
-  return { runnables, dags, context }
+  const tools = new Map<string, Tool.Any>()
+  for (const tool of options.tools ?? []) {
+    if (tools.has(tool.name)) throw new Error(`Registry.make: two tools are named "${tool.name}"`)
+    tools.set(tool.name, tool)
+  }
+  return { runnables, dags, tools, context }
 }
 
 /**

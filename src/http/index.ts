@@ -21,4 +21,7 @@ export * as BatchStore from "./BatchStore.js"
 export * as DurableRuns from "./DurableRuns.js"
 
 /** @since 0.1.0 */
+export * as McpEndpoint from "./McpEndpoint.js"
+
+/** @since 0.1.0 */
 export * as Registry from "./Registry.js"

@@ -23,6 +23,7 @@ import * as Guardrails from "./guardrails.js"
 import type { Done } from "./journal.js"
 import { currentCall, type Journal, toolKey } from "./journal.js"
 import * as Own from "./own.js"
+import * as Progress from "./progress.js"
 import * as RunContext from "./runContext.js"
 import { operation, type Tracing } from "./tracing.js"
 
@@ -34,7 +35,7 @@ export interface Env {
   /** Where a streamed run's events go. */
   readonly emit:
     | ((
-      event: RunEvent.ToolCallStarted | RunEvent.ToolCallCompleted | RunEvent.GuardrailTripped
+      event: RunEvent.ToolCallStarted | RunEvent.ToolProgress | RunEvent.ToolCallCompleted | RunEvent.GuardrailTripped
     ) => Effect.Effect<unknown>)
     | undefined
   readonly clock: Clock.Clock
@@ -116,7 +117,24 @@ const one = (env: Env, step: number, toolCall: LanguageModel.ToolCall): Effect.E
     const started = env.clock.unsafeCurrentTimeMillis()
     const called = delegates
       ? atCallSite(env, step, toolCall)
-      : Toolkit.handleCall(env.toolkit, toolCall, env.toolOptions)
+      : emit === undefined
+      ? Toolkit.handleCall(env.toolkit, toolCall, env.toolOptions)
+      : Progress.reportingTo(
+        Toolkit.handleCall(env.toolkit, toolCall, env.toolOptions),
+        (reported) =>
+          emit({
+            _tag: "ToolProgress",
+            runId,
+            agent,
+            path,
+            step,
+            toolCallId: toolCall.id,
+            tool: toolCall.name,
+            progress: reported.progress,
+            ...(reported.total === undefined ? {} : { total: reported.total }),
+            ...(reported.message === undefined ? {} : { message: reported.message })
+          })
+      )
     const handled = env.budget === undefined ? called : Effect.zipRight(
       Budget.charge(env.budget, { toolCalls: 1 }),
       called

@@ -9,9 +9,13 @@
  * call, so several servers never collide. Arguments are checked against each
  * tool's JSON Schema before they are sent. Every call carries an
  * `AbortSignal`: interrupting the run or a tool timeout cancels the request
- * (the server gets `notifications/cancelled`). A server that goes away
- * fails the calls in flight at once with a `ToolFailed`; the next call
- * connects again.
+ * (the server gets `notifications/cancelled`). A tool list that changes
+ * refreshes the toolkit in place. In a streamed run, the
+ * server's progress notifications are `ToolProgress` events. A server that
+ * goes away (a stdio process that dies, with the tail of its stderr in the
+ * error; an HTTP server that stops answering) fails the calls in flight at
+ * once with a `ToolFailed`; the next call connects again, and a session an
+ * HTTP server forgot (it restarted: 404) is made again for the call.
  *
  * @example
  * ```ts
@@ -35,24 +39,13 @@
  *
  * @since 0.1.0
  */
-import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client"
-import type { CallToolResult, Tool as McpTool, Transport } from "@modelcontextprotocol/client"
-import { getDefaultEnvironment, StdioClientTransport } from "@modelcontextprotocol/client/stdio"
-import { AjvJsonSchemaValidator } from "@modelcontextprotocol/client/validators/ajv"
-import * as Deferred from "effect/Deferred"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
-import * as Exit from "effect/Exit"
-import * as FiberId from "effect/FiberId"
-import * as Option from "effect/Option"
-import * as Schema from "effect/Schema"
+import type * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
-import * as SynchronizedRef from "effect/SynchronizedRef"
-import type { Issue } from "../AgentError.js"
-import { ToolFailed } from "../AgentError.js"
-import * as Render from "../internal/render.js"
-import * as Tool from "../Tool.js"
+import type * as Types from "effect/Types"
+import * as Client from "../internal/mcp/client.js"
+import type * as Tool from "../Tool.js"
 import * as Toolkit from "../Toolkit.js"
 
 /**
@@ -68,7 +61,11 @@ export interface StdioServer {
   readonly args?: ReadonlyArray<string> | undefined
   readonly env?: Readonly<Record<string, string>> | undefined
   readonly cwd?: string | undefined
-  /** Where the server's stderr goes (default `"inherit"`: this process's stderr). */
+  /**
+   * Where the server's stderr goes (default `"inherit"`: this process's
+   * stderr). Its last 2,000 characters are kept either way: the error of a
+   * server that dies carries them (`McpError.stderr`).
+   */
   readonly stderr?: "inherit" | "ignore" | undefined
 }
 
@@ -91,15 +88,20 @@ export interface HttpServer {
 export type Server = StdioServer | HttpServer
 
 /**
- * Connecting to an MCP server or listing its tools failed.
+ * Connecting to an MCP server or listing its tools failed; with the tail of
+ * a stdio server's stderr when it died (`stderr`). A call whose connection
+ * broke is a `ToolFailed` whose `error` is one of these.
  *
  * @since 0.1.0
  * @category errors
  */
-export class McpError extends Schema.TaggedError<McpError>()("McpError", {
-  server: Schema.String,
-  message: Schema.String
-}) {}
+export const McpError: typeof Client.McpError = Client.McpError
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type McpError = Client.McpError
 
 /**
  * @since 0.1.0
@@ -140,181 +142,18 @@ export interface ToolInfo {
  */
 export interface McpClient {
   readonly name: string
-  /** The server's tools, listed when the client connected. */
+  /** The server's tools, as last listed. */
   readonly tools: ReadonlyArray<ToolInfo>
-  /** The server's tools as a toolkit an agent uses like any other. */
+  /**
+   * The server's tools as a toolkit an agent uses like any other. When the
+   * server says they changed (`notifications/tools/list_changed`), it is
+   * refreshed in place: an agent using it sees the new list from its next
+   * run (a toolkit merged from it is a copy, and does not).
+   */
   readonly toolkit: Toolkit.Toolkit<Record<string, Tool.Tool<string, Tool.JsonArguments, string>>>
   /** The process id of a stdio server, while connected. */
   readonly pid: Effect.Effect<Option.Option<number>>
 }
-
-const maxSdkTimeout = 2_147_483_647
-
-const isHttp = (server: Server): server is HttpServer => "url" in server
-
-/** A name made of `[a-zA-Z0-9_-]` only. */
-const sanitise = (name: string): string => name.replace(/[^a-zA-Z0-9_-]/g, "_")
-
-/**
- * The model's names of the server's tools: prefixed, sanitised, at most 64
- * characters, distinct (a clash after sanitising gets `_2`, `_3`...).
- */
-const toolNames = (prefix: string, names: ReadonlyArray<string>): ReadonlyArray<string> => {
-  const taken = new Set<string>()
-  return names.map((name) => {
-    const base = `${prefix}${sanitise(name)}`.slice(0, 64) || "tool"
-    let candidate = base
-    for (let n = 2; taken.has(candidate); n++) candidate = `${base.slice(0, 64 - `_${n}`.length)}_${n}`
-    taken.add(candidate)
-    return candidate
-  })
-}
-
-const base64Bytes = (data: unknown): number => {
-  if (typeof data !== "string") return 0
-  const padding = data.endsWith("==") ? 2 : data.endsWith("=") ? 1 : 0
-  return Math.max(0, Math.floor((data.length * 3) / 4) - padding)
-}
-
-const str = (u: unknown, fallback: string): string => typeof u === "string" ? u : fallback
-
-/** A content block as the model reads it: text as it is, anything else as a short description. */
-const blockText = (block: unknown): string => {
-  if (typeof block !== "object" || block === null) return ""
-  const b = block as Record<string, unknown>
-  switch (b.type) {
-    case "text":
-      return str(b.text, "")
-    case "image":
-    case "audio":
-      return `[${b.type}: ${str(b.mimeType, "unknown type")}, ${base64Bytes(b.data)} bytes]`
-    case "resource": {
-      const resource = (typeof b.resource === "object" && b.resource !== null ? b.resource : {}) as Record<
-        string,
-        unknown
-      >
-      const uri = str(resource.uri, "unknown")
-      if (typeof resource.text === "string") return `[resource: ${uri}]\n${resource.text}`
-      return `[resource: ${uri}, ${str(resource.mimeType, "unknown type")}, ${base64Bytes(resource.blob)} bytes]`
-    }
-    case "resource_link":
-      return `[resource link: ${str(b.uri, "unknown")}${typeof b.name === "string" ? ` (${b.name})` : ""}]`
-    default:
-      return `[${str(b.type, "unknown")} content]`
-  }
-}
-
-/**
- * What the model reads of a result: its `structuredContent` as JSON when it
- * has one (its text blocks repeat it), followed by its other blocks; else
- * its blocks, one after the other.
- */
-const resultText = (result: CallToolResult): string => {
-  const blocks: ReadonlyArray<unknown> = Array.isArray(result.content) ? result.content : []
-  const structured = result.structuredContent
-  if (structured !== undefined && structured !== null) {
-    const json = Either.getOrElse(Render.json(structured), () => Render.text(structured))
-    const others = blocks.filter((block) => (block as { type?: unknown } | null)?.type !== "text").map(blockText)
-    return [json, ...others].join("\n")
-  }
-  return blocks.map(blockText).join("\n")
-}
-
-/** Ajv's message ("data/b must be string, data must have ...") as issues with paths. */
-const ajvIssues = (message: string): ReadonlyArray<Issue> =>
-  message.split(/, (?=data[/ ])/).map((part) => {
-    const match = /^data((?:\/[^ ]*)?) (.*)$/s.exec(part)
-    if (match === null) return { path: "(root)", message: part }
-    const path = match[1]!.split("/").filter((p) => p !== "").join(".")
-    return { path: path === "" ? "(root)" : path, message: match[2]! }
-  })
-
-/** The SDK's validator (Ajv) for a schema, or undefined when it cannot compile it. */
-const validatorOf = (
-  ajv: AjvJsonSchemaValidator,
-  schema: Readonly<Record<string, unknown>>
-): Tool.JsonSchemaValidator | undefined => {
-  try {
-    const validate = ajv.getValidator(schema as Parameters<AjvJsonSchemaValidator["getValidator"]>[0])
-    return (args) => {
-      const result = validate(args)
-      return result.valid ? [] : ajvIssues(result.errorMessage)
-    }
-  } catch {
-    return undefined
-  }
-}
-
-interface Connection {
-  readonly client: Client
-  readonly transport: Transport
-  /** Fails when the connection closes or breaks. */
-  readonly closed: Deferred.Deferred<never, string>
-}
-
-const errorText = (error: unknown): string => Render.text(error)
-
-const closeConnection = (connection: Connection): Effect.Effect<void> =>
-  Effect.tryPromise(() => connection.client.close()).pipe(
-    Effect.timeout("5 seconds"),
-    Effect.ignore
-  )
-
-const connect = (options: Options): Effect.Effect<Connection, McpError> =>
-  Effect.suspend(() => {
-    const server = options.server
-    const transport: Transport = isHttp(server)
-      ? new StreamableHTTPClientTransport(new URL(server.url), {
-        requestInit: { headers: { ...server.headers } }
-      })
-      : new StdioClientTransport({
-        command: server.command,
-        args: [...(server.args ?? [])],
-        env: { ...getDefaultEnvironment(), ...server.env },
-        ...(server.cwd === undefined ? {} : { cwd: server.cwd }),
-        stderr: server.stderr ?? "inherit"
-      })
-    const client = new Client({ name: "effect-agents", version: "0.1.0" })
-    const closed = Deferred.unsafeMake<never, string>(FiberId.none)
-    let lastError: string | undefined
-    client.onerror = (error) => {
-      lastError = errorText(error)
-    }
-    client.onclose = () => {
-      Deferred.unsafeDone(
-        closed,
-        Exit.fail(`the connection closed${lastError === undefined ? "" : ` (${lastError})`}`)
-      )
-    }
-    const connection: Connection = { client, transport, closed }
-    return Effect.tryPromise({
-      try: (signal) => client.connect(transport, { signal, timeout: maxSdkTimeout }),
-      catch: (error) => new McpError({ server: options.name, message: `cannot connect: ${errorText(error)}` })
-    }).pipe(
-      Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : closeConnection(connection)),
-      Effect.as(connection)
-    )
-  })
-
-const listTools = (options: Options, connection: Connection): Effect.Effect<ReadonlyArray<McpTool>, McpError> =>
-  Effect.gen(function*() {
-    const tools: Array<McpTool> = []
-    let cursor: string | undefined
-    for (let page = 0; page < 1000; page++) {
-      const result = yield* Effect.tryPromise({
-        try: (signal) =>
-          connection.client.listTools(cursor === undefined ? undefined : { cursor }, {
-            signal,
-            timeout: maxSdkTimeout
-          }),
-        catch: (error) => new McpError({ server: options.name, message: `cannot list tools: ${errorText(error)}` })
-      })
-      tools.push(...result.tools)
-      cursor = result.nextCursor
-      if (cursor === undefined) break
-    }
-    return tools
-  })
 
 /**
  * Connects to an MCP server and lists its tools: a client whose `toolkit`
@@ -345,104 +184,32 @@ const listTools = (options: Options, connection: Connection): Effect.Effect<Read
  * @category constructors
  */
 export const make = (options: Options): Effect.Effect<McpClient, McpError, Scope.Scope> =>
-  Effect.gen(function*() {
-    const serverName = options.name
-    const connectTimeout = Duration.decode(options.connectTimeout ?? "30 seconds")
-    const timedConnect = connect(options).pipe(
-      Effect.timeoutFail({
-        duration: connectTimeout,
-        onTimeout: () =>
-          new McpError({ server: serverName, message: `no connection after ${Duration.format(connectTimeout)}` })
-      })
-    )
-    const first = yield* timedConnect
-    // the live connection; "closed" once the scope closed: no call connects again
-    const state = yield* SynchronizedRef.make<Option.Option<Connection> | "closed">(Option.some(first))
-    yield* Effect.addFinalizer(() =>
-      Effect.flatMap(SynchronizedRef.getAndSet(state, "closed"), (current) =>
-        current !== "closed" && Option.isSome(current) ? closeConnection(current.value) : Effect.void)
-    )
-    const listed = yield* listTools(options, first).pipe(
-      Effect.timeoutFail({
-        duration: connectTimeout,
-        onTimeout: () =>
-          new McpError({ server: serverName, message: `no tool list after ${Duration.format(connectTimeout)}` })
-      })
-    )
-
-    /** The live connection, made again when the last one closed. */
-    const connection: Effect.Effect<Connection, McpError> = SynchronizedRef.modifyEffect(
-      state,
-      (current) =>
-        Effect.gen(function*() {
-          if (current === "closed") {
-            return yield* new McpError({ server: serverName, message: "the client is closed (its scope ended)" })
-          }
-          if (Option.isSome(current) && !(yield* Deferred.isDone(current.value.closed))) {
-            return [current.value, current] as const
-          }
-          if (Option.isSome(current)) {
-            yield* closeConnection(current.value)
-          }
-          const fresh = yield* timedConnect
-          return [fresh, Option.some(fresh)] as const
-        })
-    )
-
-    const prefix = options.prefix ?? `${sanitise(serverName)}_`
-    const mcpNames = listed.map((tool) =>
-      tool.name
-    )
-    const names = toolNames(prefix, mcpNames)
-    const timeout = options.timeout ?? "60 seconds"
-    const ajv = new AjvJsonSchemaValidator()
-    const infos: Array<ToolInfo> = []
-    const tools = listed.map((mcpTool, i) => {
-      const name = names[i]!
-      const inputSchema = (typeof mcpTool.inputSchema === "object" && mcpTool.inputSchema !== null
-        ? mcpTool.inputSchema
-        : { type: "object" }) as Readonly<Record<string, unknown>>
-      const description = mcpTool.description ?? mcpTool.title ?? mcpTool.name
-      infos.push({ name, mcpName: mcpTool.name, description, inputSchema })
-      const failed = (message: string) =>
-        new ToolFailed({ tool: name, message: `MCP server "${serverName}": ${message}` })
-      return Tool.fromJsonSchema(name, {
-        description,
-        parameters: inputSchema,
-        validate: validatorOf(ajv, inputSchema),
-        timeout,
-        handler: (args: Tool.JsonArguments): Effect.Effect<string, ToolFailed> =>
-          Effect.flatMap(
-            Effect.mapError(connection, (error) => failed(error.message)),
-            (live) =>
-              Effect.raceFirst(
-                Effect.tryPromise({
-                  try: (signal) =>
-                    live.client.callTool(
-                      { name: mcpTool.name, arguments: { ...args } },
-                      { signal, timeout: maxSdkTimeout }
-                    ),
-                  catch: (error) => failed(errorText(error))
-                }),
-                Effect.mapError(Deferred.await(live.closed), failed)
-              )
-          ).pipe(
-            Effect.flatMap((result) => {
-              const text = resultText(result as CallToolResult)
-              return result.isError === true
-                ? Effect.fail(new ToolFailed({ tool: name, message: text }))
-                : Effect.succeed(text)
-            })
-          )
-      })
-    })
-    const toolkit = Toolkit.make(...tools) as unknown as McpClient["toolkit"]
-    return {
-      name: serverName,
-      tools: infos,
-      toolkit,
-      pid: Effect.map(SynchronizedRef.get(state), (current) =>
-        Option.flatMap(current === "closed" ? Option.none() : current, (live) =>
-          live.transport instanceof StdioClientTransport ? Option.fromNullable(live.transport.pid) : Option.none()))
+  Effect.suspend(() => {
+    // refreshed in place when the server's tools change
+    let infos: ReadonlyArray<ToolInfo> = []
+    const toolkit = Toolkit.make() as unknown as Types.Mutable<McpClient["toolkit"]>
+    const refresh = (live: Client.Live, listed: Parameters<typeof Client.tools>[2]) => {
+      const tools = Client.tools(options, live, listed)
+      const next = Toolkit.make(...tools.map(({ tool }) => tool)) as unknown as McpClient["toolkit"]
+      Object.assign(toolkit, { tools: next.tools, definitions: next.definitions })
+      infos = tools.map(({ info }) => info)
     }
+    let current: Client.Live | undefined
+    return Effect.map(
+      Client.live(options, (listed) => {
+        if (current !== undefined) refresh(current, listed)
+      }),
+      (live): McpClient => {
+        current = live
+        refresh(live, live.tools)
+        return {
+          name: options.name,
+          get tools() {
+            return infos
+          },
+          toolkit,
+          pid: live.pid
+        }
+      }
+    )
   })
