@@ -86,6 +86,7 @@ import * as Batches from "../internal/http/batches.js"
 import * as Body from "../internal/http/body.js"
 import * as Drain from "../internal/http/drain.js"
 import * as Hosts from "../internal/http/hosts.js"
+import * as Playground from "../internal/http/playground.js"
 import * as Sse from "../internal/http/sse.js"
 import * as Wire from "../internal/http/wire.js"
 import * as Own from "../internal/own.js"
@@ -155,6 +156,11 @@ export interface Options {
    * is resumed with `POST /v1/runs/{id}/resume`.
    */
   readonly approvalWait?: Duration.DurationInput | undefined
+  /**
+   * Serve the playground at `/playground` (default false): a page to run
+   * what is served and watch the runs live (see the README).
+   */
+  readonly playground?: boolean | undefined
 }
 
 /**
@@ -358,16 +364,21 @@ const answerDefects = <E, R>(app: HttpApp.Default<E, R>) =>
 const sseHeaders = { "cache-control": "no-cache", "x-accel-buffering": "no" }
 
 const encodeStreamError = Schema.encode(AgentApi.StreamError)
+const encodeDagStreamError = Schema.encode(AgentApi.DagStreamError)
 
 /**
  * The `error` event that ends a stream: the encoded typed error; for a
  * defect (or an error that does not encode), an `InternalError` that says
  * nothing more, and the cause goes to the log.
  */
-const errorEvent = (agent: string, cause: Cause.Cause<AgentApi.StreamError>): Effect.Effect<Uint8Array> => {
+const errorEvent = <E>(
+  agent: string,
+  encode: (error: E) => Effect.Effect<unknown, unknown>,
+  cause: Cause.Cause<E>
+): Effect.Effect<Uint8Array> => {
   const failure = Cause.failureOption(cause)
   const encoded: Effect.Effect<unknown, unknown> = Option.isSome(failure)
-    ? encodeStreamError(failure.value)
+    ? encode(failure.value)
     : Effect.failCause(cause)
   return encoded.pipe(
     Effect.map((data) => Sse.encode("error", data)),
@@ -381,20 +392,30 @@ const errorEvent = (agent: string, cause: Cause.Cause<AgentApi.StreamError>): Ef
 }
 
 /**
- * A run's events as Server-Sent Events: one per event, named by its tag.
- * Every stream ends with `RunCompleted` or with an `error` event.
+ * Events as Server-Sent Events: one per event, named by its tag; a failure
+ * ends the stream with an `error` event.
+ */
+const sse = <A extends { readonly _tag: string }, E>(
+  name: string,
+  events: Stream.Stream<A, E>,
+  encode: (error: E) => Effect.Effect<unknown, unknown>
+): HttpServerResponse.HttpServerResponse =>
+  HttpServerResponse.stream(
+    events.pipe(
+      Stream.map((event) => Sse.encode(event._tag, event)),
+      Stream.catchAllCause((cause) => Stream.fromEffect(errorEvent(name, encode, cause)))
+    ),
+    { contentType: "text/event-stream", headers: sseHeaders }
+  )
+
+/**
+ * A run's events as Server-Sent Events. Every stream ends with
+ * `RunCompleted` or with an `error` event.
  */
 const eventStream = (
   agent: string,
   events: Stream.Stream<Wire.AnyRunEvent, AgentApi.StreamError>
-): HttpServerResponse.HttpServerResponse =>
-  HttpServerResponse.stream(
-    events.pipe(
-      Stream.map((event) => Sse.encode(event._tag, Wire.event(event))),
-      Stream.catchAllCause((cause) => Stream.fromEffect(errorEvent(agent, cause)))
-    ),
-    { contentType: "text/event-stream", headers: sseHeaders }
-  )
+): HttpServerResponse.HttpServerResponse => sse(agent, Stream.map(events, Wire.event), encodeStreamError)
 
 /** A tool's Effect needs the services of the registry's context; once they are provided it needs nothing. */
 const provideTools = (
@@ -598,13 +619,27 @@ const dagsGroup = ({ drain, registry }: Settings) =>
     AgentApi.Api,
     "dags",
     (handlers) =>
-      handlers.handle("run", ({ path, payload }) =>
-        Registry.servedDag(registry, path.name).pipe(
-          Effect.flatMap((served) =>
-            drain.track(served.run(payload.input, { concurrency: payload.concurrency, onFailure: payload.onFailure }))
-          ),
-          Effect.map(Wire.dagResult)
-        ))
+      handlers
+        .handle("run", ({ path, payload }) =>
+          Registry.servedDag(registry, path.name).pipe(
+            Effect.flatMap((served) =>
+              drain.track(served.run(payload.input, { concurrency: payload.concurrency, onFailure: payload.onFailure }))
+            ),
+            Effect.map(Wire.dagResult)
+          ))
+        .handle("stream", ({ path, payload }) =>
+          Registry.servedDag(registry, path.name).pipe(
+            Effect.flatMap((served) =>
+              served.stream(payload.input, { concurrency: payload.concurrency, onFailure: payload.onFailure })
+            ),
+            Effect.map((events) =>
+              sse(path.name, drain.trackStream(Stream.map(events, Wire.dagEvent)), encodeDagStreamError)
+            )
+          ))
+        .handle(
+          "get",
+          ({ path }) => Effect.map(Registry.servedDag(registry, path.name), ({ name, nodes }) => ({ name, nodes }))
+        )
   )
 
 const systemGroup = ({ registry }: Settings) =>
@@ -732,6 +767,7 @@ export const layer = (options?: Options): Layer.Layer<AgentServer, HttpServerErr
       const AppLive = Layer.mergeAll(
         HttpApiBuilder.middlewareOpenApi({ path: options?.openApiPath ?? defaults.openApiPath }),
         HttpApiScalar.layer({ path: options?.docsPath ?? defaults.docsPath }),
+        options?.playground === true ? Playground.layer({ auth: options.token !== undefined }) : Layer.empty,
         guard(drain, maxBodySize, hostCheck)
       ).pipe(
         Layer.provideMerge(ApiLive),

@@ -25,6 +25,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
+import type * as Stream from "effect/Stream"
 import type * as Agent from "../Agent.js"
 import { issuesOf } from "../AgentError.js"
 import * as Dag from "../Dag.js"
@@ -81,10 +82,17 @@ export interface Served {
  */
 export interface ServedDag {
   readonly name: string
+  /** The nodes, in the order they were added, each with the nodes it depends on. */
+  readonly nodes: ReadonlyArray<{ readonly name: string; readonly dependsOn: ReadonlyArray<string> }>
   readonly run: (
     input: unknown,
     options: Dag.RunOptions
   ) => Effect.Effect<Dag.DagResult<Record<string, unknown>, unknown>, DagInputInvalid | Dag.DefinitionError>
+  /** The same run as a stream of its events (`Dag.stream`), once the input decoded. */
+  readonly stream: (
+    input: unknown,
+    options: Dag.RunOptions
+  ) => Effect.Effect<Stream.Stream<Dag.DagEvent, Dag.DefinitionError>, DagInputInvalid>
 }
 
 /**
@@ -110,14 +118,23 @@ export const dag = <I, IEncoded, Out, E>(
   self: Dag.Dag<I, Out, E, never>,
   input: Schema.Schema<I, IEncoded>
 ): ServedDag => {
-  const decode = Schema.decodeUnknown(input, { errors: "all" })
+  const decode = (json: unknown) =>
+    Schema.decodeUnknown(input, { errors: "all" })(json).pipe(
+      Effect.mapError((error) => new DagInputInvalid({ dag: self.name, issues: issuesOf(error) }))
+    )
   return {
     name: self.name,
+    nodes: Array.from(self.graph.nodes.values(), ({ dependsOn, name }) => ({ name, dependsOn })),
     run: (json, options) =>
-      decode(json).pipe(
-        Effect.mapError((error) => new DagInputInvalid({ dag: self.name, issues: issuesOf(error) })),
-        Effect.flatMap((decoded) => Dag.run(self, decoded, options))
-      ) as Effect.Effect<Dag.DagResult<Record<string, unknown>, unknown>, DagInputInvalid | Dag.DefinitionError>
+      Effect.flatMap(decode(json), (decoded) => Dag.run(self, decoded, options)) as Effect.Effect<
+        Dag.DagResult<Record<string, unknown>, unknown>,
+        DagInputInvalid | Dag.DefinitionError
+      >,
+    stream: (json, options) =>
+      Effect.map(decode(json), (decoded) => Dag.stream(self, decoded, options)) as Effect.Effect<
+        Stream.Stream<Dag.DagEvent, Dag.DefinitionError>,
+        DagInputInvalid
+      >
   }
 }
 
