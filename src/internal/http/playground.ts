@@ -148,11 +148,28 @@ const script = String.raw`
     run.members.set(key, found);
     return found;
   };
+  // the runs below one that ended ended too (a DAG's agents forward no end of their own)
+  var settle = function (prefix, status, state) {
+    run.members.forEach(function (m, key) {
+      if (key.indexOf(prefix) === 0 && m.element.className === "member running") {
+        m.element.className = "member " + status;
+        m.state.textContent = state;
+      }
+    });
+  };
   var mark = function (path, status, state) {
     var m = member(path);
     m.element.className = "member " + status;
     m.state.textContent = state || "";
+    if (status !== "running") settle(JSON.stringify(path).slice(0, -1) + ",", status, "");
     return m;
+  };
+  // the run ended early (stopped, failed): what was running did not finish
+  var cut = function (label) {
+    settle("[", "error", label);
+    if (run.nodes) run.nodes.forEach(function (node) {
+      if (node.box.className === "dag-node running") { node.box.className = "dag-node interrupted"; node.state.textContent = "⊘ " + label; }
+    });
   };
   var callKey = function (event, id) { return JSON.stringify(event.path) + "#" + id; };
   var toolStarted = function (event) {
@@ -295,6 +312,7 @@ const script = String.raw`
         break;
       case "error":
         setStatus("failed");
+        cut("failed");
         showError((typeof event._tag === "string" ? event._tag + ": " : "") + (event.message || json(event)));
         break;
     }
@@ -369,10 +387,10 @@ const script = String.raw`
       });
       if (!response.ok) { setStatus("failed"); showError(describe(response.status, await response.text())); return; }
       await readEvents(response.body);
-      if ($("status").textContent === "running") setStatus("failed", "ended early");
+      if ($("status").textContent === "running") { setStatus("failed", "ended early"); cut("ended early"); }
     } catch (error) {
-      if (error && error.name === "AbortError") setStatus("stopped");
-      else { setStatus("failed"); showError(String(error && error.message || error)); }
+      if (error && error.name === "AbortError") { setStatus("stopped"); cut("stopped"); }
+      else { setStatus("failed"); cut("failed"); showError(String(error && error.message || error)); }
     } finally {
       controller = undefined;
       $("run").disabled = false;
