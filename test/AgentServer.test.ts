@@ -13,7 +13,6 @@ import {
   Fiber,
   Layer,
   Logger,
-  Option,
   Queue,
   Redacted,
   Ref,
@@ -1444,13 +1443,23 @@ describe("examples/http-server", () => {
           Command.env({ PORT: String(port), AGENT_SERVER_PORT: undefined }),
           Command.start
         )
-      const serving = yield* example.stdout.pipe(
-        Stream.decodeText(),
-        Stream.splitLines,
-        Stream.find((line) => line.startsWith("Serving")),
-        Stream.runHead
+      const printed = Chunk.toArray(
+        yield* example.stdout.pipe(
+          Stream.decodeText(),
+          Stream.splitLines,
+          Stream.takeUntil((line) => line.includes("Playground:")),
+          Stream.runCollect
+        )
       )
-      expect(Option.getOrThrow(serving)).toContain(`on http://127.0.0.1:${port} `)
-      expect((yield* http("GET", `http://127.0.0.1:${port}/health`)).status).toBe(200)
+      expect(printed.find((line) => line.startsWith("Serving"))).toContain(`on http://127.0.0.1:${port} `)
+      expect(printed.at(-1)?.trim()).toBe(`Playground: http://127.0.0.1:${port}/playground`)
+      expect(yield* http("GET", `http://127.0.0.1:${port}/health`).pipe(Effect.map(({ text }) => json(text)))).toEqual({
+        status: "ok",
+        agents: ["weather", "writer"],
+        teams: ["desk"],
+        dags: ["trip"]
+      })
+      // the playground is on, and its URL is printed
+      expect((yield* http("GET", `http://127.0.0.1:${port}/playground`)).status).toBe(200)
     }).pipe(Effect.provide(NodeContext.layer)))
 })

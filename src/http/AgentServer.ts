@@ -2,7 +2,9 @@
  * Serves the agents (and teams) of a `Registry` over HTTP, on
  * `@effect/platform-node`'s server, implementing `AgentApi.Api`: runs,
  * streamed runs (Server-Sent Events), tools, background batches, health, the
- * OpenAPI document (`/openapi.json`) and a docs page (`/docs`).
+ * OpenAPI document (`/openapi.json`), a docs page (`/docs`) and, with
+ * `playground: true`, a page to run what is served and watch it live
+ * (`/playground`).
  *
  * - Bad input is refused before anything runs: a body that does not decode
  *   or nests deeper than 64 levels (400, with the Schema issues), an unknown
