@@ -827,6 +827,21 @@ describe("AgentServer", () => {
       expect((yield* http("GET", `${server.url}/v1/dags/nope`)).status).toBe(404)
     }))
 
+  it.scopedLive("a streamed DAG that cannot start (a name known only at run time, twice) ends with an error event", () =>
+    Effect.gen(function*() {
+      const name: string = "step"
+      const twice = Dag.make<number>("dynamic").pipe(
+        Dag.node(name, () => Effect.succeed(1)),
+        Dag.node(name, () => Effect.succeed(2))
+      )
+      const { server } = yield* serve(Effect.succeed({ dags: [Registry.dag(twice, Schema.Number)] }))
+      const streamed = yield* http("POST", `${server.url}/v1/dags/dynamic/runs/stream`, { body: "{\"input\":1}" })
+      expect(streamed.status).toBe(200)
+      const events = frames(streamed.text)
+      expect(events).toEqual([{ event: "error", data: { _tag: "DuplicateNode", dag: "dynamic", node: "step" } }])
+      expect(Schema.decodeUnknownSync(AgentApi.DagStreamError)(events[0]!.data)).toBeInstanceOf(Dag.DuplicateNode)
+    }))
+
   it.scopedLive("a client that disconnects from a streamed DAG interrupts its running nodes", () =>
     Effect.gen(function*() {
       const gate = yield* makeGate
