@@ -348,10 +348,16 @@ const script = String.raw`
     $("metrics").replaceChildren();
     showError("");
   };
+  // a DAG's structure, to draw it: undefined (and the error shown) when it cannot be read
+  var structure = async function (name) {
+    var response = await fetch("/v1/dags/" + encodeURIComponent(name), { headers: headers(false) });
+    var text = await response.text();
+    if (response.ok) return JSON.parse(text);
+    showError(describe(response.status, text));
+  };
   var showTarget = async function () {
     var target = selected();
-    if (!target) return;
-    if (controller) controller.abort();
+    if (!target || controller) return;
     reset(target);
     setStatus("idle");
     var dag = target.kind === "dags";
@@ -360,10 +366,8 @@ const script = String.raw`
     $("graph").replaceChildren();
     $("graph-box").hidden = !dag;
     if (!dag) return;
-    var response = await fetch("/v1/dags/" + encodeURIComponent(target.name), { headers: headers(false) });
-    var text = await response.text();
-    if (!response.ok) return showError(describe(response.status, text));
-    if (run.name === target.name) drawGraph(JSON.parse(text));
+    var info = await structure(target.name);
+    if (info && !controller && run.name === target.name) drawGraph(info);
   };
   var start = async function (submit) {
     submit.preventDefault();
@@ -373,15 +377,18 @@ const script = String.raw`
     if (target.kind === "dags") {
       try { input = JSON.parse(input); } catch (error) { return showError("the input is not JSON: " + error.message); }
     }
-    var info = run && run.nodes ? Array.from(run.nodes, function (entry) { return { name: entry[0], dependsOn: entry[1].dependsOn }; }) : undefined;
-    reset(target);
-    if (info) drawGraph({ nodes: info });
     controller = new AbortController();
     $("run").disabled = true;
+    $("target").disabled = true;
     $("stop").disabled = false;
-    setStatus("running");
     var base = target.kind === "dags" ? "/v1/dags/" : "/v1/agents/";
     try {
+      var info = target.kind !== "dags" ? undefined : run && run.nodes && run.name === target.name
+        ? { nodes: Array.from(run.nodes, function (entry) { return { name: entry[0], dependsOn: entry[1].dependsOn }; }) }
+        : await structure(target.name);
+      reset(target);
+      if (info) drawGraph(info);
+      setStatus("running");
       var response = await fetch(base + encodeURIComponent(target.name) + "/runs/stream", {
         method: "POST", headers: headers(true), body: JSON.stringify({ input: input }), signal: controller.signal
       });
@@ -394,6 +401,7 @@ const script = String.raw`
     } finally {
       controller = undefined;
       $("run").disabled = false;
+      $("target").disabled = false;
       $("stop").disabled = true;
     }
   };
