@@ -4,7 +4,8 @@
  * here. Without chromium the tests fail on CI (`CI=true`, where `.ci/run`
  * installs it) and are skipped elsewhere, with one line saying why.
  */
-import { FetchHttpClient, HttpClient } from "@effect/platform"
+import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform"
+import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Config, Context, Deferred, Effect, Layer, Redacted, Schema } from "effect"
 import { Agent, Dag, Team, Tool, Toolkit } from "effect-agents"
@@ -172,6 +173,11 @@ describe.skipIf(!installed && !onCi)("the playground", () => {
       expect(page).not.toMatch(/(src|href)="https?:/)
       console.log(`playground: the page is ${(Buffer.byteLength(page) / 1024).toFixed(1)} KB`)
       expect(Buffer.byteLength(page)).toBeLessThan(40 * 1024)
+      // without a token, the page is the API's: only for a Host that names the server (no DNS rebinding)
+      const rebound = yield* HttpClient.execute(
+        HttpClientRequest.get(`${server.url}/playground`).pipe(HttpClientRequest.setHeader("host", "evil.example"))
+      ).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layer))
+      expect(rebound.status).toBe(403)
     }))
 
   it.scopedLive(
