@@ -84,6 +84,7 @@ import * as Agent from "../Agent.js"
 import type { ToolError } from "../AgentError.js"
 import type * as AgentError from "../AgentError.js"
 import { RunNotFound, ToolFailed, ToolNotFound } from "../AgentError.js"
+import type * as Dag from "../Dag.js"
 import * as Batches from "../internal/http/batches.js"
 import * as Body from "../internal/http/body.js"
 import * as Drain from "../internal/http/drain.js"
@@ -365,18 +366,18 @@ const answerDefects = <E, R>(app: HttpApp.Default<E, R>) =>
 
 const sseHeaders = { "cache-control": "no-cache", "x-accel-buffering": "no" }
 
-const encodeStreamError = Schema.encode(AgentApi.StreamError)
-const encodeDagStreamError = Schema.encode(AgentApi.DagStreamError)
+const encodeStreamError = Schema.encodeUnknown(AgentApi.StreamError)
+const encodeDagStreamError = Schema.encodeUnknown(AgentApi.DagStreamError)
 
 /**
  * The `error` event that ends a stream: the encoded typed error; for a
  * defect (or an error that does not encode), an `InternalError` that says
  * nothing more, and the cause goes to the log.
  */
-const errorEvent = <E>(
+const errorEvent = (
   agent: string,
-  encode: (error: E) => Effect.Effect<unknown, unknown>,
-  cause: Cause.Cause<E>
+  cause: Cause.Cause<unknown>,
+  encode: (error: unknown) => Effect.Effect<unknown, unknown> = encodeStreamError
 ): Effect.Effect<Uint8Array> => {
   const failure = Cause.failureOption(cause)
   const encoded: Effect.Effect<unknown, unknown> = Option.isSome(failure)
@@ -394,30 +395,36 @@ const errorEvent = <E>(
 }
 
 /**
- * Events as Server-Sent Events: one per event, named by its tag; a failure
- * ends the stream with an `error` event.
+ * A run's events as Server-Sent Events: one per event, named by its tag.
+ * Every stream ends with `RunCompleted` or with an `error` event.
  */
-const sse = <A extends { readonly _tag: string }, E>(
-  name: string,
-  events: Stream.Stream<A, E>,
-  encode: (error: E) => Effect.Effect<unknown, unknown>
+const eventStream = (
+  agent: string,
+  events: Stream.Stream<Wire.AnyRunEvent, AgentApi.StreamError>
 ): HttpServerResponse.HttpServerResponse =>
   HttpServerResponse.stream(
     events.pipe(
-      Stream.map((event) => Sse.encode(event._tag, event)),
-      Stream.catchAllCause((cause) => Stream.fromEffect(errorEvent(name, encode, cause)))
+      Stream.map((event) => Sse.encode(event._tag, Wire.event(event))),
+      Stream.catchAllCause((cause) => Stream.fromEffect(errorEvent(agent, cause)))
     ),
     { contentType: "text/event-stream", headers: sseHeaders }
   )
 
 /**
- * A run's events as Server-Sent Events. Every stream ends with
- * `RunCompleted` or with an `error` event.
+ * A DAG's events as Server-Sent Events, as {@link eventStream}: every
+ * stream ends with `DagCompleted` or with an `error` event.
  */
-const eventStream = (
-  agent: string,
-  events: Stream.Stream<Wire.AnyRunEvent, AgentApi.StreamError>
-): HttpServerResponse.HttpServerResponse => sse(agent, Stream.map(events, Wire.event), encodeStreamError)
+const dagEventStream = (
+  dag: string,
+  events: Stream.Stream<Dag.DagEvent, AgentApi.DagStreamError>
+): HttpServerResponse.HttpServerResponse =>
+  HttpServerResponse.stream(
+    events.pipe(
+      Stream.map((event) => Sse.encode(event._tag, Wire.dagEvent(event))),
+      Stream.catchAllCause((cause) => Stream.fromEffect(errorEvent(dag, cause, encodeDagStreamError)))
+    ),
+    { contentType: "text/event-stream", headers: sseHeaders }
+  )
 
 /** A tool's Effect needs the services of the registry's context; once they are provided it needs nothing. */
 const provideTools = (
@@ -617,32 +624,26 @@ const sessionsGroup = ({ sessions }: Settings) =>
       .handle("clear", ({ path }) => Effect.flatMap(sessionStore(sessions), (store) => store.clear(path.id))))
 
 const dagsGroup = ({ drain, registry }: Settings) =>
-  HttpApiBuilder.group(
-    AgentApi.Api,
-    "dags",
-    (handlers) =>
-      handlers
-        .handle("run", ({ path, payload }) =>
-          Registry.servedDag(registry, path.name).pipe(
-            Effect.flatMap((served) =>
-              drain.track(served.run(payload.input, { concurrency: payload.concurrency, onFailure: payload.onFailure }))
-            ),
-            Effect.map(Wire.dagResult)
-          ))
-        .handle("stream", ({ path, payload }) =>
-          Registry.servedDag(registry, path.name).pipe(
-            Effect.flatMap((served) =>
-              served.stream(payload.input, { concurrency: payload.concurrency, onFailure: payload.onFailure })
-            ),
-            Effect.map((events) =>
-              sse(path.name, drain.trackStream(Stream.map(events, Wire.dagEvent)), encodeDagStreamError)
-            )
-          ))
-        .handle(
-          "get",
-          ({ path }) => Effect.map(Registry.servedDag(registry, path.name), ({ name, nodes }) => ({ name, nodes }))
-        )
-  )
+  HttpApiBuilder.group(AgentApi.Api, "dags", (handlers) =>
+    handlers
+      .handle("run", ({ path, payload }) =>
+        Registry.servedDag(registry, path.name).pipe(
+          Effect.flatMap((served) =>
+            drain.track(served.run(payload.input, { concurrency: payload.concurrency, onFailure: payload.onFailure }))
+          ),
+          Effect.map(Wire.dagResult)
+        ))
+      .handle("stream", ({ path, payload }) =>
+        Registry.servedDag(registry, path.name).pipe(
+          Effect.flatMap((served) =>
+            served.stream(payload.input, { concurrency: payload.concurrency, onFailure: payload.onFailure })
+          ),
+          Effect.map((events) => dagEventStream(path.name, drain.trackStream(events)))
+        ))
+      .handle(
+        "get",
+        ({ path }) => Effect.map(Registry.servedDag(registry, path.name), ({ name, nodes }) => ({ name, nodes }))
+      ))
 
 const systemGroup = ({ registry }: Settings) =>
   HttpApiBuilder.group(
