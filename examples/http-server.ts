@@ -1,8 +1,9 @@
 /**
- * http-server: agents served over HTTP (runs, streamed runs, tools, batches,
- * health, OpenAPI and docs), on the scripted model; prints the curl commands
- * to try, makes one run through the typed client (`AgentClient`), and serves
- * until Ctrl-C (which drains runs in flight, then stops).
+ * http-server: agents, a team and a DAG served over HTTP (runs, streamed runs,
+ * tools, batches, health, OpenAPI and docs, and the playground), on the
+ * scripted model; prints the playground's URL and the curl commands to try,
+ * makes one run through the typed client (`AgentClient`), and serves until
+ * Ctrl-C (which drains runs in flight, then stops).
  *
  *   npm run example -- http-server
  *   PORT=9000 npm run example -- http-server
@@ -11,7 +12,7 @@
 import { FetchHttpClient } from "@effect/platform"
 import { NodeRuntime } from "@effect/platform-node"
 import { Config, Console, Effect, Layer, Option, Schema } from "effect"
-import { Agent, Tool, Toolkit } from "effect-agents"
+import { Agent, Dag, Team, Tool, Toolkit } from "effect-agents"
 import { AgentClient, AgentServer, Registry } from "effect-agents/http"
 import { ScriptedModel } from "effect-agents/testing"
 
@@ -27,7 +28,8 @@ const convert = Tool.make("convert_temperature", {
   handler: ({ celsius }) => ({ fahrenheit: celsius * 9 / 5 + 32 })
 })
 
-// The agents served, built in the registry's layer (their tools' services would come from there too).
+// What is served, built in the registry's layer (the tools' services would come from there too):
+// two agents, a team of both, and a DAG whose nodes run them
 const RegistryLive = Registry.layer(Effect.gen(function*() {
   const weather = yield* Agent.make({
     name: "weather",
@@ -35,7 +37,26 @@ const RegistryLive = Registry.layer(Effect.gen(function*() {
     toolkit: Toolkit.make(getWeather, convert)
   })
   const writer = yield* Agent.make({ name: "writer", instructions: "Write short, friendly answers." })
-  return { agents: [weather, writer] }
+  const desk = yield* Team.make({
+    name: "desk",
+    mode: "coordinate",
+    leader: { instructions: "Ask the weather agent, then have the writer phrase the answer." },
+    members: [weather, writer]
+  })
+  const content = (result: Agent.RunResult<unknown>) => result.content
+  const trip = Dag.make<string>("trip").pipe(
+    Dag.node("forecast", (_, city) => Effect.map(weather.run(`What is the weather in ${city}?`), content)),
+    Dag.node("greeting", (_, city) => Effect.map(writer.run(`Greet a visitor to ${city}`), content)),
+    Dag.node("packing", {
+      dependsOn: ["forecast"],
+      run: ({ forecast }) => Effect.map(writer.run(`What to pack for: ${forecast}`), content)
+    }),
+    Dag.node("brief", {
+      dependsOn: ["greeting", "packing"],
+      run: ({ greeting, packing }) => Effect.succeed(`${greeting}\n${packing}`)
+    })
+  )
+  return { agents: [weather, writer], teams: [desk], dags: [Registry.dag(trip, Schema.String)] }
 }))
 
 // Offline: a scripted model that calls each tool once, then answers, streaming word by word.
@@ -48,15 +69,15 @@ const ModelLive = ScriptedModel.layer(
 )
 
 // AGENT_SERVER_PORT, AGENT_SERVER_HOST, AGENT_SERVER_TOKEN, … (see AgentServer.layerConfig); else the port
-// in PORT; else 8080, or a free one when 8080 is taken
+// in PORT; else 8080, or a free one when 8080 is taken. The playground is on here (it is off by default).
 const shutdownGracePeriod = "5 seconds"
 const ServerLive = Layer.unwrapEffect(Effect.map(
   Config.option(Config.port("PORT")),
   Option.match({
-    onSome: (port) => AgentServer.layerConfig({ port, shutdownGracePeriod }),
+    onSome: (port) => AgentServer.layerConfig({ port, shutdownGracePeriod, playground: true }),
     onNone: () =>
-      AgentServer.layerConfig({ port: 8080, shutdownGracePeriod }).pipe(
-        Layer.orElse(() => AgentServer.layerConfig({ port: 0, shutdownGracePeriod }))
+      AgentServer.layerConfig({ port: 8080, shutdownGracePeriod, playground: true }).pipe(
+        Layer.orElse(() => AgentServer.layerConfig({ port: 0, shutdownGracePeriod, playground: true }))
       )
   })
 )).pipe(
@@ -70,7 +91,10 @@ const program = Effect.gen(function*() {
   const auth = Option.isSome(token) ? ` -H "Authorization: Bearer $AGENT_SERVER_TOKEN"` : ""
   const url = server.url
   const json = `${auth} -H 'content-type: application/json'`
-  yield* Console.log(`Serving the agents "weather" and "writer" on ${url} (Ctrl-C to stop)
+  yield* Console.log(
+    `Serving the agents "weather" and "writer", the team "desk" and the DAG "trip" on ${url} (Ctrl-C to stop)
+
+  Playground: ${url}/playground
 
   # what is served
   curl ${url}/health
@@ -85,12 +109,16 @@ const program = Effect.gen(function*() {
   curl${auth} ${url}/v1/batches/<id>
   curl${auth} '${url}/v1/batches/<id>?wait=true'
   curl${auth} -X DELETE ${url}/v1/batches/<id>
+  # a DAG, streamed as Server-Sent Events of its node events; its structure
+  curl -N${json} -d '{"input":"Paris"}' ${url}/v1/dags/trip/runs/stream
+  curl${auth} ${url}/v1/dags/trip
   # bad input: 400 with the Schema issues
   curl${json} -d '{"input":42}' ${url}/v1/agents/weather/runs
   # the OpenAPI document, and the docs page in a browser
   curl ${url}/openapi.json
   open ${url}/docs
-`)
+`
+  )
   // The same API from Effect code: the typed client, generated from the API's definition
   const client = yield* AgentClient.make({ baseUrl: url, token: Option.getOrUndefined(token) })
   const result = yield* client.agents.run({

@@ -26,7 +26,8 @@ export const examples: Readonly<Record<string, string>> = {
   "approval": "a tool that needs approval: the run suspends, a second process approves, the run finishes",
   "durable": "a durable run killed (SIGKILL) mid-run and run again: no call that ended is made again",
   "durable-dag": "a durable DAG whose node waits for approval across an engine restart; no model call twice",
-  "http-server": "two agents served over HTTP: curl commands, the typed client, until Ctrl-C",
+  "http-server":
+    "agents, a team and a DAG served over HTTP: the playground, curl commands, the typed client, until Ctrl-C",
   "batches": "a server's batches in a SQLite file: one survives its server's stop, interrupted, its results kept",
   "tracing":
     "a run's spans (invoke_agent, chat, execute_tool) with GenAI attributes, on OpenTelemetry's console exporter",

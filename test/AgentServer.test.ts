@@ -13,7 +13,6 @@ import {
   Fiber,
   Layer,
   Logger,
-  Option,
   Queue,
   Redacted,
   Ref,
@@ -22,7 +21,7 @@ import {
   Stream
 } from "effect"
 import { Agent, AgentError, Dag, Run, Team, Tool, Toolkit } from "effect-agents"
-import { AgentClient, AgentServer, Registry } from "effect-agents/http"
+import { AgentApi, AgentClient, AgentServer, Registry } from "effect-agents/http"
 import { OpenAiClient, OpenAiModel } from "effect-agents/openai"
 import { OpenAiCompatServer, ScriptedModel } from "effect-agents/testing"
 
@@ -267,6 +266,7 @@ describe("AgentServer", () => {
         "DELETE /v1/sessions/{id} sessions.clear",
         "GET /health health",
         "GET /v1/batches/{id} batches.get",
+        "GET /v1/dags/{name} dags.get",
         "GET /v1/runs/{id} runs.get",
         "GET /v1/sessions/{id}/messages sessions.messages",
         "POST /v1/agents/{name}/runs agents.run",
@@ -274,6 +274,7 @@ describe("AgentServer", () => {
         "POST /v1/agents/{name}/tools/{tool} agents.tool",
         "POST /v1/batches batches.create",
         "POST /v1/dags/{name}/runs dags.run",
+        "POST /v1/dags/{name}/runs/stream dags.stream",
         "POST /v1/runs/{id}/approvals/{approvalId} runs.decide",
         "POST /v1/runs/{id}/resume runs.resume",
         "POST /v1/sessions/{id}/undo sessions.undo"
@@ -288,6 +289,8 @@ describe("AgentServer", () => {
       expect(docs.status).toBe(200)
       expect(docs.headers["content-type"]).toContain("text/html")
       expect((yield* http("GET", `${server.url}/v1/nothing`)).status).toBe(404)
+      // the playground is served only when asked for (test/Playground.test.ts)
+      expect((yield* http("GET", `${server.url}/playground`)).status).toBe(404)
     }))
 
   it.scopedLive("POST /v1/agents/{name}/runs answers with the run's result", () =>
@@ -744,6 +747,121 @@ describe("AgentServer", () => {
       const unknown = yield* Effect.flip(client.dags.run({ path: { name: "nope" }, payload: { input: 1 } }))
       expect(unknown).toMatchObject({ _tag: "DagNotFound", dag: "nope", available: ["report"] })
       expect(yield* Ref.get(ran)).toBe(2)
+    }))
+
+  it.scopedLive("POST /v1/dags/{name}/runs/stream streams the DAG's events; GET /v1/dags/{name} gives its structure", () =>
+    Effect.gen(function*() {
+      const model = yield* ScriptedModel.make(() => ({ text: "a summary" }))
+      const { client, server } = yield* serve(Effect.gen(function*() {
+        const summarizer = yield* Agent.make({ name: "summarizer", instructions: "", model })
+        const report = Dag.make<string>("report").pipe(
+          Dag.node("ingest", (_, quarter) => Effect.succeed(quarter.toUpperCase())),
+          Dag.node("summary", {
+            dependsOn: ["ingest"],
+            run: ({ ingest }) => Effect.map(summarizer.run(ingest), (result) => result.content)
+          }),
+          Dag.node("check", {
+            dependsOn: ["ingest"],
+            run: ({ ingest }) =>
+              ingest === "Q3" ? Effect.succeed("ok") : new AgentError.ToolFailed({ tool: "check", message: "not Q3" })
+          }),
+          Dag.node("publish", { dependsOn: ["summary", "check"], run: ({ summary }) => Effect.succeed(summary) })
+        )
+        return { dags: [Registry.dag(report, Schema.String)] }
+      }))
+      expect(yield* client.dags.get({ path: { name: "report" } })).toEqual({
+        name: "report",
+        nodes: [
+          { name: "ingest", dependsOn: [] },
+          { name: "summary", dependsOn: ["ingest"] },
+          { name: "check", dependsOn: ["ingest"] },
+          { name: "publish", dependsOn: ["summary", "check"] }
+        ]
+      })
+
+      const streamed = yield* http("POST", `${server.url}/v1/dags/report/runs/stream`, { body: "{\"input\":\"q3\"}" })
+      expect(streamed.status).toBe(200)
+      expect(streamed.headers["content-type"]).toContain("text/event-stream")
+      const events = frames(streamed.text).map(({ data, event }) => {
+        expect(data._tag).toBe(event)
+        return Schema.decodeUnknownSync(AgentApi.DagEvent)(data)
+      })
+      const nodeEvents = events.filter((event) => "node" in event).map((event) => `${event._tag} ${event.node}`)
+      expect(nodeEvents.filter((line) => line.startsWith("NodeCompleted"))).toHaveLength(4)
+      expect(nodeEvents.indexOf("NodeStarted ingest")).toBe(0)
+      expect(nodeEvents.at(-1)).toBe("NodeCompleted publish")
+      // the agent inside a node streams below it
+      expect(events.find((event) => event._tag === "TextDelta")).toMatchObject({
+        agent: "summarizer",
+        path: ["report", "summary", "summarizer"]
+      })
+      const last = events.at(-1)!
+      expect(last._tag).toBe("DagCompleted")
+      expect(last._tag === "DagCompleted" && last.result).toMatchObject({
+        status: "completed",
+        order: ["ingest", "summary", "check", "publish"],
+        nodes: { publish: { status: "completed", output: "a summary" } }
+      })
+
+      // a failed node: its error as JSON in its event, and the dependents skipped
+      const failed = yield* http("POST", `${server.url}/v1/dags/report/runs/stream`, {
+        body: "{\"input\":\"q4\",\"onFailure\":\"continue\"}"
+      })
+      const failedEvents = frames(failed.text)
+      expect(failedEvents.find(({ event }) => event === "NodeFailed")?.data).toMatchObject({
+        node: "check",
+        error: { _tag: "ToolFailed", tool: "check", message: "not Q3" }
+      })
+      expect(failedEvents.find(({ event }) => event === "NodeSkipped")?.data).toMatchObject({
+        node: "publish",
+        blockedBy: "check"
+      })
+      expect(failedEvents.at(-1)?.data).toMatchObject({ _tag: "DagCompleted", result: { status: "partial" } })
+
+      // an input that does not decode, an unknown DAG: an answer before any event
+      const invalid = yield* http("POST", `${server.url}/v1/dags/report/runs/stream`, { body: "{\"input\":4}" })
+      expect(invalid.status).toBe(400)
+      expect(json(invalid.text)).toMatchObject({ _tag: "DagInputInvalid", dag: "report" })
+      const unknown = yield* http("POST", `${server.url}/v1/dags/nope/runs/stream`, { body: "{\"input\":4}" })
+      expect(unknown.status).toBe(404)
+      expect((yield* http("GET", `${server.url}/v1/dags/nope`)).status).toBe(404)
+    }))
+
+  it.scopedLive("a streamed DAG that cannot start (a name known only at run time, twice) ends with an error event", () =>
+    Effect.gen(function*() {
+      const name: string = "step"
+      const twice = Dag.make<number>("dynamic").pipe(
+        Dag.node(name, () => Effect.succeed(1)),
+        Dag.node(name, () => Effect.succeed(2))
+      )
+      const { server } = yield* serve(Effect.succeed({ dags: [Registry.dag(twice, Schema.Number)] }))
+      const streamed = yield* http("POST", `${server.url}/v1/dags/dynamic/runs/stream`, { body: "{\"input\":1}" })
+      expect(streamed.status).toBe(200)
+      const events = frames(streamed.text)
+      expect(events).toEqual([{ event: "error", data: { _tag: "DuplicateNode", dag: "dynamic", node: "step" } }])
+      expect(Schema.decodeUnknownSync(AgentApi.DagStreamError)(events[0]!.data)).toBeInstanceOf(Dag.DuplicateNode)
+    }))
+
+  it.scopedLive("a client that disconnects from a streamed DAG interrupts its running nodes", () =>
+    Effect.gen(function*() {
+      const gate = yield* makeGate
+      const { client, server } = yield* serve(Effect.succeed({
+        dags: [
+          Registry.dag(
+            Dag.make<string>("slow").pipe(
+              Dag.node("wait", (_, input) => Effect.orDie(gate.tool.execute({ input }, {})))
+            ),
+            Schema.String
+          )
+        ]
+      }))
+      yield* client.health()
+      const fiber = yield* Effect.fork(
+        http("POST", `${server.url}/v1/dags/slow/runs/stream`, { body: "{\"input\":\"x\"}" })
+      )
+      expect(yield* Queue.take(gate.entered)).toBe("x")
+      yield* Fiber.interrupt(fiber)
+      expect(yield* Queue.take(gate.released)).toBe("x")
     }))
 
   it.scopedLive("with a token, the agent and batch endpoints need it: 401 without it, and nothing runs", () =>
@@ -1340,13 +1458,23 @@ describe("examples/http-server", () => {
           Command.env({ PORT: String(port), AGENT_SERVER_PORT: undefined }),
           Command.start
         )
-      const serving = yield* example.stdout.pipe(
-        Stream.decodeText(),
-        Stream.splitLines,
-        Stream.find((line) => line.startsWith("Serving")),
-        Stream.runHead
+      const printed = Chunk.toArray(
+        yield* example.stdout.pipe(
+          Stream.decodeText(),
+          Stream.splitLines,
+          Stream.takeUntil((line) => line.includes("Playground:")),
+          Stream.runCollect
+        )
       )
-      expect(Option.getOrThrow(serving)).toContain(`on http://127.0.0.1:${port} `)
-      expect((yield* http("GET", `http://127.0.0.1:${port}/health`)).status).toBe(200)
+      expect(printed.find((line) => line.startsWith("Serving"))).toContain(`on http://127.0.0.1:${port} `)
+      expect(printed.at(-1)?.trim()).toBe(`Playground: http://127.0.0.1:${port}/playground`)
+      expect(yield* http("GET", `http://127.0.0.1:${port}/health`).pipe(Effect.map(({ text }) => json(text)))).toEqual({
+        status: "ok",
+        agents: ["weather", "writer"],
+        teams: ["desk"],
+        dags: ["trip"]
+      })
+      // the playground is on, and its URL is printed
+      expect((yield* http("GET", `http://127.0.0.1:${port}/playground`)).status).toBe(200)
     }).pipe(Effect.provide(NodeContext.layer)))
 })

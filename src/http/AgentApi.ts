@@ -17,6 +17,8 @@
  * | `POST /v1/runs/{id}/approvals/{approvalId}` | approves or rejects a call a suspended run waits for |
  * | `POST /v1/runs/{id}/resume` | resumes a suspended run to its result |
  * | `POST /v1/dags/{name}/runs` | runs a DAG with a JSON input to its `DagResult` |
+ * | `POST /v1/dags/{name}/runs/stream` | the same run as Server-Sent Events of its `DagEvent`s |
+ * | `GET /v1/dags/{name}` | a DAG's nodes and what each depends on, to draw it |
  * | `GET /health` | the names of what is served |
  *
  * Every error is a `Schema.TaggedError` with its HTTP status: a body that
@@ -843,6 +845,105 @@ export const DagResult = Run.dagResult(Schema.Unknown, Schema.Unknown)
  */
 export type DagResult = typeof DagResult.Type
 
+/**
+ * A served DAG's structure, to draw it: its nodes in the order they were
+ * added (every node after its dependencies), each with the nodes it depends on.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { AgentClient } from "effect-agents/http"
+ *
+ * declare const client: AgentClient.Client
+ * const edges = client.dags.get({ path: { name: "report" } }).pipe(
+ *   Effect.map((info) => info.nodes.flatMap((node) => node.dependsOn.map((from) => [from, node.name])))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category dags
+ */
+export const DagInfo = Schema.Struct({
+  name: Schema.String,
+  nodes: Schema.Array(Schema.Struct({ name: Schema.String, dependsOn: Schema.Array(Schema.String) }))
+}).annotations({ identifier: "DagInfo" })
+
+/**
+ * @since 0.1.0
+ * @category dags
+ */
+export type DagInfo = typeof DagInfo.Type
+
+/**
+ * The events of a streamed DAG run over HTTP (`Dag.stream`'s), one
+ * Server-Sent Event each, named by their tag: the node events (a failed
+ * node's error as JSON, as in {@link DagResult}), the events of the agents
+ * running inside nodes (paths like `[dag, node, agent]`), and last
+ * `DagCompleted` with the {@link DagResult}.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const event = Schema.decodeUnknownSync(AgentApi.DagEvent)({
+ *   _tag: "NodeStarted", dag: "report", node: "ingest", path: ["report", "ingest"], startMs: 0
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category dags
+ */
+export const DagEvent = Schema.Union(
+  RunEventModule.NodeStarted,
+  RunEventModule.NodeCompleted,
+  RunEventModule.NodeFailed,
+  RunEventModule.NodeInterrupted,
+  RunEventModule.NodeSkipped,
+  Schema.TaggedStruct("DagCompleted", { dag: Schema.String, path: Schema.Array(Schema.String), result: DagResult }),
+  RunEventModule.RunStarted,
+  RunEventModule.TextDelta,
+  RunEventModule.ToolCallStarted,
+  RunEventModule.ToolProgress,
+  RunEventModule.ToolCallCompleted,
+  RunEventModule.StepCompleted,
+  RunEventModule.MemberCompleted,
+  RunEventModule.ApprovalRequested,
+  RunEventModule.GuardrailTripped,
+  RunEventModule.Handoff
+).annotations({ identifier: "DagEvent" })
+
+/**
+ * @since 0.1.0
+ * @category dags
+ */
+export type DagEvent = typeof DagEvent.Type
+
+/**
+ * The `error` event that ends a streamed DAG run: a mistake in a DAG built
+ * from names known only at run time, the server's shutting down, or an
+ * `InternalError` (a defect, which the server logged). A node's failure is
+ * not one: it is a `NodeFailed` event, and in the result.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const error = Schema.decodeUnknownSync(AgentApi.DagStreamError)({ _tag: "ServerShuttingDown" })
+ * ```
+ *
+ * @since 0.1.0
+ * @category dags
+ */
+export const DagStreamError = Schema.Union(...DagError.members, ServerShuttingDown, InternalError)
+
+/**
+ * @since 0.1.0
+ * @category dags
+ */
+export type DagStreamError = typeof DagStreamError.Type
+
 // -----------------------------------------------------------------------------
 // Health
 // -----------------------------------------------------------------------------
@@ -1238,6 +1339,27 @@ export class Dags extends HttpApiGroup.make("dags")
         "Every node starts as soon as its dependencies are done. The answer is 200 with the result, " +
           "whatever the nodes did: a failed node is in the result (status failed or partial)."
       )
+  )
+  .add(
+    HttpApiEndpoint.post("stream", "/v1/dags/:name/runs/stream")
+      .setPath(NamePath)
+      .setPayload(DagRunRequest)
+      .addSuccess(HttpApiSchema.Text({ contentType: "text/event-stream" }))
+      .addError(DagNotFound)
+      .addError(DagInputInvalid)
+      .annotate(OpenApi.Summary, "Run a DAG, streaming its events")
+      .annotate(
+        OpenApi.Description,
+        "Server-Sent Events: one event per DagEvent, named by its _tag (data: the event as JSON), " +
+          "ending with DagCompleted; a run that cannot start ends with an `error` event whose data is a DagStreamError."
+      )
+  )
+  .add(
+    HttpApiEndpoint.get("get", "/v1/dags/:name")
+      .setPath(NamePath)
+      .addSuccess(DagInfo)
+      .addError(DagNotFound)
+      .annotate(OpenApi.Summary, "A DAG's nodes and their dependencies")
   )
   .middleware(Authorization)
   .annotate(OpenApi.Title, "DAGs")

@@ -2,7 +2,9 @@
  * Serves the agents (and teams) of a `Registry` over HTTP, on
  * `@effect/platform-node`'s server, implementing `AgentApi.Api`: runs,
  * streamed runs (Server-Sent Events), tools, background batches, health, the
- * OpenAPI document (`/openapi.json`) and a docs page (`/docs`).
+ * OpenAPI document (`/openapi.json`), a docs page (`/docs`) and, with
+ * `playground: true`, a page to run what is served and watch it live
+ * (`/playground`).
  *
  * - Bad input is refused before anything runs: a body that does not decode
  *   or nests deeper than 64 levels (400, with the Schema issues), an unknown
@@ -88,10 +90,12 @@ import * as Agent from "../Agent.js"
 import type { ToolError } from "../AgentError.js"
 import type * as AgentError from "../AgentError.js"
 import { RunNotFound, ToolFailed, ToolNotFound } from "../AgentError.js"
+import type * as Dag from "../Dag.js"
 import * as Batches from "../internal/http/batches.js"
 import * as Body from "../internal/http/body.js"
 import * as Drain from "../internal/http/drain.js"
 import * as Hosts from "../internal/http/hosts.js"
+import * as Playground from "../internal/http/playground.js"
 import * as Sse from "../internal/http/sse.js"
 import * as Wire from "../internal/http/wire.js"
 import * as Own from "../internal/own.js"
@@ -162,6 +166,11 @@ export interface Options {
    * is resumed with `POST /v1/runs/{id}/resume`.
    */
   readonly approvalWait?: Duration.DurationInput | undefined
+  /**
+   * Serve the playground at `/playground` (default false): a page to run
+   * what is served and watch the runs live (see the README).
+   */
+  readonly playground?: boolean | undefined
 }
 
 /**
@@ -420,17 +429,22 @@ const answerDefects = <E, R>(app: HttpApp.Default<E, R>) =>
 
 const sseHeaders = { "cache-control": "no-cache", "x-accel-buffering": "no" }
 
-const encodeStreamError = Schema.encode(AgentApi.StreamError)
+const encodeStreamError = Schema.encodeUnknown(AgentApi.StreamError)
+const encodeDagStreamError = Schema.encodeUnknown(AgentApi.DagStreamError)
 
 /**
  * The `error` event that ends a stream: the encoded typed error; for a
  * defect (or an error that does not encode), an `InternalError` that says
  * nothing more, and the cause goes to the log.
  */
-const errorEvent = (agent: string, cause: Cause.Cause<AgentApi.StreamError>): Effect.Effect<Uint8Array> => {
+const errorEvent = (
+  agent: string,
+  cause: Cause.Cause<unknown>,
+  encode: (error: unknown) => Effect.Effect<unknown, unknown> = encodeStreamError
+): Effect.Effect<Uint8Array> => {
   const failure = Cause.failureOption(cause)
   const encoded: Effect.Effect<unknown, unknown> = Option.isSome(failure)
-    ? encodeStreamError(failure.value)
+    ? encode(failure.value)
     : Effect.failCause(cause)
   return encoded.pipe(
     Effect.map((data) => Sse.encode("error", data)),
@@ -455,6 +469,22 @@ const eventStream = (
     events.pipe(
       Stream.map((event) => Sse.encode(event._tag, Wire.event(event))),
       Stream.catchAllCause((cause) => Stream.fromEffect(errorEvent(agent, cause)))
+    ),
+    { contentType: "text/event-stream", headers: sseHeaders }
+  )
+
+/**
+ * A DAG's events as Server-Sent Events, as {@link eventStream}: every
+ * stream ends with `DagCompleted` or with an `error` event.
+ */
+const dagEventStream = (
+  dag: string,
+  events: Stream.Stream<Dag.DagEvent, AgentApi.DagStreamError>
+): HttpServerResponse.HttpServerResponse =>
+  HttpServerResponse.stream(
+    events.pipe(
+      Stream.map((event) => Sse.encode(event._tag, Wire.dagEvent(event))),
+      Stream.catchAllCause((cause) => Stream.fromEffect(errorEvent(dag, cause, encodeDagStreamError)))
     ),
     { contentType: "text/event-stream", headers: sseHeaders }
   )
@@ -657,18 +687,26 @@ const sessionsGroup = ({ sessions }: Settings) =>
       .handle("clear", ({ path }) => Effect.flatMap(sessionStore(sessions), (store) => store.clear(path.id))))
 
 const dagsGroup = ({ drain, registry }: Settings) =>
-  HttpApiBuilder.group(
-    AgentApi.Api,
-    "dags",
-    (handlers) =>
-      handlers.handle("run", ({ path, payload }) =>
+  HttpApiBuilder.group(AgentApi.Api, "dags", (handlers) =>
+    handlers
+      .handle("run", ({ path, payload }) =>
         Registry.servedDag(registry, path.name).pipe(
           Effect.flatMap((served) =>
             drain.track(served.run(payload.input, { concurrency: payload.concurrency, onFailure: payload.onFailure }))
           ),
           Effect.map(Wire.dagResult)
         ))
-  )
+      .handle("stream", ({ path, payload }) =>
+        Registry.servedDag(registry, path.name).pipe(
+          Effect.flatMap((served) =>
+            served.stream(payload.input, { concurrency: payload.concurrency, onFailure: payload.onFailure })
+          ),
+          Effect.map((events) => dagEventStream(path.name, drain.trackStream(events)))
+        ))
+      .handle(
+        "get",
+        ({ path }) => Effect.map(Registry.servedDag(registry, path.name), ({ name, nodes }) => ({ name, nodes }))
+      ))
 
 const systemGroup = ({ registry }: Settings) =>
   HttpApiBuilder.group(
@@ -800,6 +838,7 @@ export const layer = (options?: Options): Layer.Layer<AgentServer, HttpServerErr
       const AppLive = Layer.mergeAll(
         HttpApiBuilder.middlewareOpenApi({ path: options?.openApiPath ?? defaults.openApiPath }),
         HttpApiScalar.layer({ path: options?.docsPath ?? defaults.docsPath }),
+        options?.playground === true ? Playground.layer({ auth: options.token !== undefined }) : Layer.empty,
         guard(drain, maxBodySize, hostCheck)
       ).pipe(
         Layer.provideMerge(ApiLive),

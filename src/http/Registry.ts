@@ -27,6 +27,7 @@ import * as Effect from "effect/Effect"
 import type * as JSONSchema from "effect/JSONSchema"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
+import type * as Stream from "effect/Stream"
 import type * as Agent from "../Agent.js"
 import { issuesOf } from "../AgentError.js"
 import * as Dag from "../Dag.js"
@@ -86,10 +87,17 @@ export interface ServedDag {
   readonly name: string
   /** The JSON Schema of its input (what an MCP client is told to send). */
   readonly inputSchema: JSONSchema.JsonSchema7Root
+  /** The nodes, in the order they were added, each with the nodes it depends on. */
+  readonly nodes: ReadonlyArray<{ readonly name: string; readonly dependsOn: ReadonlyArray<string> }>
   readonly run: (
     input: unknown,
     options: Dag.RunOptions
   ) => Effect.Effect<Dag.DagResult<Record<string, unknown>, unknown>, DagInputInvalid | Dag.DefinitionError>
+  /** The same run as a stream of its events (`Dag.stream`), once the input decoded. */
+  readonly stream: (
+    input: unknown,
+    options: Dag.RunOptions
+  ) => Effect.Effect<Stream.Stream<Dag.DagEvent, Dag.DefinitionError>, DagInputInvalid>
 }
 
 /**
@@ -115,15 +123,24 @@ export const dag = <I, IEncoded, Out, E>(
   self: Dag.Dag<I, Out, E, never>,
   input: Schema.Schema<I, IEncoded>
 ): ServedDag => {
-  const decode = Schema.decodeUnknown(input, { errors: "all" })
+  const decode = (json: unknown) =>
+    Schema.decodeUnknown(input, { errors: "all" })(json).pipe(
+      Effect.mapError((error) => new DagInputInvalid({ dag: self.name, issues: issuesOf(error) }))
+    )
   return {
     name: self.name,
     inputSchema: JsonSchema.fromSchema(input as Schema.Schema.AnyNoContext),
+    nodes: Array.from(self.graph.nodes.values(), ({ dependsOn, name }) => ({ name, dependsOn })),
     run: (json, options) =>
-      decode(json).pipe(
-        Effect.mapError((error) => new DagInputInvalid({ dag: self.name, issues: issuesOf(error) })),
-        Effect.flatMap((decoded) => Dag.run(self, decoded, options))
-      ) as Effect.Effect<Dag.DagResult<Record<string, unknown>, unknown>, DagInputInvalid | Dag.DefinitionError>
+      Effect.flatMap(decode(json), (decoded) => Dag.run(self, decoded, options)) as Effect.Effect<
+        Dag.DagResult<Record<string, unknown>, unknown>,
+        DagInputInvalid | Dag.DefinitionError
+      >,
+    stream: (json, options) =>
+      Effect.map(decode(json), (decoded) => Dag.stream(self, decoded, options)) as Effect.Effect<
+        Stream.Stream<Dag.DagEvent, Dag.DefinitionError>,
+        DagInputInvalid
+      >
   }
 }
 

@@ -92,3 +92,15 @@ export const dagResult = (result: Dag.DagResult<Record<string, unknown>, unknown
     })
   )
 })
+
+/** A DAG's event as it goes on the wire: a failed node's error as JSON, the result as {@link dagResult}. */
+export const dagEvent = (event: Dag.DagEvent): AgentApi.DagEvent => {
+  switch (event._tag) {
+    case "NodeFailed":
+      return { ...event, error: errorJson(event.error) }
+    case "DagCompleted":
+      return { ...event, result: dagResult(event.result) }
+    default:
+      return event
+  }
+}
