@@ -51,6 +51,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { createServer } from "node:http"
 import { issuesOf } from "../AgentError.js"
+import * as Wire from "../internal/openai/wire.js"
 import * as Script from "../internal/testing/script.js"
 import type * as LanguageModel from "../LanguageModel.js"
 import type { ModelError } from "../ModelError.js"
@@ -123,147 +124,24 @@ export interface OpenAiCompatServer {
 }
 
 // -----------------------------------------------------------------------------
-// Request bodies
+// Requests and responses: the wire format of src/internal/openai/wire.ts
 // -----------------------------------------------------------------------------
 
-const Content = Schema.Union(
-  Schema.String,
-  Schema.Array(Schema.Struct({ type: Schema.String, text: Schema.optional(Schema.String) })),
-  Schema.Null
-)
-
-const Body = Schema.Struct({
-  model: Schema.String,
-  messages: Schema.Array(Schema.Struct({
-    role: Schema.Literal("system", "developer", "user", "assistant", "tool"),
-    content: Schema.optional(Content),
-    tool_call_id: Schema.optional(Schema.String),
-    tool_calls: Schema.optional(Schema.Array(Schema.Struct({
-      id: Schema.String,
-      function: Schema.Struct({ name: Schema.String, arguments: Schema.String })
-    })))
-  })),
-  tools: Schema.optional(Schema.Array(Schema.Struct({
-    function: Schema.Struct({
-      name: Schema.String,
-      description: Schema.optional(Schema.String),
-      parameters: Schema.optional(Schema.Object),
-      strict: Schema.optional(Schema.NullOr(Schema.Boolean))
-    })
-  }))),
-  stream: Schema.optional(Schema.NullOr(Schema.Boolean)),
-  stream_options: Schema.optional(Schema.NullOr(Schema.Struct({ include_usage: Schema.optional(Schema.Boolean) }))),
-  response_format: Schema.optional(Schema.Struct({
-    type: Schema.String,
-    json_schema: Schema.optional(Schema.Struct({
-      name: Schema.String,
-      schema: Schema.optional(Schema.Object),
-      strict: Schema.optional(Schema.NullOr(Schema.Boolean))
-    }))
-  }))
+const toRequest = (body: Wire.ChatRequest): LanguageModel.GenerateRequest => ({
+  messages: Wire.toMessages(body.messages),
+  tools: Wire.toTools(body.tools),
+  responseFormat: Wire.toResponseFormat(body.response_format)
 })
 
-type Body = typeof Body.Type
-
-const text = (content: typeof Content.Type | undefined): string =>
-  typeof content === "string" ? content : (content ?? []).map((part) => part.text ?? "").join("")
-
-const toRequest = (body: Body): LanguageModel.GenerateRequest => {
-  // the wire's tool results carry only their call's id: their name is the call's
-  const toolNames = new Map<string, string>()
-  for (const message of body.messages) {
-    for (const call of message.tool_calls ?? []) toolNames.set(call.id, call.function.name)
-  }
-  return {
-    messages: body.messages.map((message): LanguageModel.Message => {
-      switch (message.role) {
-        case "system":
-        case "developer":
-          return { role: "system", content: text(message.content) }
-        case "user":
-          return { role: "user", content: text(message.content) }
-        case "assistant":
-          return {
-            role: "assistant",
-            content: text(message.content),
-            toolCalls: (message.tool_calls ?? []).map((call) => ({
-              id: call.id,
-              name: call.function.name,
-              arguments: call.function.arguments
-            }))
-          }
-        case "tool":
-          return {
-            role: "tool",
-            toolCallId: message.tool_call_id ?? "",
-            name: toolNames.get(message.tool_call_id ?? "") ?? "",
-            content: text(message.content),
-            isError: false
-          }
-      }
-    }),
-    tools: (body.tools ?? []).map((tool) => ({
-      name: tool.function.name,
-      description: tool.function.description ?? "",
-      parameters: (tool.function.parameters ?? {}) as LanguageModel.ToolDefinition["parameters"],
-      strict: tool.function.strict === true
-    })),
-    responseFormat: body.response_format?.json_schema === undefined ? undefined : {
-      name: body.response_format.json_schema.name,
-      schema: (body.response_format.json_schema.schema ?? {}) as LanguageModel.ToolDefinition["parameters"],
-      strict: body.response_format.json_schema.strict === true
-    }
-  }
-}
-
-// -----------------------------------------------------------------------------
-// Responses
-// -----------------------------------------------------------------------------
-
-const finishReason = (response: LanguageModel.GenerateResponse) =>
-  response.finishReason === "tool-calls" ? "tool_calls" : "stop"
-
-const usageOf = (usage: LanguageModel.Usage) => ({
-  prompt_tokens: usage.inputTokens,
-  completion_tokens: usage.outputTokens,
-  total_tokens: usage.inputTokens + usage.outputTokens
-})
-
-const completionBody = (id: string, created: number, response: LanguageModel.GenerateResponse) => ({
-  id,
-  object: "chat.completion",
-  created,
-  model: response.model,
-  choices: [{
-    index: 0,
-    message: {
-      role: "assistant",
-      content: response.text.length > 0 || response.toolCalls.length === 0 ? response.text : null,
-      refusal: null,
-      ...(response.toolCalls.length === 0 ? {} : {
-        tool_calls: response.toolCalls.map((call) => ({
-          id: call.id,
-          type: "function",
-          function: { name: call.name, arguments: call.arguments }
-        }))
-      })
-    },
-    logprobs: null,
-    finish_reason: finishReason(response)
-  }],
-  usage: usageOf(response.usage)
-})
+const completionBody = (head: Wire.Head, response: LanguageModel.GenerateResponse) =>
+  Wire.completion(head, { ...response, finishReason: Wire.toFinishReason(response.finishReason) })
 
 const splitInTwo = (text: string): ReadonlyArray<string> => {
   const middle = Math.ceil(text.length / 2)
   return text.length < 2 ? [text] : [text.slice(0, middle), text.slice(middle)]
 }
 
-const encoder = new TextEncoder()
-const event = (data: unknown): Uint8Array =>
-  encoder.encode(`data: ${typeof data === "string" ? data : JSON.stringify(data)}\n\n`)
-
-const errorBody = (message: string, type: string) => ({ error: { message, type, param: null, code: null } })
+const errorBody = (message: string, type: string) => Wire.errorBody(message, type)
 
 // -----------------------------------------------------------------------------
 // Server
@@ -358,19 +236,14 @@ export const make = (
       includeUsage: boolean,
       cut: Effect.Effect<void>
     ): HttpServerResponse.HttpServerResponse => {
-      const chunk = (delta: unknown, finish: string | null = null) => ({
-        id,
-        object: "chat.completion.chunk",
-        created,
-        model: response.model,
-        choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }]
-      })
+      const head: Wire.Head = { id, created, model: response.model }
+      const chunk = (delta: unknown, finish: Wire.FinishReason | null = null) => Wire.chunk(head, delta, finish)
       const interval = turn.chunkInterval
       const pieces = Script.splitText(response.text, turn.chunks)
       const deltas = Stream.fromIterable(pieces.slice(0, turn.cutAfter ?? turn.stallAfter)).pipe(
         Stream.zipWithIndex,
         Stream.mapEffect(([content, i]) => {
-          const bytes = event(chunk({ content }))
+          const bytes = Wire.event(chunk({ content }))
           return i === 0 || interval === undefined ? Effect.succeed(bytes) : Effect.as(Effect.sleep(interval), bytes)
         })
       )
@@ -384,7 +257,7 @@ export const make = (
       }
       const toolCalls = response.toolCalls.flatMap((call, index) =>
         splitInTwo(call.arguments).map((args, i) =>
-          event(chunk({
+          Wire.event(chunk({
             tool_calls: [
               i === 0
                 ? { index, id: call.id, type: "function", function: { name: call.name, arguments: args } }
@@ -395,12 +268,12 @@ export const make = (
       )
       const tail = [
         ...toolCalls,
-        event(chunk({}, finishReason(response))),
-        ...(includeUsage ? [event({ ...chunk({}), choices: [], usage: usageOf(response.usage) })] : []),
-        event("[DONE]")
+        Wire.event(chunk({}, Wire.toFinishReason(response.finishReason))),
+        ...(includeUsage ? [Wire.event(Wire.usageChunk(head, response.usage))] : []),
+        Wire.done()
       ]
       return HttpServerResponse.stream(
-        Stream.concat(Stream.make(event(chunk({ role: "assistant", content: "" }))), deltas).pipe(
+        Stream.concat(Stream.make(Wire.event(chunk({ role: "assistant", content: "" }))), deltas).pipe(
           Stream.concat(Stream.fromIterable(tail))
         ),
         { contentType: "text/event-stream", headers: { "cache-control": "no-cache" } }
@@ -435,7 +308,7 @@ export const make = (
           status: 400
         })
       }
-      const decoded = Schema.decodeUnknownEither(Body, { errors: "all" })(json.right)
+      const decoded = Schema.decodeUnknownEither(Wire.ChatRequest, { errors: "all" })(json.right)
       if (decoded._tag === "Left") {
         const message = issuesOf(decoded.left).map((issue) => `${issue.path}: ${issue.message}`).join("; ")
         return HttpServerResponse.unsafeJson(errorBody(message, "invalid_request_error"), { status: 400 })
@@ -463,7 +336,7 @@ export const make = (
         return sse(id, created, response, served.turn, body.stream_options?.include_usage === true, cutConnection)
       }
       if (served.turn.cutAfter !== undefined) return yield* Effect.zipRight(cutConnection, Effect.never)
-      return HttpServerResponse.unsafeJson(completionBody(id, created, response))
+      return HttpServerResponse.unsafeJson(completionBody({ id, created, model: response.model }, response))
     })
 
     const server = yield* NodeHttpServer.make(() => createServer(), { port: 0, host: "127.0.0.1" })
