@@ -84,6 +84,7 @@ import type * as AgentError from "../AgentError.js"
 import { RunNotFound, ToolFailed, ToolNotFound } from "../AgentError.js"
 import * as Batches from "../internal/http/batches.js"
 import * as Body from "../internal/http/body.js"
+import * as ChatCompletions from "../internal/http/chatCompletions.js"
 import * as Drain from "../internal/http/drain.js"
 import * as Hosts from "../internal/http/hosts.js"
 import * as Sse from "../internal/http/sse.js"
@@ -743,7 +744,15 @@ export const layer = (options?: Options): Layer.Layer<AgentServer, HttpServerErr
       const nodeServer = createServer()
       const server = yield* NodeHttpServer.make(() => nodeServer, { port: options?.port ?? defaults.port, host })
       // every run started here suspends in the server's store, whatever the request's context
-      const served = Effect.provideService(app, RunStore.RunStore, settings.runs)
+      // the OpenAI-compatible endpoints go in front of the API, with its checks
+      const compatible = ChatCompletions.mount(app, {
+        registry,
+        drain,
+        authorized: (provided) => options?.token === undefined || sameToken(options.token, provided),
+        hostCheck,
+        maxBodySize
+      })
+      const served = Effect.provideService(compatible, RunStore.RunStore, settings.runs)
       yield* Effect.provide(server.serve(answerDefects(served), drain.trackResponse), context)
       yield* Effect.addFinalizer(() =>
         Effect.gen(function*() {
