@@ -22,6 +22,7 @@ export const examples: Readonly<Record<string, string>> = {
   "approval": "a tool that needs approval: the run suspends, a second process approves, the run finishes",
   "durable": "a durable run killed (SIGKILL) mid-run and run again: no call that ended is made again",
   "http-server": "two agents served over HTTP: curl commands, the typed client, until Ctrl-C",
+  "openai-compatible": "an agent served over HTTP, called with the openai SDK: completions, streams, JSON Schema",
   "batches": "a server's batches in a SQLite file: one survives its server's stop, interrupted, its results kept",
   "task-group": "three fetches in a TaskGroup; then one fails and the others are interrupted",
   "dag": "a sales report as a DAG: analyses side by side, makespans, node events",
