@@ -8,7 +8,7 @@ import { createOpenAICompatible } from "@ai-sdk/openai-compatible"
 import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { generateObject, generateText, jsonSchema, streamText } from "ai"
-import { Context, Duration, Effect, Layer, Redacted, Schema } from "effect"
+import { Context, Duration, Effect, Fiber, Layer, Redacted, Schema } from "effect"
 import { Agent, AgentError, type LanguageModel, Tool, Toolkit } from "effect-agents"
 import { AgentServer, Registry } from "effect-agents/http"
 import { OpenAiClient, OpenAiModel } from "effect-agents/openai"
@@ -78,10 +78,21 @@ const serve = (options?: { readonly token?: string; readonly remote?: LanguageMo
         model: yield* ScriptedModel.make(() => ({ text: "{\"when\":\"2024-05-06T07:08:09.000Z\"}" })),
         output: Schema.Struct({ when: Schema.Date })
       })
+      // says something, asks for a tool, and has no step left for the answer
+      const hasty = yield* Agent.make({
+        name: "hasty",
+        instructions: "",
+        model: yield* ScriptedModel.make(() => ({
+          text: "Let me add that up.",
+          toolCalls: [{ name: "add", arguments: { a: 1, b: 1 } }]
+        })),
+        toolkit: Toolkit.make(add),
+        maxSteps: 1
+      })
       const remote = options?.remote === undefined
         ? []
         : [yield* Agent.make({ name: "remote", instructions: "", model: options.remote, policy: { retry: false } })]
-      return { agents: [assistant, plain, limited, down, dated, ...remote], teams: [teamOf("crew", plain)] }
+      return { agents: [assistant, plain, limited, down, dated, hasty, ...remote], teams: [teamOf("crew", plain)] }
     })
     const context = yield* Layer.build(
       AgentServer.layer({ port: 0, token: options?.token === undefined ? undefined : Redacted.make(options.token) })
@@ -285,6 +296,35 @@ describe("POST /v1/chat/completions with the openai SDK", () => {
       expect(yield* Effect.repeat(server.inFlight, { until: (n) => n === 0 })).toBe(0)
     }))
 
+  it.scopedLive("a client that goes away before the answer interrupts the run down to the model's HTTP request", () =>
+    Effect.gen(function*() {
+      const upstream = yield* OpenAiCompatServer.make([{ hang: true }])
+      const remote = yield* OpenAiModel.make({ model: "upstream" }).pipe(
+        Effect.provide(OpenAiClient.layer({ apiKey: Redacted.make("sk-test"), baseURL: upstream.url }))
+      )
+      const { openai, server } = yield* serve({ remote })
+      const fiber = yield* Effect.fork(
+        call((signal) => openai.chat.completions.create({ model: "remote", messages: [user("Hi")] }, { signal }))
+      )
+      yield* upstream.awaitStats((stats) => stats.open === 1)
+      yield* Fiber.interrupt(fiber)
+      expect(yield* upstream.awaitStats((stats) => stats.abortedByClient === 1)).toMatchObject({ open: 0 })
+      expect(yield* Effect.repeat(server.inFlight, { until: (n) => n === 0 })).toBe(0)
+    }))
+
+  it.scopedLive("a run that fails after its first text ends the stream with an error the SDK raises", () =>
+    Effect.gen(function*() {
+      const { openai } = yield* serve()
+      const texts: Array<string> = []
+      const failure = yield* Effect.flip(call(async () => {
+        const stream = await openai.chat.completions.create({ model: "hasty", messages: [user("1+1")], stream: true })
+        for await (const chunk of stream) texts.push(chunk.choices[0]?.delta.content ?? "")
+      }))
+      expect(texts.join("")).toBe("Let me add that up.")
+      expect(failure).toBeInstanceOf(OpenAI.APIError)
+      expect(failure.error).toMatchObject({ type: "server_error", code: "max_steps_exceeded" })
+    }))
+
   it.scopedLive("a model that is not served is a 404 model_not_found", () =>
     Effect.gen(function*() {
       const { openai } = yield* serve()
@@ -410,7 +450,7 @@ describe("GET /v1/models", () => {
       const { openai } = yield* serve()
       const models = yield* call(() => openai.models.list())
       expect(models.data.map((model) => model.id).sort()).toEqual(
-        ["assistant", "crew", "dated", "down", "limited", "plain"]
+        ["assistant", "crew", "dated", "down", "hasty", "limited", "plain"]
       )
       expect(models.data[0]).toMatchObject({ object: "model", owned_by: "effect-agents" })
       expect(yield* call(() => openai.models.retrieve("crew"))).toMatchObject({ id: "crew", object: "model" })

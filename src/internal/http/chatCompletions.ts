@@ -11,6 +11,7 @@ import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
@@ -22,7 +23,6 @@ import * as Predicate from "effect/Predicate"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
-import * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
 import * as Agent from "../../Agent.js"
 import type { AgentError } from "../../AgentError.js"
@@ -349,23 +349,26 @@ const streamed = (
   streaming: Streaming,
   headers: Record<string, string>
 ): Effect.Effect<HttpServerResponse.HttpServerResponse, Refused, Scope.Scope> =>
-  Stream.peel(chunksOf(events, streaming), Sink.head()).pipe(
-    Effect.mapError(refusalOf),
-    Effect.map(([first, rest]) => {
-      const usage = streaming.includeUsage ? null : undefined
-      const role = Wire.event(Wire.chunk(streaming.head, { role: "assistant", content: "" }, null, usage))
-      const body = Stream.concat(Stream.make(role, ...Option.toArray(first)), rest).pipe(
-        Stream.catchAll((error) => {
-          const refused = refusalOf(error)
-          return Stream.make(Wire.event(Wire.errorBody(refused.message, refused.type, refused.code)))
-        })
-      )
-      return HttpServerResponse.stream(body, {
-        contentType: "text/event-stream",
-        headers: { ...sseHeaders, ...headers }
+  Effect.gen(function*() {
+    // pulled by hand: `Stream.peel` turns a failure after the first element into a defect
+    const pull = yield* Stream.toPull(chunksOf(events, streaming))
+    const first = yield* pull.pipe(
+      Effect.repeat({ until: Chunk.isNonEmpty }),
+      Effect.catchAll(Option.match({ onNone: () => Effect.succeed(Chunk.empty()), onSome: Effect.fail })),
+      Effect.mapError(refusalOf)
+    )
+    const usage = streaming.includeUsage ? null : undefined
+    const role = Wire.event(Wire.chunk(streaming.head, { role: "assistant", content: "" }, null, usage))
+    const rest = Chunk.isEmpty(first) ? Stream.empty : Stream.repeatEffectChunkOption(pull)
+    const body = Stream.concat(Stream.make(role), Stream.fromChunk(first)).pipe(
+      Stream.concat(rest),
+      Stream.catchAll((error) => {
+        const refused = refusalOf(error)
+        return Stream.make(Wire.event(Wire.errorBody(refused.message, refused.type, refused.code)))
       })
-    })
-  )
+    )
+    return HttpServerResponse.stream(body, { contentType: "text/event-stream", headers: { ...sseHeaders, ...headers } })
+  })
 
 /** `POST /v1/chat/completions`. */
 const completions = (settings: Settings, request: HttpServerRequest.HttpServerRequest) =>
