@@ -87,6 +87,7 @@ import * as Body from "../internal/http/body.js"
 import * as ChatCompletions from "../internal/http/chatCompletions.js"
 import * as Drain from "../internal/http/drain.js"
 import * as Hosts from "../internal/http/hosts.js"
+import * as RunLogs from "../internal/http/runLogs.js"
 import * as Sse from "../internal/http/sse.js"
 import * as Wire from "../internal/http/wire.js"
 import * as Own from "../internal/own.js"
@@ -144,6 +145,11 @@ export interface Options {
    * in bytes of JSON; the first finished go first (default 64 MiB).
    */
   readonly batchRetentionBytes?: number | undefined
+  /**
+   * How many finished detached runs keep their event logs (in memory), the
+   * first finished forgotten first (default 1000).
+   */
+  readonly runRetention?: number | undefined
   /** The OpenAPI document's path (default `"/openapi.json"`). */
   readonly openApiPath?: `/${string}` | undefined
   /** The docs page's path (default `"/docs"`). */
@@ -213,6 +219,7 @@ const defaults = {
   batchRetention: 1000,
   batchRetentionBytes: 64 * 1024 * 1024,
   approvalWait: Duration.minutes(10),
+  runRetention: 1000,
   openApiPath: "/openapi.json",
   docsPath: "/docs"
 } as const
@@ -413,6 +420,8 @@ interface Settings {
   readonly sessions: Option.Option<SessionStore.Service>
   readonly drain: Drain.Drain
   readonly batches: Batches.Batches
+  /** The detached runs, and their event logs. */
+  readonly logs: RunLogs.RunLogs
   readonly batchConcurrency: number
   readonly maxBatchInputs: number
 }
@@ -471,21 +480,45 @@ const throughApprovals = (
     ))
 }
 
+/** A detached run: 202 with its id at once, the run going on in the server (a durable run is not detached). */
+const detachedRun = (settings: Settings, name: string, payload: AgentApi.RunRequest) =>
+  payload.durable === true
+    ? Effect.fail(new AgentApi.DurableNotServed({ reason: "a durable run is not detached: it outlives its request" }))
+    : Effect.zip(Registry.runnable(settings.registry, name), runOptions(settings.sessions, payload)).pipe(
+      Effect.zipLeft(settings.drain.guard),
+      Effect.flatMap(([served, options]) => settings.logs.start(served, payload.input, options)),
+      Effect.map((accepted) => HttpServerResponse.unsafeJson(accepted, { status: 202 }))
+    )
+
+/** A logged run's events as Server-Sent Events with their ids. */
+const runLogsGroup = ({ logs }: Settings) =>
+  HttpApiBuilder.group(AgentApi.Api, "runLogs", (handlers) =>
+    handlers
+      .handle("events", ({ headers, path }) =>
+        Effect.map(logs.follow(path.id, headers["last-event-id"] ?? 0), (entries) =>
+          HttpServerResponse.stream(Stream.map(entries, Sse.frame), {
+            contentType: "text/event-stream",
+            headers: sseHeaders
+          })))
+      .handle("cancel", ({ path }) => logs.cancel(path.id)))
+
 const agentsGroup = (settings: Settings) => {
   const { drain, registry, sessions } = settings
   return HttpApiBuilder.group(AgentApi.Api, "agents", (handlers) =>
     handlers
       .handle("run", ({ path, payload }) =>
-        Effect.zip(Registry.runnable(registry, path.name), runOptions(sessions, payload)).pipe(
-          Effect.flatMap(([served, options]) =>
-            drain.track(
-              payload.durable === true
-                ? durableRun(settings, served, payload)
-                : served.runnable.run(payload.input, options)
-            )
-          ),
-          Effect.map(Wire.result)
-        ))
+        payload.detach === true
+          ? detachedRun(settings, path.name, payload)
+          : Effect.zip(Registry.runnable(registry, path.name), runOptions(sessions, payload)).pipe(
+            Effect.flatMap(([served, options]) =>
+              drain.track(
+                payload.durable === true
+                  ? durableRun(settings, served, payload)
+                  : served.runnable.run(payload.input, options)
+              )
+            ),
+            Effect.map(Wire.result)
+          ))
       .handle("stream", ({ path, payload }) =>
         payload.durable === true
           ? Effect.fail(new AgentApi.DurableNotServed({ reason: "durable runs are not streamed" }))
@@ -537,7 +570,7 @@ const suspendedView = (run: RunStore.SuspendedRun): AgentApi.SuspendedRun => ({
   suspendedAt: run.suspendedAt
 })
 
-const runsGroup = ({ drain, registry, runs }: Settings) => {
+const runsGroup = ({ drain, logs, registry, runs }: Settings) => {
   const kept = (runId: string) =>
     Effect.flatMap(
       runs.get(runId),
@@ -548,7 +581,18 @@ const runsGroup = ({ drain, registry, runs }: Settings) => {
     )
   return HttpApiBuilder.group(AgentApi.Api, "runs", (handlers) =>
     handlers
-      .handle("get", ({ path }) => Effect.map(kept(path.id), suspendedView))
+      .handle("get", ({ path }) =>
+        Effect.catchTag(
+          Effect.map(kept(path.id), (run): AgentApi.SuspendedRun | AgentApi.LoggedRun => suspendedView(run)),
+          "RunNotFound",
+          (notFound) =>
+            Effect.flatten(
+              Effect.map(
+                logs.get(path.id),
+                Option.match({ onNone: () => Effect.fail(notFound), onSome: Effect.succeed })
+              )
+            )
+        ))
       .handle("decide", ({ path, payload }) => {
         const { always, approve, by, message } = payload
         const decided = approve
@@ -701,6 +745,7 @@ export const layer = (options?: Options): Layer.Layer<AgentServer, HttpServerErr
         sessions: yield* Effect.serviceOption(SessionStore.SessionStore),
         drain,
         batches,
+        logs: yield* RunLogs.make({ drain, retention: options?.runRetention ?? defaults.runRetention }),
         batchConcurrency: options?.batchConcurrency ?? defaults.batchConcurrency,
         maxBatchInputs: yield* positive("maxBatchInputs", options?.maxBatchInputs ?? defaults.maxBatchInputs)
       }
@@ -719,6 +764,7 @@ export const layer = (options?: Options): Layer.Layer<AgentServer, HttpServerErr
           batchesGroup(settings),
           sessionsGroup(settings),
           runsGroup(settings),
+          runLogsGroup(settings),
           dagsGroup(settings),
           systemGroup(settings)
         ]),
