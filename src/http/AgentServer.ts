@@ -99,6 +99,7 @@ import * as AgentApi from "./AgentApi.js"
 import * as BatchStore from "./BatchStore.js"
 import * as DurableRuns from "./DurableRuns.js"
 import * as Registry from "./Registry.js"
+import * as RunLogStore from "./RunLogStore.js"
 
 /**
  * @since 0.1.0
@@ -745,7 +746,13 @@ export const layer = (options?: Options): Layer.Layer<AgentServer, HttpServerErr
         sessions: yield* Effect.serviceOption(SessionStore.SessionStore),
         drain,
         batches,
-        logs: yield* RunLogs.make({ drain, retention: options?.runRetention ?? defaults.runRetention }),
+        logs: yield* RunLogs.make({
+          drain,
+          retention: options?.runRetention ?? defaults.runRetention,
+          store: yield* Effect.serviceOption(RunLogStore.RunLogStore).pipe(
+            Effect.flatMap(Option.match({ onNone: () => RunLogStore.makeMemory, onSome: Effect.succeed }))
+          )
+        }),
         batchConcurrency: options?.batchConcurrency ?? defaults.batchConcurrency,
         maxBatchInputs: yield* positive("maxBatchInputs", options?.maxBatchInputs ?? defaults.maxBatchInputs)
       }

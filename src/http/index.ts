@@ -22,3 +22,6 @@ export * as DurableRuns from "./DurableRuns.js"
 
 /** @since 0.1.0 */
 export * as Registry from "./Registry.js"
+
+/** @since 0.1.0 */
+export * as RunLogStore from "./RunLogStore.js"
