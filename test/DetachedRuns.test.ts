@@ -5,19 +5,25 @@
  * mid-run (a TCP proxy in the test).
  */
 import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform"
+import { SqliteClient } from "@effect/sql-sqlite-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Context, Deferred, Effect, Layer, Redacted, Schema, Stream } from "effect"
+import { Chunk, Context, Deferred, Effect, Exit, Layer, Redacted, Schema, Scope, Stream } from "effect"
 import { Agent, Tool, Toolkit } from "effect-agents"
-import { AgentClient, AgentServer, Registry } from "effect-agents/http"
+import { AgentClient, AgentServer, Registry, RunLogStore } from "effect-agents/http"
+import { SqlStore } from "effect-agents/sql"
 import { ScriptedModel } from "effect-agents/testing"
+import * as fs from "node:fs"
 import * as net from "node:net"
+import * as os from "node:os"
+import * as path from "node:path"
+import { runLogSuite } from "./fixtures/runLogSuite.js"
 
 const token = "s3cret"
 
 /** Twenty words, one every 20 ms: a run long enough to cut in the middle. */
 const story = Array.from({ length: 20 }, (_, i) => `word${i}`).join(" ")
 
-const serve = (options?: AgentServer.Options) =>
+const serve = (options?: AgentServer.Options, store: Layer.Layer<never> = Layer.empty) =>
   Effect.gen(function*() {
     const released = yield* Deferred.make<void>()
     const wait = Tool.make("wait", {
@@ -41,7 +47,8 @@ const serve = (options?: AgentServer.Options) =>
     })
     const context = yield* Layer.build(
       AgentServer.layer({ port: 0, token: Redacted.make(token), ...options }).pipe(
-        Layer.provide(Registry.layer(registry))
+        Layer.provide(Registry.layer(registry)),
+        Layer.provide(store)
       )
     )
     const server = Context.get(context, AgentServer.AgentServer)
@@ -192,5 +199,62 @@ describe("detached runs", () => {
       const refused = yield* Effect.flip(client.detach("talker", { input: "x", durable: true }))
       expect(refused).toMatchObject({ _tag: "DurableNotServed" })
       expect(Schema.is(Schema.Struct({ _tag: Schema.Literal("DurableNotServed") }))(refused)).toBe(true)
+    }))
+})
+
+describe("RunLogStore.layerMemory", () => {
+  runLogSuite("memory", () => RunLogStore.layerMemory)
+})
+
+describe("run logs in SQL (SqlStore)", () => {
+  const sqlite = (filename: string) =>
+    SqlStore.layer().pipe(Layer.provide(SqliteClient.layer({ filename })), Layer.orDie)
+
+  it.live("outlive their server: a finished run is replayed after a restart; one stopped mid-run is interrupted", () =>
+    Effect.gen(function*() {
+      const filename = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "agents-")), "agents.db")
+      const scope = yield* Scope.make()
+      const first = yield* Scope.extend(serve({ shutdownGracePeriod: "10 millis" }, sqlite(filename)), scope)
+      const done = yield* first.client.detach("talker", { input: "Tell me" })
+      const events = yield* Stream.runCollect(first.client.follow(done.runId))
+      const stuck = yield* first.client.detach("stuck", { input: "Wait" })
+      yield* first.client.follow(stuck.runId).pipe(
+        Stream.takeUntil((event) => event._tag === "ToolCallStarted"),
+        Stream.runDrain
+      )
+      yield* Scope.close(scope, Exit.void)
+
+      const { client } = yield* Effect.scoped(Effect.gen(function*() {
+        const second = yield* serve({}, sqlite(filename))
+        expect(yield* second.client.runs.get({ path: { id: done.runId } })).toMatchObject({
+          status: "completed",
+          events: Chunk.size(events),
+          result: { content: story }
+        })
+        const replayed = yield* Stream.runCollect(second.client.follow(done.runId))
+        expect(Chunk.toReadonlyArray(replayed)).toEqual(Chunk.toReadonlyArray(events))
+        const after = yield* Stream.runCollect(second.client.follow(done.runId, { lastEventId: 3 }))
+        expect(Chunk.toReadonlyArray(after)).toEqual(Chunk.toReadonlyArray(events).slice(3))
+        expect(yield* second.client.runs.get({ path: { id: stuck.runId } })).toMatchObject({ status: "interrupted" })
+        const failure = yield* Effect.flip(Stream.runDrain(second.client.follow(stuck.runId)))
+        expect(failure).toMatchObject({ _tag: "ServerShuttingDown" })
+        return second
+      }))
+      expect(client).toBeDefined()
+    }))
+
+  it.live("a run the store has as running when a server starts (its server died) is interrupted, its log ended", () =>
+    Effect.gen(function*() {
+      const filename = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "agents-")), "agents.db")
+      const store = sqlite(filename)
+      yield* Effect.scoped(Effect.gen(function*() {
+        const logs = Context.get(yield* Layer.build(store), RunLogStore.RunLogStore)
+        yield* logs.create({ runId: "orphan", agent: "talker", status: "running", events: 0, startedAt: 1 })
+        yield* logs.append("orphan", [{ id: 1, event: "RunStarted", data: "{}" }])
+      }))
+      yield* Effect.scoped(Effect.gen(function*() {
+        const { client } = yield* serve({}, store)
+        expect(yield* client.runs.get({ path: { id: "orphan" } })).toMatchObject({ status: "interrupted", events: 2 })
+      }))
     }))
 })
