@@ -167,6 +167,22 @@ describe("detached runs", () => {
       expect(texts.join("")).toBe(story)
     }))
 
+  it.scopedLive("AgentClient.stream with detach: true starts the run detached and follows it through a cut", () =>
+    Effect.gen(function*() {
+      const { server } = yield* serve()
+      const proxy = yield* cuttingProxy(server.port, 6)
+      const viaProxy = yield* AgentClient.make({ baseUrl: proxy.url, token }).pipe(
+        Effect.provide(FetchHttpClient.layer)
+      )
+      const events = Chunk.toReadonlyArray(
+        yield* Stream.runCollect(viaProxy.stream("talker", { input: "Tell me", detach: true }))
+      )
+      expect(proxy.stats.cuts).toBe(1)
+      expect(events[0]?._tag).toBe("RunStarted")
+      expect(events.at(-1)?._tag).toBe("RunCompleted")
+      expect(events.flatMap((event) => event._tag === "TextDelta" ? [event.text] : []).join("")).toBe(story)
+    }))
+
   it.scopedLive("DELETE /v1/runs/{id} cancels a detached run down to its tools; its events end with an error", () =>
     Effect.gen(function*() {
       const { client, released } = yield* serve()

@@ -88,6 +88,7 @@ export type StreamFailure =
   | HttpApiDecodeError
   | HttpClientError.HttpClientError
   | ParseResult.ParseError
+  | StreamCut
 
 /**
  * The endpoints of `AgentApi.Api` as methods, as `HttpApiClient` derives
@@ -119,7 +120,10 @@ export type Client = ApiClient & {
   /**
    * Runs an agent with its events streamed: the stream ends after
    * `RunCompleted`, or fails with the run's typed error. Interrupting it
-   * closes the connection, which interrupts the run on the server.
+   * closes the connection, which interrupts the run on the server. With
+   * `detach: true`, the run is started detached and followed (see
+   * `follow`): a connection cut is made again by itself, and interrupting
+   * the stream leaves the run going (`DELETE /v1/runs/{id}` cancels it).
    */
   readonly stream: (agent: string, request: AgentApi.RunRequest) => Stream.Stream<AgentApi.RunEvent, StreamFailure>
   /**
@@ -245,26 +249,6 @@ export const make = (options: Options): Effect.Effect<Client, never, HttpClient.
     const httpClient = authorize(yield* HttpClient.HttpClient)
     const api = yield* HttpApiClient.makeWith(AgentApi.Api, { httpClient, baseUrl: options.baseUrl })
 
-    const stream = (agent: string, request: AgentApi.RunRequest) =>
-      Stream.unwrap(Effect.gen(function*() {
-        const body = HttpClientRequest.bodyUnsafeJson(
-          HttpClientRequest.post(new URL(`/v1/agents/${encodeURIComponent(agent)}/runs/stream`, options.baseUrl)),
-          yield* Schema.encode(AgentApi.RunRequest)(request)
-        )
-        const response = yield* httpClient.execute(HttpClientRequest.setHeader(body, "accept", "text/event-stream"))
-        if (response.status !== 200) {
-          return yield* Effect.flatMap(HttpClientResponse.schemaBodyJson(StreamRefused)(response), Effect.fail)
-        }
-        return Sse.decode(response.stream).pipe(
-          Stream.mapEffect((event) =>
-            event.event === "error"
-              ? Effect.flatMap(decodeError(event.data), Effect.fail)
-              : decodeEvent(event.data)
-          ),
-          Stream.takeUntil((event) => event._tag === "RunCompleted")
-        )
-      }))
-
     const detach = (agent: string, request: AgentApi.RunRequest) =>
       Effect.gen(function*() {
         const response = yield* httpClient.execute(HttpClientRequest.bodyUnsafeJson(
@@ -321,6 +305,31 @@ export const make = (options: Options): Effect.Effect<Client, never, HttpClient.
         )
         return Stream.retry(connection, again)
       }))
+
+    const attached = (agent: string, request: AgentApi.RunRequest) =>
+      Stream.unwrap(Effect.gen(function*() {
+        const body = HttpClientRequest.bodyUnsafeJson(
+          HttpClientRequest.post(new URL(`/v1/agents/${encodeURIComponent(agent)}/runs/stream`, options.baseUrl)),
+          yield* Schema.encode(AgentApi.RunRequest)(request)
+        )
+        const response = yield* httpClient.execute(HttpClientRequest.setHeader(body, "accept", "text/event-stream"))
+        if (response.status !== 200) {
+          return yield* Effect.flatMap(HttpClientResponse.schemaBodyJson(StreamRefused)(response), Effect.fail)
+        }
+        return Sse.decode(response.stream).pipe(
+          Stream.mapEffect((event) =>
+            event.event === "error"
+              ? Effect.flatMap(decodeError(event.data), Effect.fail)
+              : decodeEvent(event.data)
+          ),
+          Stream.takeUntil((event) => event._tag === "RunCompleted")
+        )
+      }))
+
+    const stream: Client["stream"] = (agent, request) =>
+      request.detach === true
+        ? Stream.unwrap(Effect.map(detach(agent, request), (accepted) => follow(accepted.runId)))
+        : attached(agent, request)
 
     const client: Client = Object.assign(api, { stream, detach, follow })
     return client
