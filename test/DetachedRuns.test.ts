@@ -127,6 +127,11 @@ describe("detached runs", () => {
       expect(accepted).toEqual({ runId: "story-1", agent: "talker" })
       const running = yield* client.runs.get({ path: { id: "story-1" } })
       expect(running).toMatchObject({ runId: "story-1", agent: "talker", status: "running" })
+      // the same id again: refused, and the first run goes on
+      expect(yield* Effect.flip(client.detach("talker", { input: "Again", runId: "story-1" }))).toMatchObject({
+        _tag: "RunExists",
+        runId: "story-1"
+      })
       const events = yield* Stream.runCollect(client.follow("story-1"))
       const last = Chunk.last(events)
       expect(last._tag === "Some" && last.value._tag).toBe("RunCompleted")

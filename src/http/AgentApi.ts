@@ -947,6 +947,30 @@ export class DurableNotServed extends Schema.TaggedError<DurableNotServed>()(
 }
 
 /**
+ * A detached run was asked for with the id of a run the server already
+ * logs: nothing ran (a new run would hide the first's log).
+ *
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const error = new AgentApi.RunExists({ runId: "story-1" })
+ * console.log(error.message) // 'a run with id "story-1" is already logged'
+ * ```
+ *
+ * @since 0.1.0
+ * @category detached runs
+ */
+export class RunExists extends Schema.TaggedError<RunExists>()("RunExists", {
+  runId: Schema.String
+}, HttpApiSchema.annotations({ status: 409, description: "A run with this id is already logged" })) {
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `a run with id "${this.runId}" is already logged`
+  }
+}
+
+/**
  * The runs and tools of agents (and teams, which are served like agents).
  *
  * @example
@@ -970,6 +994,7 @@ export class Agents extends HttpApiGroup.make("agents")
       .addError(AgentNotFound)
       .addError(SessionsNotServed)
       .addError(DurableNotServed)
+      .addError(RunExists)
       .addError(RunError)
       .annotate(OpenApi.Summary, "Run an agent to its result")
   )

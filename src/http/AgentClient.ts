@@ -85,6 +85,7 @@ export type StreamFailure =
   | AgentApi.UnsupportedMediaType
   | AgentApi.SessionsNotServed
   | AgentApi.DurableNotServed
+  | AgentApi.RunExists
   | HttpApiDecodeError
   | HttpClientError.HttpClientError
   | ParseResult.ParseError
@@ -209,6 +210,7 @@ const StreamRefused = Schema.Union(
   AgentApi.UnsupportedMediaType,
   AgentApi.SessionsNotServed,
   AgentApi.DurableNotServed,
+  AgentApi.RunExists,
   AgentApi.ServerShuttingDown,
   AgentApi.InternalError,
   HttpApiDecodeError

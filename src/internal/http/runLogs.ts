@@ -51,7 +51,7 @@ export interface RunLogs {
     served: Registry.Served,
     input: AgentApi.Input,
     options: Runnable.RunOptions
-  ) => Effect.Effect<AgentApi.RunAccepted, StoreFailed>
+  ) => Effect.Effect<AgentApi.RunAccepted, AgentApi.RunExists | StoreFailed>
   /** A logged run as the API shows it. */
   readonly get: (runId: string) => Effect.Effect<Option.Option<AgentApi.LoggedRun>, StoreFailed>
   /** A logged run's entries after `after` (0: from the start), then the live rest until it ends. */
@@ -136,6 +136,7 @@ export const make = (
     const start: RunLogs["start"] = (served, input, runOptions) =>
       Effect.gen(function*() {
         const runId = runOptions.runId ?? crypto.randomUUID()
+        if (lives.has(runId) || Option.isSome(yield* store.get(runId))) return yield* new AgentApi.RunExists({ runId })
         const view: AgentApi.LoggedRun = {
           runId,
           agent: served.name,
@@ -163,7 +164,7 @@ export const make = (
           drain.track,
           Effect.onExit((exit) => end(runId, live, exit))
         )
-        yield* FiberMap.run(fibers, runId, run)
+        yield* FiberMap.run(fibers, runId, run, { onlyIfMissing: true })
         return { runId, agent: served.name }
       })
 
