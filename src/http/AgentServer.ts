@@ -22,6 +22,11 @@
  *   event) that says no more; the server logs it.
  * - A client that disconnects interrupts its run, streamed or not, down to
  *   the model's HTTP request and the tools' finalizers.
+ * - `POST /v1/chat/completions` and `GET /v1/models` answer OpenAI's clients:
+ *   `model` names a served agent or team; errors are in OpenAI's shape.
+ * - A run started with `"detach": true` goes on without its client; its
+ *   events are logged with ids (in memory, or in the `RunLogStore` the
+ *   server is given) and followed with `GET /v1/runs/{id}/events`.
  * - Shutdown (the layer's scope closing: SIGINT or SIGTERM under
  *   `NodeRuntime.runMain`) stops accepting connections and answers 503 to new
  *   requests, lets runs in flight (batch runs included) finish within
@@ -147,8 +152,9 @@ export interface Options {
    */
   readonly batchRetentionBytes?: number | undefined
   /**
-   * How many finished detached runs keep their event logs (in memory), the
-   * first finished forgotten first (default 1000).
+   * How many finished detached runs keep their event logs, in memory or in
+   * the `RunLogStore` the server is given, the first finished forgotten
+   * first (default 1000).
    */
   readonly runRetention?: number | undefined
   /** The OpenAPI document's path (default `"/openapi.json"`). */
@@ -796,7 +802,6 @@ export const layer = (options?: Options): Layer.Layer<AgentServer, HttpServerErr
       // written, so the shutdown can let the last ones (503s, error events) out.
       const nodeServer = createServer()
       const server = yield* NodeHttpServer.make(() => nodeServer, { port: options?.port ?? defaults.port, host })
-      // every run started here suspends in the server's store, whatever the request's context
       // the OpenAI-compatible endpoints go in front of the API, with its checks
       const compatible = ChatCompletions.mount(app, {
         registry,
@@ -805,6 +810,7 @@ export const layer = (options?: Options): Layer.Layer<AgentServer, HttpServerErr
         hostCheck,
         maxBodySize
       })
+      // every run started here suspends in the server's store, whatever the request's context
       const served = Effect.provideService(compatible, RunStore.RunStore, settings.runs)
       yield* Effect.provide(server.serve(answerDefects(served), drain.trackResponse), context)
       yield* Effect.addFinalizer(() =>
@@ -836,7 +842,8 @@ export const layer = (options?: Options): Layer.Layer<AgentServer, HttpServerErr
  * comma-separated), `AGENT_SERVER_MAX_BODY_SIZE` (bytes),
  * `AGENT_SERVER_SHUTDOWN_GRACE_PERIOD` (a duration such as `"30 seconds"`),
  * `AGENT_SERVER_MAX_BATCH_RUNS`, `AGENT_SERVER_MAX_BATCH_INPUTS`,
- * `AGENT_SERVER_BATCH_RETENTION` and `AGENT_SERVER_BATCH_RETENTION_BYTES`.
+ * `AGENT_SERVER_BATCH_RETENTION`, `AGENT_SERVER_BATCH_RETENTION_BYTES` and
+ * `AGENT_SERVER_RUN_RETENTION`.
  * Settings not in the config come from `options`, then the defaults.
  *
  * @example
@@ -867,7 +874,8 @@ export const layerConfig = (
       maxBatchRuns: Config.option(Config.integer("MAX_BATCH_RUNS")),
       maxBatchInputs: Config.option(Config.integer("MAX_BATCH_INPUTS")),
       batchRetention: Config.option(Config.integer("BATCH_RETENTION")),
-      batchRetentionBytes: Config.option(Config.integer("BATCH_RETENTION_BYTES"))
+      batchRetentionBytes: Config.option(Config.integer("BATCH_RETENTION_BYTES")),
+      runRetention: Config.option(Config.integer("RUN_RETENTION"))
     }).pipe(
       Config.nested("AGENT_SERVER"),
       Effect.map((config) =>
@@ -882,7 +890,8 @@ export const layerConfig = (
           maxBatchRuns: Option.getOrElse(config.maxBatchRuns, () => options?.maxBatchRuns),
           maxBatchInputs: Option.getOrElse(config.maxBatchInputs, () => options?.maxBatchInputs),
           batchRetention: Option.getOrElse(config.batchRetention, () => options?.batchRetention),
-          batchRetentionBytes: Option.getOrElse(config.batchRetentionBytes, () => options?.batchRetentionBytes)
+          batchRetentionBytes: Option.getOrElse(config.batchRetentionBytes, () => options?.batchRetentionBytes),
+          runRetention: Option.getOrElse(config.runRetention, () => options?.runRetention)
         })
       )
     )
