@@ -7,7 +7,7 @@
 import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Context, Deferred, Effect, Exit, Layer, Redacted, Schema, Scope, Stream } from "effect"
+import { Chunk, ConfigProvider, Context, Deferred, Effect, Exit, Layer, Redacted, Schema, Scope, Stream } from "effect"
 import { Agent, Tool, Toolkit } from "effect-agents"
 import { AgentClient, AgentServer, Registry, RunLogStore } from "effect-agents/http"
 import { SqlStore } from "effect-agents/sql"
@@ -23,7 +23,12 @@ const token = "s3cret"
 /** Twenty words, one every 20 ms: a run long enough to cut in the middle. */
 const story = Array.from({ length: 20 }, (_, i) => `word${i}`).join(" ")
 
-const serve = (options?: AgentServer.Options, store: Layer.Layer<never> = Layer.empty) =>
+const serve = (
+  options?: AgentServer.Options,
+  store: Layer.Layer<never> = Layer.empty,
+  serverLayer: (options: AgentServer.Options) => Layer.Layer<AgentServer.AgentServer, unknown, Registry.Registry> =
+    AgentServer.layer
+) =>
   Effect.gen(function*() {
     const released = yield* Deferred.make<void>()
     const wait = Tool.make("wait", {
@@ -46,7 +51,7 @@ const serve = (options?: AgentServer.Options, store: Layer.Layer<never> = Layer.
       return { agents: [talker, stuck] }
     })
     const context = yield* Layer.build(
-      AgentServer.layer({ port: 0, token: Redacted.make(token), ...options }).pipe(
+      serverLayer({ port: 0, token: Redacted.make(token), ...options }).pipe(
         Layer.provide(Registry.layer(registry)),
         Layer.provide(store)
       )
@@ -212,6 +217,18 @@ describe("detached runs", () => {
       yield* Stream.runDrain(client.follow(second.runId))
       expect(yield* Effect.flip(client.runs.get({ path: { id: first.runId } }))).toMatchObject({ _tag: "RunNotFound" })
       expect(yield* client.runs.get({ path: { id: second.runId } })).toMatchObject({ status: "completed" })
+    }))
+
+  it.scopedLive("layerConfig reads runRetention from AGENT_SERVER_RUN_RETENTION", () =>
+    Effect.gen(function*() {
+      const config = ConfigProvider.fromMap(new Map([["AGENT_SERVER_RUN_RETENTION", "1"]]), { pathDelim: "_" })
+      const { client } = yield* serve({}, Layer.empty, (options) =>
+        AgentServer.layerConfig(options).pipe(Layer.provide(Layer.setConfigProvider(config))))
+      const first = yield* client.detach("talker", { input: "one" })
+      yield* Stream.runDrain(client.follow(first.runId))
+      const second = yield* client.detach("talker", { input: "two" })
+      yield* Stream.runDrain(client.follow(second.runId))
+      expect(yield* Effect.flip(client.runs.get({ path: { id: first.runId } }))).toMatchObject({ _tag: "RunNotFound" })
     }))
 
   it.scopedLive("a detached durable run is refused: a durable run outlives its request already", () =>
