@@ -1,9 +1,10 @@
 /**
  * http-server: agents, a team and a DAG served over HTTP (runs, streamed runs,
- * tools, batches, health, OpenAPI and docs, and the playground), on the
- * scripted model; prints the playground's URL and the curl commands to try,
- * makes one run through the typed client (`AgentClient`), and serves until
- * Ctrl-C (which drains runs in flight, then stops).
+ * detached runs, tools, batches, the OpenAI-compatible endpoint, health,
+ * OpenAPI and docs, and the playground), on the scripted model; prints the
+ * playground's URL and the curl commands to try, makes one run through the
+ * typed client (`AgentClient`), and serves until Ctrl-C (which drains runs in
+ * flight, then stops).
  *
  *   npm run example -- http-server
  *   PORT=9000 npm run example -- http-server
@@ -112,6 +113,15 @@ const program = Effect.gen(function*() {
   # a DAG, streamed as Server-Sent Events of its node events; its structure
   curl -N${json} -d '{"input":"Paris"}' ${url}/v1/dags/trip/runs/stream
   curl${auth} ${url}/v1/dags/trip
+  # a detached run: 202 with its id at once; its events (with ids; -H 'Last-Event-ID: 3' for those after the 3rd),
+  # where it is, or its cancellation
+  curl${json} -d '{"input":"What is the weather in Paris?","detach":true}' ${url}/v1/agents/weather/runs
+  curl -N${auth} ${url}/v1/runs/<id>/events
+  curl${auth} ${url}/v1/runs/<id>
+  curl${auth} -X DELETE ${url}/v1/runs/<id>
+  # any OpenAI client: model names the agent (the token, if any, is the API key)
+  curl${json} -d '{"model":"weather","messages":[{"role":"user","content":"What is the weather in Paris?"}]}' ${url}/v1/chat/completions
+  curl -N${json} -d '{"model":"weather","stream":true,"messages":[{"role":"user","content":"Paris?"}]}' ${url}/v1/chat/completions
   # bad input: 400 with the Schema issues
   curl${json} -d '{"input":42}' ${url}/v1/agents/weather/runs
   # the OpenAPI document, and the docs page in a browser

@@ -28,6 +28,7 @@ export const examples: Readonly<Record<string, string>> = {
   "durable-dag": "a durable DAG whose node waits for approval across an engine restart; no model call twice",
   "http-server":
     "agents, a team and a DAG served over HTTP: the playground, curl commands, the typed client, until Ctrl-C",
+  "openai-compatible": "an agent served over HTTP, called with the openai SDK: completions, streams, JSON Schema",
   "batches": "a server's batches in a SQLite file: one survives its server's stop, interrupted, its results kept",
   "tracing":
     "a run's spans (invoke_agent, chat, execute_tool) with GenAI attributes, on OpenTelemetry's console exporter",

@@ -191,6 +191,14 @@ export interface Agent<Output = string> extends Runnable<Output>, Pipeable, Insp
    * error the calling model sees.
    */
   asTool(options?: AsToolOptions): Tool.Tool<string, { readonly input: string }, string>
+  /**
+   * The same agent (its model, tools, policy and the services it was built
+   * with) answering with structured output decoded by `schema`: what
+   * serving an agent to a client that asks for a JSON Schema takes. Its
+   * guardrails are kept: its output guardrails are given the new output
+   * (one that fails on it fails the run, never lets it through).
+   */
+  withOutput<O, I>(schema: Schema.Schema<O, I>): Agent<O>
 }
 
 /**
@@ -300,40 +308,51 @@ export const make: {
       handoffs: Handoff.of(Object.values(toolkit.tools)),
       maxHandoffs: options.maxHandoffs ?? 5
     }
-    const agent: Agent<Output> = Object.assign(Object.create(Proto), {
-      name: config.name,
-      instructions: config.instructions,
-      model,
-      toolkit,
-      maxSteps: config.maxSteps,
-      policy: config.policy,
-      outputFormat: config.output?.format,
-      run: (input: Input, runOptions?: RunOptions) =>
-        SessionRun.around(
-          config.name,
-          input,
-          runOptions,
-          (input, options) => Loop.runLoop(config, input, options, undefined)
-        ),
-      stream: (input: Input, runOptions?: RunOptions) =>
-        Runnables.stream<RunEvent<Output>, AgentError, never>(
-          [config.name],
-          (emit) =>
-            SessionRun.around(config.name, input, runOptions, (input, options) =>
-              Loop.runLoop(config, input, options, emit))
-        ),
-      resume: (from: RunState.RunState | string, runOptions?: RunOptions) =>
-        resume(config, from, runOptions, undefined),
-      resumeStream: (from: RunState.RunState | string, runOptions?: RunOptions) =>
-        Runnables.stream<RunEvent<Output>, AgentError, never>(
-          [config.name],
-          (emit) => resume(config, from, runOptions, emit)
-        ),
-      asTool: (toolOptions?: AsToolOptions) => Delegate.tool(agent, "agent", toolOptions)
-    })
-    configs.set(agent, config as Loop.LoopConfig<unknown>)
-    return agent
+    return fromConfig(config)
   })
+
+/** The agent of a loop's configuration. */
+const fromConfig = <Output>(config: Loop.LoopConfig<Output>): Agent<Output> => {
+  const agent: Agent<Output> = Object.assign(Object.create(Proto), {
+    name: config.name,
+    instructions: config.instructions,
+    model: config.model,
+    toolkit: config.toolkit,
+    maxSteps: config.maxSteps,
+    policy: config.policy,
+    outputFormat: config.output?.format,
+    run: (input: Input, runOptions?: RunOptions) =>
+      SessionRun.around(
+        config.name,
+        input,
+        runOptions,
+        (input, options) => Loop.runLoop(config, input, options, undefined)
+      ),
+    stream: (input: Input, runOptions?: RunOptions) =>
+      Runnables.stream<RunEvent<Output>, AgentError, never>(
+        [config.name],
+        (emit) =>
+          SessionRun.around(config.name, input, runOptions, (input, options) =>
+            Loop.runLoop(config, input, options, emit))
+      ),
+    resume: (from: RunState.RunState | string, runOptions?: RunOptions) => resume(config, from, runOptions, undefined),
+    resumeStream: (from: RunState.RunState | string, runOptions?: RunOptions) =>
+      Runnables.stream<RunEvent<Output>, AgentError, never>(
+        [config.name],
+        (emit) => resume(config, from, runOptions, emit)
+      ),
+    asTool: (toolOptions?: AsToolOptions) => Delegate.tool(agent, "agent", toolOptions),
+    withOutput: <O, I>(schema: Schema.Schema<O, I>) =>
+      fromConfig<O>({
+        ...config,
+        output: Output.outputSpec(config.name, schema),
+        // its output guardrails, written for its own output, check the new one: one that cannot fails the run
+        guardrails: config.guardrails as Guardrail.Guardrails<unknown>
+      })
+  })
+  configs.set(agent, config as Loop.LoopConfig<unknown>)
+  return agent
+}
 
 /** A run going on from a state, or from the suspended run of that id (with its decisions). */
 const resume = <Output>(

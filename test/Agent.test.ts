@@ -319,6 +319,28 @@ describe("structured output", () => {
     }))
 })
 
+describe("Agent.withOutput", () => {
+  const Weather = Schema.Struct({ city: Schema.String, celsius: Schema.Number })
+
+  it.effect("the same agent, its tools and instructions kept, answering in a Schema given later", () =>
+    Effect.gen(function*() {
+      const model = yield* ScriptedModel.make(ScriptedModel.useEachTool())
+      const plain = yield* Agent.make({ name: "weather", instructions: "Answer.", model, toolkit: Toolkit.make(add) })
+      expect(plain.outputFormat).toBeUndefined()
+      const structured = plain.withOutput(Weather)
+      expect(structured.outputFormat?.name).toBe("weather")
+      expect(structured.toolkit).toBe(plain.toolkit)
+      const result = yield* structured.run("Paris?")
+      expectTypeOf(result.output).toEqualTypeOf<{ readonly city: string; readonly celsius: number }>()
+      expect(Object.keys(result.output).sort()).toEqual(["celsius", "city"])
+      const requests = yield* model.requests
+      expect(requests[0]!.tools.map((tool) => tool.name)).toEqual(["add"])
+      expect(requests.at(-1)!.responseFormat).toEqual(structured.outputFormat)
+      // the agent it came from still answers in text
+      expect((yield* plain.run("Paris?")).output).toBeTypeOf("string")
+    }))
+})
+
 describe("Agent.stream", () => {
   const script: ScriptedModel.Script = [
     { text: "Let me add.", toolCalls: [{ name: "add", arguments: { a: 2, b: 3 } }] },

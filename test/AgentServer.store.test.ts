@@ -187,6 +187,7 @@ describe("AgentServer approvals", () => {
       const path = { id: "r1" }
       const waiting = yield* client.runs.get({ path })
       expect(waiting).toMatchObject({ runId: "r1", agent: "mailer", status: "suspended" })
+      if (waiting.status !== "suspended") return expect.fail("the run is not suspended")
       expect(waiting.approvals.map((approval) => [approval.toolCall.name, approval.decision])).toEqual([
         ["send_email", undefined]
       ])

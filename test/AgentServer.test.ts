@@ -263,11 +263,13 @@ describe("AgentServer", () => {
       )
       expect(operations.sort()).toEqual([
         "DELETE /v1/batches/{id} batches.cancel",
+        "DELETE /v1/runs/{id} runLogs.cancel",
         "DELETE /v1/sessions/{id} sessions.clear",
         "GET /health health",
         "GET /v1/batches/{id} batches.get",
         "GET /v1/dags/{name} dags.get",
         "GET /v1/runs/{id} runs.get",
+        "GET /v1/runs/{id}/events runLogs.events",
         "GET /v1/sessions/{id}/messages sessions.messages",
         "POST /v1/agents/{name}/runs agents.run",
         "POST /v1/agents/{name}/runs/stream agents.stream",

@@ -11,6 +11,7 @@ import { describe } from "vitest"
 import { approvalSuite, threeProcesses } from "./fixtures/approvalSuite.js"
 import { batchSuite } from "./fixtures/batchSuite.js"
 import * as PgTest from "./fixtures/postgres.js"
+import { runLogSuite } from "./fixtures/runLogSuite.js"
 import { sessionSuite, twoProcesses } from "./fixtures/sessionSuite.js"
 
 // Postgres runs the sessions' and batches' tests of every store, and two processes on one session.
@@ -18,6 +19,7 @@ describe.skipIf(PgTest.server._tag === "Unavailable")("SqlStore on Postgres", ()
   sessionSuite("Postgres", () => SqlStore.layer().pipe(Layer.provideMerge(PgTest.layer)), { timed: false })
   batchSuite("Postgres", () => SqlStore.layer().pipe(Layer.provideMerge(PgTest.layer)))
   approvalSuite("Postgres", () => SqlStore.layer().pipe(Layer.provideMerge(PgTest.layer)))
+  runLogSuite("Postgres", () => SqlStore.layer().pipe(Layer.provideMerge(PgTest.layer)))
 
   it.live("a run waits for the session's holder up to waitFor, then fails with SessionBusy; then it runs", () =>
     Effect.gen(function*() {

@@ -10,6 +10,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { approvalSuite, threeProcesses } from "./fixtures/approvalSuite.js"
 import { batchSuite } from "./fixtures/batchSuite.js"
+import { runLogSuite } from "./fixtures/runLogSuite.js"
 import { sessionSuite, twoProcesses } from "./fixtures/sessionSuite.js"
 
 const sqlite = (filename: string, options?: SqlStore.Options) =>
@@ -17,6 +18,7 @@ const sqlite = (filename: string, options?: SqlStore.Options) =>
 
 sessionSuite("SQLite", () => sqlite(":memory:"))
 batchSuite("SQLite", () => sqlite(":memory:"))
+runLogSuite("SQLite", () => sqlite(":memory:"))
 approvalSuite("SQLite", () => sqlite(":memory:"))
 
 describe("SqlStore on a SQLite file", () => {
@@ -40,6 +42,8 @@ describe("SqlStore on a SQLite file", () => {
           "bot_batch_items",
           "bot_batches",
           "bot_migrations",
+          "bot_run_events",
+          "bot_run_logs",
           "bot_session_holds",
           "bot_session_messages",
           "bot_sessions",

@@ -300,3 +300,21 @@ describe("npm run example -- handoffs", () => {
     60_000
   )
 })
+
+describe("npm run example -- openai-compatible", () => {
+  it.effect(
+    "the openai SDK talks to a served agent: a completion, a stream with its usage, JSON in its schema, a 404",
+    () =>
+      Effect.gen(function*() {
+        const { exitCode, stderr, stdout } = yield* runner("openai-compatible")
+        expect({ exitCode, stderr }).toEqual({ exitCode: 0, stderr: "" })
+        expect(stdout).toContain("GET /v1/models: weather")
+        expect(stdout).toContain("chat.completion: It is 18°C and sunny in Paris. (finish_reason: stop)")
+        expect(stdout).toMatch(/^It is 18°C and sunny in Paris\.\n {2}usage: \{"prompt_tokens":\d+/m)
+        expect(stdout).toContain("response_format json_schema: {\"city\":\"Paris\",\"temperatureC\":18}")
+        expect(stdout).toContain("a model not served: 404 {")
+        expect(stdout).toContain("\"code\":\"model_not_found\"")
+      }),
+    60_000
+  )
+})

@@ -13,7 +13,9 @@
  * | `GET /v1/batches/{id}` | a batch's progress and results (`?wait=true`: once it has ended) |
  * | `DELETE /v1/batches/{id}` | cancels a batch: its runs are interrupted |
  * | `GET /v1/sessions/{id}/messages`, `POST /v1/sessions/{id}/undo`, `DELETE /v1/sessions/{id}` | a session's history, undo, clear |
- * | `GET /v1/runs/{id}` | a run suspended for approval, and its approvals |
+ * | `GET /v1/runs/{id}` | a run suspended for approval, and its approvals; or a detached run: its status, its result when done |
+ * | `GET /v1/runs/{id}/events` | a detached run's events as Server-Sent Events with ids, from `Last-Event-ID` on |
+ * | `DELETE /v1/runs/{id}` | cancels a detached run |
  * | `POST /v1/runs/{id}/approvals/{approvalId}` | approves or rejects a call a suspended run waits for |
  * | `POST /v1/runs/{id}/resume` | resumes a suspended run to its result |
  * | `POST /v1/dags/{name}/runs` | runs a DAG with a JSON input to its `DagResult` |
@@ -450,6 +452,10 @@ export const RunRequest = Schema.Struct({
   })),
   durable: Schema.optional(Schema.Boolean.annotations({
     description: "Run durably: the run survives a restart of the server; the same runId again is the same run"
+  })),
+  detach: Schema.optional(Schema.Boolean.annotations({
+    description: "Answer 202 with the run's id at once (RunAccepted): the run goes on without the client; " +
+      "GET /v1/runs/{id}/events follows it, DELETE /v1/runs/{id} cancels it"
   }))
 }).annotations({ identifier: "RunRequest" })
 
@@ -1047,6 +1053,30 @@ export class DurableNotServed extends Schema.TaggedError<DurableNotServed>()(
 }
 
 /**
+ * A detached run was asked for with the id of a run the server already
+ * logs: nothing ran (a new run would hide the first's log).
+ *
+ * @example
+ * ```ts
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * const error = new AgentApi.RunExists({ runId: "story-1" })
+ * console.log(error.message) // 'a run with id "story-1" is already logged'
+ * ```
+ *
+ * @since 0.1.0
+ * @category detached runs
+ */
+export class RunExists extends Schema.TaggedError<RunExists>()("RunExists", {
+  runId: Schema.String
+}, HttpApiSchema.annotations({ status: 409, description: "A run with this id is already logged" })) {
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `a run with id "${this.runId}" is already logged`
+  }
+}
+
+/**
  * The runs and tools of agents (and teams, which are served like agents).
  *
  * @example
@@ -1070,6 +1100,7 @@ export class Agents extends HttpApiGroup.make("agents")
       .addError(AgentNotFound)
       .addError(SessionsNotServed)
       .addError(DurableNotServed)
+      .addError(RunExists)
       .addError(RunError)
       .annotate(OpenApi.Summary, "Run an agent to its result")
   )
@@ -1164,6 +1195,62 @@ export class Sessions extends HttpApiGroup.make("sessions")
 const IdPath = Schema.Struct({ id: Schema.String })
 
 // -----------------------------------------------------------------------------
+// Detached runs and their event logs
+// -----------------------------------------------------------------------------
+
+/**
+ * The answer to a detached run (`"detach": true`, 202): its id, to follow it.
+ *
+ * @since 0.1.0
+ * @category detached runs
+ */
+export const RunAccepted = Schema.Struct({
+  runId: Schema.String,
+  agent: Schema.String
+}).annotations({ identifier: "RunAccepted" })
+
+/**
+ * @since 0.1.0
+ * @category detached runs
+ */
+export type RunAccepted = typeof RunAccepted.Type
+
+/**
+ * Where a logged run is: `running`, or how it ended: `completed`, `failed`
+ * (with its error), `cancelled` (`DELETE /v1/runs/{id}`) or `interrupted`
+ * (its server stopped while it ran).
+ *
+ * @since 0.1.0
+ * @category detached runs
+ */
+export const LoggedRunStatus = Schema.Literal("running", "completed", "failed", "cancelled", "interrupted")
+
+/**
+ * A run whose events the server logs: its status, how many events it has,
+ * its result once completed or its error once failed.
+ *
+ * @since 0.1.0
+ * @category detached runs
+ */
+export const LoggedRun = Schema.Struct({
+  runId: Schema.String,
+  agent: Schema.String,
+  status: LoggedRunStatus,
+  events: Schema.Number,
+  result: Schema.optional(RunResult),
+  error: Schema.optional(StreamError),
+  /** Milliseconds since the epoch. */
+  startedAt: Schema.Number,
+  finishedAt: Schema.optional(Schema.Number)
+}).annotations({ identifier: "LoggedRun" })
+
+/**
+ * @since 0.1.0
+ * @category detached runs
+ */
+export type LoggedRun = typeof LoggedRun.Type
+
+// -----------------------------------------------------------------------------
 // Runs suspended for approval
 // -----------------------------------------------------------------------------
 
@@ -1230,9 +1317,13 @@ export class Runs extends HttpApiGroup.make("runs")
     HttpApiEndpoint.get("get", "/v1/runs/:id")
       .setPath(IdPath)
       .addSuccess(SuspendedRun)
+      .addSuccess(LoggedRun)
       .addError(AgentError.RunNotFound.annotations(withStatus(404)))
       .addError(AgentError.StoreFailed.annotations(withStatus(503)))
-      .annotate(OpenApi.Summary, "A suspended run and the approvals it waits for")
+      .annotate(
+        OpenApi.Summary,
+        "A suspended run and the approvals it waits for, or a logged run: its status and result"
+      )
   )
   .add(
     HttpApiEndpoint.post("decide", "/v1/runs/:id/approvals/:approvalId")
@@ -1258,6 +1349,54 @@ export class Runs extends HttpApiGroup.make("runs")
   )
   .middleware(Authorization)
   .annotate(OpenApi.Title, "Runs")
+{}
+
+/**
+ * The logs of detached runs: their events from the start or from a
+ * `Last-Event-ID`, and cancelling them.
+ *
+ * @example
+ * ```ts
+ * import { HttpApi } from "@effect/platform"
+ * import { AgentApi } from "effect-agents/http"
+ *
+ * class MyApi extends HttpApi.make("my-api").add(AgentApi.RunLogs) {}
+ * ```
+ *
+ * @since 0.1.0
+ * @category groups
+ */
+export class RunLogs extends HttpApiGroup.make("runLogs")
+  .add(
+    HttpApiEndpoint.get("events", "/v1/runs/:id/events")
+      .setPath(IdPath)
+      .setHeaders(Schema.Struct({
+        "last-event-id": Schema.optional(
+          Schema.NumberFromString.annotations({ description: "The id of the last event received: those after it" })
+        )
+      }))
+      .addSuccess(HttpApiSchema.Text({ contentType: "text/event-stream" }))
+      .addError(AgentError.RunNotFound.annotations(withStatus(404)))
+      .addError(AgentError.StoreFailed.annotations(withStatus(503)))
+      .annotate(OpenApi.Summary, "A logged run's events, from the start or after Last-Event-ID, then live")
+      .annotate(
+        OpenApi.Description,
+        "Server-Sent Events as on POST …/runs/stream, each with its `id` (1, 2, …): a client that reconnects " +
+          "with the Last-Event-ID header gets every event after it, then the live rest; the stream ends with " +
+          "RunCompleted or an `error` event (ServerShuttingDown for a run interrupted by its server's stop, " +
+          "InternalError for a cancelled one)."
+      )
+  )
+  .add(
+    HttpApiEndpoint.del("cancel", "/v1/runs/:id")
+      .setPath(IdPath)
+      .addSuccess(LoggedRun)
+      .addError(AgentError.RunNotFound.annotations(withStatus(404)))
+      .addError(AgentError.StoreFailed.annotations(withStatus(503)))
+      .annotate(OpenApi.Summary, "Cancel a detached run: it is interrupted; answers it once it has ended")
+  )
+  .middleware(Authorization)
+  .annotate(OpenApi.Title, "Detached runs")
 {}
 
 /**
@@ -1410,6 +1549,7 @@ export class Api extends HttpApi.make("effect-agents")
   .add(Batches)
   .add(Sessions)
   .add(Runs)
+  .add(RunLogs)
   .add(Dags)
   .add(System)
   .addError(PayloadTooLarge)

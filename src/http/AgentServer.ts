@@ -28,6 +28,11 @@
  *   it serves MCP at `/mcp`, behind its bearer token (when it has one, a
  *   401 with a `WWW-Authenticate` challenge otherwise), its `Host` check
  *   (when it has none) and an `Origin` check (a page elsewhere gets a 403).
+ * - `POST /v1/chat/completions` and `GET /v1/models` answer OpenAI's clients:
+ *   `model` names a served agent or team; errors are in OpenAI's shape.
+ * - A run started with `"detach": true` goes on without its client; its
+ *   events are logged with ids (in memory, or in the `RunLogStore` the
+ *   server is given) and followed with `GET /v1/runs/{id}/events`.
  * - Shutdown (the layer's scope closing: SIGINT or SIGTERM under
  *   `NodeRuntime.runMain`) stops accepting connections and answers 503 to new
  *   requests, lets runs in flight (batch runs included) finish within
@@ -93,9 +98,11 @@ import { RunNotFound, ToolFailed, ToolNotFound } from "../AgentError.js"
 import type * as Dag from "../Dag.js"
 import * as Batches from "../internal/http/batches.js"
 import * as Body from "../internal/http/body.js"
+import * as ChatCompletions from "../internal/http/chatCompletions.js"
 import * as Drain from "../internal/http/drain.js"
 import * as Hosts from "../internal/http/hosts.js"
 import * as Playground from "../internal/http/playground.js"
+import * as RunLogs from "../internal/http/runLogs.js"
 import * as Sse from "../internal/http/sse.js"
 import * as Wire from "../internal/http/wire.js"
 import * as Own from "../internal/own.js"
@@ -109,6 +116,7 @@ import * as BatchStore from "./BatchStore.js"
 import * as DurableRuns from "./DurableRuns.js"
 import * as McpEndpoint from "./McpEndpoint.js"
 import * as Registry from "./Registry.js"
+import * as RunLogStore from "./RunLogStore.js"
 
 /**
  * @since 0.1.0
@@ -155,6 +163,12 @@ export interface Options {
    * in bytes of JSON; the first finished go first (default 64 MiB).
    */
   readonly batchRetentionBytes?: number | undefined
+  /**
+   * How many finished detached runs keep their event logs, in memory or in
+   * the `RunLogStore` the server is given, the first finished forgotten
+   * first (default 1000).
+   */
+  readonly runRetention?: number | undefined
   /** The OpenAPI document's path (default `"/openapi.json"`). */
   readonly openApiPath?: `/${string}` | undefined
   /** The docs page's path (default `"/docs"`). */
@@ -229,6 +243,7 @@ const defaults = {
   batchRetention: 1000,
   batchRetentionBytes: 64 * 1024 * 1024,
   approvalWait: Duration.minutes(10),
+  runRetention: 1000,
   openApiPath: "/openapi.json",
   docsPath: "/docs"
 } as const
@@ -506,6 +521,8 @@ interface Settings {
   readonly sessions: Option.Option<SessionStore.Service>
   readonly drain: Drain.Drain
   readonly batches: Batches.Batches
+  /** The detached runs, and their event logs. */
+  readonly logs: RunLogs.RunLogs
   readonly batchConcurrency: number
   readonly maxBatchInputs: number
 }
@@ -568,21 +585,45 @@ const throughApprovals = (
     ))
 }
 
+/** A detached run: 202 with its id at once, the run going on in the server (a durable run is not detached). */
+const detachedRun = (settings: Settings, name: string, payload: AgentApi.RunRequest) =>
+  payload.durable === true
+    ? Effect.fail(new AgentApi.DurableNotServed({ reason: "a durable run is not detached: it outlives its request" }))
+    : Effect.zip(Registry.runnable(settings.registry, name), runOptions(settings.sessions, payload)).pipe(
+      Effect.zipLeft(settings.drain.guard),
+      Effect.flatMap(([served, options]) => settings.logs.start(served, payload.input, options)),
+      Effect.map((accepted) => HttpServerResponse.unsafeJson(accepted, { status: 202 }))
+    )
+
+/** A logged run's events as Server-Sent Events with their ids. */
+const runLogsGroup = ({ logs }: Settings) =>
+  HttpApiBuilder.group(AgentApi.Api, "runLogs", (handlers) =>
+    handlers
+      .handle("events", ({ headers, path }) =>
+        Effect.map(logs.follow(path.id, headers["last-event-id"] ?? 0), (entries) =>
+          HttpServerResponse.stream(Stream.map(entries, Sse.frame), {
+            contentType: "text/event-stream",
+            headers: sseHeaders
+          })))
+      .handle("cancel", ({ path }) => logs.cancel(path.id)))
+
 const agentsGroup = (settings: Settings) => {
   const { drain, registry, sessions } = settings
   return HttpApiBuilder.group(AgentApi.Api, "agents", (handlers) =>
     handlers
       .handle("run", ({ path, payload }) =>
-        Effect.zip(Registry.runnable(registry, path.name), runOptions(sessions, payload)).pipe(
-          Effect.flatMap(([served, options]) =>
-            drain.track(
-              payload.durable === true
-                ? durableRun(settings, served, payload)
-                : served.runnable.run(payload.input, options)
-            )
-          ),
-          Effect.map(Wire.result)
-        ))
+        payload.detach === true
+          ? detachedRun(settings, path.name, payload)
+          : Effect.zip(Registry.runnable(registry, path.name), runOptions(sessions, payload)).pipe(
+            Effect.flatMap(([served, options]) =>
+              drain.track(
+                payload.durable === true
+                  ? durableRun(settings, served, payload)
+                  : served.runnable.run(payload.input, options)
+              )
+            ),
+            Effect.map(Wire.result)
+          ))
       .handle("stream", ({ path, payload }) =>
         payload.durable === true
           ? Effect.fail(new AgentApi.DurableNotServed({ reason: "durable runs are not streamed" }))
@@ -634,7 +675,7 @@ const suspendedView = (run: RunStore.SuspendedRun): AgentApi.SuspendedRun => ({
   suspendedAt: run.suspendedAt
 })
 
-const runsGroup = ({ drain, registry, runs }: Settings) => {
+const runsGroup = ({ drain, logs, registry, runs }: Settings) => {
   const kept = (runId: string) =>
     Effect.flatMap(
       runs.get(runId),
@@ -645,7 +686,18 @@ const runsGroup = ({ drain, registry, runs }: Settings) => {
     )
   return HttpApiBuilder.group(AgentApi.Api, "runs", (handlers) =>
     handlers
-      .handle("get", ({ path }) => Effect.map(kept(path.id), suspendedView))
+      .handle("get", ({ path }) =>
+        Effect.catchTag(
+          Effect.map(kept(path.id), (run): AgentApi.SuspendedRun | AgentApi.LoggedRun => suspendedView(run)),
+          "RunNotFound",
+          (notFound) =>
+            Effect.flatten(
+              Effect.map(
+                logs.get(path.id),
+                Option.match({ onNone: () => Effect.fail(notFound), onSome: Effect.succeed })
+              )
+            )
+        ))
       .handle("decide", ({ path, payload }) => {
         const { always, approve, by, message } = payload
         const decided = approve
@@ -808,6 +860,13 @@ export const layer = (options?: Options): Layer.Layer<AgentServer, HttpServerErr
         sessions: yield* Effect.serviceOption(SessionStore.SessionStore),
         drain,
         batches,
+        logs: yield* RunLogs.make({
+          drain,
+          retention: options?.runRetention ?? defaults.runRetention,
+          store: yield* Effect.serviceOption(RunLogStore.RunLogStore).pipe(
+            Effect.flatMap(Option.match({ onNone: () => RunLogStore.makeMemory, onSome: Effect.succeed }))
+          )
+        }),
         batchConcurrency: options?.batchConcurrency ?? defaults.batchConcurrency,
         maxBatchInputs: yield* positive("maxBatchInputs", options?.maxBatchInputs ?? defaults.maxBatchInputs)
       }
@@ -830,6 +889,7 @@ export const layer = (options?: Options): Layer.Layer<AgentServer, HttpServerErr
           batchesGroup(settings),
           sessionsGroup(settings),
           runsGroup(settings),
+          runLogsGroup(settings),
           dagsGroup(settings),
           systemGroup(settings)
         ]),
@@ -855,8 +915,16 @@ export const layer = (options?: Options): Layer.Layer<AgentServer, HttpServerErr
       // written, so the shutdown can let the last ones (503s, error events) out.
       const nodeServer = createServer()
       const server = yield* NodeHttpServer.make(() => nodeServer, { port: options?.port ?? defaults.port, host })
+      // the OpenAI-compatible endpoints go in front of the API, with its checks
+      const compatible = ChatCompletions.mount(app, {
+        registry,
+        drain,
+        authorized: (provided) => options?.token === undefined || sameToken(options.token, provided),
+        hostCheck,
+        maxBodySize
+      })
       // every run started here suspends in the server's store, whatever the request's context
-      const served = Effect.provideService(app, RunStore.RunStore, settings.runs)
+      const served = Effect.provideService(compatible, RunStore.RunStore, settings.runs)
       const routed = Option.match(endpoint, {
         onNone: () => served,
         onSome: (mounted) => {
@@ -899,7 +967,8 @@ export const layer = (options?: Options): Layer.Layer<AgentServer, HttpServerErr
  * comma-separated), `AGENT_SERVER_MAX_BODY_SIZE` (bytes),
  * `AGENT_SERVER_SHUTDOWN_GRACE_PERIOD` (a duration such as `"30 seconds"`),
  * `AGENT_SERVER_MAX_BATCH_RUNS`, `AGENT_SERVER_MAX_BATCH_INPUTS`,
- * `AGENT_SERVER_BATCH_RETENTION` and `AGENT_SERVER_BATCH_RETENTION_BYTES`.
+ * `AGENT_SERVER_BATCH_RETENTION`, `AGENT_SERVER_BATCH_RETENTION_BYTES` and
+ * `AGENT_SERVER_RUN_RETENTION`.
  * Settings not in the config come from `options`, then the defaults.
  *
  * @example
@@ -930,7 +999,8 @@ export const layerConfig = (
       maxBatchRuns: Config.option(Config.integer("MAX_BATCH_RUNS")),
       maxBatchInputs: Config.option(Config.integer("MAX_BATCH_INPUTS")),
       batchRetention: Config.option(Config.integer("BATCH_RETENTION")),
-      batchRetentionBytes: Config.option(Config.integer("BATCH_RETENTION_BYTES"))
+      batchRetentionBytes: Config.option(Config.integer("BATCH_RETENTION_BYTES")),
+      runRetention: Config.option(Config.integer("RUN_RETENTION"))
     }).pipe(
       Config.nested("AGENT_SERVER"),
       Effect.map((config) =>
@@ -945,7 +1015,8 @@ export const layerConfig = (
           maxBatchRuns: Option.getOrElse(config.maxBatchRuns, () => options?.maxBatchRuns),
           maxBatchInputs: Option.getOrElse(config.maxBatchInputs, () => options?.maxBatchInputs),
           batchRetention: Option.getOrElse(config.batchRetention, () => options?.batchRetention),
-          batchRetentionBytes: Option.getOrElse(config.batchRetentionBytes, () => options?.batchRetentionBytes)
+          batchRetentionBytes: Option.getOrElse(config.batchRetentionBytes, () => options?.batchRetentionBytes),
+          runRetention: Option.getOrElse(config.runRetention, () => options?.runRetention)
         })
       )
     )

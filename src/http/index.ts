@@ -25,3 +25,6 @@ export * as McpEndpoint from "./McpEndpoint.js"
 
 /** @since 0.1.0 */
 export * as Registry from "./Registry.js"
+
+/** @since 0.1.0 */
+export * as RunLogStore from "./RunLogStore.js"

@@ -2,7 +2,8 @@
  * The library's store on `@effect/sql`: SQLite by default
  * (`@effect/sql-sqlite-node`), Postgres for several processes or machines
  * (`@effect/sql-pg`). It keeps sessions (`SessionStore`), runs suspended
- * for approval (`RunStore`) and an agent server's batches (`BatchStore`). Bring the client layer; the store runs its
+ * for approval (`RunStore`), an agent server's batches (`BatchStore`) and
+ * the event logs of its detached runs (`RunLogStore`). Bring the client layer; the store runs its
  * migrations when the layer starts, in tables behind a prefix (`agents_` by
  * default) so they live beside your own.
  *
@@ -32,7 +33,9 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as BatchStore from "../http/BatchStore.js"
+import * as RunLogStore from "../http/RunLogStore.js"
 import * as Batches from "../internal/sql/batches.js"
+import * as RunLogs from "../internal/sql/runLogs.js"
 import * as Runs from "../internal/sql/runs.js"
 import * as Schema from "../internal/sql/schema.js"
 import * as Sessions from "../internal/sql/sessions.js"
@@ -49,7 +52,7 @@ export interface Options {
 }
 
 /**
- * The store of sessions and batches on the `SqlClient` given, its tables
+ * The store of sessions, suspended runs, batches and run logs on the `SqlClient` given, its tables
  * migrated first.
  *
  * @since 0.1.0
@@ -58,7 +61,7 @@ export interface Options {
 export const layer = (
   options: Options = {}
 ): Layer.Layer<
-  SessionStore.SessionStore | BatchStore.BatchStore | RunStore.RunStore,
+  SessionStore.SessionStore | BatchStore.BatchStore | RunStore.RunStore | RunLogStore.RunLogStore,
   MigrationError | SqlError,
   SqlClient.SqlClient
 > =>
@@ -68,7 +71,8 @@ export const layer = (
       yield* Schema.migrate(tables)
       return Context.make(SessionStore.SessionStore, yield* Sessions.make(tables)).pipe(
         Context.add(BatchStore.BatchStore, yield* Batches.make(tables)),
-        Context.add(RunStore.RunStore, yield* Runs.make(tables))
+        Context.add(RunStore.RunStore, yield* Runs.make(tables)),
+        Context.add(RunLogStore.RunLogStore, yield* RunLogs.make(tables))
       )
     })
   )

@@ -55,6 +55,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { createServer } from "node:http"
 import { issuesOf } from "../AgentError.js"
+import * as Wire from "../internal/openai/wire.js"
 import * as Responses from "../internal/testing/responses.js"
 import * as Script from "../internal/testing/script.js"
 import type * as LanguageModel from "../LanguageModel.js"
@@ -128,149 +129,22 @@ export interface OpenAiCompatServer {
 }
 
 // -----------------------------------------------------------------------------
-// Request bodies
+// Requests and responses: the wire format of src/internal/openai/wire.ts
 // -----------------------------------------------------------------------------
 
-const Content = Schema.Union(
-  Schema.String,
-  Schema.Array(Schema.Struct({ type: Schema.String, text: Schema.optional(Schema.String) })),
-  Schema.Null
-)
-
-const Body = Schema.Struct({
-  model: Schema.String,
-  messages: Schema.Array(Schema.Struct({
-    role: Schema.Literal("system", "developer", "user", "assistant", "tool"),
-    content: Schema.optional(Content),
-    tool_call_id: Schema.optional(Schema.String),
-    tool_calls: Schema.optional(Schema.Array(Schema.Struct({
-      id: Schema.String,
-      function: Schema.Struct({ name: Schema.String, arguments: Schema.String })
-    })))
-  })),
-  tools: Schema.optional(Schema.Array(Schema.Struct({
-    function: Schema.Struct({
-      name: Schema.String,
-      description: Schema.optional(Schema.String),
-      parameters: Schema.optional(Schema.Object),
-      strict: Schema.optional(Schema.NullOr(Schema.Boolean))
-    })
-  }))),
-  stream: Schema.optional(Schema.NullOr(Schema.Boolean)),
-  stream_options: Schema.optional(Schema.NullOr(Schema.Struct({ include_usage: Schema.optional(Schema.Boolean) }))),
-  response_format: Schema.optional(Schema.Struct({
-    type: Schema.String,
-    json_schema: Schema.optional(Schema.Struct({
-      name: Schema.String,
-      schema: Schema.optional(Schema.Object),
-      strict: Schema.optional(Schema.NullOr(Schema.Boolean))
-    }))
-  }))
+const toRequest = (body: Wire.ChatRequest): LanguageModel.GenerateRequest => ({
+  messages: Wire.toMessages(body.messages),
+  tools: Wire.toTools(body.tools),
+  responseFormat: Wire.toResponseFormat(body.response_format)
 })
 
-type Body = typeof Body.Type
-
-const text = (content: typeof Content.Type | undefined): string =>
-  typeof content === "string" ? content : (content ?? []).map((part) => part.text ?? "").join("")
-
-const toRequest = (body: Body): LanguageModel.GenerateRequest => {
-  // the wire's tool results carry only their call's id: their name is the call's
-  const toolNames = new Map<string, string>()
-  for (const message of body.messages) {
-    for (const call of message.tool_calls ?? []) toolNames.set(call.id, call.function.name)
-  }
-  return {
-    messages: body.messages.map((message): LanguageModel.Message => {
-      switch (message.role) {
-        case "system":
-        case "developer":
-          return { role: "system", content: text(message.content) }
-        case "user":
-          return { role: "user", content: text(message.content) }
-        case "assistant":
-          return {
-            role: "assistant",
-            content: text(message.content),
-            toolCalls: (message.tool_calls ?? []).map((call) => ({
-              id: call.id,
-              name: call.function.name,
-              arguments: call.function.arguments
-            }))
-          }
-        case "tool":
-          return {
-            role: "tool",
-            toolCallId: message.tool_call_id ?? "",
-            name: toolNames.get(message.tool_call_id ?? "") ?? "",
-            content: text(message.content),
-            isError: false
-          }
-      }
-    }),
-    tools: (body.tools ?? []).map((tool) => ({
-      name: tool.function.name,
-      description: tool.function.description ?? "",
-      parameters: (tool.function.parameters ?? {}) as LanguageModel.ToolDefinition["parameters"],
-      strict: tool.function.strict === true
-    })),
-    responseFormat: body.response_format?.json_schema === undefined ? undefined : {
-      name: body.response_format.json_schema.name,
-      schema: (body.response_format.json_schema.schema ?? {}) as LanguageModel.ToolDefinition["parameters"],
-      strict: body.response_format.json_schema.strict === true
-    }
-  }
-}
-
-// -----------------------------------------------------------------------------
-// Responses
-// -----------------------------------------------------------------------------
-
-const finishReason = (response: LanguageModel.GenerateResponse) =>
-  response.finishReason === "tool-calls" ? "tool_calls" : "stop"
-
-const usageOf = (usage: LanguageModel.Usage) => {
-  const counted = {
-    prompt_tokens: usage.inputTokens,
-    completion_tokens: usage.outputTokens,
-    total_tokens: usage.inputTokens + usage.outputTokens
-  }
-  const cached = usage.cachedInputTokens
-  return cached === undefined ? counted : { ...counted, prompt_tokens_details: { cached_tokens: cached } }
-}
-
-const completionBody = (id: string, created: number, response: LanguageModel.GenerateResponse) => ({
-  id,
-  object: "chat.completion",
-  created,
-  model: response.model,
-  choices: [{
-    index: 0,
-    message: {
-      role: "assistant",
-      content: response.text.length > 0 || response.toolCalls.length === 0 ? response.text : null,
-      refusal: null,
-      ...(response.toolCalls.length === 0 ? {} : {
-        tool_calls: response.toolCalls.map((call) => ({
-          id: call.id,
-          type: "function",
-          function: { name: call.name, arguments: call.arguments }
-        }))
-      })
-    },
-    logprobs: null,
-    finish_reason: finishReason(response)
-  }],
-  usage: usageOf(response.usage)
-})
+const completionBody = (head: Wire.Head, response: LanguageModel.GenerateResponse) =>
+  Wire.completion(head, { ...response, finishReason: Wire.toFinishReason(response.finishReason) })
 
 const splitInTwo = (text: string): ReadonlyArray<string> => {
   const middle = Math.ceil(text.length / 2)
   return text.length < 2 ? [text] : [text.slice(0, middle), text.slice(middle)]
 }
-
-const encoder = new TextEncoder()
-const event = (data: unknown): Uint8Array =>
-  encoder.encode(`data: ${typeof data === "string" ? data : JSON.stringify(data)}\n\n`)
 
 /** One API the server answers: how its requests read, how its answers and streams are written. */
 interface Api {
@@ -293,7 +167,7 @@ interface Api {
   }
 }
 
-const errorBody = (message: string, type: string) => ({ error: { message, type, param: null, code: null } })
+const errorBody = (message: string, type: string) => Wire.errorBody(message, type)
 
 // -----------------------------------------------------------------------------
 // Server
@@ -400,11 +274,11 @@ export const make = (
       const deltas = Stream.fromIterable(pieces.slice(0, turn.cutAfter ?? turn.stallAfter)).pipe(
         Stream.zipWithIndex,
         Stream.mapEffect(([content, i]) => {
-          const bytes = event(events.delta(content))
+          const bytes = Wire.event(events.delta(content))
           return i === 0 || interval === undefined ? Effect.succeed(bytes) : Effect.as(Effect.sleep(interval), bytes)
         })
       )
-      const head = Stream.fromIterable(events.head.map(event))
+      const head = Stream.fromIterable(events.head.map((data) => Wire.event(data)))
       const options = { contentType: "text/event-stream", headers: { "cache-control": "no-cache" } }
       if (turn.cutAfter !== undefined) {
         return HttpServerResponse.stream(
@@ -417,7 +291,7 @@ export const make = (
       }
       return HttpServerResponse.stream(
         Stream.concat(head, deltas).pipe(
-          Stream.concat(Stream.suspend(() => Stream.fromIterable(events.tail().map(event))))
+          Stream.concat(Stream.suspend(() => Stream.fromIterable(events.tail().map((data) => Wire.event(data)))))
         ),
         options
       )
@@ -430,13 +304,8 @@ export const make = (
       response: LanguageModel.GenerateResponse,
       includeUsage: boolean
     ) => {
-      const chunk = (delta: unknown, finish: string | null = null) => ({
-        id,
-        object: "chat.completion.chunk",
-        created,
-        model: response.model,
-        choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }]
-      })
+      const head: Wire.Head = { id, created, model: response.model }
+      const chunk = (delta: unknown, finish: Wire.FinishReason | null = null) => Wire.chunk(head, delta, finish)
       return {
         head: [chunk({ role: "assistant", content: "" })],
         delta: (content: string) => chunk({ content }),
@@ -452,8 +321,8 @@ export const make = (
               })
             )
           ),
-          chunk({}, finishReason(response)),
-          ...(includeUsage ? [{ ...chunk({}), choices: [], usage: usageOf(response.usage) }] : []),
+          chunk({}, Wire.toFinishReason(response.finishReason)),
+          ...(includeUsage ? [Wire.usageChunk(head, response.usage)] : []),
           "[DONE]"
         ]
       }
@@ -519,13 +388,14 @@ export const make = (
 
     const chatCompletions: Api = {
       decode: (json) =>
-        Either.map(Schema.decodeUnknownEither(Body, { errors: "all" })(json), (body) => ({
+        Either.map(Schema.decodeUnknownEither(Wire.ChatRequest, { errors: "all" })(json), (body) => ({
           request: toRequest(body),
           model: body.model,
           stream: body.stream === true,
           includeUsage: body.stream_options?.include_usage === true
         })),
-      body: (index, created, response) => completionBody(`chatcmpl-${index}`, created, response),
+      body: (index, created, response) =>
+        completionBody({ id: `chatcmpl-${index}`, created, model: response.model }, response),
       events: (index, created, response, includeUsage) =>
         chatEvents(`chatcmpl-${index}`, created, response, includeUsage)
     }

@@ -17,6 +17,10 @@ const encoder = new TextEncoder()
 export const encode = (event: string, data: unknown): Uint8Array =>
   encoder.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`)
 
+/** A logged event in the wire format: its `id`, its name, its data (JSON text, without a raw newline). */
+export const frame = (entry: { readonly id: number; readonly event: string; readonly data: string }): Uint8Array =>
+  encoder.encode(`id: ${entry.id}\nevent: ${entry.event}\ndata: ${entry.data}\n\n`)
+
 interface Pending {
   readonly event: string
   readonly data: ReadonlyArray<string>

@@ -20,6 +20,8 @@ export interface Tables {
   readonly batches: string
   readonly batchItems: string
   readonly suspendedRuns: string
+  readonly runLogs: string
+  readonly runEvents: string
 }
 
 export const tables = (prefix: string): Tables => ({
@@ -29,7 +31,9 @@ export const tables = (prefix: string): Tables => ({
   holds: `${prefix}session_holds`,
   batches: `${prefix}batches`,
   batchItems: `${prefix}batch_items`,
-  suspendedRuns: `${prefix}suspended_runs`
+  suspendedRuns: `${prefix}suspended_runs`,
+  runLogs: `${prefix}run_logs`,
+  runEvents: `${prefix}run_events`
 })
 
 /** A `BIGINT` (a time in milliseconds, a count, a sum) as either driver reads it: Postgres's as a string. */
@@ -103,6 +107,31 @@ const suspendedRuns = (t: Tables) =>
       suspended_at ${int64Type(sql)} NOT NULL
     )`)
 
+// a detached run's view as one JSON record, its status beside it for
+// retention; its events one row each, by their id in the run
+const runLogs = (t: Tables) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) => {
+    const int64 = int64Type(sql)
+    return Effect.all([
+      sql`CREATE TABLE ${sql(t.runLogs)} (
+        run_id TEXT PRIMARY KEY,
+        agent TEXT NOT NULL,
+        status TEXT NOT NULL,
+        record TEXT NOT NULL,
+        started_at ${int64} NOT NULL,
+        finished_at ${int64}
+      )`,
+      sql`CREATE INDEX ${sql(`${t.runLogs}_by_status`)} ON ${sql(t.runLogs)} (status, finished_at)`,
+      sql`CREATE TABLE ${sql(t.runEvents)} (
+        run_id TEXT NOT NULL,
+        id INTEGER NOT NULL,
+        event TEXT NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (run_id, id)
+      )`
+    ], { discard: true })
+  })
+
 /**
  * Brings the tables up to date. Processes that start together race for the
  * migrator's lock: the one that loses tries again once the winner is done.
@@ -112,7 +141,8 @@ export const migrate = (t: Tables): Effect.Effect<void, Migrator.MigrationError 
     loader: Migrator.fromRecord({
       "1_sessions": sessions(t),
       "2_batches": batches(t),
-      "3_suspended_runs": suspendedRuns(t)
+      "3_suspended_runs": suspendedRuns(t),
+      "4_run_logs": runLogs(t)
     }),
     table: t.migrations
   }).pipe(
