@@ -160,11 +160,14 @@ export const toFinishReason = (reason: LanguageModel.FinishReason): FinishReason
   }
 }
 
-/** Tokens as OpenAI counts them. */
+/** Tokens as OpenAI counts them: the cached part of the input among the prompt's details, when known. */
 export const usage = (tokens: LanguageModel.Usage) => ({
   prompt_tokens: tokens.inputTokens,
   completion_tokens: tokens.outputTokens,
-  total_tokens: tokens.inputTokens + tokens.outputTokens
+  total_tokens: tokens.inputTokens + tokens.outputTokens,
+  ...(tokens.cachedInputTokens === undefined
+    ? {}
+    : { prompt_tokens_details: { cached_tokens: tokens.cachedInputTokens } })
 })
 
 /** What every completion and chunk of one answer shares. */
