@@ -275,6 +275,41 @@ describe.skipIf(!installed && !onCi)("the playground", () => {
     60_000
   )
 
+  it.scopedLive(
+    "replays a logged run (started detached) from its first event: the tree, the calls, the answer",
+    () =>
+      Effect.gen(function*() {
+        const { server } = yield* serve()
+        const started = yield* HttpClientRequest.post(`${server.url}/v1/agents/Research%20Team/runs`).pipe(
+          HttpClientRequest.bodyUnsafeJson({ input: "When did Effect 3.0 ship?", detach: true, runId: "logged-1" }),
+          HttpClient.execute,
+          Effect.provide(FetchHttpClient.layer)
+        )
+        expect(started.status).toBe(202)
+        const { errors, page } = yield* open(yield* browser, server.url)
+        yield* promise(async () => {
+          await page.fill("#replay-id", "logged-1")
+          await page.click("#replay")
+        })
+        yield* promise(() => page.waitForSelector("#status.completed", { timeout }))
+        const paths = yield* promise(() =>
+          page.locator("li.member").evaluateAll((items) => items.map((item) => item.getAttribute("data-path")))
+        )
+        expect(paths).toEqual(["Research Team", "Research Team/Web Searcher", "Research Team/Analyst"])
+        expect(yield* text(page, "li.call.ok")).toHaveLength(4)
+        expect((yield* text(page, "#answer"))[0]).toBe("Effect 3.0 shipped in April 2024; 6 * 7 is 42.")
+        // a run the server never logged: its 404, said on the page
+        yield* promise(async () => {
+          await page.fill("#replay-id", "no-such-run")
+          await page.click("#replay")
+        })
+        yield* promise(() => page.waitForSelector("#status.failed", { timeout }))
+        expect((yield* text(page, "#error"))[0]).toContain("404")
+        expect(errors.filter((error) => !error.includes("404"))).toEqual([])
+      }),
+    60_000
+  )
+
   it.scopedLive("renders what the server sends as text, never as HTML", () =>
     Effect.gen(function*() {
       const { server } = yield* serve()

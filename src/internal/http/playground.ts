@@ -35,6 +35,7 @@ select, textarea, input { display: block; width: 100%; margin-top: 4px; font: in
   border: 1px solid var(--line); border-radius: 6px; background: #fff; }
 textarea { resize: vertical; font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 13px; }
 .buttons { display: flex; gap: 8px; }
+#replay-form { margin-top: 14px; padding-top: 12px; border-top: 1px solid var(--line); }
 button { font: inherit; padding: 6px 16px; border-radius: 6px; border: 1px solid var(--accent); background: var(--accent); color: #fff; cursor: pointer; }
 button#stop { background: #fff; color: var(--bad); border-color: var(--bad); }
 button:disabled { opacity: .4; cursor: default; }
@@ -369,29 +370,14 @@ const script = String.raw`
     var info = await structure(target.name);
     if (info && !controller && run.name === target.name) drawGraph(info);
   };
-  var start = async function (submit) {
-    submit.preventDefault();
-    var target = selected();
-    if (!target || controller) return;
-    var input = $("input").value;
-    if (target.kind === "dags") {
-      try { input = JSON.parse(input); } catch (error) { return showError("the input is not JSON: " + error.message); }
-    }
+  // follows the events of the run that request(signal) answers with, until they end or Stop is pressed
+  var watch = async function (request) {
     controller = new AbortController();
-    $("run").disabled = true;
-    $("target").disabled = true;
+    ["run", "replay", "target"].forEach(function (id) { $(id).disabled = true; });
     $("stop").disabled = false;
-    var base = target.kind === "dags" ? "/v1/dags/" : "/v1/agents/";
     try {
-      var info = target.kind !== "dags" ? undefined : run && run.nodes && run.name === target.name
-        ? { nodes: Array.from(run.nodes, function (entry) { return { name: entry[0], dependsOn: entry[1].dependsOn }; }) }
-        : await structure(target.name);
-      reset(target);
-      if (info) drawGraph(info);
-      setStatus("running");
-      var response = await fetch(base + encodeURIComponent(target.name) + "/runs/stream", {
-        method: "POST", headers: headers(true), body: JSON.stringify({ input: input }), signal: controller.signal
-      });
+      var response = await request(controller.signal);
+      if (!response) return;
       if (!response.ok) { setStatus("failed"); showError(describe(response.status, await response.text())); return; }
       await readEvents(response.body);
       if ($("status").textContent === "running") { setStatus("failed", "ended early"); cut("ended early"); }
@@ -400,10 +386,42 @@ const script = String.raw`
       else { setStatus("failed"); cut("failed"); showError(String(error && error.message || error)); }
     } finally {
       controller = undefined;
-      $("run").disabled = false;
-      $("target").disabled = false;
+      ["run", "replay", "target"].forEach(function (id) { $(id).disabled = false; });
       $("stop").disabled = true;
     }
+  };
+  var start = async function (submit) {
+    submit.preventDefault();
+    var target = selected();
+    if (!target || controller) return;
+    var input = $("input").value;
+    if (target.kind === "dags") {
+      try { input = JSON.parse(input); } catch (error) { return showError("the input is not JSON: " + error.message); }
+    }
+    var base = target.kind === "dags" ? "/v1/dags/" : "/v1/agents/";
+    await watch(async function (signal) {
+      var info = target.kind !== "dags" ? undefined : run && run.nodes && run.name === target.name
+        ? { nodes: Array.from(run.nodes, function (entry) { return { name: entry[0], dependsOn: entry[1].dependsOn }; }) }
+        : await structure(target.name);
+      reset(target);
+      if (info) drawGraph(info);
+      setStatus("running");
+      return fetch(base + encodeURIComponent(target.name) + "/runs/stream", {
+        method: "POST", headers: headers(true), body: JSON.stringify({ input: input }), signal: signal
+      });
+    });
+  };
+  // a logged run (one started detached), from its first event: done, or live to its end
+  var replay = async function (submit) {
+    submit.preventDefault();
+    var runId = $("replay-id").value.trim();
+    if (runId === "" || controller) return;
+    await watch(function (signal) {
+      reset({ kind: "runs", name: runId });
+      $("graph-box").hidden = true;
+      setStatus("running");
+      return fetch("/v1/runs/" + encodeURIComponent(runId) + "/events", { headers: headers(false), signal: signal });
+    });
   };
   var load = async function () {
     var response = await fetch("/health");
@@ -433,6 +451,7 @@ const script = String.raw`
   $("token").addEventListener("change", function () { showTarget(); });
   $("target").addEventListener("change", function () { showTarget(); });
   $("form").addEventListener("submit", start);
+  $("replay-form").addEventListener("submit", replay);
   $("input").addEventListener("keydown", function (event) {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) $("form").requestSubmit();
   });
@@ -464,6 +483,10 @@ export const html = (auth: boolean): string =>
 <label>Agent, team or DAG<select id="target"></select></label>
 <label><span id="input-label">Message</span><textarea id="input" rows="5" spellcheck="false"></textarea></label>
 <div class="buttons"><button id="run" type="submit">Run</button><button id="stop" type="button" disabled>Stop</button></div>
+</form>
+<form id="replay-form" autocomplete="off">
+<label>A logged run (started with "detach": true), replayed<input id="replay-id" placeholder="its run id" spellcheck="false"></label>
+<div class="buttons"><button id="replay" type="submit">Replay</button></div>
 </form>
 <p id="error" class="error" hidden></p>
 <dl id="metrics"></dl>
