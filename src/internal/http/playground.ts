@@ -289,7 +289,8 @@ const script = String.raw`
         metrics([
           ["tokens in", m.inputTokens], ["tokens out", m.outputTokens], ["tokens", m.totalTokens], ["steps", m.steps],
           ["tool calls", m.toolCalls], ["retries", m.retries],
-          ["first token", m.timeToFirstTokenMs === undefined ? "–" : ms(m.timeToFirstTokenMs)], ["duration", ms(m.durationMs)]
+          ["first token", m.timeToFirstTokenMs === undefined ? "–" : ms(m.timeToFirstTokenMs)],
+          ["cost", m.costUsd === undefined ? "–" : "$" + m.costUsd.toFixed(6)], ["duration", ms(m.durationMs)]
         ]);
         setStatus("completed");
         break;
