@@ -125,14 +125,7 @@ export interface Options {
  * @since 0.1.0
  * @category models
  */
-export interface ToolInfo {
-  /** The tool's name for the model: prefixed and sanitised. */
-  readonly name: string
-  /** The tool's name on the server, used for the call. */
-  readonly mcpName: string
-  readonly description: string
-  readonly inputSchema: Readonly<Record<string, unknown>>
-}
+export interface ToolInfo extends Client.ToolInfo {}
 
 /**
  * A connected MCP client.

@@ -49,9 +49,11 @@ export interface Target {
   readonly connectTimeout?: Duration.DurationInput | undefined
 }
 
-/** A tool of the server, as the agent sees it and as the server names it. */
+/** A tool of the server, as the agent sees it and as the server names it (public as `McpClient.ToolInfo`). */
 export interface ToolInfo {
+  /** The tool's name for the model: prefixed and sanitised. */
   readonly name: string
+  /** The tool's name on the server, used for the call. */
   readonly mcpName: string
   readonly description: string
   readonly inputSchema: Readonly<Record<string, unknown>>
