@@ -35,7 +35,8 @@ describe.skipIf(PgTest.server._tag === "Unavailable")("Durable runs on Postgres 
         const url = yield* PgTest.database
         const log = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "agents-runners-")), "log")
         fs.writeFileSync(log, "")
-        const port = 41000 + Math.floor(Math.random() * 10000)
+        // below Linux's ephemeral range (32768-60999), where the other tests' servers and connections take ports
+        const port = 20000 + 2 * Math.floor(Math.random() * 5000)
         const doomed = yield* Command.start(runner(url, port, log))
         const survivor = yield* Command.start(runner(url, port + 1, log, "submit", "20"))
         const done = yield* Ref.make<ReadonlyArray<string>>([])
